@@ -1,0 +1,134 @@
+"""HTML pages (htmx-enhanced; every page works without JavaScript)."""
+
+from __future__ import annotations
+
+from itertools import chain
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.db import connection, transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
+
+from annotator.forms import CorpusImportForm
+from corpus.importing import ImportFailed, import_documents, read_upload
+from corpus.models import Corpus, Document
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def see_other(request: HtmxHttpRequest, url: str) -> HttpResponse:
+    """After a successful POST: 303 for plain forms, a client redirect for htmx."""
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+def partial(request: HtmxHttpRequest, template: str, name: str) -> str:
+    """The whole page, or just the named inline partial when htmx asks."""
+    return f"{template}#{name}" if request.htmx else template
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness and database reachability for load balancers."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as error:  # any driver error means "not healthy"
+        return JsonResponse({"status": "error", "database": str(error)}, status=503)
+    return JsonResponse({"status": "ok"})
+
+
+@login_required
+@require_GET
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    corpora = (
+        Corpus.objects.all()
+        if request.user.has_perm("corpus.view_corpus")
+        else Corpus.objects.none()
+    )
+    return render(request, "annotator/home.html", {"corpora": corpora})
+
+
+@login_required
+@permission_required("corpus.view_corpus", raise_exception=True)
+@require_GET
+def corpus_list(request: HtmxHttpRequest) -> HttpResponse:
+    corpora = Corpus.objects.order_by("name")
+    return render(request, "annotator/corpus_list.html", {"corpora": corpora})
+
+
+@login_required
+@permission_required("corpus.view_corpus", raise_exception=True)
+@require_GET
+def corpus_detail(request: HtmxHttpRequest, corpus_id: int) -> HttpResponse:
+    corpus = get_object_or_404(Corpus, pk=corpus_id)
+    documents = (
+        Document.objects.filter(corpus=corpus)
+        .with_span_counts()
+        .only("id", "title", "source", "published", "language")
+        .in_corpus_order()
+    )
+    page = Paginator(documents, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        partial(request, "annotator/corpus_detail.html", "document-list"),
+        {"corpus": corpus, "page": page},
+    )
+
+
+@login_required
+@permission_required("corpus.view_corpus", raise_exception=True)
+@require_GET
+def document_detail(request: HtmxHttpRequest, document_id: int) -> HttpResponse:
+    document = get_object_or_404(
+        Document.objects.select_related("corpus"), pk=document_id
+    )
+    return render(
+        request,
+        "annotator/document_detail.html",
+        {"document": document, "spans": document.spans.order_by("index")},
+    )
+
+
+@login_required
+@permission_required("corpus.add_document", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def corpus_import(request: HtmxHttpRequest) -> HttpResponse:
+    """Upload files into a new or existing corpus; all or nothing."""
+    form = CorpusImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        uploads = form.cleaned_data["files"]
+        try:
+            with transaction.atomic():
+                corpus = form.target_corpus()
+                report = import_documents(
+                    corpus=corpus,
+                    records=chain.from_iterable(
+                        read_upload(upload.file, upload.name) for upload in uploads
+                    ),
+                    segmentation=form.cleaned_data["segmentation"],
+                    exclude_patterns=form.cleaned_data["exclude_patterns"],
+                    default_language=form.cleaned_data["language"],
+                )
+        except ImportFailed as error:
+            form.add_error(None, f"{error} Nothing was imported.")
+        else:
+            messages.success(request, report.summary())
+            for duplicate in report.duplicates[:10]:
+                messages.info(request, f"Duplicate skipped: {duplicate}")
+            return see_other(request, corpus.get_absolute_url())
+    return render(
+        request,
+        partial(request, "annotator/corpus_import.html", "import-form"),
+        {"form": form},
+    )

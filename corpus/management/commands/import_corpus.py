@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from corpus.importing import ImportFailed, expand_paths, import_documents, read_paths
+from corpus.models import Corpus
+from corpus.progress import ProgressBar
+from corpus.segmenting import Segmentation
+
+
+class Command(BaseCommand):
+    help = (
+        "Import .txt files (or folders of them), CSV or JSONL into a corpus. "
+        "All or nothing: any bad record aborts the whole import with its file, line "
+        "and field. Documents already in the corpus are reported and skipped."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "paths", nargs="+", help=".txt/.csv/.jsonl files or folders"
+        )
+        parser.add_argument(
+            "--corpus", required=True, help="corpus name (created if new)"
+        )
+        parser.add_argument(
+            "--segment",
+            choices=[choice.value for choice in Segmentation],
+            default=Segmentation.PARAGRAPH.value,
+            help="how documents become spans (default: paragraph; 'line' = one span "
+            "per line, 'none' = one span per document)",
+        )
+        parser.add_argument(
+            "--exclude",
+            action="append",
+            default=[],
+            metavar="REGEX",
+            help="spans whose whole text matches REGEX are excluded from coding "
+            "(page chrome); may be repeated",
+        )
+        parser.add_argument(
+            "--language", default="", help="default language code, e.g. en"
+        )
+        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, **options) -> None:
+        try:
+            paths = expand_paths(options["paths"])
+        except ImportFailed as error:
+            raise CommandError(str(error)) from None
+        sizes = {path.name: path.stat().st_size for path in paths}
+        bar = (
+            None
+            if options["no_progress"]
+            else ProgressBar(sum(sizes.values()), "import")
+        )
+        finished_bytes = 0
+        current = {"origin": None, "offset": 0, "count": 0}
+
+        def progress(record) -> None:
+            nonlocal finished_bytes
+            if record.origin != current["origin"]:
+                if current["origin"] is not None:
+                    finished_bytes += sizes.get(current["origin"], 0)
+                current["origin"] = record.origin
+            current["count"] += 1
+            if bar:
+                bar.update(
+                    finished_bytes + record.bytes_read,
+                    f"{current['count']:,} documents",
+                )
+
+        try:
+            # One transaction for the corpus row too: a failed first import of a new
+            # corpus leaves no empty corpus behind.
+            with transaction.atomic():
+                corpus, _ = Corpus.objects.get_or_create(name=options["corpus"])
+                report = import_documents(
+                    corpus=corpus,
+                    records=read_paths(paths),
+                    segmentation=options["segment"],
+                    exclude_patterns=options["exclude"],
+                    default_language=options["language"],
+                    batch_size=options["batch_size"],
+                    progress=progress,
+                )
+        except ImportFailed as error:
+            if bar:
+                bar.finish(finished_bytes, "aborted")
+            raise CommandError(f"{error} Nothing was imported.") from None
+        if bar:
+            bar.finish(sum(sizes.values()), f"{current['count']:,} documents")
+        self.stdout.write(self.style.SUCCESS(report.summary()))
+        for duplicate in report.duplicates[:20]:
+            self.stdout.write(f"  duplicate: {duplicate}")
+        if len(report.duplicates) > 20:
+            self.stdout.write(f"  … and {len(report.duplicates) - 20} more duplicates")

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""The two set-up commands, runnable with nothing but Python 3.11+.
+
+    python3 dev.py demo   virtualenv + install + migrate + demo data + serve on :8000
+    python3 dev.py test   virtualenv + install + the whole test suite (args: pytest's)
+
+Other commands: serve (gunicorn + whitenoise, production settings), lint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("ANNOTATOR_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run([str(a) for a in args], cwd=ROOT, env=env)
+    if result.returncode:
+        sys.exit(result.returncode)
+
+
+def ensure_environment(requirements: str) -> None:
+    """Create .venv and install requirements, skipping work already done."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be run by an old python3
+        sys.exit(f"Python 3.11+ is needed; this is {sys.version.split()[0]}.")
+    if not PYTHON.exists():
+        say(f"creating a virtualenv in {VENV}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    digest = hashlib.sha256()
+    for name in ("requirements.txt", requirements):
+        digest.update((ROOT / name).read_bytes())
+    stamp = VENV / f".deps-{requirements}.sha256"
+    if stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return
+    say(f"installing {requirements}")
+    run(
+        PYTHON,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "-r",
+        ROOT / requirements,
+    )
+    stamp.write_text(digest.hexdigest())
+
+
+def demo(args: list[str]) -> None:
+    ensure_environment("requirements.txt")
+    env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "1")}
+    address = args[0] if args else "127.0.0.1:8000"
+    manage = [PYTHON, ROOT / "manage.py"]
+    say("migrating the database")
+    run(*manage, "migrate", "--no-input", "-v", "0", env=env)
+    say("loading the demo")
+    run(*manage, "load_demo", "--url", f"http://{address}/", env=env)
+    say(f"serving on http://{address}/ (Ctrl-C stops)")
+    run(*manage, "runserver", address, env=env)
+
+
+def test(args: list[str]) -> None:
+    ensure_environment("requirements-dev.txt")
+    run(PYTHON, "-m", "pytest", *args)
+
+
+def serve(args: list[str]) -> None:
+    """Production serving: gunicorn workers, whitenoise static files, env settings."""
+    ensure_environment("requirements.txt")
+    env = {**os.environ, "DEBUG": "0"}
+    run(PYTHON, ROOT / "manage.py", "collectstatic", "--no-input", "-v", "0", env=env)
+    run(PYTHON, ROOT / "manage.py", "migrate", "--no-input", "-v", "0", env=env)
+    bind = os.environ.get("BIND", "127.0.0.1:8000")
+    workers = os.environ.get("WEB_CONCURRENCY", "4")
+    run(
+        BIN / "gunicorn",
+        "annotator.wsgi",
+        "--bind",
+        bind,
+        "--workers",
+        workers,
+        "--access-logfile",
+        "-",
+        *args,
+        env=env,
+    )
+
+
+def lint(args: list[str]) -> None:
+    ensure_environment("requirements-dev.txt")
+    run(BIN / "ruff", "check", ".", *args)
+
+
+COMMANDS = {"demo": demo, "test": test, "serve": serve, "lint": lint}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(__doc__)
+    COMMANDS[sys.argv[1]](sys.argv[2:])
