@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db import connection, transaction
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -52,7 +53,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @require_GET
 def home(request: HtmxHttpRequest) -> HttpResponse:
     corpora = (
-        Corpus.objects.all()
+        Corpus.objects.annotate(n_documents=Count("documents"))
         if request.user.has_perm("corpus.view_corpus")
         else Corpus.objects.none()
     )

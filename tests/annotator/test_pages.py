@@ -1,0 +1,169 @@
+import pytest
+from django.urls import reverse
+
+from corpus.models import Corpus, Document, Span
+from tests.factories import PASSWORD, CorpusFactory, DocumentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def manager_client(client, manager):
+    client.force_login(manager)
+    return client
+
+
+def test_anonymous_users_are_sent_to_login(client):
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_login_page_logs_a_demo_manager_in(client, manager):
+    response = client.post(
+        reverse("login"), {"username": "manager", "password": PASSWORD}, follow=True
+    )
+    assert response.status_code == 200 and response.context["user"] == manager
+
+
+def test_home_shows_the_seed_corpus_to_a_manager(manager_client, seed_corpus):
+    response = manager_client.get(reverse("home"))
+    assert response.status_code == 200
+    assert seed_corpus.name in response.text
+    assert reverse("corpus-import") in response.text
+
+
+def test_coder_sees_no_corpora_and_cannot_open_one(client, coder, seed_corpus):
+    client.force_login(coder)
+    assert seed_corpus.name not in client.get(reverse("home")).text
+    assert client.get(seed_corpus.get_absolute_url()).status_code == 403
+    assert client.get(reverse("corpus-import")).status_code == 403
+
+
+def test_corpus_detail_full_page_and_partial(manager_client, seed_corpus):
+    url = seed_corpus.get_absolute_url()
+    full = manager_client.get(url)
+    assert full.status_code == 200
+    assert "<html" in full.text and 'id="document-list"' in full.text
+    assert "Putin Hopes for Change in U.S. Policy" in full.text
+    part = manager_client.get(url, headers={"HX-Request": "true"})
+    assert part.status_code == 200
+    assert "<html" not in part.text and part.text.lstrip().startswith(
+        '<section id="document-list"'
+    )
+    assert "Putin Hopes for Change in U.S. Policy" in part.text
+
+
+def test_corpus_detail_query_count_does_not_grow_with_documents(
+    manager_client, django_assert_max_num_queries
+):
+    corpus = CorpusFactory()
+    DocumentFactory.create_batch(30, corpus=corpus)
+    # session, user, permissions, corpus, count, page
+    with django_assert_max_num_queries(8):
+        response = manager_client.get(corpus.get_absolute_url())
+    assert response.text.count("<tr>") >= 30
+
+
+def test_document_page_lists_spans_with_excluded_marked(manager_client, seed_corpus):
+    document = Document.objects.get(corpus=seed_corpus, source="TASS")
+    response = manager_client.get(document.get_absolute_url())
+    assert response.status_code == 200
+    assert 'class="span excluded"' in response.text
+    assert document.spans.codable().first().text[:40] in response.text
+
+
+def test_import_page_full_and_partial(manager_client):
+    full = manager_client.get(reverse("corpus-import"))
+    assert (
+        full.status_code == 200
+        and "<html" in full.text
+        and 'id="import-form"' in full.text
+    )
+    part = manager_client.get(reverse("corpus-import"), headers={"HX-Request": "true"})
+    assert "<html" not in part.text and part.text.lstrip().startswith(
+        '<form id="import-form"'
+    )
+
+
+def upload(name, content):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content.encode("utf-8"))
+
+
+def test_import_upload_creates_corpus_and_redirects_303(manager_client):
+    response = manager_client.post(
+        reverse("corpus-import"),
+        {
+            "new_corpus_name": "Uploaded",
+            "segmentation": "paragraph",
+            "language": "en",
+            "exclude_patterns": "Subscribe.*",
+            "files": [
+                upload("a.txt", "Title A\n\nBody A.\n\nSubscribe now"),
+                upload("b.csv", "title,text\nB,Body B.\n"),
+            ],
+        },
+    )
+    corpus = Corpus.objects.get(name="Uploaded")
+    assert (
+        response.status_code == 303
+        and response["Location"] == corpus.get_absolute_url()
+    )
+    assert corpus.documents.count() == 2
+    assert Span.objects.in_corpus(corpus).filter(excluded=True).count() == 1
+
+
+def test_import_upload_via_htmx_answers_with_client_redirect(manager_client):
+    response = manager_client.post(
+        reverse("corpus-import"),
+        {
+            "new_corpus_name": "Via htmx",
+            "segmentation": "none",
+            "files": [upload("a.txt", "x")],
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert (
+        response["HX-Redirect"]
+        == Corpus.objects.get(name="Via htmx").get_absolute_url()
+    )
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_bad_upload_shows_the_error_and_stores_nothing(manager_client, htmx):
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = manager_client.post(
+        reverse("corpus-import"),
+        {
+            "new_corpus_name": "Broken",
+            "segmentation": "paragraph",
+            "files": [
+                upload("good.txt", "Fine."),
+                upload("bad.csv", "title,text\nA,\n"),
+            ],
+        },
+        headers=headers,
+    )
+    assert response.status_code == 200
+    assert "bad.csv, line 2, field &#x27;text&#x27;: missing or empty" in response.text
+    assert "Nothing was imported" in response.text
+    assert ("<html" in response.text) is not htmx
+    assert not Corpus.objects.filter(name="Broken").exists()
+    assert not Document.objects.exists()
+
+
+def test_upload_form_requires_a_corpus_and_known_file_types(manager_client):
+    response = manager_client.post(
+        reverse("corpus-import"),
+        {"segmentation": "paragraph", "files": [upload("a.docx", "x")]},
+    )
+    assert response.status_code == 200
+    assert "Choose a corpus or name a new one." in response.text
+    assert "a.docx: unsupported file type" in response.text
+
+
+def test_healthz_reports_database_ok(client):
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
