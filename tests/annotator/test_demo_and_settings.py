@@ -30,15 +30,21 @@ def test_load_demo_prints_logins_and_is_idempotent(capsys):
     ) == counts
 
 
+PRINT_SETTINGS = (
+    "import annotator.settings as s; print(s.DEBUG, s.DATABASES['default']['ENGINE'])"
+)
+
+
+PRINT_SETTINGS = (
+    "import annotator.settings as s; print(s.DEBUG, s.DATABASES['default']['ENGINE'])"
+)
+
+
 def settings_in_subprocess(env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
     clean.pop("PYTEST_VERSION", None)
     return subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import annotator.settings as s; print(s.DEBUG, s.DATABASES['default']['ENGINE'])",
-        ],
+        [sys.executable, "-c", PRINT_SETTINGS],
         env={**clean, **env},
         cwd=settings.BASE_DIR,
         capture_output=True,
