@@ -118,6 +118,15 @@ class Document(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("document-detail", args=[self.pk])
 
+    def span_text(self, start: int, end: int) -> str:
+        """The text between two offsets: the one place span text is ever made."""
+        if not 0 <= start < end <= len(self.text):
+            raise ValidationError(
+                f"offsets {start}..{end} fall outside the document "
+                f"(length {len(self.text)})."
+            )
+        return self.text[start:end]
+
     def make_span(
         self,
         *,
@@ -127,21 +136,16 @@ class Document(models.Model):
         excluded: bool = False,
         exclusion_reason: str = "",
     ) -> Span:
-        """An unsaved span whose text is cut from this document: the only constructor.
+        """An unsaved span whose text is cut from this document.
 
         Taking offsets, never text, is what guarantees text == document.text[start:end].
         """
-        if not 0 <= start < end <= len(self.text):
-            raise ValidationError(
-                f"span {index}: offsets {start}..{end} fall outside the document "
-                f"(length {len(self.text)})."
-            )
         return Span(
             document=self,
             index=index,
             start=start,
             end=end,
-            text=self.text[start:end],
+            text=self.span_text(start, end),
             excluded=excluded,
             exclusion_reason=exclusion_reason,
         )

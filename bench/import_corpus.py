@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Import benchmark: synthetic JSONL documents (~10 paragraphs each) into PostgreSQL.
+
+Prints spans/second and the importing process's peak RSS for a small and a large run,
+so "flat memory" is visible as two similar RSS figures. Target: ≥ 20,000 spans/s.
+
+    .venv/bin/python bench/import_corpus.py [--documents 100000] [--database-url URL]
+
+The database named in the URL is dropped and re-created: use a scratch name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+WORDS = [
+    "the",
+    "united",
+    "states",
+    "russia",
+    "sanctions",
+    "treaty",
+    "cooperation",
+    "dialogue",
+    "embassy",
+    "diplomats",
+    "strategic",
+    "stability",
+    "cyber",
+    "security",
+    "syria",
+    "de-escalation",
+    "zone",
+    "visas",
+    "consulate",
+    "pressure",
+    "relations",
+    "president",
+    "minister",
+    "agreement",
+    "nuclear",
+    "talks",
+    "response",
+    "parity",
+]
+
+
+def paragraph(rng: random.Random) -> str:
+    sentences = []
+    for _ in range(rng.randint(2, 4)):
+        words = rng.choices(WORDS, k=rng.randint(8, 20))
+        sentences.append(" ".join(words).capitalize() + ".")
+    return " ".join(sentences)
+
+
+def write_corpus(path: Path, documents: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8") as out:
+        for number in range(documents):
+            paragraphs = [paragraph(rng) for _ in range(rng.randint(8, 12))]
+            record = {
+                "title": f"Synthetic document {number}",
+                "text": "\n\n".join(paragraphs),
+                "source": rng.choice(["TASS", "RIA", "Interfax", "MID"]),
+                "published": f"20{rng.randint(10, 24)}-0{rng.randint(1, 9)}",
+                "language": "en",
+                "batch": number // 1000,
+            }
+            out.write(json.dumps(record) + "\n")
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    name = urlparse(url).path.lstrip("/")
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def run(documents: int, url: str, workdir: Path) -> dict:
+    data = workdir / f"corpus-{documents}.jsonl"
+    write_corpus(data, documents)
+    recreate_database(url)
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0", "SECRET_KEY": "b" * 50}
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "migrate", "-v", "0"],
+        env=env,
+        check=True,
+    )
+    code = (
+        "import os, resource, time, django;"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'annotator.settings');"
+        "django.setup();"
+        "from django.core.management import call_command;"
+        "from corpus.models import Span;"
+        "t = time.perf_counter();"
+        f"call_command('import_corpus', {str(data)!r}, '--corpus', 'bench', "
+        "'--no-progress');"
+        "t = time.perf_counter() - t;"
+        "print('RESULT', Span.objects.count(), t, "
+        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout
+    line = next(line for line in output.splitlines() if line.startswith("RESULT"))
+    _, spans, seconds, rss = line.split()
+    return {
+        "documents": documents,
+        "file_mb": round(data.stat().st_size / 1e6, 1),
+        "spans": int(spans),
+        "seconds": round(float(seconds), 2),
+        "spans_per_second": round(int(spans) / float(seconds)),
+        "peak_rss_mb": int(rss),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--documents", type=int, default=100_000)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/annotator_bench"
+        ),
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as workdir:
+        for documents in (args.documents // 10, args.documents):
+            result = run(documents, args.database_url, Path(workdir))
+            print(
+                f"{result['documents']:>7,} documents ({result['file_mb']} MB JSONL) -> "
+                f"{result['spans']:,} spans in {result['seconds']} s: "
+                f"{result['spans_per_second']:,} spans/s, peak RSS {result['peak_rss_mb']} MB",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
