@@ -22,36 +22,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-WORDS = [
-    "the",
-    "united",
-    "states",
-    "russia",
-    "sanctions",
-    "treaty",
-    "cooperation",
-    "dialogue",
-    "embassy",
-    "diplomats",
-    "strategic",
-    "stability",
-    "cyber",
-    "security",
-    "syria",
-    "de-escalation",
-    "zone",
-    "visas",
-    "consulate",
-    "pressure",
-    "relations",
-    "president",
-    "minister",
-    "agreement",
-    "nuclear",
-    "talks",
-    "response",
-    "parity",
-]
+WORDS = tuple(
+    "the united states russia sanctions treaty cooperation dialogue embassy diplomats "
+    "strategic stability cyber security syria de-escalation zone visas consulate "
+    "pressure relations president minister agreement nuclear talks response"
+    " parity".split()
+)
 
 
 def paragraph(rng: random.Random) -> str:
@@ -145,9 +121,10 @@ def main() -> None:
         for documents in (args.documents // 10, args.documents):
             result = run(documents, args.database_url, Path(workdir))
             print(
-                f"{result['documents']:>7,} documents ({result['file_mb']} MB JSONL) -> "
-                f"{result['spans']:,} spans in {result['seconds']} s: "
-                f"{result['spans_per_second']:,} spans/s, peak RSS {result['peak_rss_mb']} MB",
+                f"{result['documents']:>7,} documents ({result['file_mb']} MB JSONL)"
+                f" -> {result['spans']:,} spans in {result['seconds']} s: "
+                f"{result['spans_per_second']:,} spans/s, "
+                f"peak RSS {result['peak_rss_mb']} MB",
                 flush=True,
             )
 
