@@ -18,9 +18,10 @@ from typing import Any, BinaryIO, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from corpus.bulk import copy_rows, insert_rows, reserve_ids
 from corpus.models import (
     Corpus,
     Document,
@@ -403,40 +404,18 @@ def _span_rows(
         yield SpanRow(document.pk, index, start, end, text, bool(reason), reason)
 
 
-def _copy(model: type[models.Model], columns: Sequence[str], rows: Iterable) -> None:
-    """PostgreSQL COPY: several times faster than INSERT for bulk loads."""
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(
-        connection.ops.quote_name(model._meta.get_field(column).column)
-        for column in columns
-    )
-    connection.ensure_connection()
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(row)
-
-
 def _insert_documents(documents: list[Document]) -> None:
     """Insert and give each document its primary key."""
     if connection.vendor != "postgresql":
         Document.objects.bulk_create(documents)
         return
-    # Reserve ids from the sequence first so COPY (which returns nothing) can be used.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
-            "FROM generate_series(1, %s)",
-            [Document._meta.db_table, len(documents)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
+    # Ids come from the sequence first because COPY returns nothing.
+    ids = reserve_ids(Document, len(documents))
     now = timezone.now()
     for document, pk in zip(documents, ids, strict=True):
         document.pk = pk
         document.imported_at = now
-    _copy(
+    copy_rows(
         Document,
         DOCUMENT_COLUMNS,
         (
@@ -445,15 +424,6 @@ def _insert_documents(documents: list[Document]) -> None:
             for d in documents
         ),
     )  # fmt: skip
-
-
-def _insert_spans(rows: list[SpanRow]) -> None:
-    if connection.vendor == "postgresql":
-        _copy(Span, SPAN_COLUMNS, rows)
-    else:
-        Span.objects.bulk_create(
-            (Span(**row._asdict()) for row in rows), batch_size=2000
-        )
 
 
 def _flush(
@@ -489,7 +459,7 @@ def _flush(
         for document in fresh
         for row in _span_rows(document, segmentation, patterns)
     ]
-    _insert_spans(rows)
+    insert_rows(Span, SPAN_COLUMNS, rows)
     report.documents += len(fresh)
     report.spans += len(rows)
     report.excluded_spans += sum(row.excluded for row in rows)
