@@ -1,0 +1,120 @@
+"""Unit bootstrap of Krippendorff's alpha."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from annotator.agreement import bootstrap_alpha, krippendorff_alpha
+from annotator.agreement.alpha import alpha_parts, encode_for_alpha
+from annotator.agreement.bootstrap import _batch_alpha, _unit_types
+
+from .published import KRIPPENDORFF_2011, wide_to_long
+
+LEVELS = ("nominal", "ordinal", "interval", "ratio", "set")
+
+
+def _data(seed: int, level: str, n_units: int = 150):
+    rng = np.random.default_rng(seed)
+    units = np.repeat(np.arange(n_units), 3)
+    coders = np.tile(np.arange(3), n_units)
+    truth = np.repeat(rng.integers(1, 6, n_units), 3)
+    values = np.where(
+        rng.random(3 * n_units) < 0.7, truth, rng.integers(1, 6, 3 * n_units)
+    )
+    keep = rng.random(3 * n_units) < 0.8
+    units, coders, values = units[keep], coders[keep], values[keep]
+    if level == "set":
+        values = [
+            frozenset({int(v), int(v) + 1}) if v % 2 else frozenset({int(v)})
+            for v in values
+        ]
+    return units, coders, values
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_resample_of_every_unit_once_reproduces_the_estimate(level):
+    units, coders, values = _data(1, level)
+    parts = alpha_parts(
+        encode_for_alpha(units, coders, values, level=level, categories=None), level
+    )
+    types = _unit_types(parts)
+    q = parts.coded.q
+    ucols, key = np.unique(types.pair_c * q + types.pair_k, return_inverse=True)
+    fixed = None
+    if not parts.diff.needs_marginals:
+        fixed = np.bincount(
+            types.pair_t,
+            weights=types.pair_w * parts.diff.at(types.pair_c, types.pair_k),
+            minlength=len(types.size),
+        )
+    moments = None
+    if level == "interval":
+        x = parts.diff.x[types.val_c]
+        moments = np.stack(
+            [
+                np.bincount(
+                    types.val_t, weights=types.val_n * x**j, minlength=len(types.size)
+                )
+                for j in range(3)
+            ],
+            axis=1,
+        )
+    m = types.size[None, :].astype(float)
+    got = _batch_alpha(
+        parts, types, m, fixed, key.ravel(), (ucols // q, ucols % q), moments
+    )
+    assert got[0] == pytest.approx(
+        krippendorff_alpha(units, coders, values, level=level).value
+    )
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_ci_contains_estimate_and_is_reproducible(level):
+    units, coders, values = _data(2, level)
+    r = bootstrap_alpha(units, coders, values, level=level, n_resamples=400, seed=7)
+    assert r.ci_low <= r.estimate.value <= r.ci_high
+    assert r.n_valid == 400 and len(r.samples) == 400
+    again = bootstrap_alpha(units, coders, values, level=level, n_resamples=400, seed=7)
+    assert (again.ci_low, again.ci_high) == (r.ci_low, r.ci_high)
+    assert np.all(r.samples <= 1.0)
+
+
+def test_p_below_and_confidence():
+    units, coders, values = _data(3, "nominal")
+    r = bootstrap_alpha(units, coders, values, minimums=(0.0, 0.5, 0.667, 0.8, 1.01))
+    assert r.p_below[0.0] <= r.p_below[0.5] <= r.p_below[0.667] <= r.p_below[0.8]
+    assert r.p_below[1.01] == 1.0
+    assert r.p_below[0.5] == pytest.approx(np.mean(r.samples < 0.5))
+    narrow = bootstrap_alpha(units, coders, values, confidence=0.5)
+    assert r.ci_low <= narrow.ci_low <= narrow.ci_high <= r.ci_high
+    d = r.to_dict()
+    assert "samples" not in d and d["estimate"]["value"] == r.estimate.value
+
+
+def test_bootstrap_on_published_data_and_degenerate_input():
+    units, coders, values = wide_to_long(KRIPPENDORFF_2011)
+    r = bootstrap_alpha(units, coders, values, level="interval", n_resamples=2000)
+    assert round(r.estimate.value, 3) == 0.849
+    assert r.ci_low < 0.849 < r.ci_high <= 1.0
+    empty = bootstrap_alpha([1, 2], ["a", "b"], [1, 2])
+    assert math.isnan(empty.estimate.value) and math.isnan(empty.ci_low)
+    assert empty.n_valid == 0 and math.isnan(empty.p_below[0.8])
+    with pytest.raises(ValueError, match="confidence"):
+        bootstrap_alpha(units, coders, values, confidence=95)
+
+
+def test_many_distinct_unit_types_use_the_index_draw_path():
+    rng = np.random.default_rng(4)
+    n = 3000  # continuous values: every unit is its own type (> multinomial limit)
+    a = rng.normal(size=n)
+    b = a + rng.normal(scale=0.5, size=n)
+    units = np.concatenate([np.arange(n), np.arange(n)])
+    coders = np.repeat([0, 1], n)
+    r = bootstrap_alpha(
+        units, coders, np.concatenate([a, b]), level="interval", n_resamples=300
+    )
+    assert r.ci_low <= r.estimate.value <= r.ci_high
+    assert 0.01 < r.ci_high - r.ci_low < 0.2
