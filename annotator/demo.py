@@ -15,6 +15,9 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 
+from annotator.codebooks import import_codebook, read_codebook_file
+from annotator.models import Codebook, Membership, Project
+from annotator.services import create_project, set_membership
 from corpus.importing import ImportReport, RawDocument, import_documents
 from corpus.models import Corpus
 from corpus.segmenting import Segmentation
@@ -97,14 +100,43 @@ def managers_group() -> Group:
     return group
 
 
+def load_demo_user(demo: DemoUser) -> User:
+    user, _ = User.objects.get_or_create(username=demo.username)
+    user.set_password(demo.password)
+    user.email = f"{demo.username}@example.org"
+    user.save()
+    if demo.role == Membership.Role.MANAGER:
+        user.groups.add(managers_group())
+    return user
+
+
+DEMO_PROJECT = "Russia–US relations: topic and stance (demo)"
+
+
+def load_default_codebook() -> Codebook:
+    codebook, _ = import_codebook(read_codebook_file(FIXTURES / "codebook.yaml"))
+    return codebook
+
+
 @transaction.atomic
-def load_demo_users() -> list[DemoUser]:
-    group = managers_group()
+def load_demo_project() -> tuple[Project, ImportReport]:
+    """The seed corpus coded by three coders, two per span, with a reviewer."""
+    report = load_seed_corpus()
+    corpus = report.corpus
+    users = {demo.username: load_demo_user(demo) for demo in DEMO_USERS}
+    project = Project.objects.filter(name=DEMO_PROJECT).first()
+    if project is None:
+        project = create_project(
+            name=DEMO_PROJECT,
+            corpus=corpus,
+            codebook=load_default_codebook(),
+            created_by=users["manager"],
+            coders_per_span=2,
+            sample_share=1.0,
+            description=(
+                "Code each span's topic and the speaker's stance toward the US."
+            ),
+        )
     for demo in DEMO_USERS:
-        user, _ = User.objects.get_or_create(username=demo.username)
-        user.set_password(demo.password)
-        user.email = f"{demo.username}@example.org"
-        user.save()
-        if demo.role == "manager":
-            user.groups.add(group)
-    return list(DEMO_USERS)
+        set_membership(project=project, user=users[demo.username], role=demo.role)
+    return project, report

@@ -61,3 +61,68 @@ class DocumentFactory(factory.django.DjangoModelFactory):
             obj.make_span(index=i, start=start, end=end)
             for i, (start, end) in enumerate(pieces)
         )
+
+
+SMALL_CODEBOOK = {
+    "name": "Test codebook",
+    "family": "test-codebook",
+    "dimensions": [
+        {
+            "key": "topic",
+            "label": "Topic",
+            "level": "nominal",
+            "categories": [
+                {"key": "arms", "label": "Arms", "shortcut": "1"},
+                {"key": "trade", "label": "Trade", "shortcut": "2"},
+                {"key": "other", "label": "Other", "shortcut": "0"},
+            ],
+        },
+        {
+            "key": "stance",
+            "label": "Stance",
+            "level": "ordinal",
+            "categories": [
+                {"key": "hostile", "label": "Hostile", "value": -1, "shortcut": "a"},
+                {"key": "neutral", "label": "Neutral", "value": 0, "shortcut": "s"},
+                {"key": "friendly", "label": "Friendly", "value": 1, "shortcut": "d"},
+            ],
+        },
+        {
+            "key": "tags",
+            "label": "Tags",
+            "multiple": True,
+            "required": False,
+            "categories": [
+                {"key": "quote", "label": "Quote", "shortcut": "q"},
+                {"key": "number", "label": "Number", "shortcut": "n"},
+            ],
+        },
+    ],
+}
+
+
+def make_codebook(**changes):
+    from annotator.codebooks import import_codebook
+
+    return import_codebook({**SMALL_CODEBOOK, **changes})[0]
+
+
+def make_project(*, documents=3, spans_per_document=3, coders=(), **design):
+    """A project over a fresh corpus; `coders` are usernames made coders in it."""
+    from annotator.models import Membership
+    from annotator.services import create_project
+
+    corpus = CorpusFactory()
+    for d in range(documents):
+        DocumentFactory(
+            corpus=corpus,
+            text="\n\n".join(f"Doc {d} para {i}." for i in range(spans_per_document)),
+        )
+    members = {UserFactory(username=name): Membership.Role.CODER for name in coders}
+    return create_project(
+        name=f"Project on {corpus.name}",
+        corpus=corpus,
+        codebook=make_codebook(),
+        members=members,
+        **design,
+    )

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from annotator.demo import load_demo_users, load_seed_corpus
+from annotator.demo import DEMO_USERS, load_demo_project
 
 
 class Command(BaseCommand):
@@ -12,12 +12,15 @@ class Command(BaseCommand):
         parser.add_argument("--url", default="http://127.0.0.1:8000/")
 
     def handle(self, *args, **options) -> None:
-        report = load_seed_corpus()
-        users = load_demo_users()
+        project, report = load_demo_project()
         self.stdout.write(report.summary())
+        self.stdout.write(
+            f"Demo project '{project.name}': {project.work_items.count()} spans, "
+            f"{project.coders_per_span} coders per span."
+        )
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Open {options['url']} and log in as:"))
-        for user in users:
+        for user in DEMO_USERS:
             self.stdout.write(
                 f"  {user.role:<9} {user.username:<9} password: {user.password}"
             )

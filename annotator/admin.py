@@ -1,0 +1,116 @@
+from django.contrib import admin, messages
+from rest_framework.authtoken.admin import TokenAdmin
+
+from annotator.codebooks import new_codebook_version
+from annotator.models import (
+    Annotation,
+    AnnotationRevision,
+    Assignment,
+    Category,
+    Codebook,
+    Dimension,
+    Label,
+    Membership,
+    Project,
+)
+
+TokenAdmin.raw_id_fields = ["user"]
+
+
+class FrozenWhenInUse:
+    """Versions with annotations are read-only: edit a new version instead."""
+
+    def codebook_of(self, obj):
+        return obj
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and self.codebook_of(obj).is_in_use():
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and self.codebook_of(obj).is_in_use():
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+class DimensionInline(admin.StackedInline):
+    model = Dimension
+    extra = 0
+    show_change_link = True
+
+
+class CategoryInline(admin.TabularInline):
+    model = Category
+    extra = 0
+
+
+@admin.register(Codebook)
+class CodebookAdmin(FrozenWhenInUse, admin.ModelAdmin):
+    list_display = ["name", "family", "version", "created_at"]
+    inlines = [DimensionInline]
+    actions = ["make_new_version"]
+
+    @admin.action(description="Copy as a new editable version")
+    def make_new_version(self, request, queryset):
+        for codebook in queryset:
+            copy = new_codebook_version(codebook)
+            messages.success(request, f"Created {copy}.")
+
+
+@admin.register(Dimension)
+class DimensionAdmin(FrozenWhenInUse, admin.ModelAdmin):
+    list_display = ["label", "key", "codebook", "level", "multiple", "required"]
+    list_filter = ["codebook"]
+    inlines = [CategoryInline]
+
+    def codebook_of(self, obj):
+        return obj.codebook
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    raw_id_fields = ["user"]
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "corpus", "codebook", "coders_per_span", "sample_share"]
+    inlines = [MembershipInline]
+    readonly_fields = ["total_codings", "corpus", "seed", "coders_per_span",
+                       "sample_share", "order"]  # fmt: skip
+
+    def get_readonly_fields(self, request, obj=None):
+        # The sample and queue are drawn at creation (use the project form for that).
+        return self.readonly_fields if obj else ["total_codings"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ["project", "coder", "span", "status", "claimed_at", "finished_at"]
+    list_filter = ["project", "status"]
+    raw_id_fields = ["span", "work_item", "coder"]
+
+
+class LabelInline(admin.TabularInline):
+    model = Label
+    extra = 0
+    raw_id_fields = ["dimension", "category"]
+
+
+class RevisionInline(admin.TabularInline):
+    model = AnnotationRevision
+    extra = 0
+    readonly_fields = ["changed_by", "changed_at", "old", "new"]
+
+
+@admin.register(Annotation)
+class AnnotationAdmin(admin.ModelAdmin):
+    list_display = ["assignment", "codebook", "uncertain", "seconds", "updated_at"]
+    list_filter = ["codebook", "uncertain"]
+    raw_id_fields = ["assignment"]
+    inlines = [LabelInline, RevisionInline]

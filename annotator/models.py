@@ -1,0 +1,398 @@
+"""What people make of the corpus: codebooks, projects, assignments, annotations."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, F, OuterRef, Q
+from django.urls import reverse
+
+from corpus.models import Corpus, Span
+
+User = settings.AUTH_USER_MODEL
+
+
+# --- codebooks -----------------------------------------------------------------------
+
+
+class Codebook(models.Model):
+    """One version of a codebook. Versions in use are frozen; changes make a new one."""
+
+    family = models.SlugField(
+        max_length=100, help_text="Stable identifier shared by all versions."
+    )
+    version = models.PositiveIntegerField(default=1)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["family", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["family", "version"], name="codebook_unique_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (v{self.version})"
+
+    def is_in_use(self) -> bool:
+        """True once any annotation was made under this version: it is then frozen."""
+        return Annotation.objects.filter(codebook_id=self.pk).exists()
+
+
+class Dimension(models.Model):
+    class Level(models.TextChoices):
+        NOMINAL = "nominal", "nominal"
+        ORDINAL = "ordinal", "ordinal"
+
+    codebook = models.ForeignKey(
+        Codebook, on_delete=models.CASCADE, related_name="dimensions"
+    )
+    key = models.SlugField(max_length=100)
+    label = models.CharField(max_length=200)
+    level = models.CharField(max_length=10, choices=Level, default=Level.NOMINAL)
+    multiple = models.BooleanField(
+        default=False, help_text="Coders may pick several categories."
+    )
+    required = models.BooleanField(default=True)
+    instructions = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["codebook_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["codebook", "key"], name="dimension_unique_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Category(models.Model):
+    dimension = models.ForeignKey(
+        Dimension, on_delete=models.CASCADE, related_name="categories"
+    )
+    key = models.SlugField(max_length=100)
+    label = models.CharField(max_length=200)
+    definition = models.TextField(blank=True)
+    examples = models.JSONField(default=list, blank=True)
+    shortcut = models.CharField(max_length=1, blank=True)
+    value = models.FloatField(
+        null=True, blank=True, help_text="Numeric position for ordinal dimensions."
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["dimension_id", "position", "id"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dimension", "key"], name="category_unique_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+# --- projects ------------------------------------------------------------------------
+
+
+class ProjectQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ProjectQuerySet:
+        """The only way pages and the API reach projects: members only (staff: all)."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_staff:
+            return self
+        return self.filter(memberships__user=user).distinct()
+
+    def with_role(self, user, *roles: str) -> ProjectQuerySet:
+        """Projects where the user holds one of the roles."""
+        return self.filter(memberships__user=user, memberships__role__in=roles)
+
+
+class Project(models.Model):
+    class Order(models.TextChoices):
+        DOCUMENT = "document", "document order"
+        RANDOM = "random", "seeded random order of documents"
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    corpus = models.ForeignKey(
+        Corpus, on_delete=models.PROTECT, related_name="projects"
+    )
+    codebook = models.ForeignKey(
+        Codebook, on_delete=models.PROTECT, related_name="projects"
+    )
+    coders_per_span = models.PositiveSmallIntegerField(
+        default=2, help_text="k: coders per span in the reliability sample."
+    )
+    sample_share = models.FloatField(
+        default=1.0,
+        help_text="Share of spans in the reliability sample (0–1); the rest get one "
+        "coder.",
+    )
+    order = models.CharField(max_length=10, choices=Order, default=Order.DOCUMENT)
+    seed = models.PositiveIntegerField(
+        default=1, help_text="Seeds the sample and the random order."
+    )
+    lease_minutes = models.PositiveIntegerField(
+        default=30, help_text="An unsubmitted claim returns to the pool after this."
+    )
+    total_codings = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Sum of every span's designed coders."
+    )
+    created_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(coders_per_span__gte=1), name="project_k_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(sample_share__gte=0) & Q(sample_share__lte=1),
+                name="project_share_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("project-detail", args=[self.pk])
+
+    def role_of(self, user) -> str | None:
+        membership = self.memberships.filter(user=user).only("role").first()
+        return membership.role if membership else None
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        CODER = "coder", "coder"
+        REVIEWER = "reviewer", "reviewer"
+        MANAGER = "manager", "manager"
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role, default=Role.CODER)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project_id", "role", "user_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "user"], name="membership_unique_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.project}"
+
+
+# --- the queue -----------------------------------------------------------------------
+
+
+class WorkItem(models.Model):
+    """A span's place in a project's queue: how many coders it needs and has.
+
+    One row per codable span, made once when the project is created. `taken` counts
+    live claims plus finished codings; the claim query reads only open rows through
+    partial indexes, so its cost does not grow with the project.
+    """
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="work_items"
+    )
+    span = models.ForeignKey(Span, on_delete=models.CASCADE, related_name="+")
+    document_id = models.BigIntegerField()
+    position = models.PositiveIntegerField(help_text="Reading order in the project.")
+    target = models.PositiveSmallIntegerField(help_text="Designed number of coders.")
+    taken = models.PositiveSmallIntegerField(default=0)
+    in_sample = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "span"], name="workitem_unique"),
+            models.UniqueConstraint(
+                fields=["project", "position"], name="workitem_unique_position"
+            ),
+            models.CheckConstraint(
+                condition=Q(taken__lte=F("target")), name="workitem_not_over_target"
+            ),
+        ]
+        indexes = [
+            # Started but not finished: completed first, so agreement data comes early.
+            models.Index(
+                fields=["project", "position"],
+                condition=Q(taken__gt=0) & Q(taken__lt=F("target")),
+                name="workitem_partial_idx",
+            ),
+            models.Index(
+                fields=["project", "position"],
+                condition=Q(taken=0),
+                name="workitem_fresh_idx",
+            ),
+            models.Index(fields=["project", "document_id", "position"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}:{self.position} ({self.taken}/{self.target})"
+
+
+class AssignmentQuerySet(models.QuerySet):
+    def live(self) -> AssignmentQuerySet:
+        return self.filter(status=Assignment.Status.CLAIMED)
+
+    def done(self) -> AssignmentQuerySet:
+        return self.filter(status=Assignment.Status.COMPLETED)
+
+    def of(self, user) -> AssignmentQuerySet:
+        return self.filter(coder=user)
+
+
+class Assignment(models.Model):
+    class Status(models.TextChoices):
+        CLAIMED = "claimed", "claimed"
+        COMPLETED = "completed", "completed"
+        SKIPPED = "skipped", "skipped"
+        EXPIRED = "expired", "expired"
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="assignments"
+    )
+    work_item = models.ForeignKey(
+        WorkItem, on_delete=models.CASCADE, related_name="assignments"
+    )
+    span = models.ForeignKey(Span, on_delete=models.CASCADE, related_name="+")
+    coder = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="assignments"
+    )
+    status = models.CharField(max_length=10, choices=Status, default=Status.CLAIMED)
+    claimed_at = models.DateTimeField()
+    shown_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    skip_reason = models.CharField(max_length=500, blank=True)
+
+    objects = AssignmentQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # A coder never gets the same span twice.
+            models.UniqueConstraint(
+                fields=["project", "span", "coder"], name="assignment_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status="claimed"),
+                name="assignment_live_expiry_idx",
+            ),
+            models.Index(fields=["project", "coder", "status", "finished_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.coder} · span {self.span_id} · {self.status}"
+
+
+# --- annotations ---------------------------------------------------------------------
+
+
+class AnnotationQuerySet(models.QuerySet):
+    def for_project(self, project: Project | int) -> AnnotationQuerySet:
+        return self.filter(assignment__project=project)
+
+    def by(self, user) -> AnnotationQuerySet:
+        return self.filter(assignment__coder=user)
+
+    def with_revisions(self) -> AnnotationQuerySet:
+        return self.filter(
+            Exists(AnnotationRevision.objects.filter(annotation=OuterRef("pk")))
+        )
+
+
+class Annotation(models.Model):
+    assignment = models.OneToOneField(
+        Assignment, on_delete=models.CASCADE, related_name="annotation"
+    )
+    codebook = models.ForeignKey(
+        Codebook, on_delete=models.PROTECT, related_name="annotations"
+    )
+    uncertain = models.BooleanField(default=False)
+    comment = models.TextField(blank=True)
+    seconds = models.FloatField(
+        null=True, blank=True, help_text="From showing the span to the first submit."
+    )
+    submission_token = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AnnotationQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["updated_at"])]
+
+    def __str__(self) -> str:
+        return f"annotation of {self.assignment}"
+
+    def label_keys(self) -> dict[str, list[str]]:
+        """{dimension key: [category keys]} — the shape submits and history use."""
+        keys: dict[str, list[str]] = {}
+        for label in self.labels.all():
+            keys.setdefault(label.dimension.key, []).append(label.category.key)
+        return {key: sorted(values) for key, values in keys.items()}
+
+
+class Label(models.Model):
+    """One chosen category: rows, not JSON, so agreement reads integer arrays."""
+
+    annotation = models.ForeignKey(
+        Annotation, on_delete=models.CASCADE, related_name="labels"
+    )
+    dimension = models.ForeignKey(Dimension, on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["annotation", "category"], name="label_unique_category"
+            )
+        ]
+        indexes = [models.Index(fields=["dimension", "category"])]
+
+    def __str__(self) -> str:
+        return f"{self.dimension.key}={self.category.key}"
+
+
+class AnnotationRevision(models.Model):
+    """A change to a submitted annotation: who, when, old → new."""
+
+    annotation = models.ForeignKey(
+        Annotation, on_delete=models.CASCADE, related_name="revisions"
+    )
+    changed_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    old = models.JSONField()
+    new = models.JSONField()
+
+    class Meta:
+        ordering = ["annotation_id", "changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"revision of {self.annotation_id} at {self.changed_at:%Y-%m-%d %H:%M}"

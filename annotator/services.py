@@ -1,0 +1,444 @@
+"""Multi-model writes: project set-up, the claim queue, submits, skips.
+
+Called alike from pages, the API, commands and tests. Keyword-only arguments; bad
+input raises django.core.exceptions.ValidationError and writes nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from itertools import groupby
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from annotator.models import (
+    Annotation,
+    AnnotationRevision,
+    Assignment,
+    Category,
+    Codebook,
+    Label,
+    Membership,
+    Project,
+    WorkItem,
+)
+from corpus.bulk import insert_rows
+from corpus.models import Corpus, Span
+
+Status = Assignment.Status
+# Positions are (document rank << 32) + span index: ordered without sorting a million
+# rows in memory, and unique as long as a document has fewer than 4 billion spans.
+DOCUMENT_SHIFT = 32
+WORK_ITEM_COLUMNS = (
+    "project_id", "span_id", "document_id", "position", "target", "taken", "in_sample"
+)  # fmt: skip
+
+
+# --- projects ------------------------------------------------------------------------
+
+
+def _sample_size(rng: random.Random, n_spans: int, share: float) -> int:
+    """share × n, rounded up or down at random so the expected total is exact."""
+    exact = n_spans * share
+    whole = int(exact)
+    return whole + (1 if rng.random() < exact - whole else 0)
+
+
+def _work_item_rows(project: Project) -> Iterable[tuple]:
+    """One row per codable span; the reliability sample is drawn per document.
+
+    Stratifying by document keeps every outlet and period in the sample in proportion;
+    one seeded generator, walked in document order, makes the draw reproducible.
+    """
+    rng = random.Random(project.seed)
+    document_ids = list(
+        project.corpus.documents.order_by("id").values_list("id", flat=True)
+    )
+    if project.order == Project.Order.RANDOM:
+        random.Random(f"order-{project.seed}").shuffle(document_ids)
+    rank = {document_id: r for r, document_id in enumerate(document_ids)}
+    spans = (
+        Span.objects.in_corpus(project.corpus)
+        .codable()
+        .order_by("document_id", "index")
+        .values_list("id", "document_id", "index")
+        .iterator(chunk_size=10_000)
+    )
+    k = project.coders_per_span
+    for document_id, rows in groupby(spans, key=lambda row: row[1]):
+        rows = list(rows)
+        in_sample = set(
+            rng.sample(
+                range(len(rows)), _sample_size(rng, len(rows), project.sample_share)
+            )
+        )
+        base = rank[document_id] << DOCUMENT_SHIFT
+        for i, (span_id, _, index) in enumerate(rows):
+            sampled = i in in_sample and k > 1
+            yield (
+                project.pk, span_id, document_id, base + index,
+                k if sampled else 1, 0, sampled,
+            )  # fmt: skip
+
+
+@transaction.atomic
+def create_project(
+    *,
+    name: str,
+    corpus: Corpus,
+    codebook: Codebook,
+    created_by=None,
+    coders_per_span: int = 2,
+    sample_share: float = 1.0,
+    order: str = Project.Order.DOCUMENT,
+    seed: int = 1,
+    lease_minutes: int = 30,
+    members: Mapping = (),
+    description: str = "",
+) -> Project:
+    """Create a project, draw its reliability sample and build its queue."""
+    if coders_per_span < 1:
+        raise ValidationError({"coders_per_span": "At least one coder per span."})
+    if not 0 <= sample_share <= 1:
+        raise ValidationError({"sample_share": "The share must be between 0 and 1."})
+    project = Project.objects.create(
+        name=name,
+        description=description,
+        corpus=corpus,
+        codebook=codebook,
+        created_by=created_by,
+        coders_per_span=coders_per_span,
+        sample_share=sample_share,
+        order=order,
+        seed=seed,
+        lease_minutes=lease_minutes,
+    )
+    insert_rows(WorkItem, WORK_ITEM_COLUMNS, _work_item_rows(project), batch_size=5000)
+    project.total_codings = sum(
+        project.work_items.values_list("target", flat=True).iterator(chunk_size=50_000)
+    )
+    project.save(update_fields=["total_codings"])
+    if created_by is not None:
+        Membership.objects.create(
+            project=project, user=created_by, role=Membership.Role.MANAGER
+        )
+    for user, role in dict(members).items():
+        set_membership(project=project, user=user, role=role)
+    return project
+
+
+@transaction.atomic
+def set_membership(*, project: Project, user, role: str) -> Membership:
+    if role not in Membership.Role.values:
+        raise ValidationError({"role": f"'{role}' is not a role."})
+    membership, _ = Membership.objects.update_or_create(
+        project=project, user=user, defaults={"role": role}
+    )
+    return membership
+
+
+@transaction.atomic
+def remove_member(*, project: Project, user) -> None:
+    """Remove a member; their live claims go back to the pool, their codings stay."""
+    live = list(
+        Assignment.objects.live()
+        .filter(project=project, coder=user)
+        .select_for_update()
+        .values_list("id", "work_item_id")
+    )
+    _release(live, Status.EXPIRED, timezone.now())
+    Membership.objects.filter(project=project, user=user).delete()
+
+
+# --- the queue -----------------------------------------------------------------------
+
+
+def _release(claims: Sequence[tuple[int, int]], status: str, now: datetime) -> None:
+    """Close claims and give their places back to the work items."""
+    if not claims:
+        return
+    Assignment.objects.filter(id__in=[claim_id for claim_id, _ in claims]).update(
+        status=status, finished_at=now
+    )
+    per_item = Counter(item_id for _, item_id in claims)
+    for times in set(per_item.values()):
+        WorkItem.objects.filter(
+            id__in=[item for item, count in per_item.items() if count == times]
+        ).update(taken=F("taken") - times)
+
+
+def release_expired_claims(*, project: Project, now: datetime | None = None) -> int:
+    """Expire claims whose lease ran out, so their spans return to the pool."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        stale = list(
+            Assignment.objects.filter(
+                project=project, status=Status.CLAIMED, expires_at__lte=now
+            )
+            .select_for_update(skip_locked=True)
+            .values_list("id", "work_item_id")
+        )
+        _release(stale, Status.EXPIRED, now)
+    return len(stale)
+
+
+def _lock_coder(project: Project, coder) -> Membership:
+    """Serialise one coder's own requests (a double click must not claim twice)."""
+    membership = (
+        Membership.objects.select_for_update()
+        .filter(project=project, user=coder, role=Membership.Role.CODER)
+        .first()
+    )
+    if membership is None:
+        raise ValidationError("You are not a coder in this project.")
+    return membership
+
+
+@transaction.atomic
+def claim_next_span(
+    *, project: Project, coder, now: datetime | None = None
+) -> Assignment | None:
+    """The coder's next span, claimed under a lease; None when nothing is left.
+
+    Order of preference: the coder's live claim; a span another coder has started
+    (so agreement data appears early), next in the coder's current document first;
+    then an untouched span, again continuing the coder's document. Candidate rows are
+    locked with SKIP LOCKED, so concurrent coders and app processes never take the
+    same place twice; on SQLite the IMMEDIATE transaction serialises claims instead.
+    Every query walks a partial index in position order, so its cost does not grow
+    with the project.
+    """
+    now = now or timezone.now()
+    _lock_coder(project, coder)
+    live = (
+        Assignment.objects.live()
+        .filter(project=project, coder=coder)
+        .order_by("claimed_at")
+        .first()
+    )
+    if live and live.expires_at > now:
+        return live
+    release_expired_claims(project=project, now=now)
+
+    mine = Assignment.objects.filter(
+        project=project, coder=coder, span_id=OuterRef("span_id")
+    ).exclude(status=Status.EXPIRED)
+    available = WorkItem.objects.filter(project=project).exclude(Exists(mine))
+    started = available.filter(taken__gt=0, taken__lt=F("target"))
+    fresh = available.filter(taken=0)
+    last = (
+        Assignment.objects.filter(project=project, coder=coder)
+        .order_by("-claimed_at")
+        .values_list("work_item__document_id", "work_item__position")
+        .first()
+    )
+    candidates = [started, fresh]
+    if last:
+        document_id, position = last
+
+        def here(queryset):
+            return queryset.filter(document_id=document_id, position__gt=position)
+
+        candidates = [here(started), started, here(fresh), fresh]
+    item = None
+    for queryset in candidates:
+        item = (
+            queryset.order_by("position")
+            .select_for_update(skip_locked=True)
+            .only("id", "span_id", "taken")
+            .first()
+        )
+        if item:
+            break
+    if item is None:
+        return None
+    WorkItem.objects.filter(pk=item.pk).update(taken=F("taken") + 1)
+    assignment, _ = Assignment.objects.update_or_create(
+        project=project,
+        span_id=item.span_id,
+        coder=coder,
+        defaults={
+            "work_item_id": item.pk,
+            "status": Status.CLAIMED,
+            "claimed_at": now,
+            "shown_at": None,
+            "expires_at": now + timedelta(minutes=project.lease_minutes),
+            "finished_at": None,
+        },
+    )
+    return assignment
+
+
+def mark_shown(*, assignment: Assignment, now: datetime | None = None) -> None:
+    """Start the span's clock the first time the coder sees it."""
+    if assignment.shown_at is None:
+        assignment.shown_at = now or timezone.now()
+        Assignment.objects.filter(pk=assignment.pk, shown_at__isnull=True).update(
+            shown_at=assignment.shown_at
+        )
+
+
+def _lock_assignment(assignment: Assignment | int, coder) -> Assignment:
+    pk = assignment.pk if isinstance(assignment, Assignment) else assignment
+    locked = (
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("project", "work_item")
+        .filter(pk=pk)
+        .first()
+    )
+    if locked is None or locked.coder_id != coder.pk:
+        raise ValidationError("This span is not assigned to you.")
+    return locked
+
+
+def _renew_lapsed_claim(assignment: Assignment, now: datetime) -> None:
+    """Accept work on a lapsed claim while the span still has room for this coder."""
+    if assignment.status == Status.CLAIMED and assignment.expires_at > now:
+        return
+    if assignment.status == Status.CLAIMED:
+        # Lapsed but not yet released by anyone: the place is still ours.
+        return
+    item = WorkItem.objects.select_for_update().get(pk=assignment.work_item_id)
+    if item.taken >= item.target:
+        raise ValidationError(
+            "Your claim on this span lapsed after "
+            f"{assignment.project.lease_minutes} minutes without a submit, and other "
+            "coders have since taken it; nothing was saved. Go on to the next span."
+        )
+    WorkItem.objects.filter(pk=item.pk).update(taken=F("taken") + 1)
+
+
+def resolve_labels(
+    codebook: Codebook, labels: Mapping[str, str | Sequence[str]]
+) -> list[tuple[int, Category]]:
+    """Check {dimension key: category key(s)} against the codebook.
+
+    Raises ValidationError keyed by dimension, so a form can show each error beside
+    its group of buttons.
+    """
+    dimensions = {
+        dimension.key: dimension
+        for dimension in codebook.dimensions.prefetch_related("categories")
+    }
+    errors: dict[str, str] = {}
+    resolved: list[tuple[int, Category]] = []
+    for key in labels:
+        if key not in dimensions:
+            errors[key] = f"'{key}' is not a dimension of this codebook."
+    for key, dimension in dimensions.items():
+        chosen = labels.get(key) or []
+        if isinstance(chosen, str):
+            chosen = [chosen]
+        chosen = [value for value in dict.fromkeys(chosen) if value]
+        categories = {category.key: category for category in dimension.categories.all()}
+        unknown = [value for value in chosen if value not in categories]
+        if unknown:
+            errors[key] = (
+                f"{dimension.label}: '{unknown[0]}' is not a category of this "
+                "dimension."
+            )
+        elif not chosen and dimension.required:
+            errors[key] = f"{dimension.label}: choose a category (required)."
+        elif len(chosen) > 1 and not dimension.multiple:
+            errors[key] = f"{dimension.label}: choose one category, not {len(chosen)}."
+        else:
+            resolved.extend((dimension.pk, categories[value]) for value in chosen)
+    if errors:
+        raise ValidationError(errors)
+    return resolved
+
+
+def _state(annotation: Annotation) -> dict:
+    return {
+        "labels": annotation.label_keys(),
+        "uncertain": annotation.uncertain,
+        "comment": annotation.comment,
+    }
+
+
+@transaction.atomic
+def submit_annotation(
+    *,
+    coder,
+    assignment: Assignment | int,
+    labels: Mapping[str, str | Sequence[str]],
+    uncertain: bool = False,
+    comment: str = "",
+    token: str = "",
+    now: datetime | None = None,
+) -> Annotation:
+    """Save (or revise) the coder's annotation of an assigned span, all or nothing.
+
+    Idempotent: a resent submit with the same token, or with unchanged content,
+    returns the stored annotation and writes nothing. A changed submit of a finished
+    assignment is a revision, recorded with who, when, old and new.
+    """
+    now = now or timezone.now()
+    assignment = _lock_assignment(assignment, coder)
+    existing = Annotation.objects.filter(assignment=assignment).first()
+    if existing and token and existing.submission_token == token:
+        return existing
+    if assignment.status == Status.SKIPPED:
+        raise ValidationError("You skipped this span; it is no longer yours to code.")
+    codebook = existing.codebook if existing else assignment.project.codebook
+    resolved = resolve_labels(codebook, labels)
+    comment = comment.strip()
+    if existing:
+        old = _state(existing)
+        existing.uncertain, existing.comment = uncertain, comment
+        existing.labels.all().delete()
+        Label.objects.bulk_create(
+            Label(annotation=existing, dimension_id=dimension_id, category=category)
+            for dimension_id, category in resolved
+        )
+        new = _state(existing)
+        if new != old:
+            existing.submission_token = token
+            existing.save()
+            AnnotationRevision.objects.create(
+                annotation=existing, changed_by=coder, old=old, new=new
+            )
+        return existing
+
+    _renew_lapsed_claim(assignment, now)
+    started = assignment.shown_at or assignment.claimed_at
+    annotation = Annotation.objects.create(
+        assignment=assignment,
+        codebook=codebook,
+        uncertain=uncertain,
+        comment=comment,
+        seconds=max((now - started).total_seconds(), 0.0),
+        submission_token=token,
+    )
+    Label.objects.bulk_create(
+        Label(annotation=annotation, dimension_id=dimension_id, category=category)
+        for dimension_id, category in resolved
+    )
+    Assignment.objects.filter(pk=assignment.pk).update(
+        status=Status.COMPLETED, finished_at=now
+    )
+    return annotation
+
+
+@transaction.atomic
+def skip_span(
+    *, coder, assignment: Assignment | int, reason: str, now: datetime | None = None
+) -> Assignment:
+    """Give a claimed span back with a reason; the coder will not get it again."""
+    now = now or timezone.now()
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why you skip this span."})
+    assignment = _lock_assignment(assignment, coder)
+    if assignment.status != Status.CLAIMED:
+        raise ValidationError("Only a span you currently hold can be skipped.")
+    _release([(assignment.pk, assignment.work_item_id)], Status.SKIPPED, now)
+    Assignment.objects.filter(pk=assignment.pk).update(skip_reason=reason[:500])
+    assignment.refresh_from_db()
+    return assignment
