@@ -1,4 +1,4 @@
-"""HTML pages (htmx-enhanced; every page works without JavaScript)."""
+"""Corpus pages for managers: list, detail, document, upload; the health check."""
 
 from __future__ import annotations
 
@@ -9,33 +9,14 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods
-from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
 
 from annotator.forms import CorpusImportForm
+from annotator.views.base import HtmxHttpRequest, partial, see_other
 from corpus.importing import ImportFailed, import_documents, read_upload
 from corpus.models import Corpus, Document
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-def see_other(request: HtmxHttpRequest, url: str) -> HttpResponse:
-    """After a successful POST: 303 for plain forms, a client redirect for htmx."""
-    if request.htmx:
-        return HttpResponseClientRedirect(url)
-    response = HttpResponseRedirect(url)
-    response.status_code = 303
-    return response
-
-
-def partial(request: HtmxHttpRequest, template: str, name: str) -> str:
-    """The whole page, or just the named inline partial when htmx asks."""
-    return f"{template}#{name}" if request.htmx else template
 
 
 @require_GET
