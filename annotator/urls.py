@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from annotator.api import coding
 from annotator.views import corpora
 
 # Pages. Each area's views live in annotator/views/<area>.py.
@@ -23,3 +25,43 @@ urlpatterns = [
 
 # The REST API under /api/v1/. Each area's views live in annotator/api/<area>.py.
 urlpatterns += []
+
+# The coder's API (annotator/api/coding.py), the schema and its docs page.
+urlpatterns += [
+    path(
+        "api/v1/projects/",
+        coding.ProjectViewSet.as_view({"get": "list"}),
+        name="api-project-list",
+    ),
+    path(
+        "api/v1/projects/<int:pk>/",
+        coding.ProjectViewSet.as_view({"get": "retrieve"}),
+        name="api-project-detail",
+    ),
+    path(
+        "api/v1/projects/<int:project_id>/claim/",
+        coding.ClaimView.as_view(),
+        name="api-claim",
+    ),
+    path(
+        "api/v1/projects/<int:project_id>/my-annotations/",
+        coding.MyAnnotationsView.as_view(),
+        name="api-my-annotations",
+    ),
+    path(
+        "api/v1/assignments/<int:assignment_id>/submit/",
+        coding.SubmitView.as_view(),
+        name="api-submit",
+    ),
+    path(
+        "api/v1/assignments/<int:assignment_id>/skip/",
+        coding.SkipView.as_view(),
+        name="api-skip",
+    ),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema"),
+        name="api-docs",
+    ),
+]

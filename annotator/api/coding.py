@@ -1,0 +1,273 @@
+"""The coder's API: projects, claim, submit, skip, own annotations.
+
+Every view reaches data through `Project.objects.visible_to(user)`, so a non-member
+gets 404 whatever the id; role checks (annotator/permissions.py) then give 403.
+Writes go through the same services as the coding page.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import OuterRef, Prefetch, Subquery
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status, viewsets
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotator.models import Annotation, Assignment, Label, Membership, Project
+from annotator.permissions import IsCoder
+from annotator.serializers import (
+    AnnotationSerializer,
+    ClaimSerializer,
+    ProjectSerializer,
+    SkippedSerializer,
+    SkipSerializer,
+    SubmitSerializer,
+)
+from annotator.services import (
+    claim_next_span,
+    mark_shown,
+    skip_span,
+    submit_annotation,
+)
+from corpus.models import Span
+
+# Token first: DRF answers an anonymous request with the first class's challenge,
+# so scripts get 401 + "WWW-Authenticate: Token" instead of a bare 403.
+AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
+CONTEXT_SPANS = 2
+CONFLICT = OpenApiResponse(
+    inline_serializer("Conflict", {"detail": serializers.CharField()}),
+    description="The assignment's state forbids this (skipped, lapsed and taken by "
+    "others, or no longer held).",
+)
+FORBIDDEN = OpenApiResponse(description="You are not a coder in this project.")
+NOT_FOUND = OpenApiResponse(description="No such project or assignment of yours.")
+
+
+def visible_projects(request):
+    return Project.objects.visible_to(request.user).with_user_role(request.user)
+
+
+def _detail(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+def _label_errors(error: ValidationError) -> dict:
+    """Service errors keyed by dimension go under "labels", others stay top level."""
+    if not hasattr(error, "error_dict"):
+        return {"detail": _detail(error)}
+    return {"labels": error.message_dict}
+
+
+class CoderAPIView(APIView):
+    authentication_classes = AUTHENTICATION
+    permission_classes = [IsAuthenticated, IsCoder]
+
+    def get_project(self, project_id: int) -> Project:
+        project = get_object_or_404(visible_projects(self.request), pk=project_id)
+        self.check_object_permissions(self.request, project)
+        return project
+
+    def get_assignment(self, assignment_id: int) -> Assignment:
+        """The caller's own assignment: 404 for others' (blind), 403 for non-coders."""
+        user = self.request.user
+        assignment = get_object_or_404(
+            Assignment.objects.select_related("project")
+            .filter(project__in=Project.objects.visible_to(user).values("pk"))
+            .annotate(
+                user_role=Subquery(
+                    Membership.objects.filter(
+                        project=OuterRef("project_id"), user_id=user.pk
+                    ).values("role")[:1]
+                )
+            ),
+            pk=assignment_id,
+        )
+        self.check_object_permissions(self.request, assignment)
+        if assignment.coder_id != user.pk:
+            raise Http404("No such assignment of yours.")
+        return assignment
+
+
+def span_context(span: Span, n: int = CONTEXT_SPANS) -> dict[str, list[Span]]:
+    """The n codable spans on either side of a span, in reading order."""
+    siblings = Span.objects.codable().filter(document_id=span.document_id)
+    before = siblings.filter(index__lt=span.index).order_by("-index")[:n]
+    after = siblings.filter(index__gt=span.index).order_by("index")[:n]
+    return {"before": list(before)[::-1], "after": list(after)}
+
+
+class ClaimView(CoderAPIView):
+    @extend_schema(
+        request=None,
+        responses={
+            200: ClaimSerializer,
+            204: OpenApiResponse(description="Nothing is left for you to code."),
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+        },
+        summary="Claim your next span",
+        description="Returns your live claim if you hold one, else claims the next "
+        "span under a lease (the project's lease minutes). The clock for "
+        "'seconds spent' starts now.",
+    )
+    def post(self, request, project_id: int) -> Response:
+        project = self.get_project(project_id)
+        try:
+            assignment = claim_next_span(project=project, coder=request.user)
+        except ValidationError as error:
+            return Response({"detail": _detail(error)}, status.HTTP_403_FORBIDDEN)
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        mark_shown(assignment=assignment)
+        span = (
+            Span.objects.select_related("document")
+            .only(
+                "id",
+                "index",
+                "start",
+                "end",
+                "text",
+                "document__id",
+                "document__title",
+                "document__source",
+                "document__published",
+            )  # fmt: skip
+            .get(pk=assignment.span_id)
+        )
+        assignment.span = span
+        assignment.context = span_context(span)
+        return Response(ClaimSerializer(assignment).data)
+
+
+class SubmitView(CoderAPIView):
+    @extend_schema(
+        request=SubmitSerializer,
+        responses={
+            201: AnnotationSerializer,
+            200: OpenApiResponse(
+                AnnotationSerializer,
+                description="Replay of a stored submit (same token or same content), "
+                "or a revision of your earlier annotation.",
+            ),
+            400: OpenApiResponse(
+                description='Bad labels, per dimension: {"labels": {"topic": '
+                '["..."]}}, or a malformed body.'
+            ),
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: CONFLICT,
+        },
+        summary="Save (or revise) your annotation of a claimed span",
+    )
+    def post(self, request, assignment_id: int) -> Response:
+        assignment = self.get_assignment(assignment_id)
+        body = SubmitSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            with transaction.atomic():
+                # Lock first, so "was it already saved?" and the save agree even when
+                # the same submit arrives twice at once.
+                list(
+                    Assignment.objects.select_for_update()
+                    .filter(pk=assignment.pk)
+                    .values_list("pk")
+                )
+                existed = Annotation.objects.filter(assignment=assignment).exists()
+                annotation = submit_annotation(
+                    coder=request.user, assignment=assignment, **body.validated_data
+                )
+        except ValidationError as error:
+            code = (
+                status.HTTP_400_BAD_REQUEST
+                if hasattr(error, "error_dict")
+                else status.HTTP_409_CONFLICT
+            )
+            return Response(_label_errors(error), code)
+        annotation = annotations_with_labels().get(pk=annotation.pk)
+        return Response(
+            AnnotationSerializer(annotation).data,
+            status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+        )
+
+
+class SkipView(CoderAPIView):
+    @extend_schema(
+        request=SkipSerializer,
+        responses={
+            200: SkippedSerializer,
+            400: OpenApiResponse(description="No reason given."),
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: CONFLICT,
+        },
+        summary="Give a claimed span back, with a reason",
+        description="You will not get this span again.",
+    )
+    def post(self, request, assignment_id: int) -> Response:
+        assignment = self.get_assignment(assignment_id)
+        body = SkipSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            skipped = skip_span(
+                coder=request.user,
+                assignment=assignment,
+                reason=body.validated_data["reason"],
+            )
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                return Response(error.message_dict, status.HTTP_400_BAD_REQUEST)
+            return Response({"detail": _detail(error)}, status.HTTP_409_CONFLICT)
+        return Response(SkippedSerializer(skipped).data)
+
+
+def annotations_with_labels():
+    """Annotations with span, codebook and labels loaded: no per-row queries."""
+    return Annotation.objects.select_related(
+        "assignment__span", "codebook"
+    ).prefetch_related(
+        Prefetch(
+            "labels", queryset=Label.objects.select_related("dimension", "category")
+        )
+    )
+
+
+class AnnotationCursor(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+@extend_schema(summary="Your own annotations in a project, newest first")
+class MyAnnotationsView(ListAPIView):
+    """Only the caller's annotations: blind coding holds for every role."""
+
+    authentication_classes = AUTHENTICATION
+    permission_classes = [IsAuthenticated]
+    serializer_class = AnnotationSerializer
+    pagination_class = AnnotationCursor
+
+    def get_queryset(self):
+        project = get_object_or_404(
+            Project.objects.visible_to(self.request.user), pk=self.kwargs["project_id"]
+        )
+        return annotations_with_labels().for_project(project).by(self.request.user)
+
+
+@extend_schema(summary="Projects you can see, with your role in each")
+class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
+    authentication_classes = AUTHENTICATION
+    permission_classes = [IsAuthenticated]
+    serializer_class = ProjectSerializer
+
+    def get_queryset(self):
+        return visible_projects(self.request).select_related("corpus", "codebook")

@@ -1,0 +1,187 @@
+"""DRF serializers: shapes only. Rules live in services.py, never here.
+
+None of these queries per row: views fetch with select_related / prefetch_related
+(see annotator/api/), and tests pin the query counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from annotator.models import Annotation, Assignment, Codebook, Project
+from corpus.models import Document, Span
+
+LABELS_SCHEMA = {
+    "type": "object",
+    "description": "{dimension key: category key, or a list of keys for "
+    "multiple-choice dimensions}",
+    "additionalProperties": {
+        "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+    },
+    "example": {"topic": "syria", "stance": ["neutral"]},
+}
+
+
+# --- projects ------------------------------------------------------------------------
+
+
+class CodebookRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Codebook
+        fields = ["id", "family", "version", "name"]
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    role = serializers.CharField(
+        source="user_role",
+        allow_null=True,
+        help_text="Your role here: coder, reviewer or manager (null for staff who "
+        "are not members).",
+    )
+    corpus = serializers.CharField(source="corpus.name")
+    codebook = CodebookRefSerializer()
+
+    class Meta:
+        model = Project
+        fields = [
+            "id", "name", "description", "role", "corpus", "codebook",
+            "coders_per_span", "sample_share", "order", "lease_minutes", "created_at",
+        ]  # fmt: skip
+
+
+# --- claims --------------------------------------------------------------------------
+
+
+class DocumentRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Document
+        fields = ["id", "title", "source", "published"]
+
+
+class SpanSerializer(serializers.ModelSerializer):
+    document = DocumentRefSerializer()
+
+    class Meta:
+        model = Span
+        fields = ["id", "document", "index", "start", "end", "text"]
+
+
+class ContextSpanSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Span
+        fields = ["id", "index", "text"]
+
+
+class ContextSerializer(serializers.Serializer):
+    before = ContextSpanSerializer(
+        many=True, help_text="In reading order: the nearest span comes last."
+    )
+    after = ContextSpanSerializer(many=True)
+
+
+class ClaimSerializer(serializers.ModelSerializer):
+    """The span a coder should code now, with its neighbours for reading."""
+
+    assignment = serializers.IntegerField(source="pk")
+    span = SpanSerializer()
+    context = ContextSerializer()
+
+    class Meta:
+        model = Assignment
+        fields = ["assignment", "span", "context", "expires_at"]
+
+
+# --- submits and skips ---------------------------------------------------------------
+
+
+@extend_schema_field(LABELS_SCHEMA)
+class LabelsField(serializers.Field):
+    """{dimension: key or [keys]}; the codebook itself is checked by the service."""
+
+    default_error_messages = {
+        "shape": "Expected an object mapping dimension keys to a category key or a "
+        "list of category keys.",
+        "value": "'{dimension}': expected a category key or a list of category keys.",
+    }
+
+    def to_internal_value(self, data) -> dict[str, str | list[str]]:
+        if not isinstance(data, dict):
+            self.fail("shape")
+        clean: dict[str, str | list[str]] = {}
+        for key, value in data.items():
+            if isinstance(value, str):
+                clean[str(key)] = value
+            elif isinstance(value, Sequence) and all(
+                isinstance(item, str) for item in value
+            ):
+                clean[str(key)] = list(value)
+            else:
+                self.fail("value", dimension=key)
+        return clean
+
+    def to_representation(self, value):
+        return value
+
+
+class SubmitSerializer(serializers.Serializer):
+    labels = LabelsField()
+    uncertain = serializers.BooleanField(default=False)
+    comment = serializers.CharField(
+        default="", allow_blank=True, max_length=5000, trim_whitespace=True
+    )
+    token = serializers.CharField(
+        default="",
+        allow_blank=True,
+        max_length=64,
+        help_text="Any string unique to this submit (e.g. a UUID): resending the "
+        "same token never saves twice.",
+    )
+
+
+class SkipSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class SkippedSerializer(serializers.ModelSerializer):
+    assignment = serializers.IntegerField(source="pk")
+
+    class Meta:
+        model = Assignment
+        fields = ["assignment", "status", "skip_reason", "finished_at"]
+
+
+# --- annotations ---------------------------------------------------------------------
+
+
+class AnnotatedSpanSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Span
+        fields = ["id", "document", "index", "text"]
+
+
+class AnnotationSerializer(serializers.ModelSerializer):
+    """One of the caller's own annotations; labels as {dimension: [keys]}."""
+
+    span = AnnotatedSpanSerializer(source="assignment.span")
+    labels = serializers.SerializerMethodField()
+    codebook_version = serializers.IntegerField(source="codebook.version")
+
+    class Meta:
+        model = Annotation
+        fields = [
+            "id", "assignment", "span", "labels", "uncertain", "comment", "seconds",
+            "codebook_version", "created_at", "updated_at",
+        ]  # fmt: skip
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "example": {"topic": ["syria"], "stance": ["neutral"]},
+        }
+    )
+    def get_labels(self, annotation: Annotation) -> dict[str, list[str]]:
+        return annotation.label_keys()
