@@ -182,10 +182,13 @@ def _code_scalars(arr: np.ndarray, categories: Sequence[Any] | None):
         else:
             numeric = _numeric_or_none(uniq_list)
         if numeric is not None and arr.dtype.kind in "US":
-            order = np.argsort(numeric, kind="stable")
-            rank = np.empty(len(order), dtype=np.int64)
-            rank[order] = np.arange(len(order))
-            return keep, rank[inv], tuple(uniq_list[i] for i in order), numeric[order]
+            # Numeric text: order by number and merge spellings of one number
+            # ("1", "1.0", " 1"), which are one value on every level of measurement.
+            vals, first, merged = np.unique(
+                numeric, return_index=True, return_inverse=True
+            )
+            labels = tuple(uniq_list[i] for i in first)
+            return keep, merged.ravel().astype(np.int64)[inv], labels, vals
         return keep, inv, tuple(uniq_list), numeric
     cats = tuple(_plain(c) for c in categories)
     if len(set(cats)) != len(cats):

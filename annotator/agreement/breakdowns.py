@@ -272,12 +272,25 @@ def alpha_over_time(
     Why: agreement usually rises during training and can decay later. ``times``
     is parallel to the ratings: a batch key (round number, date) or, with
     ``freq`` (a numpy datetime unit such as "D", "W", "M"), timestamps floored
-    to that unit. Each batch's alpha is computed as in ``alpha_by_group``.
+    to that unit. Weeks start on Monday (ISO 8601) and are labelled by that
+    Monday's date; numpy's own "W" unit counts weeks from Thursday 1970-01-01,
+    which would split a Monday-to-Sunday working week in two. Each batch's
+    alpha is computed as in ``alpha_by_group``.
     """
     t = np.asarray(times)
-    if freq is not None:
+    if freq == "W":
+        t = floor_to_monday(t)
+    elif freq is not None:
         t = t.astype("datetime64[ns]").astype(f"datetime64[{freq}]")
     return alpha_by_group(units, coders, values, t, level=level, categories=categories)
+
+
+def floor_to_monday(times: Any) -> np.ndarray:
+    """Each timestamp's ISO week, as the date (datetime64[D]) of its Monday."""
+    days = np.asarray(times).astype("datetime64[ns]").astype("datetime64[D]")
+    # 1970-01-01 was a Thursday: shifting by 3 days makes numpy's weeks start Monday.
+    shift = np.timedelta64(3, "D")
+    return ((days + shift).astype("datetime64[W]").astype("datetime64[D]")) - shift
 
 
 def coincidence_matrix(

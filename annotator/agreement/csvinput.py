@@ -50,26 +50,60 @@ def _object_array(items: list[Any]) -> np.ndarray:
     return arr
 
 
-def _parse_value(text: str, level: str, where: str) -> Any:
+class _Scale:
+    """Membership test for a declared category scale, as ``encode`` matches it.
+
+    A value belongs to the scale when its text equals a category's text or,
+    when both parse as numbers, its number equals the category's number
+    ("1.0" is on the scale "1,2,3").
+    """
+
+    def __init__(self, categories: Sequence[Any]):
+        self.text = {str(c).strip() for c in categories}
+        numbers = (_number(str(c)) for c in categories)
+        self.numbers = {f for f in numbers if f is not None}
+        self.shown = ",".join(str(c) for c in categories)
+
+    def __contains__(self, value: str) -> bool:
+        if value in self.text:
+            return True
+        f = _number(value)
+        return f is not None and f in self.numbers
+
+
+def _number(text: str) -> float | None:
+    try:
+        f = float(text)
+    except ValueError:
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _parse_value(text: str, level: str, where: str, scale: _Scale | None) -> Any:
     if level == "set":
         labels = [lab.strip() for lab in text.split("|")]
         if any(not lab for lab in labels):
             raise RatingsInputError(
                 f"{where}: field 'value' has an empty label in {text!r}"
             )
+        for lab in labels:
+            if scale is not None and lab not in scale.text:
+                raise RatingsInputError(
+                    f"{where}: label {lab!r} is not one of the categories {scale.shown}"
+                )
         return frozenset(labels)
-    if level in ("interval", "ratio"):
-        try:
-            number = float(text)
-        except ValueError:
-            number = math.nan
-        if not math.isfinite(number):
-            raise RatingsInputError(f"{where}: field 'value' is not a number: {text!r}")
+    if scale is not None and text not in scale:
+        raise RatingsInputError(
+            f"{where}: value {text!r} is not one of the categories {scale.shown}"
+        )
     return text
 
 
 def read_ratings_csv(
-    path_or_file: str | os.PathLike | IO, *, level: str = "nominal"
+    path_or_file: str | os.PathLike | IO,
+    *,
+    level: str = "nominal",
+    categories: Sequence[Any] | None = None,
 ) -> Ratings:
     """Read a long-format ``unit,coder,value`` CSV into parallel arrays, row-validated.
 
@@ -77,15 +111,19 @@ def read_ratings_csv(
     at the exact spot ("ratings.csv, line 7: field 'value' is empty") instead
     of surfacing later as a wrong coefficient. Values stay text (the scale and
     numeric order are decided later, see ``summary``) except for
-    ``level='set'``, where ``a|b`` becomes ``frozenset({'a', 'b'})``; for
-    interval/ratio each value must parse as a number. A second rating of the
-    same unit by the same coder is an error naming both lines. Blank lines are
-    skipped. Formula sources: none (input handling only).
+    ``level='set'``, where ``a|b`` becomes ``frozenset({'a', 'b'})``. Values
+    need not be numbers at any level: interval/ratio alpha uses the numbers
+    when every value is one, else positions on the ordered scale. With
+    ``categories`` (the declared scale; labels for ``set``) a value off the
+    scale is an error naming its line. A second rating of the same unit by the
+    same coder is an error naming both lines. Blank lines are skipped.
+    Formula sources: none (input handling only).
     """
     check_level(level)
+    scale = None if categories is None else _Scale(categories)
     f, name, close = _open(path_or_file)
     try:
-        return _read(f, name, level)
+        return _read(f, name, level, scale)
     except UnicodeDecodeError as exc:
         raise RatingsInputError(f"{name}: not valid UTF-8 text ({exc.reason})") from exc
     except csv.Error as exc:
@@ -95,7 +133,7 @@ def read_ratings_csv(
             f.close()
 
 
-def _read(f: IO[str], name: str, level: str) -> Ratings:
+def _read(f: IO[str], name: str, level: str, scale: _Scale | None) -> Ratings:
     reader = csv.reader(f)
     header: list[str] | None = None
     cols: dict[str, int] = {}
@@ -138,7 +176,7 @@ def _read(f: IO[str], name: str, level: str) -> Ratings:
                 f"{key[0]!r} twice"
             )
         seen[key] = line
-        values.append(_parse_value(fields["value"], level, where))
+        values.append(_parse_value(fields["value"], level, where, scale))
         units.append(key[0])
         coders.append(key[1])
     if header is None:

@@ -203,3 +203,17 @@ def test_set_alpha_by_hand():
     assert r.value == pytest.approx(1 - 3 * observed / expected)
     with pytest.raises(ValueError, match="label 'c'"):
         krippendorff_alpha(units, coders, values, level="set", categories=["a", "b"])
+
+
+@pytest.mark.parametrize("level", ("nominal", *LEVELS[1:]))
+def test_spellings_of_one_number_are_one_value(level):
+    # "1" and "1.0" are the same number: every level must treat them as equal,
+    # exactly as it treats the numbers themselves.
+    units = [1, 1, 2, 2, 3, 3, 4, 4]
+    coders = ["a", "b"] * 4
+    text = ["1", "1.0", "2", " 2", "3", "3.00", "1", "2"]
+    numbers = [1, 1, 2, 2, 3, 3, 1, 2]
+    got = krippendorff_alpha(units, coders, text, level=level)
+    want = krippendorff_alpha(units, coders, numbers, level=level)
+    assert got.value == pytest.approx(want.value)
+    assert got.n_pairable == want.n_pairable == 8

@@ -169,3 +169,23 @@ def test_confusion_matrices():
     assert pooled.matrix.sum() == 2 + 2 + 6  # ordered pairs of different coders
     with pytest.raises(ValueError, match="unknown coder"):
         confusion_matrix(units, coders, values, coder_a="a", coder_b="zz")
+
+
+def test_weeks_start_on_monday():
+    # 2024-01-07 is a Sunday, 2024-01-08 a Monday: numpy's own "W" unit would put
+    # them in one Thursday-based week and split Mon 8th from Thu 11th.
+    units = np.array([1, 1, 2, 2, 3, 3, 4, 4])
+    coders = np.array(["a", "b"] * 4)
+    values = np.array([1, 1, 1, 2, 2, 2, 3, 3])
+    days = np.array(
+        ["2024-01-07", "2024-01-07", "2024-01-08", "2024-01-08"]
+        + ["2024-01-11T23:00", "2024-01-11T23:00", "2024-01-14", "2024-01-14"],
+        dtype="datetime64[m]",
+    )
+    res = alpha_over_time(units, coders, values, days, freq="W")
+    assert [str(k) for k in res] == ["2024-01-01", "2024-01-08"]
+    assert [r.n_units for r in res.values()] == [1, 3]
+    week2 = days >= np.datetime64("2024-01-08")
+    assert res[list(res)[1]].value == pytest.approx(
+        krippendorff_alpha(units[week2], coders[week2], values[week2]).value
+    )
