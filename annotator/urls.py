@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from annotator.api import coding
+from annotator.api import coding as coding_api
 from annotator.views import corpora
 
 # Pages. Each area's views live in annotator/views/<area>.py.
@@ -30,32 +30,32 @@ urlpatterns += []
 urlpatterns += [
     path(
         "api/v1/projects/",
-        coding.ProjectViewSet.as_view({"get": "list"}),
+        coding_api.ProjectViewSet.as_view({"get": "list"}),
         name="api-project-list",
     ),
     path(
         "api/v1/projects/<int:pk>/",
-        coding.ProjectViewSet.as_view({"get": "retrieve"}),
+        coding_api.ProjectViewSet.as_view({"get": "retrieve"}),
         name="api-project-detail",
     ),
     path(
         "api/v1/projects/<int:project_id>/claim/",
-        coding.ClaimView.as_view(),
+        coding_api.ClaimView.as_view(),
         name="api-claim",
     ),
     path(
         "api/v1/projects/<int:project_id>/my-annotations/",
-        coding.MyAnnotationsView.as_view(),
+        coding_api.MyAnnotationsView.as_view(),
         name="api-my-annotations",
     ),
     path(
         "api/v1/assignments/<int:assignment_id>/submit/",
-        coding.SubmitView.as_view(),
+        coding_api.SubmitView.as_view(),
         name="api-submit",
     ),
     path(
         "api/v1/assignments/<int:assignment_id>/skip/",
-        coding.SkipView.as_view(),
+        coding_api.SkipView.as_view(),
         name="api-skip",
     ),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
