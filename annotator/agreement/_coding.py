@@ -213,6 +213,16 @@ def _code_scalars(arr: np.ndarray, categories: Sequence[Any] | None):
     return keep, lookup[inv], cats, numeric
 
 
+def dense_table_ok(cells: int, n: int) -> bool:
+    """Whether a bincount table of ``cells`` int64 counts for ``n`` keys is cheap.
+
+    A dense table is faster than sorting while it is not much larger than the
+    data; a sparse one (a million units x 50 coders for a million ratings)
+    would cost hundreds of MB, so above that a sort (np.unique) is used.
+    """
+    return cells <= DENSE_LIMIT and cells <= max(8 * n, 1_000_000)
+
+
 def check_level(level: str) -> str:
     """Validate a level-of-measurement name."""
     if level not in LEVELS:
@@ -272,7 +282,7 @@ def _check_duplicates(c: Coded) -> None:
         return
     key = c.unit * max(c.n_coders, 1) + c.coder
     cells = c.n_units * max(c.n_coders, 1)
-    if cells <= DENSE_LIMIT:
+    if dense_table_ok(cells, len(key)):
         counts = np.bincount(key, minlength=cells)
         bad = np.flatnonzero(counts > 1)
     else:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._coding import DENSE_LIMIT, Coded
+from ._coding import DENSE_LIMIT, Coded, dense_table_ok
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def entries(c: Coded) -> Entries:
     q = max(c.q, 1)
     key = c.unit * q + c.value
     cells = c.n_units * q
-    if cells <= DENSE_LIMIT:
+    if dense_table_ok(cells, len(key)):
         full = np.bincount(key, minlength=cells)
         nz = np.flatnonzero(full)
         cnt = full[nz]

@@ -188,7 +188,29 @@ def bootstrap_alpha(
     if n_resamples < 1:
         raise ValueError("n_resamples must be at least 1")
     coded = encode_for_alpha(units, coders, values, level=level, categories=categories)
-    parts = alpha_parts(coded, level)
+    return bootstrap_from_parts(
+        alpha_parts(coded, level),
+        n_resamples=n_resamples,
+        seed=seed,
+        minimums=minimums,
+        confidence=confidence,
+    )
+
+
+def bootstrap_from_parts(
+    parts: AlphaParts,
+    *,
+    n_resamples: int = 1000,
+    seed: int | None = 0,
+    minimums: Sequence[float] = (0.667, 0.8),
+    confidence: float = 0.95,
+) -> BootstrapResult:
+    """``bootstrap_alpha`` from precomputed alpha parts (see that function)."""
+    if not 0 < confidence < 1:
+        raise ValueError("confidence must be between 0 and 1")
+    if n_resamples < 1:
+        raise ValueError("n_resamples must be at least 1")
+    coded, level = parts.coded, parts.level
     estimate = alpha_from_parts(parts, name=f"krippendorff_alpha_{level}")
     samples = np.full(n_resamples, np.nan)
     if parts.n_units > 0:

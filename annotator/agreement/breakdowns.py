@@ -2,8 +2,10 @@
 
 All functions are pure and vectorised over units (per-category, per-group and
 per-batch alpha are computed for every category/group at once from the same
-sparse coincidence contributions as ``krippendorff_alpha``); only
-``coder_stats``' leave-one-out alpha loops, once per coder.
+sparse coincidence contributions as ``krippendorff_alpha``); so is
+``coder_stats``' leave-one-out alpha (one pass over the ratings for all coders).
+The ``*_from_coded`` variants take ratings already coded once by ``encode``,
+so a report that needs every breakdown encodes the data only once.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ._tables import Entries, dense_ok, entries, keep_units, pairs
 from .alpha import (
     alpha_from_parts,
     alpha_parts,
+    alpha_value,
     coincidence_from_parts,
     encode_for_alpha,
 )
@@ -90,6 +93,13 @@ def alpha_per_category(
     when the rating's set contains it.
     """
     coded = encode_for_alpha(units, coders, values, level=level, categories=categories)
+    return per_category_from_coded(coded, categories)
+
+
+def per_category_from_coded(
+    coded: Coded, categories: Sequence[Any] | None = None
+) -> dict[Any, AgreementResult]:
+    """``alpha_per_category`` for already-coded ratings (see that function)."""
     e_all = entries(coded)
     e = keep_units(e_all, e_all.m >= 2)
     if coded.is_set:
@@ -148,7 +158,11 @@ def pairwise_cohen_kappa(
     Cohen (1960, 1968), as in ``cohen_kappa``.
     """
     coded = encode(units, coders, values, level="auto", categories=categories)
-    w = agreement_weights(weights, coded.q)
+    return pairwise_kappa_from_coded(coded, agreement_weights(weights, coded.q))
+
+
+def pairwise_kappa_from_coded(coded: Coded, w: np.ndarray) -> LabeledMatrix:
+    """``pairwise_cohen_kappa`` for already-coded ratings and a weight matrix."""
     nc, q = coded.n_coders, coded.q
     kappa = np.full((nc, nc), np.nan)
     if dense_ok(nc * nc, q * q):
@@ -198,6 +212,11 @@ def coder_stats(
     ratings of all other coders (Krippendorff 2011).
     """
     coded = encode_for_alpha(units, coders, values, level=level, categories=categories)
+    return coder_stats_from_coded(coded, level)
+
+
+def coder_stats_from_coded(coded: Coded, level: str) -> dict[Any, CoderStats]:
+    """``coder_stats`` for already-coded ratings (see that function)."""
     nc = coded.n_coders
     i, j = _rating_pairs(coded)
     agree = (coded.value[i] == coded.value[j]).astype(float)
@@ -206,18 +225,84 @@ def coder_stats(
     n_coded = np.bincount(coded.coder, minlength=nc)
     m = np.bincount(coded.unit, minlength=coded.n_units)
     shared = np.bincount(coded.coder, weights=(m[coded.unit] >= 2), minlength=nc)
-    out = {}
-    for g, label in enumerate(_labels(coded.coder_labels)):
-        rest = subset(coded, coded.coder != g)
-        out[label] = CoderStats(
+    without = leave_one_coder_out_alpha(coded, level)
+    return {
+        label: CoderStats(
             coder=label,
             n_coded=int(n_coded[g]),
             n_shared_units=int(shared[g]),
             n_comparisons=int(comparisons[g]),
             percent_agreement=ratio(agreements[g], comparisons[g]),
-            alpha_without=alpha_from_parts(alpha_parts(rest, level)).value,
+            alpha_without=float(without[g]),
         )
-    return out
+        for g, label in enumerate(_labels(coded.coder_labels))
+    }
+
+
+def leave_one_coder_out_alpha(coded: Coded, level: str) -> np.ndarray:
+    """Alpha with each coder's ratings removed, for all coders at once.
+
+    Why: alpha depends on the data only through the coincidence matrix o_ck
+    (Krippendorff 2011), and removing one rating changes only its own unit's
+    contribution n_uc (n_uk - [c=k]) / (m_u - 1). So each coder's matrix is
+    the full one plus, for every rating of theirs, that unit's contribution
+    with the rating taken out minus the contribution with it in: one pass over
+    the ratings instead of one alpha per coder. Falls back to recomputing
+    alpha per coder when coders x categories^2 is too large to hold.
+    """
+    nc, q = coded.n_coders, coded.q
+    if not dense_ok(nc, q * q):
+        return np.array(
+            [
+                alpha_from_parts(
+                    alpha_parts(subset(coded, coded.coder != g), level)
+                ).value
+                for g in range(nc)
+            ]
+        )
+    parts = alpha_parts(coded, level)
+    e = parts.entries
+    o_full = coincidence_from_parts(parts)
+    # Each rating of a unit with >= 2 ratings, against every entry pair of its unit.
+    m_all = e.m
+    rated = m_all[coded.unit] >= 2
+    r_unit, r_coder, r_value = (
+        coded.unit[rated],
+        coded.coder[rated],
+        coded.value[rated],
+    )
+    p = parts.pairs
+    order = np.argsort(p.unit, kind="stable")
+    pu = p.unit[order]
+    starts = np.searchsorted(pu, r_unit)
+    sizes = np.searchsorted(pu, r_unit, side="right") - starts
+    rep = np.repeat(np.arange(len(r_unit)), sizes)
+    idx = order[
+        np.repeat(starts, sizes)
+        + (np.arange(len(rep)) - np.repeat(np.cumsum(sizes) - sizes, sizes))
+    ]
+    c, k = p.c[idx], p.k[idx]
+    v = r_value[rep]
+    m = m_all[p.unit[idx]].astype(float)
+    n_c = p.n_c[idx] - (c == v)
+    n_k = p.n_k[idx] - (k == v)
+    same = (c == k).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        new = np.where(m - 1.0 >= 2.0, n_c * (n_k - same) / (m - 2.0), 0.0)
+    change = new - parts.weight[idx]
+    key = (r_coder[rep] * q + c) * q + k
+    delta_o = np.bincount(key, weights=change, minlength=nc * q * q).reshape(nc, q, q)
+    o = o_full[None, :, :] + delta_o
+    o[np.abs(o) < 1e-9] = 0.0
+    n = o.sum(axis=2)
+    cc, kk = np.meshgrid(np.arange(q), np.arange(q), indexing="ij")
+    cc, kk = cc.ravel(), kk.ravel()
+    if parts.diff.needs_marginals:
+        delta = np.stack([parts.diff.at(cc, kk, n[g]) for g in range(nc)])
+    else:
+        delta = np.broadcast_to(parts.diff.at(cc, kk), (nc, q * q))
+    observed = (o.reshape(nc, q * q) * delta).sum(axis=1)
+    return alpha_value(n, observed, parts.diff.expected_numerator(n))
 
 
 def _group_codes(
@@ -336,7 +421,6 @@ def confusion_matrix(
     disagreement appears in both (c, k) and (k, c).
     """
     coded = encode(units, coders, values, level="auto", categories=categories)
-    q = coded.q
     if (coder_a is None) != (coder_b is None):
         raise ValueError(
             "give both coder_a and coder_b, or neither for the pooled matrix"
@@ -347,8 +431,14 @@ def confusion_matrix(
         table, _ = contingency(
             coded, _coder_code(coded, coder_a), _coder_code(coded, coder_b)
         )
-    else:
-        i, j = _rating_pairs(coded)
-        key = coded.value[i] * q + coded.value[j]
-        table = np.bincount(key, minlength=q * q).reshape(q, q).astype(float)
+        return LabeledMatrix(coded.categories, coded.categories, table.astype(np.int64))
+    return pooled_confusion_from_coded(coded)
+
+
+def pooled_confusion_from_coded(coded: Coded) -> LabeledMatrix:
+    """The pooled ``confusion_matrix`` of already-coded ratings."""
+    q = coded.q
+    i, j = _rating_pairs(coded)
+    key = coded.value[i] * q + coded.value[j]
+    table = np.bincount(key, minlength=q * q).reshape(q, q)
     return LabeledMatrix(coded.categories, coded.categories, table.astype(np.int64))

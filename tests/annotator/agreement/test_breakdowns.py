@@ -189,3 +189,19 @@ def test_weeks_start_on_monday():
     assert res[list(res)[1]].value == pytest.approx(
         krippendorff_alpha(units[week2], coders[week2], values[week2]).value
     )
+
+
+@pytest.mark.parametrize("level", ["nominal", "ordinal", "interval", "ratio", "set"])
+@pytest.mark.parametrize("seed", range(4))
+def test_leave_one_coder_out_equals_alpha_without_that_coder(level, seed):
+    # Units with 2, 3 and 4 ratings: leaving a coder out turns some 2-rating
+    # units single (they drop out) and shrinks others.
+    units, coders, values = _random(seed, n_units=60, n_coders=4)
+    if level == "set":
+        labels = {1: ("a",), 2: ("a", "b"), 3: ("b",), 4: ()}
+        values = np.array([frozenset(labels[v]) for v in values], dtype=object)
+    stats = coder_stats(units, coders, values, level=level)
+    for name, s in stats.items():
+        rest = coders != name
+        want = krippendorff_alpha(units[rest], coders[rest], values[rest], level=level)
+        assert s.alpha_without == pytest.approx(want.value, abs=1e-12)
