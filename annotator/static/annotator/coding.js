@@ -1,0 +1,149 @@
+/* Keyboard-first coding screen.
+ *
+ * Every binding is declared in the HTML: an element with data-keys="a b" answers to
+ * those KeyboardEvent.key values (the server decides them from the codebook, so no
+ * category is hard-wired here). Radios are picked, checkboxes toggled, <summary>
+ * boxes opened (focusing their field), anything else clicked. Enter submits the
+ * coding form. Keys are ignored while typing in a text field; Esc leaves the field.
+ * Listeners sit on document, so spans swapped in by htmx need no re-binding.
+ * Without JavaScript the page still works: the same forms post and redirect.
+ */
+(function () {
+  "use strict";
+
+  var NOT_TYPING = ["radio", "checkbox", "button", "submit", "reset", "hidden", "range", "color", "file"];
+  var PANEL_KEY = "annotator.codebookPanelOpen";
+
+  function isTyping(el) {
+    if (!el || !el.tagName) return false;
+    if (el.isContentEditable) return true;
+    if (el.tagName === "TEXTAREA" || el.tagName === "SELECT") return true;
+    return el.tagName === "INPUT" && NOT_TYPING.indexOf(el.type) === -1;
+  }
+
+  function boundTo(key) {
+    var all = document.querySelectorAll("[data-keys]");
+    for (var i = 0; i < all.length; i++) {
+      if (all[i].getAttribute("data-keys").split(" ").indexOf(key) !== -1) return all[i];
+    }
+    return null;
+  }
+
+  function activate(el) {
+    if (el.tagName === "INPUT" && el.type === "radio") {
+      // A second press clears an optional single-choice dimension.
+      var optional = el.closest("[data-optional]") !== null;
+      el.checked = optional ? !el.checked : true;
+      el.dispatchEvent(new Event("change", { bubbles: true }));
+    } else if (el.tagName === "INPUT" && el.type === "checkbox") {
+      el.checked = !el.checked;
+      el.dispatchEvent(new Event("change", { bubbles: true }));
+    } else if (el.tagName === "SUMMARY") {
+      var box = el.parentElement;
+      box.open = !box.open;
+      if (box.open) {
+        var field = box.querySelector("textarea, input:not([type=hidden])");
+        if (field) field.focus();
+      }
+    } else {
+      el.click();
+    }
+    flash(el);
+  }
+
+  function flash(el) {
+    var shown = el.tagName === "INPUT" ? el.parentElement : el;
+    shown.classList.remove("pressed");
+    void shown.offsetWidth; // restart the animation
+    shown.classList.add("pressed");
+  }
+
+  function submitCoding() {
+    var form = document.getElementById("code-form");
+    if (form) form.requestSubmit();
+  }
+
+  function showProblem(text) {
+    var box = document.querySelector("#span-card [data-problem]");
+    if (!box) return;
+    box.textContent = "";
+    var p = document.createElement("p");
+    p.textContent = text;
+    box.appendChild(p);
+    box.hidden = false;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.isComposing) return;
+    var target = event.target;
+    if (isTyping(target)) {
+      if (event.key === "Escape") {
+        target.blur();
+      } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && target.form) {
+        event.preventDefault();
+        target.form.requestSubmit();
+      }
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "Enter") {
+      // Buttons, links and summaries answer Enter themselves; a held key must not
+      // send the form again and again.
+      if (event.repeat || (target.closest && target.closest("button, a, summary"))) return;
+      event.preventDefault();
+      submitCoding();
+      return;
+    }
+    if (event.key === "Escape") {
+      document.querySelectorAll("#span-card details[open]").forEach(function (box) {
+        box.open = false;
+      });
+      return;
+    }
+    var el = boundTo(event.key);
+    if (el) {
+      event.preventDefault();
+      activate(el);
+    }
+  });
+
+  // The codebook panel stays as the coder left it, across spans and page loads.
+  document.addEventListener(
+    "toggle",
+    function (event) {
+      if (event.target.id === "codebook-panel") {
+        try {
+          localStorage.setItem(PANEL_KEY, event.target.open ? "1" : "0");
+        } catch (e) { /* storage disabled: the panel just does not remember */ }
+      }
+    },
+    true
+  );
+  document.addEventListener("DOMContentLoaded", function () {
+    var panel = document.getElementById("codebook-panel");
+    try {
+      if (panel && localStorage.getItem(PANEL_KEY) === "1") panel.open = true;
+    } catch (e) { /* ignore */ }
+  });
+
+  // A failed request leaves the card (and the coder's choices) untouched: htmx does
+  // not swap error responses. Say what happened inside the card.
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail && event.detail.xhr ? event.detail.xhr.status : "?";
+    showProblem(
+      "The server could not save this (error " + status + "). Nothing was saved and " +
+        "your choices are kept: press Enter to try again."
+    );
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showProblem(
+      "The server cannot be reached. Nothing was saved and your choices are kept: " +
+        "press Enter to try again when you are back online."
+    );
+  });
+  // The next span starts at the top of the card, wherever the last one was scrolled.
+  document.addEventListener("htmx:afterSwap", function () {
+    var card = document.getElementById("span-card");
+    if (card && card.getBoundingClientRect().top < 0) card.scrollIntoView({ block: "start" });
+  });
+})();

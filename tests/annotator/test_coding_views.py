@@ -1,0 +1,603 @@
+"""The coding screen: pages and partials, submits, skips, revisions, access."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from annotator.models import (
+    Annotation,
+    AnnotationRevision,
+    Assignment,
+    Label,
+    Membership,
+)
+from annotator.services import claim_next_span, set_membership, submit_annotation
+from annotator.views import coding
+from tests.factories import UserFactory, make_project
+
+pytestmark = pytest.mark.django_db
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def project():
+    """3 documents × 3 spans, 2 coders per span, coders c1 and c2."""
+    return make_project(documents=3, spans_per_document=3, coders=["c1", "c2"])
+
+
+def user(name):
+    return User.objects.get(username=name)
+
+
+@pytest.fixture
+def c1(client, project):
+    """A client logged in as coder c1 of `project`."""
+    return log_in(client, "c1")
+
+
+def log_in(client, name):
+    client.force_login(user(name))
+    return client
+
+
+def code_url(project):
+    return reverse("project-code", args=[project.pk])
+
+
+def current(project, name="c1"):
+    return Assignment.objects.live().get(project=project, coder=user(name))
+
+
+def checked(html, name, value):
+    """Is the input with this name and value rendered checked?"""
+    pattern = rf'<input[^>]*name="{name}" value="{value}"[^>]*>'
+    tags = re.findall(pattern, html)
+    assert tags, f"no input {name}={value} on the page"
+    return " checked" in tags[0]
+
+
+def post_code(client, project, *, headers=None, **fields):
+    assignment = current(project)
+    data = {"assignment": assignment.pk, "token": "tok-1", **fields}
+    return client.post(code_url(project), data, headers=headers or {})
+
+
+def labels_of(assignment):
+    annotation = Annotation.objects.get(assignment=assignment)
+    return sorted(
+        annotation.labels.values_list("dimension__key", "category__key")
+    ), annotation
+
+
+# --- showing a span ------------------------------------------------------------------
+
+
+def test_code_page_full_and_partial(c1, project):
+    full = c1.get(code_url(project))
+    assert full.status_code == 200
+    assignment = current(project)
+    span = assignment.span
+    assert "<html" in full.text and 'id="span-card"' in full.text
+    assert span.text in full.text and span.document.title in full.text
+    assert "Test outlet" in full.text and "2017-07-30" in full.text
+    assert 'id="codebook-panel"' in full.text and "coding.js" in full.text
+    part = c1.get(code_url(project), headers=HX)
+    assert part.status_code == 200 and "<html" not in part.text
+    assert part.text.lstrip().startswith('<section id="span-card"')
+    assert 'id="codebook-panel"' not in part.text
+    # The same claim, not a second one.
+    assert Assignment.objects.filter(project=project, coder=user("c1")).count() == 1
+
+
+def test_showing_a_span_claims_it_and_starts_its_clock(c1, project):
+    c1.get(code_url(project))
+    assignment = current(project)
+    assert assignment.shown_at is not None
+    assert (
+        f'name="assignment" value="{assignment.pk}"' in c1.get(code_url(project)).text
+    )
+
+
+def test_span_is_shown_between_its_greyed_neighbours(client):
+    project = make_project(documents=1, spans_per_document=3, coders=["c1"])
+    c1 = log_in(client, "c1")
+    html = c1.get(code_url(project)).text
+    assert '<p class="context context-after">Doc 0 para 1.</p>' in html
+    assert "context-before" not in html  # the first span has nothing before it
+    assert "<mark>Doc 0 para 0.</mark>" in html
+
+
+def test_excluded_neighbours_are_skipped_in_the_context(client):
+    project = make_project(documents=1, spans_per_document=4, coders=["c1"])
+    c1 = log_in(client, "c1")
+    document = project.corpus.documents.get()
+    document.spans.filter(index=1).update(excluded=True)
+    html = c1.get(code_url(project)).text
+    assert "<mark>Doc 0 para 0.</mark>" in html
+    assert '<p class="context context-after">Doc 0 para 2.</p>' in html
+
+
+def test_buttons_come_from_the_codebook_with_their_shortcuts(c1, project):
+    html = c1.get(code_url(project)).text
+    for dimension in project.codebook.dimensions.prefetch_related("categories"):
+        for category in dimension.categories.all():
+            kind = "checkbox" if dimension.multiple else "radio"
+            assert (
+                f'<input type="{kind}" name="{dimension.key}" '
+                f'value="{category.key}" data-keys="{category.shortcut}"'
+            ) in html
+            assert f"<kbd>{category.shortcut}</kbd>{category.label}" in html
+    # The codebook's "s" (stance) wins; skip keeps Shift+S. u and c are free.
+    assert 'data-keys="S"' in html and "<kbd>Shift+S</kbd>" in html
+    assert 'name="uncertain" value="1" data-keys="u U"' in html
+    assert "<kbd>Enter</kbd> submit" in html and "<kbd>?</kbd> codebook" in html
+
+
+def test_action_keys_give_way_to_category_shortcuts():
+    keys = coding.action_keys({"s", "U", "c", "C"})
+    assert keys["skip"].keys == "S" and keys["skip"].label == "Shift+S"
+    assert keys["uncertain"].keys == "u" and keys["uncertain"].label == "U"
+    assert keys["comment"].keys == "" and keys["comment"].label == ""
+
+
+def test_progress_is_the_coders_even_share(c1, project):
+    UserFactory(username="c3")
+    set_membership(project=project, user=user("c3"), role=Membership.Role.CODER)
+    # 9 spans × 2 coders = 18 codings over 3 coders: a share of 6.
+    html = c1.get(code_url(project)).text
+    assert "<strong>0</strong> of 6 done" in html
+    assert '<strong class="left-count">6</strong> left' in html
+
+
+def test_share_is_capped_by_what_is_left_for_the_coder(client):
+    project = make_project(
+        documents=1, spans_per_document=2, coders=["c1", "c2"], coders_per_span=1
+    )
+    c1 = log_in(client, "c1")
+    # Even share: ceil(2 / 2) = 1. c2 takes both spans first: nothing left for c1.
+    for _ in range(2):
+        assignment = claim_next_span(project=project, coder=user("c2"))
+        submit_annotation(
+            coder=user("c2"),
+            assignment=assignment,
+            labels={"topic": "arms", "stance": "neutral"},
+        )
+    html = c1.get(code_url(project)).text
+    assert "All done" in html and "<strong>0</strong> of 0 done" in html
+
+
+def test_all_done_state(client):
+    project = make_project(documents=1, spans_per_document=1, coders=["c1"])
+    c1 = log_in(client, "c1")
+    c1.get(code_url(project))
+    response = post_code(c1, project, topic="arms", stance="neutral", headers=HX)
+    assert response.status_code == 200
+    assert "All done" in response.text and "Saved." in response.text
+    assert "<strong>1</strong> of 1 done" in response.text
+    assert 'id="code-form"' not in response.text
+
+
+# --- submitting ----------------------------------------------------------------------
+
+
+def test_htmx_submit_saves_and_swaps_in_the_next_span(c1, project):
+    c1.get(code_url(project))
+    first = current(project)
+    Assignment.objects.filter(pk=first.pk).update(
+        shown_at=timezone.now() - timedelta(seconds=42)
+    )
+    response = post_code(
+        c1,
+        project,
+        topic="trade",
+        stance="hostile",
+        tags=["quote", "number"],
+        uncertain="1",
+        comment="  a note  ",
+        headers=HX,
+    )
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<section id="span-card"')
+    labels, annotation = labels_of(first)
+    assert labels == [
+        ("stance", "hostile"),
+        ("tags", "number"),
+        ("tags", "quote"),
+        ("topic", "trade"),
+    ]
+    assert annotation.uncertain and annotation.comment == "a note"
+    assert 42 <= annotation.seconds < 60
+    first.refresh_from_db()
+    assert first.status == Assignment.Status.COMPLETED
+    nxt = current(project)
+    assert nxt.pk != first.pk and nxt.shown_at is not None
+    assert nxt.span.text in response.text and "Saved." in response.text
+    revise_url = reverse("project-code-revise", args=[project.pk, first.pk])
+    assert revise_url in response.text
+    # Nothing of the saved choices leaks into the fresh card.
+    assert not checked(response.text, "topic", "trade")
+
+
+def test_submit_without_javascript_redirects_with_303(c1, project):
+    c1.get(code_url(project))
+    first = current(project)
+    response = post_code(c1, project, topic="arms", stance="neutral")
+    assert response.status_code == 303 and response["Location"] == code_url(project)
+    assert labels_of(first)[0] == [("stance", "neutral"), ("topic", "arms")]
+    page = c1.get(response["Location"])
+    assert "Saved." in page.text and current(project).pk != first.pk
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_missing_required_dimension_keeps_choices_and_saves_nothing(c1, project, htmx):
+    c1.get(code_url(project))
+    response = post_code(
+        c1,
+        project,
+        stance="friendly",
+        tags="quote",
+        uncertain="1",
+        comment="keep me",
+        headers=HX if htmx else None,
+    )
+    assert response.status_code == 200
+    assert ("<html" in response.text) is not htmx
+    assert "Topic: choose a category (required)." in response.text
+    assert checked(response.text, "stance", "friendly")
+    assert checked(response.text, "tags", "quote")
+    assert not checked(response.text, "tags", "number")
+    assert checked(response.text, "uncertain", "1")
+    assert "keep me</textarea>" in response.text
+    assert not Annotation.objects.exists() and not Label.objects.exists()
+    assert current(project).status == Assignment.Status.CLAIMED
+
+
+def test_category_of_another_dimension_is_refused(c1, project):
+    c1.get(code_url(project))
+    response = post_code(c1, project, topic="hostile", stance="neutral", headers=HX)
+    assert response.status_code == 200
+    assert "Topic: &#x27;hostile&#x27; is not a category of this dimension." in (
+        response.text
+    )
+    assert checked(response.text, "stance", "neutral")
+    assert not Annotation.objects.exists()
+
+
+def test_two_categories_in_a_single_choice_dimension_are_refused(c1, project):
+    c1.get(code_url(project))
+    response = post_code(c1, project, topic=["arms", "trade"], stance="neutral")
+    assert "Topic: choose one category, not 2." in response.text
+    assert not Annotation.objects.exists()
+
+
+def test_an_assignment_not_held_is_refused_and_choices_kept(c1, project):
+    c1.get(code_url(project))
+    theirs = claim_next_span(project=project, coder=user("c2"))
+    response = c1.post(
+        code_url(project),
+        {"assignment": theirs.pk, "token": "t", "topic": "arms", "stance": "neutral"},
+        headers=HX,
+    )
+    assert response.status_code == 200
+    assert "This span is not assigned to you" in response.text
+    assert checked(response.text, "topic", "arms")
+    assert not Annotation.objects.exists()
+    # A form naming no assignment at all gets the same answer.
+    response = c1.post(code_url(project), {"topic": "arms"}, headers=HX)
+    assert "This span is not assigned to you" in response.text
+    assert not Annotation.objects.exists()
+
+
+def test_double_submit_with_the_same_token_saves_one_annotation(c1, project):
+    c1.get(code_url(project))
+    first = current(project)
+    data = {
+        "assignment": first.pk,
+        "token": "same",
+        "topic": "arms",
+        "stance": "neutral",
+    }
+    one = c1.post(code_url(project), data, headers=HX)
+    two = c1.post(code_url(project), data, headers=HX)
+    assert one.status_code == two.status_code == 200
+    assert Annotation.objects.count() == 1
+    assert not AnnotationRevision.objects.exists()
+    # Both answers show the same next span, claimed once.
+    nxt = current(project)
+    assert nxt.span.text in one.text and nxt.span.text in two.text
+    assert Assignment.objects.live().filter(coder=user("c1")).count() == 1
+
+
+def test_every_rendering_carries_a_fresh_token(c1, project):
+    tokens = {
+        re.search(r'name="token" value="([^"]+)"', c1.get(code_url(project)).text)[1]
+        for _ in range(3)
+    }
+    assert len(tokens) == 3
+
+
+def test_a_lapsed_claim_taken_by_others_says_so_and_keeps_choices(client):
+    project = make_project(
+        documents=1,
+        spans_per_document=1,
+        coders=["c1", "c2", "c3"],
+        lease_minutes=5,
+    )
+    client.force_login(user("c1"))
+    client.get(code_url(project))
+    lapsed = current(project)
+    Assignment.objects.filter(pk=lapsed.pk).update(
+        claimed_at=timezone.now() - timedelta(minutes=10),
+        expires_at=timezone.now() - timedelta(minutes=5),
+    )
+    for name in ("c2", "c3"):
+        assignment = claim_next_span(project=project, coder=user(name))
+        submit_annotation(
+            coder=user(name),
+            assignment=assignment,
+            labels={"topic": "arms", "stance": "neutral"},
+        )
+    response = client.post(
+        code_url(project),
+        {"assignment": lapsed.pk, "token": "t", "topic": "trade", "stance": "hostile"},
+        headers=HX,
+    )
+    assert response.status_code == 200
+    assert "Your claim on this span lapsed after 5 minutes" in response.text
+    assert checked(response.text, "topic", "trade")
+    assert "Go on to the next span" in response.text
+    assert not Annotation.objects.filter(assignment=lapsed).exists()
+
+
+def test_a_database_error_keeps_choices(c1, project, monkeypatch):
+    c1.get(code_url(project))
+
+    def broken(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(coding, "submit_annotation", broken)
+    response = post_code(c1, project, topic="arms", stance="friendly", headers=HX)
+    assert response.status_code == 200
+    assert "The database could not save this annotation" in response.text
+    assert checked(response.text, "topic", "arms")
+    assert checked(response.text, "stance", "friendly")
+    assert not Annotation.objects.exists()
+
+
+# --- skipping ------------------------------------------------------------------------
+
+
+def test_skip_requires_a_reason(c1, project):
+    c1.get(code_url(project))
+    held = current(project)
+    url = reverse("project-code-skip", args=[project.pk])
+    response = c1.post(
+        url, {"assignment": held.pk, "reason": "  ", "topic": "arms"}, headers=HX
+    )
+    assert response.status_code == 200
+    assert "Say why you skip this span." in response.text
+    assert checked(response.text, "topic", "arms")
+    held.refresh_from_db()
+    assert held.status == Assignment.Status.CLAIMED
+
+
+def test_skip_gives_the_span_back_and_shows_the_next(c1, project):
+    c1.get(code_url(project))
+    held = current(project)
+    url = reverse("project-code-skip", args=[project.pk])
+    response = c1.post(
+        url, {"assignment": held.pk, "reason": "Not in English"}, headers=HX
+    )
+    assert response.status_code == 200 and "Skipped." in response.text
+    held.refresh_from_db()
+    assert held.status == Assignment.Status.SKIPPED
+    assert held.skip_reason == "Not in English"
+    assert current(project).span_id != held.span_id
+    # Without JavaScript: 303 back to the coding page.
+    nxt = current(project)
+    response = c1.post(url, {"assignment": nxt.pk, "reason": "Garbled"})
+    assert response.status_code == 303 and response["Location"] == code_url(project)
+
+
+def test_skip_only_accepts_get_free_posts(c1, project):
+    assert c1.get(reverse("project-code-skip", args=[project.pk])).status_code == 405
+
+
+# --- revising ------------------------------------------------------------------------
+
+
+def finish_one(client, project, **labels):
+    client.get(code_url(project))
+    assignment = current(project)
+    post_code(client, project, **labels)
+    return assignment
+
+
+def test_revise_page_full_and_partial_shows_my_labels(c1, project):
+    done = finish_one(c1, project, topic="trade", stance="hostile", comment="first")
+    url = reverse("project-code-revise", args=[project.pk, done.pk])
+    full = c1.get(url)
+    assert full.status_code == 200 and "<html" in full.text
+    assert "revising an earlier annotation" in full.text
+    assert done.span.text in full.text
+    assert checked(full.text, "topic", "trade")
+    assert checked(full.text, "stance", "hostile")
+    assert "first</textarea>" in full.text
+    assert f'action="{url}"' in full.text
+    assert "project-code-skip" not in full.text and "Skip this span" not in full.text
+    part = c1.get(url, headers=HX)
+    assert part.text.lstrip().startswith('<section id="span-card" class="span-card')
+    assert checked(part.text, "topic", "trade")
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_revise_records_a_revision(c1, project, htmx):
+    done = finish_one(c1, project, topic="trade", stance="hostile")
+    url = reverse("project-code-revise", args=[project.pk, done.pk])
+    response = c1.post(
+        url,
+        {"assignment": done.pk, "token": "rev", "topic": "arms", "stance": "hostile"},
+        headers=HX if htmx else {},
+    )
+    if htmx:
+        assert response.status_code == 200
+        assert response["HX-Push-Url"] == code_url(project)
+        assert "Your revision was saved." in response.text
+        assert current(project).span.text in response.text
+    else:
+        assert response.status_code == 303
+    labels, annotation = labels_of(done)
+    assert labels == [("stance", "hostile"), ("topic", "arms")]
+    revision = AnnotationRevision.objects.get(annotation=annotation)
+    assert revision.changed_by == user("c1")
+    assert revision.old["labels"] == {"stance": ["hostile"], "topic": ["trade"]}
+    assert revision.new["labels"] == {"stance": ["hostile"], "topic": ["arms"]}
+    assert Annotation.objects.count() == 1
+
+
+def test_invalid_revision_keeps_the_old_annotation(c1, project):
+    done = finish_one(c1, project, topic="trade", stance="hostile")
+    url = reverse("project-code-revise", args=[project.pk, done.pk])
+    response = c1.post(
+        url, {"assignment": done.pk, "token": "x", "stance": "neutral"}, headers=HX
+    )
+    assert response.status_code == 200
+    assert "Topic: choose a category (required)." in response.text
+    assert checked(response.text, "stance", "neutral")
+    assert labels_of(done)[0] == [("stance", "hostile"), ("topic", "trade")]
+    assert not AnnotationRevision.objects.exists()
+
+
+def test_a_coder_cannot_open_another_coders_assignment(client, project):
+    theirs = claim_next_span(project=project, coder=user("c2"))
+    submit_annotation(
+        coder=user("c2"),
+        assignment=theirs,
+        labels={"topic": "arms", "stance": "neutral"},
+    )
+    client.force_login(user("c1"))
+    url = reverse("project-code-revise", args=[project.pk, theirs.pk])
+    assert client.get(url).status_code == 404
+    response = client.post(url, {"topic": "trade", "stance": "hostile"})
+    assert response.status_code == 404
+    assert labels_of(theirs)[0] == [("stance", "neutral"), ("topic", "arms")]
+
+
+def test_a_live_claim_is_not_opened_as_a_revision(c1, project):
+    c1.get(code_url(project))
+    url = reverse("project-code-revise", args=[project.pk, current(project).pk])
+    assert c1.get(url).status_code == 404
+
+
+# --- the recent list -----------------------------------------------------------------
+
+
+def test_recent_list_full_and_partial(c1, project):
+    done = finish_one(c1, project, topic="trade", stance="hostile", comment="mine")
+    url = reverse("project-code-recent", args=[project.pk])
+    full = c1.get(url)
+    assert full.status_code == 200 and "<html" in full.text
+    revise_url = reverse("project-code-revise", args=[project.pk, done.pk])
+    assert revise_url in full.text and done.span.text in full.text
+    assert "Trade" in full.text and "Hostile" in full.text and "mine" in full.text
+    part = c1.get(url, headers=HX)
+    assert part.text.lstrip().startswith('<section id="recent-list"')
+    assert revise_url in part.text and "<html" not in part.text
+
+
+def test_recent_list_query_count_does_not_grow(c1, project):
+    url = reverse("project-code-recent", args=[project.pk])
+    counts = []
+    for _ in range(2):
+        finish_one(c1, project, topic="trade", stance="hostile", tags=["quote"])
+        finish_one(c1, project, topic="arms", stance="neutral")
+        with CaptureQueriesContext(connection) as queries:
+            response = c1.get(url, headers=HX)
+        counts.append(len(queries))
+    assert response.text.count("Reopen</a>") == 4
+    # session, user, project, page count, annotations, their labels.
+    assert counts == [6, 6]
+
+
+# --- blind coding --------------------------------------------------------------------
+
+
+def test_nothing_of_another_coder_is_shown(client, project):
+    theirs = claim_next_span(project=project, coder=user("c2"))
+    submit_annotation(
+        coder=user("c2"),
+        assignment=theirs,
+        labels={"topic": "trade", "stance": "hostile", "tags": ["quote"]},
+        uncertain=True,
+        comment="SECRET-NOTE",
+    )
+    client.force_login(user("c1"))
+    html = client.get(code_url(project)).text
+    # c1 is given the span c2 started (agreement data comes early) ...
+    assert current(project).span_id == theirs.span_id
+    # ... and sees nothing of c2's work: no labels chosen, no comment, no name.
+    assert "SECRET-NOTE" not in html and "c2" not in html
+    assert not checked(html, "topic", "trade")
+    assert not checked(html, "uncertain", "1")
+    recent = client.get(reverse("project-code-recent", args=[project.pk])).text
+    assert "SECRET-NOTE" not in recent and theirs.span.text not in recent
+
+
+# --- access --------------------------------------------------------------------------
+
+
+def all_urls(project, assignment_id=1):
+    return [
+        ("get", code_url(project)),
+        ("post", code_url(project)),
+        ("post", reverse("project-code-skip", args=[project.pk])),
+        ("get", reverse("project-code-recent", args=[project.pk])),
+        ("get", reverse("project-code-revise", args=[project.pk, assignment_id])),
+    ]
+
+
+def test_non_members_get_404(client, project):
+    client.force_login(UserFactory(username="stranger"))
+    for method, url in all_urls(project):
+        assert getattr(client, method)(url).status_code == 404, url
+    assert not Assignment.objects.exists()
+
+
+@pytest.mark.parametrize("role", [Membership.Role.REVIEWER, Membership.Role.MANAGER])
+def test_reviewers_and_managers_get_403(client, project, role):
+    other = UserFactory(username="other")
+    set_membership(project=project, user=other, role=role)
+    client.force_login(other)
+    for method, url in all_urls(project):
+        assert getattr(client, method)(url).status_code == 403, url
+    assert not Assignment.objects.exists()
+
+
+def test_anonymous_users_are_sent_to_log_in(client, project):
+    response = client.get(code_url(project))
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+# --- cost ----------------------------------------------------------------------------
+
+
+def test_coding_view_query_count_is_small_and_constant(
+    client, django_assert_num_queries
+):
+    small = make_project(documents=1, spans_per_document=3, coders=["c1"])
+    big = make_project(documents=8, spans_per_document=12, coders=["c1"])
+    client.force_login(user("c1"))
+    for project in (small, big):
+        client.get(code_url(project))  # claim and show once
+        # session, user, project (+ role, + number of coders), the claim service
+        # (savepoint, lock the coder's membership, the live claim, release), the
+        # codebook, progress (2), the span with its neighbours and document.
+        with django_assert_num_queries(11):
+            response = client.get(code_url(project), headers=HX)
+        assert response.status_code == 200
