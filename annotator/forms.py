@@ -104,3 +104,143 @@ class CorpusImportForm(forms.Form):
         return self.cleaned_data["corpus"] or Corpus.objects.create(
             name=self.cleaned_data["new_corpus_name"].strip()
         )
+
+
+# --- projects ------------------------------------------------------------------------
+
+
+def active_users():
+    from django.contrib.auth.models import User
+
+    return User.objects.filter(is_active=True).order_by("username")
+
+
+class ProjectForm(forms.Form):
+    """A new project's name, material, coding design and first members."""
+
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    corpus = forms.ModelChoiceField(queryset=Corpus.objects.order_by("name"))
+    codebook = forms.ModelChoiceField(
+        queryset=None, help_text="Annotations record the version they were made under."
+    )
+    coders_per_span = forms.IntegerField(
+        label="Coders per span (k)",
+        min_value=1,
+        max_value=50,
+        initial=2,
+        help_text="How many coders code each span in the reliability sample.",
+    )
+    sample_share = forms.DecimalField(
+        label="Reliability sample (%)",
+        min_value=0,
+        max_value=100,
+        decimal_places=2,
+        initial=100,
+        help_text="Share of spans coded by k coders (drawn per document); the rest "
+        "get one coder each.",
+    )
+    order = forms.ChoiceField(choices=[], initial="document")
+    seed = forms.IntegerField(
+        min_value=0,
+        max_value=2**31 - 1,
+        initial=1,
+        help_text="Seeds the sample and the random order: same seed, same draw.",
+    )
+    lease_minutes = forms.IntegerField(
+        min_value=1,
+        max_value=24 * 60,
+        initial=30,
+        help_text="An unsubmitted claim returns to the pool after this.",
+    )
+    coders = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    reviewers = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        from annotator.models import Codebook, Project
+
+        super().__init__(*args, **kwargs)
+        self.fields["codebook"].queryset = Codebook.objects.order_by(
+            "family", "-version"
+        )
+        self.fields["order"].choices = Project.Order.choices
+        self.fields["coders"].queryset = active_users()
+        self.fields["reviewers"].queryset = active_users()
+
+    def clean(self):
+        cleaned = super().clean()
+        both = set(cleaned.get("coders") or []) & set(cleaned.get("reviewers") or [])
+        if both:
+            names = ", ".join(sorted(user.get_username() for user in both))
+            self.add_error(
+                "reviewers", f"{names}: a member is either a coder or a reviewer."
+            )
+        return cleaned
+
+    def design(self) -> dict:
+        """Keyword arguments for services.create_project (share as a fraction)."""
+        data = self.cleaned_data
+        members = {user: "coder" for user in data["coders"]}
+        members.update({user: "reviewer" for user in data["reviewers"]})
+        return {
+            "name": data["name"].strip(),
+            "description": data["description"].strip(),
+            "corpus": data["corpus"],
+            "codebook": data["codebook"],
+            "coders_per_span": data["coders_per_span"],
+            "sample_share": float(data["sample_share"]) / 100,
+            "order": data["order"],
+            "seed": data["seed"],
+            "lease_minutes": data["lease_minutes"],
+            "members": members,
+        }
+
+
+class MemberForm(forms.Form):
+    """Add a member, change a member's role, or remove a member."""
+
+    OPERATIONS = [("add", "add"), ("change", "change role"), ("remove", "remove")]
+
+    op = forms.ChoiceField(choices=OPERATIONS, widget=forms.HiddenInput)
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=[], required=False)
+
+    def __init__(self, *args, project, actor, **kwargs) -> None:
+        from annotator.models import Membership
+
+        super().__init__(*args, **kwargs)
+        self.project, self.actor = project, actor
+        self.fields["role"].choices = Membership.Role.choices
+
+    def clean(self):
+        cleaned = super().clean()
+        username = (cleaned.get("username") or "").strip()
+        op = cleaned.get("op")
+        if not username or not op:
+            return cleaned
+        user = active_users().filter(username=username).first()
+        if user is None:
+            self.add_error("username", f"No active user named '{username}'.")
+            return cleaned
+        cleaned["user"] = user
+        is_member = self.project.memberships.filter(user=user).exists()
+        if op == "add" and is_member:
+            self.add_error("username", f"{username} is already a member.")
+        if op in ("change", "remove") and not is_member:
+            self.add_error("username", f"{username} is not a member.")
+        if op in ("add", "change") and not cleaned.get("role"):
+            self.add_error("role", "Choose a role.")
+        if op in ("change", "remove") and user == self.actor:
+            # Managers cannot lock themselves out of their own project.
+            self.add_error(
+                "username",
+                "You cannot remove yourself or change your own role; ask another "
+                "manager.",
+            )
+        return cleaned

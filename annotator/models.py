@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from itertools import groupby
+from operator import itemgetter
+from statistics import median
+
 from django.conf import settings
-from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
+from django.db import connection, models
+from django.db.models import Count, Exists, F, Max, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from corpus.models import Corpus, Span
@@ -219,6 +224,45 @@ class Membership(models.Model):
 # --- the queue -----------------------------------------------------------------------
 
 
+class Median(models.Aggregate):
+    """PostgreSQL's exact median; other databases use AnnotationQuerySet's fallback."""
+
+    function = "PERCENTILE_CONT"
+    name = "Median"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = models.FloatField()
+
+
+class WorkItemQuerySet(models.QuerySet):
+    def progress(self) -> dict[str, int]:
+        """Counts of spans: all, in the sample, fully coded, started, untouched.
+
+        One aggregate query: a span is done when its completed codings reach its
+        designed number of coders.
+        """
+        completed = (
+            Assignment.objects.filter(
+                work_item=OuterRef("pk"), status=Assignment.Status.COMPLETED
+            )
+            .order_by()
+            .values("work_item")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        done_items = self.annotate(
+            completed=Coalesce(models.Subquery(completed), 0)
+        ).filter(completed__gte=F("target"))
+        counts = self.aggregate(
+            spans=Count("pk"),
+            in_sample=Count("pk", filter=Q(in_sample=True)),
+            untouched=Count("pk", filter=Q(taken=0)),
+            done=Count("pk", filter=Q(pk__in=done_items.values("pk"))),
+        )
+        counts["left"] = counts["spans"] - counts["done"]
+        counts["started"] = counts["left"] - counts["untouched"]
+        return counts
+
+
 class WorkItem(models.Model):
     """A span's place in a project's queue: how many coders it needs and has.
 
@@ -236,6 +280,8 @@ class WorkItem(models.Model):
     target = models.PositiveSmallIntegerField(help_text="Designed number of coders.")
     taken = models.PositiveSmallIntegerField(default=0)
     in_sample = models.BooleanField(default=False)
+
+    objects = WorkItemQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -275,6 +321,24 @@ class AssignmentQuerySet(models.QuerySet):
 
     def of(self, user) -> AssignmentQuerySet:
         return self.filter(coder=user)
+
+    def coder_stats(self) -> AssignmentQuerySet:
+        """One row per coder: completed, skipped, live claims, last activity.
+
+        A single GROUP BY, so a progress page costs the same for 3 coders or 300.
+        """
+        status = Assignment.Status
+        return (
+            self.order_by()
+            .values("coder_id")
+            .annotate(
+                done=Count("pk", filter=Q(status=status.COMPLETED)),
+                skipped=Count("pk", filter=Q(status=status.SKIPPED)),
+                live=Count("pk", filter=Q(status=status.CLAIMED)),
+                last_claimed=Max("claimed_at"),
+                last_finished=Max("finished_at"),
+            )
+        )
 
 
 class Assignment(models.Model):
@@ -332,6 +396,27 @@ class AnnotationQuerySet(models.QuerySet):
 
     def by(self, user) -> AnnotationQuerySet:
         return self.filter(assignment__coder=user)
+
+    def median_seconds_by_coder(self) -> dict[int, float]:
+        """{coder id: median seconds per annotation}, in one query.
+
+        PostgreSQL computes the median itself (PERCENTILE_CONT); elsewhere the
+        seconds stream through once, ordered by coder, so memory stays per coder.
+        """
+        rows = self.filter(seconds__isnull=False).order_by()
+        if connection.vendor == "postgresql":
+            return dict(
+                rows.values("assignment__coder_id")
+                .annotate(median=Median("seconds"))
+                .values_list("assignment__coder_id", "median")
+            )
+        medians: dict[int, float] = {}
+        stream = rows.order_by("assignment__coder_id").values_list(
+            "assignment__coder_id", "seconds"
+        )
+        for coder_id, group in groupby(stream.iterator(), key=itemgetter(0)):
+            medians[coder_id] = median(seconds for _, seconds in group)
+        return medians
 
     def with_revisions(self) -> AnnotationQuerySet:
         return self.filter(

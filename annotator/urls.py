@@ -4,11 +4,11 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from annotator.api import coding as coding_api
-from annotator.views import coding, corpora
+from annotator.views import corpora, projects
 
 # Pages. Each area's views live in annotator/views/<area>.py.
 urlpatterns = [
-    path("", corpora.home, name="home"),
+    path("", projects.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", corpora.healthz, name="healthz"),
@@ -23,23 +23,14 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-# The coder's coding screen (annotator/views/coding.py).
+# Project pages for managers and reviewers (annotator/views/projects.py).
 urlpatterns += [
-    path("projects/<int:project_id>/code/", coding.code, name="project-code"),
+    path("projects/new/", projects.project_create, name="project-create"),
+    path("projects/<int:project_id>/", projects.project_detail, name="project-detail"),
     path(
-        "projects/<int:project_id>/code/skip/",
-        coding.skip,
-        name="project-code-skip",
-    ),
-    path(
-        "projects/<int:project_id>/code/recent/",
-        coding.recent,
-        name="project-code-recent",
-    ),
-    path(
-        "projects/<int:project_id>/code/<int:assignment_id>/",
-        coding.revise,
-        name="project-code-revise",
+        "projects/<int:project_id>/members/",
+        projects.project_members,
+        name="project-members",
     ),
 ]
 

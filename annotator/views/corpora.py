@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db import connection, transaction
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -28,17 +27,6 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except Exception as error:  # any driver error means "not healthy"
         return JsonResponse({"status": "error", "database": str(error)}, status=503)
     return JsonResponse({"status": "ok"})
-
-
-@login_required
-@require_GET
-def home(request: HtmxHttpRequest) -> HttpResponse:
-    corpora = (
-        Corpus.objects.annotate(n_documents=Count("documents"))
-        if request.user.has_perm("corpus.view_corpus")
-        else Corpus.objects.none()
-    )
-    return render(request, "annotator/home.html", {"corpora": corpora})
 
 
 @login_required
