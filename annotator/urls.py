@@ -4,7 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from annotator.api import coding as coding_api
-from annotator.views import corpora, projects
+from annotator.views import coding, corpora, projects
 
 # Pages. Each area's views live in annotator/views/<area>.py.
 urlpatterns = [
@@ -31,6 +31,26 @@ urlpatterns += [
         "projects/<int:project_id>/members/",
         projects.project_members,
         name="project-members",
+    ),
+]
+
+# The coder's coding screen (annotator/views/coding.py).
+urlpatterns += [
+    path("projects/<int:project_id>/code/", coding.code, name="project-code"),
+    path(
+        "projects/<int:project_id>/code/skip/",
+        coding.skip,
+        name="project-code-skip",
+    ),
+    path(
+        "projects/<int:project_id>/code/recent/",
+        coding.recent,
+        name="project-code-recent",
+    ),
+    path(
+        "projects/<int:project_id>/code/<int:assignment_id>/",
+        coding.revise,
+        name="project-code-revise",
     ),
 ]
 
