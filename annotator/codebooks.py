@@ -99,12 +99,16 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
             examples = category.get("examples") or []
             if not isinstance(examples, list):
                 examples = [str(examples)]
+            typical_words = category.get("typical_words") or []
+            if not isinstance(typical_words, list):
+                typical_words = [typical_words]
             result_categories.append(
                 {
                     "key": c_key,
                     "label": str(category.get("label") or c_key),
                     "definition": str(category.get("definition") or "").strip(),
                     "examples": [str(example) for example in examples],
+                    "typical_words": [str(word) for word in typical_words],
                     "shortcut": shortcut,
                     "value": float(value) if isinstance(value, int | float) else None,
                 }
@@ -151,6 +155,7 @@ def codebook_to_data(codebook: Codebook) -> dict[str, Any]:
                         "label": category.label,
                         "definition": category.definition,
                         "examples": list(category.examples),
+                        "typical_words": list(category.typical_words),
                         "shortcut": category.shortcut,
                         "value": category.value,
                     }

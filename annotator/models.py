@@ -85,6 +85,9 @@ class Category(models.Model):
     label = models.CharField(max_length=200)
     definition = models.TextField(blank=True)
     examples = models.JSONField(default=list, blank=True)
+    typical_words = models.JSONField(
+        default=list, blank=True, help_text="Words that often signal this category."
+    )
     shortcut = models.CharField(max_length=1, blank=True)
     value = models.FloatField(
         null=True, blank=True, help_text="Numeric position for ordinal dimensions."

@@ -46,6 +46,10 @@ def test_default_codebook_fixture_imports_cleanly(capsys):
         "arms_control", "syria", "cyber", "sanctions", "visas", "none"
     ]  # fmt: skip
     assert [c.value for c in dimensions["stance"].categories.all()] == [-1, 0, 1]
+    syria = dimensions["topic"].categories.get(key="syria")
+    assert syria.typical_words == ["de-escalation zone", "Syria", "deconfliction"]
+    assert syria.examples[0].startswith("the creation of the southern zone")
+    assert syria.shortcut == "2" and "deconfliction channels" in syria.definition
     assert dimensions["stance"].level == "ordinal"
 
 
