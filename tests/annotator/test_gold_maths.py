@@ -286,8 +286,9 @@ def test_max_iter_reports_no_convergence():
 def test_dawid_skene_rejects_bad_settings():
     with pytest.raises(GoldInputError, match="max_iter"):
         dawid_skene([1], [1], [0], 2, max_iter=0)
-    with pytest.raises(GoldInputError, match="smoothing"):
-        dawid_skene([1], [1], [0], 2, smoothing=-1)
+    for smoothing in (-1, 0):  # zero leaves 0/0 cells and log(0) vetoes
+        with pytest.raises(GoldInputError, match="smoothing > 0"):
+            dawid_skene([1], [1], [0], 2, smoothing=smoothing)
 
 
 def test_model_rule_decides_the_rest_and_reports_posteriors():
