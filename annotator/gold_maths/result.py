@@ -40,6 +40,7 @@ class GoldDecisions:
     n_ratings: np.ndarray
     model: DawidSkeneResult | None = None
     category_methods: np.ndarray | None = None  # sets: (n_units, K) method codes
+    category_models: tuple[DawidSkeneResult, ...] = ()  # sets: one binary fit per k
 
     def __len__(self) -> int:
         return len(self.units)

@@ -83,10 +83,11 @@ def aggregate_sets(
     every category is; its method is the latest rule in ``methods`` that any
     of its categories needed (``category_methods`` keeps the detail), so
     "unanimous" means identical sets and "single" one rating. With the model,
-    each category gets its own binary Dawid-Skene fit and the set's posterior
-    is the product of the categories' posteriors (independence across
-    categories, an approximation). ``allow_empty=False`` sends units whose
-    decided set is empty to adjudication (for required dimensions).
+    each category gets its own binary Dawid-Skene fit (``category_models``)
+    and the set's posterior is the product of the categories' posteriors
+    (independence across categories, an approximation). ``allow_empty=False``
+    sends units whose decided set is empty to adjudication (for required
+    dimensions).
 
     Why per category: whole-set majority splits votes over every distinct set,
     so {a,b}/{a}/{a,c} would have no winner though all three coders chose a;
@@ -118,6 +119,7 @@ def aggregate_sets(
     order_of = np.full(len(METHODS), -1)
     order_of[rank] = np.arange(len(rank))
     worst = np.full(n_units, -1)
+    models = []
     for k in range(n_cat):
         d = chain(
             base.with_values(mat[:, k], 2),
@@ -128,6 +130,8 @@ def aggregate_sets(
             ds,
         )
         values[:, k] = d.values == 1
+        if d.model is not None:
+            models.append(d.model)
         cat_methods[:, k] = d.methods
         pos = np.where(d.decided, order_of[d.methods], len(METHODS))
         worst = np.maximum(worst, pos)
@@ -146,4 +150,5 @@ def aggregate_sets(
         base.n_ratings,
         None,
         cat_methods,
+        tuple(models),
     )

@@ -381,6 +381,17 @@ def test_sets_with_model_multiply_category_posteriors():
     assert d.decided.all()
     assert ((d.posteriors > 0) & (d.posteriors <= 1)).all()
     assert set(d.method_names) <= {"unanimous", "model"}
+    assert len(d.category_models) == 3
+    # each category's binary fit sees the coders' accuracy on "chose k or not"
+    assert all(m.confusion.shape == (3, 2, 2) for m in d.category_models)
+    decided_posteriors = np.prod(
+        [
+            m.posterior[np.arange(len(d)), d.values[:, k].astype(int)]
+            for k, m in enumerate(d.category_models)
+        ],
+        axis=0,
+    )
+    np.testing.assert_allclose(d.posteriors, decided_posteriors)
 
 
 def test_sets_reject_a_non_matrix():
