@@ -18,10 +18,18 @@ from typing import Any, BinaryIO, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
-from corpus.bulk import copy_rows, insert_rows, reserve_ids
+from corpus.bulk import (
+    batch_writer,
+    checks_as_you_go,
+    copy_rows,
+    fast_toast_compression,
+    insert_rows,
+    reserve_ids,
+)
 from corpus.models import (
     Corpus,
     Document,
@@ -391,26 +399,57 @@ DOCUMENT_COLUMNS = (
 )  # fmt: skip
 
 
-def _span_rows(
-    document: Document, segmentation: Segmentation, patterns: Sequence[re.Pattern[str]]
-) -> Iterator[SpanRow]:
-    """Plain rows rather than model instances: building a million Span objects would
-    cost more than writing them."""
-    for index, (start, end) in enumerate(
-        segment(document.text, segmentation, document.language or "en")
-    ):
+class Prepared(NamedTuple):
+    """A validated record with its spans cut, waiting to be written."""
+
+    record: RawDocument
+    document: Document
+    # (start, end, text, exclusion reason): plain tuples rather than model instances,
+    # since building a million Span objects would cost more than writing them.
+    spans: list[tuple[int, int, str, str]]
+
+
+def _prepare(
+    record: RawDocument,
+    document: Document,
+    segmentation: Segmentation,
+    patterns: Sequence[re.Pattern[str]],
+) -> Prepared:
+    spans = []
+    for start, end in segment(document.text, segmentation, document.language or "en"):
         text = document.span_text(start, end)
-        reason = _exclusion(text, patterns)
-        yield SpanRow(document.pk, index, start, end, text, bool(reason), reason)
+        spans.append((start, end, text, _exclusion(text, patterns) if patterns else ""))
+    return Prepared(record, document, spans)
 
 
-def _insert_documents(documents: list[Document]) -> None:
+def _span_rows(fresh: list[Prepared]) -> Iterator[SpanRow]:
+    for prepared in fresh:
+        document_id = prepared.document.pk
+        for index, (start, end, text, reason) in enumerate(prepared.spans):
+            yield SpanRow(document_id, index, start, end, text, bool(reason), reason)
+
+
+def _known_hashes(
+    db: BaseDatabaseWrapper, corpus: Corpus, hashes: set[str]
+) -> set[str]:
+    """Hashes already stored in the corpus, asked on `db` (possibly another thread's:
+    the ORM would pick this thread's own connection, outside the transaction)."""
+    query = Document.objects.filter(corpus=corpus, content_hash__in=hashes).values_list(
+        "content_hash"
+    )
+    sql, params = query.query.sql_with_params()
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _insert_documents(db: BaseDatabaseWrapper, documents: list[Document]) -> None:
     """Insert and give each document its primary key."""
-    if connection.vendor != "postgresql":
-        Document.objects.bulk_create(documents)
+    if db.vendor != "postgresql":
+        Document.objects.using(db.alias).bulk_create(documents)
         return
     # Ids come from the sequence first because COPY returns nothing.
-    ids = reserve_ids(Document, len(documents))
+    ids = reserve_ids(Document, len(documents), db=db)
     now = timezone.now()
     for document, pk in zip(documents, ids, strict=True):
         document.pk = pk
@@ -423,26 +462,20 @@ def _insert_documents(documents: list[Document]) -> None:
              d.text, json.dumps(d.metadata), d.content_hash, now)
             for d in documents
         ),
+        db=db,
     )  # fmt: skip
 
 
-def _flush(
-    corpus: Corpus,
-    batch: list[tuple[RawDocument, Document]],
-    report: ImportReport,
-    segmentation: Segmentation,
-    patterns: Sequence[re.Pattern[str]],
+def _write_batch(
+    db: BaseDatabaseWrapper, corpus: Corpus, batch: list[Prepared], report: ImportReport
 ) -> None:
-    hashes = {document.content_hash for _, document in batch}
-    # Earlier batches of this import are already inserted (same transaction), so this
-    # one query finds duplicates against the corpus and against the import so far.
-    known = set(
-        Document.objects.filter(corpus=corpus, content_hash__in=hashes).values_list(
-            "content_hash", flat=True
-        )
-    )
-    fresh: list[Document] = []
-    for record, document in batch:
+    # Earlier batches of this import are already inserted (same transaction, written
+    # in order), so this one query finds duplicates against the corpus and against
+    # the import so far.
+    known = _known_hashes(db, corpus, {p.document.content_hash for p in batch})
+    fresh: list[Prepared] = []
+    for prepared in batch:
+        record, document = prepared.record, prepared.document
         if document.content_hash in known:
             report.duplicates.append(
                 f"{record.origin}, line {record.line}: {document.title}"
@@ -450,19 +483,15 @@ def _flush(
             continue
         known.add(document.content_hash)
         document.corpus = corpus
-        fresh.append(document)
+        fresh.append(prepared)
     if not fresh:
         return
-    _insert_documents(fresh)
-    rows = [
-        row
-        for document in fresh
-        for row in _span_rows(document, segmentation, patterns)
-    ]
-    insert_rows(Span, SPAN_COLUMNS, rows)
+    _insert_documents(db, [prepared.document for prepared in fresh])
+    insert_rows(Span, SPAN_COLUMNS, _span_rows(fresh), db=db)
     report.documents += len(fresh)
-    report.spans += len(rows)
-    report.excluded_spans += sum(row.excluded for row in rows)
+    for prepared in fresh:
+        report.spans += len(prepared.spans)
+        report.excluded_spans += sum(1 for span in prepared.spans if span[3])
 
 
 def compile_patterns(patterns: Iterable[str]) -> list[re.Pattern[str]]:
@@ -493,20 +522,33 @@ def import_documents(
     Duplicates (same normalised text already in the corpus, or earlier in this import)
     are reported and skipped, so re-running an import is harmless. Any bad record
     raises ImportFailed and the transaction rolls back everything this call wrote.
+
+    On PostgreSQL a background thread writes each batch (COPY) into this transaction
+    while this thread reads and segments the next, so the database's work overlaps
+    ours. `records` and `progress` must therefore not use the database themselves.
     """
     segmentation = Segmentation(segmentation)
     patterns = compile_patterns(exclude_patterns)
     report = ImportReport(corpus=corpus)
-    batch: list[tuple[RawDocument, Document]] = []
-    for record in records:
-        batch.append(
-            (record, validate_record(record, default_language=default_language))
-        )
-        if len(batch) >= batch_size:
-            _flush(corpus, batch, report, segmentation, patterns)
-            batch = []
-        if progress:
-            progress(record)
-    if batch:
-        _flush(corpus, batch, report, segmentation, patterns)
+    db = transaction.get_connection()
+
+    def write(batch: list[Prepared]) -> None:
+        _write_batch(db, corpus, batch, report)
+
+    batch: list[Prepared] = []
+    with (
+        fast_toast_compression(db),
+        checks_as_you_go(Span, db),
+        batch_writer(write, db=db) as put,
+    ):
+        for record in records:
+            document = validate_record(record, default_language=default_language)
+            batch.append(_prepare(record, document, segmentation, patterns))
+            if len(batch) >= batch_size:
+                put(batch)
+                batch = []
+            if progress:
+                progress(record)
+        if batch:
+            put(batch)
     return report

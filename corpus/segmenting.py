@@ -56,12 +56,11 @@ def paragraphs(text: str) -> list[tuple[int, int]]:
     """
     merged: list[tuple[int, int]] = []
     for start, end in raw_paragraphs(text):
-        if merged:
+        # The cheap test first: most paragraphs start in upper case, and then the
+        # previous one's ending (a search over its whole text) never needs reading.
+        if merged and CONTINUATION_START.match(text[start : start + 1]):
             previous_start, previous_end = merged[-1]
-            previous = text[previous_start:previous_end]
-            if not SENTENCE_END.search(previous) and CONTINUATION_START.match(
-                text[start:end]
-            ):
+            if not SENTENCE_END.search(text, previous_start, previous_end):
                 merged[-1] = (previous_start, end)
                 continue
         merged.append((start, end))
