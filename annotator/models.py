@@ -279,7 +279,8 @@ class WorkItem(models.Model):
     )
     span = models.ForeignKey(Span, on_delete=models.CASCADE, related_name="+")
     document_id = models.BigIntegerField()
-    position = models.PositiveIntegerField(help_text="Reading order in the project.")
+    # (document rank << 32) + span index: needs 64 bits (services.DOCUMENT_SHIFT).
+    position = models.PositiveBigIntegerField(help_text="Reading order in the project.")
     target = models.PositiveSmallIntegerField(help_text="Designed number of coders.")
     taken = models.PositiveSmallIntegerField(default=0)
     in_sample = models.BooleanField(default=False)
