@@ -10,7 +10,7 @@ import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from itertools import groupby
+from itertools import groupby, islice
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -38,6 +38,7 @@ DOCUMENT_SHIFT = 32
 WORK_ITEM_COLUMNS = (
     "project_id", "span_id", "document_id", "position", "target", "taken", "in_sample"
 )  # fmt: skip
+WORK_ITEM_BATCH = 50_000
 
 
 # --- projects ------------------------------------------------------------------------
@@ -119,7 +120,12 @@ def create_project(
         seed=seed,
         lease_minutes=lease_minutes,
     )
-    insert_rows(WorkItem, WORK_ITEM_COLUMNS, _work_item_rows(project), batch_size=5000)
+    rows = _work_item_rows(project)
+    # Batches, not one COPY over the generator: the generator reads spans on the same
+    # connection, and PostgreSQL cannot run that query while a COPY is in progress
+    # (the import hangs). Its server-side cursor stays open between the COPYs.
+    while batch := list(islice(rows, WORK_ITEM_BATCH)):
+        insert_rows(WorkItem, WORK_ITEM_COLUMNS, batch, batch_size=5000)
     project.total_codings = sum(
         project.work_items.values_list("target", flat=True).iterator(chunk_size=50_000)
     )
