@@ -3,8 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from annotator.api import agreement as agreement_api
 from annotator.api import coding as coding_api
-from annotator.views import coding, corpora, projects
+from annotator.views import agreement, coding, corpora, projects
 
 # Pages. Each area's views live in annotator/views/<area>.py.
 urlpatterns = [
@@ -56,6 +57,21 @@ urlpatterns += [
 
 # The REST API under /api/v1/. Each area's views live in annotator/api/<area>.py.
 urlpatterns += []
+
+# Agreement: the reviewers' dashboard (annotator/views/agreement.py) and its API
+# (annotator/api/agreement.py), both from annotator/agreement_report.py.
+urlpatterns += [
+    path(
+        "projects/<int:project_id>/agreement/",
+        agreement.project_agreement,
+        name="project-agreement",
+    ),
+    path(
+        "api/v1/projects/<int:project_id>/agreement/",
+        agreement_api.AgreementView.as_view(),
+        name="api-project-agreement",
+    ),
+]
 
 # The coder's API (annotator/api/coding.py), the schema and its docs page.
 urlpatterns += [

@@ -1,0 +1,648 @@
+"""A project's agreement report: labels read as arrays, figures from the engine.
+
+The one place the dashboard, the API and the ``agreement`` command get their
+figures from. Labels are read with one aggregate query per table (PostgreSQL:
+each column comes back as one binary string that numpy reads without a Python
+loop; elsewhere ``values_list``), never as model instances, and the ratings of
+a dimension are coded once and handed to every coefficient and breakdown.
+
+Rating model: the unit is the span, the coder is the user. A single-choice
+dimension gives one rating per label row (a coder who left an optional
+dimension blank gave no rating). A multi-choice dimension gives one rating
+per annotation: the set of chosen categories, possibly empty, compared with
+MASI. Dimensions are matched across codebook versions by key, categories by
+key; the scale is the project's codebook version's categories in order
+(ordinal: by numeric value when every category has one).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import QuerySet
+
+from annotator.agreement._coding import Coded, encode
+from annotator.agreement._grouped import grouped_alpha
+from annotator.agreement.alpha import alpha_parts, coincidence_from_parts
+from annotator.agreement.bootstrap import BootstrapResult, bootstrap_from_parts
+from annotator.agreement.breakdowns import (
+    CoderStats,
+    LabeledMatrix,
+    coder_stats_from_coded,
+    floor_to_monday,
+    pairwise_kappa_from_coded,
+    per_category_from_coded,
+    pooled_confusion_from_coded,
+)
+from annotator.agreement.kappa import cohen_from_coded, kappa_family
+from annotator.agreement.metrics import agreement_weights
+from annotator.agreement.result import AgreementResult
+from annotator.models import Annotation, Category, Dimension, Label, Project
+from corpus.models import Document
+
+# Krippendorff (2004, p. 241): rely on variables with alpha >= .800; consider
+# .667 <= alpha < .800 only for tentative conclusions.
+RELIABLE = 0.800
+TENTATIVE = 0.667
+OVER = ("week", "batch")
+
+
+# --- reading labels ------------------------------------------------------------------
+
+
+def _read_columns(queryset: QuerySet, kinds: Sequence[str]) -> list[np.ndarray]:
+    """The columns of a ``values_list`` queryset as numpy arrays, no model instances.
+
+    ``kinds`` gives each column's type: "int", "float" or "time" (a datetime,
+    returned as float seconds since the epoch). On PostgreSQL the rows are
+    aggregated server-side into one big-endian binary string per column
+    (``string_agg(int8send(...))``: one Agg node feeds every aggregate the same
+    rows in the same order, so the columns stay aligned); NULL floats become
+    NaN so they cannot drop out of the aggregate. Elsewhere the rows stream
+    through ``values_list``.
+    """
+    if connection.vendor == "postgresql":
+        sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+        names = [f"c{i}" for i in range(len(kinds))]
+        send = {
+            "int": "int8send({}::int8)",
+            "float": "float8send(coalesce({}::float8, 'NaN'::float8))",
+            "time": "float8send(coalesce(extract(epoch from {})::float8,"
+            " 'NaN'::float8))",
+        }
+        aggregates = ", ".join(
+            f"string_agg({send[kind].format(name)}, ''::bytea)"
+            for kind, name in zip(kinds, names, strict=True)
+        )
+        query = f"SELECT {aggregates} FROM ({sql}) AS t({', '.join(names)})"
+        with connection.cursor() as cursor:
+            cursor.execute(query, params)
+            row = cursor.fetchone()
+        return [
+            np.frombuffer(
+                bytes(blob or b""), dtype=">i8" if kind == "int" else ">f8"
+            ).astype(np.int64 if kind == "int" else np.float64)
+            for kind, blob in zip(kinds, row, strict=True)
+        ]
+    rows = list(queryset.iterator(chunk_size=20_000))
+    out = []
+    for i, kind in enumerate(kinds):
+        if kind == "int":
+            out.append(np.fromiter((r[i] for r in rows), np.int64, len(rows)))
+        elif kind == "float":
+            out.append(
+                np.fromiter(
+                    (math.nan if r[i] is None else r[i] for r in rows),
+                    np.float64,
+                    len(rows),
+                )
+            )
+        else:
+            out.append(
+                np.fromiter(
+                    (math.nan if r[i] is None else r[i].timestamp() for r in rows),
+                    np.float64,
+                    len(rows),
+                )
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class AnnotationArrays:
+    """One entry per annotation of a project, sorted by annotation id."""
+
+    id: np.ndarray
+    unit: np.ndarray  # span id
+    coder: np.ndarray  # user id
+    document: np.ndarray
+    time: np.ndarray  # first submit, seconds since the epoch
+    seconds: np.ndarray  # time spent on the span (NaN when unknown)
+
+
+def annotation_arrays(project: Project) -> AnnotationArrays:
+    """Every annotation of the project as parallel arrays (one query)."""
+    queryset = (
+        Annotation.objects.for_project(project)
+        .order_by()
+        .values_list(
+            "id",
+            "assignment__span_id",
+            "assignment__coder_id",
+            "assignment__work_item__document_id",
+            "created_at",
+            "seconds",
+        )
+    )
+    cols = _read_columns(queryset, ("int", "int", "int", "int", "time", "float"))
+    order = np.argsort(cols[0], kind="stable")
+    return AnnotationArrays(*(c[order] for c in cols))
+
+
+@dataclass(frozen=True)
+class LabelArrays:
+    """A dimension's ratings as parallel arrays, ready for the engine."""
+
+    unit: np.ndarray  # span id per rating
+    coder: np.ndarray  # user id per rating
+    value: np.ndarray  # scale position (int64), or a frozenset of them (multi-choice)
+    document: np.ndarray
+    time: np.ndarray
+    seconds: np.ndarray
+    categories: tuple[Category, ...]  # the scale, in order
+    level: str  # nominal, ordinal or set
+
+
+def dimension_scale(dimension: Dimension) -> tuple[Category, ...]:
+    """The dimension's categories in scale order (ordinal: by value if all have one)."""
+    categories = list(dimension.categories.all())
+    if dimension.level == Dimension.Level.ORDINAL and all(
+        c.value is not None for c in categories
+    ):
+        categories.sort(key=lambda c: (c.value, c.position, c.pk))
+    return tuple(categories)
+
+
+def label_arrays(
+    project: Project,
+    dimension: Dimension,
+    annotations: AnnotationArrays | None = None,
+) -> LabelArrays:
+    """A project's ratings on one dimension, read with ``values_list``/SQL into numpy.
+
+    Labels made under other versions of the codebook count for the dimension
+    with the same key, and for the category with the same key; a category key
+    that the project's version no longer has is appended to the scale.
+    """
+    annotations = annotations or annotation_arrays(project)
+    scale = list(dimension_scale(dimension))
+    dimension_ids = list(
+        Dimension.objects.filter(
+            codebook__family=dimension.codebook.family, key=dimension.key
+        ).values_list("id", flat=True)
+    )
+    position = {c.key: i for i, c in enumerate(scale)}
+    category_position: dict[int, int] = {}
+    for category in Category.objects.filter(dimension_id__in=dimension_ids).order_by(
+        "dimension__codebook__version", "position", "id"
+    ):
+        if category.key not in position:
+            position[category.key] = len(scale)
+            scale.append(category)
+        category_position[category.pk] = position[category.key]
+    labels = (
+        Label.objects.filter(
+            annotation__assignment__project=project, dimension_id__in=dimension_ids
+        )
+        .order_by()
+        .values_list("annotation_id", "category_id")
+    )
+    annotation_id, category_id = _read_columns(labels, ("int", "int"))
+    ids = np.array(sorted(category_position), dtype=np.int64)
+    positions = np.array([category_position[i] for i in ids], dtype=np.int64)
+    value = positions[np.searchsorted(ids, category_id)]
+    row = np.searchsorted(annotations.id, annotation_id)
+    a = annotations
+    if dimension.multiple:
+        values = _label_sets(len(a.id), row, value)
+        return LabelArrays(
+            a.unit, a.coder, values, a.document, a.time, a.seconds, tuple(scale), "set"
+        )
+    return LabelArrays(
+        a.unit[row],
+        a.coder[row],
+        value,
+        a.document[row],
+        a.time[row],
+        a.seconds[row],
+        tuple(scale),
+        str(dimension.level),
+    )
+
+
+def _label_sets(n: int, row: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Per annotation, the frozenset of chosen scale positions (empty if none)."""
+    masks = np.zeros(n, dtype=np.int64)
+    if len(value) and int(value.max()) >= 62:  # too many categories for a bitmask
+        chosen: list[set[int]] = [set() for _ in range(n)]
+        for r, v in zip(row.tolist(), value.tolist(), strict=True):
+            chosen[r].add(v)
+        out = np.empty(n, dtype=object)
+        out[:] = [frozenset(s) for s in chosen]
+        return out
+    np.bitwise_or.at(masks, row, np.left_shift(1, value))
+    distinct, inverse = np.unique(masks, return_inverse=True)
+    sets = np.empty(len(distinct), dtype=object)
+    sets[:] = [frozenset(i for i in range(62) if (int(m) >> i) & 1) for m in distinct]
+    return sets[inverse.ravel()]
+
+
+# --- the report ----------------------------------------------------------------------
+
+
+def reading(value: float, low: float = math.nan, high: float = math.nan) -> str:
+    """One line saying what an alpha means against the .667/.800 thresholds."""
+    if not math.isfinite(value):
+        return "Not enough double-coded units with variation to measure agreement."
+    interval = (
+        f" (95% interval {low:.3f} to {high:.3f})"
+        if math.isfinite(low) and math.isfinite(high)
+        else ""
+    )
+    if value >= RELIABLE:
+        verdict = "reliable: at or above .800, fit for drawing conclusions"
+    elif value >= TENTATIVE:
+        verdict = "between .667 and .800: good enough for tentative conclusions only"
+    else:
+        verdict = "below .667: not reliable, revise the codebook or retrain coders"
+    return f"α = {value:.3f}{interval} is {verdict}."
+
+
+def band(value: float) -> str:
+    """Colour band of an alpha: good, tentative, poor or none (undefined)."""
+    if not math.isfinite(value):
+        return "none"
+    if value >= RELIABLE:
+        return "good"
+    return "tentative" if value >= TENTATIVE else "poor"
+
+
+@dataclass(frozen=True)
+class CoderRow:
+    user_id: int
+    username: str
+    stats: CoderStats
+    median_seconds: float
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    key: Any  # document id, Monday's date, or batch number
+    label: str
+    result: AgreementResult
+
+
+@dataclass
+class DimensionReport:
+    """Every figure for one dimension of a project."""
+
+    key: str
+    label: str
+    level: str  # nominal, ordinal or set (MASI)
+    weights: str  # for percent agreement and the kappa family
+    categories: list[tuple[str, str]]  # (key, label) in scale order
+    n_ratings: int
+    n_units_coded: int  # spans with at least one rating
+    alpha: BootstrapResult
+    coefficients: dict[str, AgreementResult]
+    per_category: list[tuple[str, str, AgreementResult]]
+    pairwise: LabeledMatrix  # coder usernames
+    coders: list[CoderRow]
+    documents: list[GroupRow]  # documents with >= 1 pairable unit, worst first
+    n_documents: int  # documents with >= 1 pairable unit
+    over_time: list[GroupRow]
+    over: str  # week or batch
+    batch_size: int
+    confusion: LabeledMatrix  # category labels
+    coincidence: LabeledMatrix
+
+    @property
+    def estimate(self) -> AgreementResult:
+        return self.alpha.estimate
+
+    @property
+    def band(self) -> str:
+        return band(self.estimate.value)
+
+    @property
+    def reading(self) -> str:
+        return reading(self.estimate.value, self.alpha.ci_low, self.alpha.ci_high)
+
+    def to_dict(self, documents_limit: int | None = None) -> dict[str, Any]:
+        """JSON-ready figures (undefined values are None)."""
+        docs = self.documents[:documents_limit] if documents_limit else self.documents
+        return _clean(
+            {
+                "key": self.key,
+                "label": self.label,
+                "level": self.level,
+                "weights": self.weights,
+                "categories": [{"key": k, "label": lab} for k, lab in self.categories],
+                "n_ratings": self.n_ratings,
+                "n_units_coded": self.n_units_coded,
+                "n_units": self.estimate.n_units,
+                "n_pairable": self.estimate.n_pairable,
+                "excluded_units": self.estimate.excluded_units,
+                "n_coders": self.estimate.n_coders,
+                "band": self.band,
+                "reading": self.reading,
+                "alpha": {
+                    "value": self.estimate.value,
+                    "ci_low": self.alpha.ci_low,
+                    "ci_high": self.alpha.ci_high,
+                    "confidence": self.alpha.confidence,
+                    "p_below": {f"{m:.3f}": p for m, p in self.alpha.p_below.items()},
+                    "n_resamples": self.alpha.n_resamples,
+                    "n_valid": self.alpha.n_valid,
+                    "method": self.alpha.method,
+                },
+                "coefficients": {
+                    name: _result(r) for name, r in self.coefficients.items()
+                },
+                "per_category": [
+                    {"key": k, "label": lab, **_result(r)}
+                    for k, lab, r in self.per_category
+                ],
+                "pairwise_kappa": {
+                    "coders": list(self.pairwise.row_labels),
+                    "kappa": self.pairwise.matrix.tolist(),
+                    "shared_units": self.pairwise.counts.tolist()
+                    if self.pairwise.counts is not None
+                    else None,
+                },
+                "coders": [
+                    {
+                        "username": row.username,
+                        "n_coded": row.stats.n_coded,
+                        "n_shared_units": row.stats.n_shared_units,
+                        "median_seconds": row.median_seconds,
+                        "percent_agreement": row.stats.percent_agreement,
+                        "n_comparisons": row.stats.n_comparisons,
+                        "alpha_without": row.stats.alpha_without,
+                    }
+                    for row in self.coders
+                ],
+                "documents": {
+                    "n_documents": self.n_documents,
+                    "shown": len(docs),
+                    "rows": [
+                        {"document_id": r.key, "title": r.label, **_result(r.result)}
+                        for r in docs
+                    ],
+                },
+                "over_time": {
+                    "by": self.over,
+                    "batch_size": self.batch_size if self.over == "batch" else None,
+                    "rows": [
+                        {"period": r.label, **_result(r.result)} for r in self.over_time
+                    ],
+                },
+                "confusion_matrix": {
+                    "categories": list(self.confusion.row_labels),
+                    "counts": self.confusion.matrix.tolist(),
+                },
+                "coincidence_matrix": {
+                    "categories": list(self.coincidence.row_labels),
+                    "values": self.coincidence.matrix.tolist(),
+                },
+            }
+        )
+
+
+@dataclass
+class ProjectReport:
+    project: Project
+    dimensions: list[DimensionReport]
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def to_dict(self, documents_limit: int | None = None) -> dict[str, Any]:
+        return {
+            "project": {"id": self.project.pk, "name": self.project.name},
+            "generated_at": self.generated_at.isoformat(),
+            "thresholds": {"reliable": RELIABLE, "tentative": TENTATIVE},
+            "dimensions": [d.to_dict(documents_limit) for d in self.dimensions],
+        }
+
+
+def _result(r: AgreementResult) -> dict[str, Any]:
+    return {
+        "value": r.value,
+        "n_units": r.n_units,
+        "n_pairable": r.n_pairable,
+        "excluded_units": r.excluded_units,
+        "n_coders": r.n_coders,
+    }
+
+
+def _clean(obj: Any) -> Any:
+    """nan/inf -> None and numpy scalars -> Python, recursively (strict JSON)."""
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _median_by(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Median of ``values`` within each group code 0..n-1, ignoring NaN (vectorised)."""
+    ok = np.isfinite(values)
+    g, v = groups[ok], values[ok]
+    order = np.lexsort((v, g))
+    g, v = g[order], v[order]
+    counts = np.bincount(g, minlength=n)
+    starts = np.cumsum(counts) - counts
+    out = np.full(n, np.nan)
+    has = counts > 0
+    lo = starts[has] + (counts[has] - 1) // 2
+    hi = starts[has] + counts[has] // 2
+    out[has] = (v[lo] + v[hi]) / 2.0
+    return out
+
+
+def _scale_label(value: Any, scale: Sequence[Category]) -> str:
+    if isinstance(value, frozenset):
+        return " + ".join(scale[i].label for i in sorted(value)) or "(none)"
+    return scale[int(value)].label
+
+
+def dimension_report(
+    project: Project,
+    dimension: Dimension,
+    *,
+    annotations: AnnotationArrays | None = None,
+    over: str = "week",
+    batch_size: int = 100,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    usernames: dict[int, str] | None = None,
+) -> DimensionReport:
+    """All coefficients and breakdowns for one dimension of a project."""
+    if over not in OVER:
+        raise ValueError(f"over must be one of {OVER}, got {over!r}")
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    annotations = annotations or annotation_arrays(project)
+    data = label_arrays(project, dimension, annotations)
+    scale = data.categories
+    level = data.level
+    weights = "quadratic" if level == "ordinal" else "identity"
+    coded = encode(
+        data.unit,
+        data.coder,
+        data.value,
+        level=level,
+        categories=tuple(range(len(scale))),
+    )
+    w = agreement_weights(weights, coded.q)
+    parts = alpha_parts(coded, level)
+    boot = bootstrap_from_parts(parts, n_resamples=n_resamples, seed=seed)
+    family = kappa_family(coded, weights)
+    coefficients = {"krippendorff_alpha": boot.estimate}
+    for name, result in family.items():
+        coefficients[result.coefficient if name == "gwet" else name] = result
+    if coded.n_coders == 2:
+        coefficients["cohen_kappa"] = cohen_from_coded(coded, w, 0, 1)
+    per_category = [
+        (scale[i].key, scale[i].label, r)
+        for i, r in per_category_from_coded(coded, tuple(range(len(scale)))).items()
+    ]
+    if usernames is None:
+        usernames = _usernames(coded.coder_labels)
+    names = tuple(usernames.get(int(u), str(u)) for u in coded.coder_labels)
+    pairwise = pairwise_kappa_from_coded(coded, w)
+    pairwise = LabeledMatrix(names, names, pairwise.matrix, pairwise.counts)
+    medians = _median_by(coded.coder, data.seconds, coded.n_coders)
+    stats = coder_stats_from_coded(coded, level)
+    coders = [
+        CoderRow(int(u), names[g], stats[int(u)], float(medians[g]))
+        for g, u in enumerate(coded.coder_labels)
+    ]
+    documents, n_documents = _per_document(coded, data, level)
+    over_time = _over_time(coded, data, level, over, batch_size)
+    confusion = pooled_confusion_from_coded(coded)
+    labels = tuple(_scale_label(v, scale) for v in confusion.row_labels)
+    coincidence = coincidence_from_parts(parts)
+    return DimensionReport(
+        key=dimension.key,
+        label=dimension.label,
+        level=level,
+        weights=weights,
+        categories=[(c.key, c.label) for c in scale],
+        n_ratings=len(coded.unit),
+        n_units_coded=coded.n_units,
+        alpha=boot,
+        coefficients=coefficients,
+        per_category=per_category,
+        pairwise=pairwise,
+        coders=coders,
+        documents=documents,
+        n_documents=n_documents,
+        over_time=over_time,
+        over=over,
+        batch_size=batch_size,
+        confusion=LabeledMatrix(labels, labels, confusion.matrix),
+        coincidence=LabeledMatrix(labels, labels, coincidence),
+    )
+
+
+def _usernames(user_ids: Sequence[Any]) -> dict[int, str]:
+    users = get_user_model().objects.filter(pk__in=[int(u) for u in user_ids])
+    return dict(users.values_list("pk", "username"))
+
+
+def _per_document(
+    coded: Coded, data: LabelArrays, level: str
+) -> tuple[list[GroupRow], int]:
+    """Alpha within each document that has pairable units, worst first."""
+    doc_labels, doc_codes = np.unique(data.document, return_inverse=True)
+    results = grouped_alpha(coded, doc_codes.ravel(), doc_labels.tolist(), level)
+    used = [(doc, r) for doc, r in results.items() if r.n_units > 0]
+    used.sort(
+        key=lambda item: (
+            not math.isfinite(item[1].value),
+            item[1].value if math.isfinite(item[1].value) else 0.0,
+            -item[1].n_units,
+        )
+    )
+    return [GroupRow(doc, "", r) for doc, r in used], len(used)
+
+
+def _over_time(
+    coded: Coded, data: LabelArrays, level: str, over: str, batch_size: int
+) -> list[GroupRow]:
+    """Alpha per week (or batch of units) in which each unit's coding was completed.
+
+    A unit belongs to the period of its last rating, so the two codings of a
+    span made a week apart stay one unit instead of two single-coded ones.
+    """
+    if len(coded.unit) == 0:
+        return []
+    done = np.full(coded.n_units, -np.inf)
+    np.maximum.at(done, coded.unit, np.nan_to_num(data.time, nan=-np.inf))
+    if over == "batch":
+        rank = np.empty(coded.n_units, dtype=np.int64)
+        rank[np.argsort(done, kind="stable")] = np.arange(coded.n_units)
+        unit_group = rank // batch_size
+        labels = [int(b) for b in np.unique(unit_group)]
+        results = grouped_alpha(coded, unit_group[coded.unit], labels, level)
+        size = np.bincount(unit_group)
+        return [
+            GroupRow(
+                b,
+                f"units {b * batch_size + 1}–{b * batch_size + int(size[b])}",
+                r,
+            )
+            for b, r in results.items()
+        ]
+    seconds = np.where(np.isfinite(done), done, 0.0)
+    mondays = floor_to_monday((seconds * 1e9).astype("datetime64[ns]"))
+    week_labels, week_codes = np.unique(mondays, return_inverse=True)
+    keys = [d.item() for d in week_labels]
+    results = grouped_alpha(coded, week_codes.ravel()[coded.unit], keys, level)
+    return [GroupRow(d, f"week of {d:%Y-%m-%d}", r) for d, r in results.items()]
+
+
+def project_report(
+    project: Project,
+    *,
+    dimensions: Sequence[Dimension] | None = None,
+    over: str = "week",
+    batch_size: int = 100,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    documents_limit: int | None = 50,
+) -> ProjectReport:
+    """The agreement report for every dimension of the project's codebook.
+
+    ``documents_limit`` keeps the per-document rows of the worst documents
+    (titles are looked up for those only); None keeps every document.
+    """
+    annotations = annotation_arrays(project)
+    usernames = _usernames(np.unique(annotations.coder).tolist())
+    if dimensions is None:
+        dimensions = list(project.codebook.dimensions.all())
+    reports = [
+        dimension_report(
+            project,
+            dimension,
+            annotations=annotations,
+            over=over,
+            batch_size=batch_size,
+            n_resamples=n_resamples,
+            seed=seed,
+            usernames=usernames,
+        )
+        for dimension in dimensions
+    ]
+    keep = set()
+    for r in reports:
+        r.documents = r.documents[:documents_limit] if documents_limit else r.documents
+        keep.update(row.key for row in r.documents)
+    titles = dict(Document.objects.filter(pk__in=keep).values_list("pk", "title"))
+    for r in reports:
+        r.documents = [
+            GroupRow(row.key, titles.get(row.key, f"document {row.key}"), row.result)
+            for row in r.documents
+        ]
+    return ProjectReport(project, reports)

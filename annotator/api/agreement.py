@@ -1,0 +1,76 @@
+"""The agreement API: the dashboard's figures as JSON, for reviewers and managers.
+
+``GET /api/v1/projects/<id>/agreement/`` calls the same report function as the
+page (``annotator.agreement_report.project_report``), so both always agree.
+Non-members get 404 (``visible_to``), coders 403 (blind coding), anonymous
+callers 401. Undefined coefficients are ``null``.
+"""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotator.agreement_report import project_report
+from annotator.api.coding import AUTHENTICATION, visible_projects
+from annotator.permissions import IsManager, IsReviewer
+from annotator.views.agreement import parse_options
+
+DOCUMENTS_DEFAULT = 100
+
+
+class AgreementView(APIView):
+    """Every agreement coefficient and breakdown of a project, per dimension."""
+
+    authentication_classes = AUTHENTICATION
+    permission_classes = [IsAuthenticated, IsReviewer | IsManager | IsAdminUser]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "over", str, enum=["week", "batch"], description="Trend periods."
+            ),
+            OpenApiParameter(
+                "batch_size", int, description="Units per batch when over=batch."
+            ),
+            OpenApiParameter(
+                "documents",
+                int,
+                description="Per-document rows to return, lowest alpha first "
+                f"(default {DOCUMENTS_DEFAULT}; 0 = all).",
+            ),
+        ],
+        responses={
+            200: OpenApiTypes.OBJECT,
+            400: OpenApiResponse(description="A bad query parameter, named."),
+            403: OpenApiResponse(description="Coders cannot see agreement."),
+            404: OpenApiResponse(description="No such project of yours."),
+        },
+    )
+    def get(self, request, project_id: int) -> Response:
+        project = get_object_or_404(
+            visible_projects(request).select_related("codebook"), pk=project_id
+        )
+        self.check_object_permissions(request, project)
+        try:
+            options = parse_options(request.query_params)
+        except ValueError as error:
+            return Response({"detail": str(error)}, status=400)
+        raw = request.query_params.get("documents") or str(DOCUMENTS_DEFAULT)
+        if not raw.isdigit():
+            return Response(
+                {"detail": f"documents must be a whole number >= 0, not {raw!r}"},
+                status=400,
+            )
+        documents = int(raw)
+        report = project_report(
+            project,
+            over=options.over,
+            batch_size=options.batch_size,
+            documents_limit=documents or None,
+        )
+        return Response(report.to_dict())

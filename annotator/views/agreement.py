@@ -1,0 +1,260 @@
+"""The agreement dashboard for reviewers and managers: one card per dimension.
+
+Figures come from ``annotator.agreement_report.project_report`` (the API and the
+``agreement`` command use the same function); this module only turns them into
+things a template can draw: colours for the heatmaps, points for the trend line.
+Plots are server-rendered HTML tables and inline SVG; no JavaScript is needed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from annotator.agreement_report import (
+    OVER,
+    RELIABLE,
+    TENTATIVE,
+    DimensionReport,
+    band,
+    project_report,
+)
+from annotator.views.base import HtmxHttpRequest
+from annotator.views.projects import project_for, sees_everyones_progress
+
+TEMPLATE = "annotator/agreement.html"
+COEFFICIENT_NAMES = {
+    "krippendorff_alpha": "Krippendorff's α",
+    "percent_agreement": "Percent agreement",
+    "fleiss_kappa": "Fleiss' κ",
+    "conger_kappa": "Conger's κ",
+    "scott_pi": "Scott's π",
+    "gwet_ac1": "Gwet's AC1",
+    "gwet_ac2": "Gwet's AC2",
+    "brennan_prediger": "Brennan–Prediger",
+    "cohen_kappa": "Cohen's κ",
+}
+DOCUMENTS_SHOWN = 10
+# Trend chart geometry (SVG user units).
+WIDTH, HEIGHT, PAD_X, PAD_Y = 640, 200, 40, 16
+
+
+@dataclass(frozen=True)
+class Options:
+    over: str = "week"
+    batch_size: int = 100
+
+
+def parse_options(params: QueryDict) -> Options:
+    """Dashboard/API options from the query string; ValueError names the bad one."""
+    over = params.get("over") or "week"
+    if over not in OVER:
+        raise ValueError(f"over must be one of {', '.join(OVER)}, not {over!r}")
+    raw = params.get("batch_size") or "100"
+    try:
+        batch_size = int(raw)
+    except ValueError:
+        raise ValueError(f"batch_size must be a whole number, not {raw!r}") from None
+    if not 1 <= batch_size <= 1_000_000:
+        raise ValueError("batch_size must be between 1 and 1,000,000")
+    return Options(over, batch_size)
+
+
+def heat(value: float, low: float = 0.0, high: float = 1.0) -> str:
+    """Background colour for a heatmap cell: white at ``low``, deep blue at ``high``."""
+    if not math.isfinite(value):
+        return "background:#f0f0f0"
+    t = min(max((value - low) / (high - low), 0.0), 1.0) if high > low else 0.0
+    lightness = 97 - 55 * t
+    ink = "#fff" if t > 0.6 else "#1d232b"
+    return f"background:hsl(210,55%,{lightness:.0f}%);color:{ink}"
+
+
+def alpha_heat(value: float) -> str:
+    """Cell colour of a coefficient against the .667/.800 thresholds."""
+    return {
+        "good": "background:#d8efdf",
+        "tentative": "background:#f8ebcf",
+        "poor": "background:#f6d6d6",
+        "none": "background:#f0f0f0",
+    }[band(value)]
+
+
+def _trend(d: DimensionReport) -> dict[str, Any]:
+    """Points of the alpha-over-time line, threshold lines and axis labels (SVG)."""
+    rows = d.over_time
+    values = [r.result.value for r in rows]
+    finite = [v for v in values if math.isfinite(v)]
+    low = min([0.0, *finite])
+    span = 1.0 - low or 1.0
+
+    def y(v: float) -> float:
+        return round(PAD_Y + (1.0 - v) / span * (HEIGHT - 2 * PAD_Y), 1)
+
+    n = len(rows)
+
+    def x(i: int) -> float:
+        if n == 1:
+            return WIDTH / 2
+        return round(PAD_X + i * (WIDTH - 2 * PAD_X) / (n - 1), 1)
+
+    points = [
+        {
+            "x": x(i),
+            "y": y(v),
+            "value": v,
+            "label": rows[i].label,
+            "n_units": rows[i].result.n_units,
+            "band": band(v),
+        }
+        for i, v in enumerate(values)
+        if math.isfinite(v)
+    ]
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "pad_x": PAD_X,
+        "right": WIDTH - PAD_X,
+        "points": points,
+        "polyline": " ".join(f"{p['x']},{p['y']}" for p in points),
+        "reliable_y": y(RELIABLE),
+        "tentative_y": y(TENTATIVE),
+        "top_y": y(1.0),
+        "bottom_y": y(low),
+        "low": low,
+        "first": rows[0].label if rows else "",
+        "last": rows[-1].label if rows else "",
+        "undefined": n - len(points),
+    }
+
+
+def card(d: DimensionReport) -> dict[str, Any]:
+    """Everything one dimension's card draws."""
+    coefficients = [
+        {
+            "key": key,
+            "name": COEFFICIENT_NAMES.get(key, key),
+            "result": r,
+            "style": alpha_heat(r.value),
+        }
+        for key, r in d.coefficients.items()
+    ]
+    pairwise = d.pairwise
+    pair_rows = [
+        {
+            "coder": name,
+            "cells": [
+                {
+                    "value": pairwise.matrix[i, j],
+                    "shared": int(pairwise.counts[i, j])
+                    if pairwise.counts is not None
+                    else 0,
+                    "style": heat(pairwise.matrix[i, j]) if i != j else "",
+                    "diagonal": i == j,
+                }
+                for j in range(len(pairwise.col_labels))
+            ],
+        }
+        for i, name in enumerate(pairwise.row_labels)
+    ]
+    confusion = d.confusion.matrix
+    top = float(confusion.max()) if confusion.size else 0.0
+    confusion_rows = [
+        {
+            "label": label,
+            "cells": [
+                {
+                    "count": int(confusion[i, j]),
+                    "style": heat(float(confusion[i, j]), 0.0, top),
+                    "diagonal": i == j,
+                }
+                for j in range(confusion.shape[1])
+            ],
+        }
+        for i, label in enumerate(d.confusion.row_labels)
+    ]
+    return {
+        "d": d,
+        "estimate": d.estimate,
+        "coefficients": coefficients,
+        "per_category": [
+            {
+                "label": label,
+                "result": r,
+                "style": alpha_heat(r.value),
+                "width": max(0.0, min(r.value, 1.0)) * 100
+                if math.isfinite(r.value)
+                else 0.0,
+            }
+            for _, label, r in d.per_category
+        ],
+        "pair_rows": pair_rows,
+        "confusion_labels": d.confusion.col_labels,
+        "confusion_rows": confusion_rows,
+        "coders": [
+            {"row": row, "style": alpha_heat(row.stats.alpha_without)}
+            for row in d.coders
+        ],
+        "coincidence_rows": list(
+            zip(d.coincidence.row_labels, d.coincidence.matrix.tolist(), strict=True)
+        ),
+        "documents": d.documents[:DOCUMENTS_SHOWN],
+        "trend": _trend(d),
+        "p_tentative": d.alpha.p_below.get(TENTATIVE, math.nan),
+        "p_reliable": d.alpha.p_below.get(RELIABLE, math.nan),
+    }
+
+
+@login_required
+@require_GET
+def project_agreement(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    """Agreement dashboard; with htmx and ``?dimension=key``, just that card.
+
+    Reviewers, managers and staff only: coders code blind and must not see how
+    their codes compare (403); non-members get 404 from ``visible_to``.
+    """
+    project = project_for(request, project_id)
+    if not sees_everyones_progress(request.user, project):
+        raise PermissionDenied("Only reviewers and managers see agreement.")
+    try:
+        options = parse_options(request.GET)
+    except ValueError as error:
+        return render(
+            request,
+            TEMPLATE,
+            {"project": project, "error": str(error), "options": Options()},
+            status=400,
+        )
+    dimensions = list(project.codebook.dimensions.all())
+    key = request.GET.get("dimension")
+    if request.htmx and key:
+        dimensions = [d for d in dimensions if d.key == key]
+        if not dimensions:
+            return HttpResponse(f"No dimension {key!r} in this codebook.", status=404)
+    report = project_report(
+        project,
+        dimensions=dimensions,
+        over=options.over,
+        batch_size=options.batch_size,
+        documents_limit=DOCUMENTS_SHOWN,
+    )
+    cards = [card(d) for d in report.dimensions]
+    context = {
+        "project": project,
+        "report": report,
+        "cards": cards,
+        "options": options,
+        "over_choices": OVER,
+        "reliable": RELIABLE,
+        "tentative": TENTATIVE,
+    }
+    if request.htmx and key:
+        return render(request, f"{TEMPLATE}#dimension-card", {**context, "c": cards[0]})
+    return render(request, TEMPLATE, context)

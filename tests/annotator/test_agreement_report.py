@@ -1,0 +1,279 @@
+"""The project report reads real rows and gives the engine's figures on them."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from annotator.agreement import (
+    alpha_per_category,
+    bootstrap_alpha,
+    coder_stats,
+    cohen_kappa,
+    confusion_matrix,
+    fleiss_kappa,
+    gwet_ac2,
+    krippendorff_alpha,
+    pairwise_cohen_kappa,
+)
+from annotator.agreement_report import (
+    annotation_arrays,
+    band,
+    label_arrays,
+    project_report,
+    reading,
+)
+from annotator.models import Annotation, Dimension
+from annotator.services import claim_next_span, submit_annotation
+from tests.factories import make_project
+
+pytestmark = pytest.mark.django_db
+
+TOPICS = ("arms", "trade", "other")
+STANCES = ("hostile", "neutral", "friendly")
+
+
+def _labels(coder: str, n: int) -> dict:
+    """Deterministic, imperfect labels: coder c3 disagrees more often."""
+    shift = {"c1": 0, "c2": 0 if n % 4 else 1, "c3": n % 3}[coder]
+    tags = (["quote"], ["quote", "number"], [], ["number"])[(n + shift) % 4]
+    return {
+        "topic": TOPICS[(n + shift) % 3],
+        "stance": STANCES[(n // 2 + (shift > 0)) % 3],
+        "tags": tags,
+    }
+
+
+def code_everything(project, coders=("c1", "c2", "c3"), start=None):
+    """Each coder claims and submits until the queue is empty, a day apart per round."""
+    start = start or timezone.now() - timedelta(days=30)
+    users = {name: User.objects.get(username=name) for name in coders}
+    step = 0
+    busy = True
+    while busy:
+        busy = False
+        for name in coders:
+            now = start + timedelta(hours=step)
+            step += 1
+            assignment = claim_next_span(project=project, coder=users[name], now=now)
+            if assignment is None:
+                continue
+            busy = True
+            submit_annotation(
+                coder=users[name],
+                assignment=assignment,
+                labels=_labels(name, assignment.span_id),
+                now=now + timedelta(seconds=10 + assignment.span_id % 7),
+            )
+
+
+@pytest.fixture
+def coded_project():
+    project = make_project(
+        documents=4,
+        spans_per_document=5,
+        coders=("c1", "c2", "c3"),
+        coders_per_span=2,
+        sample_share=0.6,
+    )
+    code_everything(project)
+    return project
+
+
+def _orm_ratings(project, key):
+    """Ratings as (span, coder username, category key) straight from the ORM."""
+    rows = []
+    for annotation in Annotation.objects.for_project(project).select_related(
+        "assignment__coder"
+    ):
+        for label in annotation.labels.select_related("dimension", "category"):
+            if label.dimension.key == key:
+                rows.append(
+                    (
+                        annotation.assignment.span_id,
+                        annotation.assignment.coder.username,
+                        label.category.key,
+                    )
+                )
+    units, coders, values = zip(*rows, strict=True)
+    return list(units), list(coders), list(values)
+
+
+def test_label_arrays_are_the_stored_labels(coded_project):
+    dimension = coded_project.codebook.dimensions.get(key="topic")
+    data = label_arrays(coded_project, dimension)
+    scale = [c.key for c in data.categories]
+    got = sorted(
+        (int(u), User.objects.get(pk=int(c)).username, scale[int(v)])
+        for u, c, v in zip(data.unit, data.coder, data.value, strict=True)
+    )
+    assert got == sorted(zip(*_orm_ratings(coded_project, "topic"), strict=True))
+    assert data.level == "nominal" and scale == list(TOPICS)
+    assert np.isfinite(data.seconds).all() and (data.seconds >= 10).all()
+
+
+def test_ordinal_scale_follows_category_values(coded_project):
+    stance = coded_project.codebook.dimensions.get(key="stance")
+    stance.categories.filter(key="hostile").update(value=5)
+    data = label_arrays(coded_project, stance)
+    assert [c.key for c in data.categories] == ["neutral", "friendly", "hostile"]
+
+
+def test_report_equals_engine_on_the_same_ratings(coded_project):
+    report = project_report(coded_project, n_resamples=200)
+    by_key = {d.key: d for d in report.dimensions}
+    assert list(by_key) == ["topic", "stance", "tags"]
+
+    topic = by_key["topic"]
+    units, coders, values = _orm_ratings(coded_project, "topic")
+    alpha = krippendorff_alpha(units, coders, values, categories=TOPICS)
+    assert topic.estimate.value == pytest.approx(alpha.value)
+    assert topic.estimate.n_units == alpha.n_units > 0
+    assert topic.estimate.excluded_units == alpha.excluded_units > 0
+    assert topic.n_units_coded == 20 and topic.n_ratings == len(values)
+    boot = bootstrap_alpha(
+        units, coders, values, categories=TOPICS, n_resamples=200, seed=0
+    )
+    assert (topic.alpha.ci_low, topic.alpha.ci_high) == pytest.approx(
+        (boot.ci_low, boot.ci_high)
+    )
+    fleiss = fleiss_kappa(units, coders, values, categories=TOPICS)
+    assert topic.coefficients["fleiss_kappa"].value == pytest.approx(fleiss.value)
+    assert "cohen_kappa" not in topic.coefficients  # three coders
+    per_category = alpha_per_category(units, coders, values, categories=TOPICS)
+    assert [r.value for _, _, r in topic.per_category] == pytest.approx(
+        [r.value for r in per_category.values()], nan_ok=True
+    )
+    pairwise = pairwise_cohen_kappa(units, coders, values, categories=TOPICS)
+    assert topic.pairwise.row_labels == pairwise.row_labels == ("c1", "c2", "c3")
+    np.testing.assert_allclose(topic.pairwise.matrix, pairwise.matrix)
+    stats = coder_stats(units, coders, values, categories=TOPICS)
+    for row in topic.coders:
+        assert row.stats.n_coded == stats[row.username].n_coded
+        assert row.stats.alpha_without == pytest.approx(
+            stats[row.username].alpha_without, nan_ok=True
+        )
+        assert 10 <= row.median_seconds <= 16
+    confusion = confusion_matrix(units, coders, values, categories=TOPICS)
+    np.testing.assert_array_equal(topic.confusion.matrix, confusion.matrix)
+    assert topic.confusion.row_labels == ("Arms", "Trade", "Other")
+
+    stance = by_key["stance"]
+    assert stance.level == "ordinal" and stance.weights == "quadratic"
+    units, coders, values = _orm_ratings(coded_project, "stance")
+    assert stance.estimate.value == pytest.approx(
+        krippendorff_alpha(
+            units, coders, values, level="ordinal", categories=STANCES
+        ).value
+    )
+    assert stance.coefficients["gwet_ac2"].value == pytest.approx(
+        gwet_ac2(units, coders, values, categories=STANCES).value
+    )
+
+
+def test_multi_choice_dimension_is_set_valued_with_empty_sets(coded_project):
+    tags = next(d for d in project_report(coded_project).dimensions if d.key == "tags")
+    assert tags.level == "set" and tags.weights == "identity"
+    # One rating per annotation, an empty choice included.
+    assert tags.n_ratings == Annotation.objects.for_project(coded_project).count()
+    per_annotation = {}
+    for annotation in Annotation.objects.for_project(coded_project).select_related(
+        "assignment__coder"
+    ):
+        keys = frozenset(
+            annotation.labels.filter(dimension__key="tags").values_list(
+                "category__key", flat=True
+            )
+        )
+        a = annotation.assignment
+        per_annotation[(a.span_id, a.coder.username)] = keys
+    assert frozenset() in per_annotation.values()
+    units, coders = zip(*per_annotation, strict=True)
+    want = krippendorff_alpha(units, coders, list(per_annotation.values()), level="set")
+    assert tags.estimate.value == pytest.approx(want.value)
+    assert "(none)" in tags.confusion.row_labels
+    assert [k for k, _, _ in tags.per_category] == ["quote", "number"]
+
+
+def test_two_coders_get_cohen_kappa(db):
+    project = make_project(documents=2, spans_per_document=4, coders=("c1", "c2"))
+    code_everything(project, coders=("c1", "c2"))
+    topic = project_report(project, n_resamples=50).dimensions[0]
+    units, coders, values = _orm_ratings(project, "topic")
+    assert topic.coefficients["cohen_kappa"].value == pytest.approx(
+        cohen_kappa(units, coders, values, categories=TOPICS).value
+    )
+
+
+def test_over_time_by_week_and_by_batch(coded_project):
+    dimension = coded_project.codebook.dimensions.get(key="topic")
+    report = project_report(coded_project, dimensions=[dimension], n_resamples=10)
+    weeks = report.dimensions[0].over_time
+    assert weeks and all(row.label.startswith("week of ") for row in weeks)
+    assert all(row.key.weekday() == 0 for row in weeks)  # Mondays
+    assert sum(r.result.n_units for r in weeks) == report.dimensions[0].estimate.n_units
+    batches = project_report(
+        coded_project, dimensions=[dimension], over="batch", batch_size=5
+    ).dimensions[0]
+    assert [row.label for row in batches.over_time][:2] == ["units 1–5", "units 6–10"]
+    assert len(batches.over_time) == 4  # 20 spans in batches of 5
+    # A unit's two codings stay together even when made in different batches.
+    assert sum(r.result.n_units for r in batches.over_time) == batches.estimate.n_units
+
+
+def test_per_document_rows_name_the_documents(coded_project):
+    topic = project_report(coded_project).dimensions[0]
+    assert 1 <= topic.n_documents <= 4
+    assert all(row.label.startswith("Document") for row in topic.documents)
+    assert sum(r.result.n_units for r in topic.documents) == topic.estimate.n_units
+
+
+def test_empty_project_reports_undefined_figures(db):
+    project = make_project(documents=1, spans_per_document=2, coders=("c1",))
+    report = project_report(project, n_resamples=10)
+    topic = report.dimensions[0]
+    assert math.isnan(topic.estimate.value) and topic.band == "none"
+    assert topic.estimate.n_units == 0 and topic.n_ratings == 0
+    data = report.to_dict()
+    assert data["dimensions"][0]["alpha"]["value"] is None
+    assert annotation_arrays(project).id.size == 0
+
+
+def test_reading_and_band_against_thresholds():
+    assert band(0.85) == "good" and band(0.7) == "tentative" and band(0.2) == "poor"
+    assert band(0.800) == "good" and band(0.667) == "tentative"
+    assert "reliable" in reading(0.9, 0.85, 0.95)
+    assert "0.850 to 0.950" in reading(0.9, 0.85, 0.95)
+    assert "tentative" in reading(0.7) and "not reliable" in reading(0.1)
+    assert "Not enough" in reading(math.nan)
+
+
+def test_report_as_json_is_strict(coded_project):
+    import json
+
+    data = project_report(coded_project, n_resamples=20).to_dict()
+    text = json.dumps(data, allow_nan=False)
+    topic = json.loads(text)["dimensions"][0]
+    assert topic["n_units"] + topic["excluded_units"] == topic["n_units_coded"]
+    assert set(topic["coefficients"]) >= {
+        "krippendorff_alpha",
+        "percent_agreement",
+        "fleiss_kappa",
+        "conger_kappa",
+        "scott_pi",
+        "gwet_ac1",
+        "brennan_prediger",
+    }
+
+
+def test_dimensions_match_across_codebook_versions(coded_project):
+    # A label made under an older version counts for the dimension with that key.
+    old = coded_project.codebook
+    dimension = Dimension.objects.get(codebook=old, key="topic")
+    n = len(label_arrays(coded_project, dimension).unit)
+    assert n == Annotation.objects.for_project(coded_project).count()
