@@ -12,7 +12,12 @@ from django.db import transaction
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.generics import ListAPIView
@@ -263,7 +268,10 @@ class MyAnnotationsView(ListAPIView):
         return annotations_with_labels().for_project(project).by(self.request.user)
 
 
-@extend_schema(summary="Projects you can see, with your role in each")
+@extend_schema_view(
+    list=extend_schema(summary="Projects you can see, with your role in each"),
+    retrieve=extend_schema(summary="One project you can see, with your role"),
+)
 class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
     authentication_classes = AUTHENTICATION
     permission_classes = [IsAuthenticated]
