@@ -1,0 +1,57 @@
+"""Chromium: a reviewer reads the agreement dashboard; a coder is refused."""
+
+import pytest
+from django.urls import reverse
+
+from annotator.services import set_membership
+from tests.annotator.test_agreement_report import code_everything
+from tests.browser.conftest import log_in
+from tests.factories import PASSWORD, UserFactory, make_project
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def project():
+    project = make_project(
+        documents=2, spans_per_document=4, coders=("c1", "c2", "c3"), sample_share=0.5
+    )
+    code_everything(project)
+    return project
+
+
+def test_reviewer_sees_cards_heatmaps_trend_and_switches_to_batches(page, project):
+    set_membership(project=project, user=UserFactory(username="rev"), role="reviewer")
+    log_in(page, "rev", PASSWORD)
+    page.goto(reverse("project-agreement", args=[project.pk]))
+    cards = page.locator("section.card")
+    assert cards.count() == 3  # topic, stance, tags
+    topic = page.locator("#card-topic")
+    assert topic.locator(".reading").inner_text().startswith("α = ")
+    assert "single-coded unit" in topic.locator(".counts").inner_text()
+    assert topic.locator("table.pairwise tbody tr").count() == 3
+    assert topic.locator("table.confusion tbody tr").count() == 3
+    assert topic.locator("table.coders tbody tr").count() == 3
+    assert topic.locator("svg.trend circle").count() >= 1
+    # The stylesheet is served locally and applied (no CDN).
+    assert topic.evaluate("e => getComputedStyle(e).borderLeftWidth") == "6px"
+
+    loads = []
+    page.on("load", lambda _: loads.append(1))
+    stance = page.locator("#card-stance")
+    stance.locator("select[name=over]").select_option("batch")
+    stance.locator("input[name=batch_size]").fill("3")
+    stance.get_by_role("button", name="Show").click()
+    page.locator("#card-stance table.periods").get_by_text("units 1–3").wait_for()
+    assert loads == []  # htmx swapped the one card
+    assert (
+        page.locator("#card-topic table.periods").get_by_text("units 1–3").count() == 0
+    )
+    assert page.locator("section.card").count() == 3
+
+
+def test_coder_is_refused(page, project):
+    log_in(page, "c1", PASSWORD)
+    response = page.goto(reverse("project-agreement", args=[project.pk]))
+    assert response.status == 403
+    assert page.locator("section.card").count() == 0
