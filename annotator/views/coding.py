@@ -53,6 +53,9 @@ CARD = "span-card"
 # excluded spans (page chrome, bylines) are noise next to the text being coded.
 CONTEXT_WINDOW = 3
 RECENT_PER_PAGE = 25
+# The progress bar counts at most this many open spans per page view (see
+# coder_progress): the cost of a page must not grow with the project.
+OPEN_COUNT_LIMIT = 1000
 # Screen actions and their preferred letter. A codebook may use the same letter as a
 # category shortcut (the default codebook's stance "s"): the category wins and the
 # action keeps only the Shift+letter binding. See action_keys().
@@ -125,8 +128,12 @@ def coder_progress(project: Project, coder, n_coders: int) -> Progress:
     coder keeps going; the cap makes "left" honest near the end, when others have
     taken the rest. A coder who goes past the even split keeps being served, so
     their share grows to what they have done and hold, and `beyond_share` says so.
-    The open count stops at what the share could still use, so it reads at most that
-    many queue rows. Two queries.
+
+    Cost: two queries, neither growing with the project. The open count walks only
+    open queue rows (through the queue's partial indexes) and stops at what the share
+    could still use, and at OPEN_COUNT_LIMIT: while more spans than that are open to
+    the coder the even split is shown as is, so the cap is exact over the last
+    OPEN_COUNT_LIMIT spans, which is where it matters.
     """
     counts = Assignment.objects.filter(project=project, coder=coder).aggregate(
         done=Count("pk", filter=Q(status=Status.COMPLETED)),
@@ -138,13 +145,17 @@ def coder_progress(project: Project, coder, n_coders: int) -> Progress:
     mine = Assignment.objects.filter(
         project=project, coder=coder, span_id=OuterRef("span_id")
     ).exclude(status=Status.EXPIRED)
+    # Spelled as the two partial indexes' conditions, so only open rows are read.
+    still_open = Q(taken=0) | Q(taken__gt=0, taken__lt=F("target"))
     open_items = (
-        WorkItem.objects.filter(project=project, taken__lt=F("target"))
+        WorkItem.objects.filter(still_open, project=project)
         .exclude(Exists(mine))
-        .values("pk")[: room + 1]
+        .values("pk")[: min(room, OPEN_COUNT_LIMIT) + 1]
         .count()
     )
     share = min(even, done + held + open_items)
+    if open_items > OPEN_COUNT_LIMIT:
+        share = even
     beyond = done + held > even
     return Progress(done=done, share=max(share, done + held), beyond_share=beyond)
 

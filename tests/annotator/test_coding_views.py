@@ -172,6 +172,26 @@ def test_share_is_capped_by_what_is_left_for_the_coder(client):
     assert "All done" in html and "<strong>0</strong> of 0 done" in html
 
 
+def test_share_counts_open_spans_only_up_to_a_limit(monkeypatch):
+    """Past OPEN_COUNT_LIMIT open spans the even split shows; below it, the cap."""
+    monkeypatch.setattr(coding, "OPEN_COUNT_LIMIT", 2)
+    project = make_project(
+        documents=1, spans_per_document=10, coders=["c1", "c2"], coders_per_span=1
+    )
+    progress = coding.coder_progress(project, user("c1"), n_coders=2)
+    assert (progress.done, progress.share, progress.left) == (0, 5, 5)
+    for _ in range(8):
+        assignment = claim_next_span(project=project, coder=user("c2"))
+        submit_annotation(
+            coder=user("c2"),
+            assignment=assignment,
+            labels={"topic": "arms", "stance": "neutral"},
+        )
+    progress = coding.coder_progress(project, user("c1"), n_coders=2)
+    assert (progress.share, progress.left) == (2, 2)
+    assert coding.coder_progress(project, user("c2"), n_coders=2).beyond_share
+
+
 def test_all_done_state(client):
     project = make_project(documents=1, spans_per_document=1, coders=["c1"])
     c1 = log_in(client, "c1")
