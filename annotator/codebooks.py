@@ -19,6 +19,11 @@ from django.utils.text import slugify
 from annotator.models import Category, Codebook, Dimension
 
 RESERVED_KEYS = {"?", "\n", " "}
+# The coding form posts one field per dimension key beside these fixed fields; a
+# dimension named like one of them would silently swallow it.
+RESERVED_DIMENSION_KEYS = {
+    "assignment", "token", "uncertain", "comment", "reason", "csrfmiddlewaretoken"
+}  # fmt: skip
 LEVELS = {choice.value for choice in Dimension.Level}
 
 
@@ -58,6 +63,10 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
             errors.append(f"{where}: key must be a slug (letters, digits, _ or -).")
         if key in seen_dimensions:
             errors.append(f"{where}: key used twice.")
+        if key in RESERVED_DIMENSION_KEYS:
+            errors.append(
+                f"{where}: '{key}' is reserved by the coding form; choose another key."
+            )
         seen_dimensions.add(key)
         level = dimension.get("level", "nominal")
         if level not in LEVELS:

@@ -120,6 +120,10 @@ def test_export_names_unknown_codebooks():
             "dimension 'tags': needs a list of at least two categories",
         ),
         (lambda d: d.update(dimensions=[]), "dimensions: a non-empty list"),
+        (
+            lambda d: d["dimensions"][2].update(key="comment"),
+            "dimension 'comment': 'comment' is reserved by the coding form",
+        ),
     ],
 )
 def test_validation_errors_name_the_entry(tmp_path, change, message):
