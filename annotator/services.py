@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from itertools import groupby, islice
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
@@ -173,6 +173,15 @@ def _release(claims: Sequence[tuple[int, int]], status: str, now: datetime) -> N
         status=status, finished_at=now
     )
     per_item = Counter(item_id for _, item_id in claims)
+    # Lock the rows in one order (by id) before the updates below, which each lock
+    # their share in whatever order they scan: two releases overlapping on the same
+    # work items would otherwise deadlock.
+    list(
+        WorkItem.objects.filter(id__in=list(per_item))
+        .order_by("id")
+        .select_for_update()
+        .values_list("id", flat=True)
+    )
     for times in set(per_item.values()):
         WorkItem.objects.filter(
             id__in=[item for item, count in per_item.items() if count == times]
@@ -206,7 +215,6 @@ def _lock_coder(project: Project, coder) -> Membership:
     return membership
 
 
-@transaction.atomic
 def claim_next_span(
     *, project: Project, coder, now: datetime | None = None
 ) -> Assignment | None:
@@ -217,10 +225,20 @@ def claim_next_span(
     then an untouched span, again continuing the coder's document. Candidate rows are
     locked with SKIP LOCKED, so concurrent coders and app processes never take the
     same place twice; on SQLite the IMMEDIATE transaction serialises claims instead.
-    Every query walks a partial index in position order, so its cost does not grow
-    with the project.
+    Every query walks an index in position order, so its cost does not grow with
+    the project. Lapsed claims are released first, in their own transaction, so the
+    claim itself holds no locks but the coder's and the one span's.
     """
     now = now or timezone.now()
+    release_expired_claims(project=project, now=now)
+    return _claim(project, coder, now)
+
+
+_CLAIM_FIELDS = ("id", "span_id", "taken")
+
+
+@transaction.atomic
+def _claim(project: Project, coder, now: datetime) -> Assignment | None:
     _lock_coder(project, coder)
     live = (
         Assignment.objects.live()
@@ -230,7 +248,6 @@ def claim_next_span(
     )
     if live and live.expires_at > now:
         return live
-    release_expired_claims(project=project, now=now)
 
     mine = Assignment.objects.filter(
         project=project, coder=coder, span_id=OuterRef("span_id")
@@ -238,9 +255,11 @@ def claim_next_span(
     available = WorkItem.objects.filter(project=project).exclude(Exists(mine))
     started = available.filter(taken__gt=0, taken__lt=F("target"))
     fresh = available.filter(taken=0)
+    # The coder's place: their latest submit, found through the (project, coder,
+    # status, finished_at) index in one step however many spans they have coded.
     last = (
-        Assignment.objects.filter(project=project, coder=coder)
-        .order_by("-claimed_at")
+        Assignment.objects.filter(project=project, coder=coder, status=Status.COMPLETED)
+        .order_by("-finished_at")
         .values_list("work_item__document_id", "work_item__position")
         .first()
     )
@@ -257,27 +276,53 @@ def claim_next_span(
         item = (
             queryset.order_by("position")
             .select_for_update(skip_locked=True)
-            .only("id", "span_id", "taken")
+            .only(*_CLAIM_FIELDS)
             .first()
         )
         if item:
             break
+    if item is None and connection.features.has_select_for_update_skip_locked:
+        # SKIP LOCKED also passes over spans that other coders are claiming at this
+        # instant and that may still have room for this coder: "nothing left" must
+        # not depend on that timing (a coder told so stops, and near the end spans
+        # would stay under-coded). So wait for those rows in turn: such claims commit
+        # within milliseconds, and a row they filled no longer matches once the lock
+        # is granted (PostgreSQL re-checks it), so the scan moves on to the next.
+        for queryset in (started, fresh):
+            item = (
+                queryset.order_by("position")
+                .select_for_update()
+                .only(*_CLAIM_FIELDS)
+                .first()
+            )
+            if item:
+                break
     if item is None:
         return None
     WorkItem.objects.filter(pk=item.pk).update(taken=F("taken") + 1)
-    assignment, _ = Assignment.objects.update_or_create(
+    assignment = Assignment(
         project=project,
+        work_item_id=item.pk,
         span_id=item.span_id,
         coder=coder,
-        defaults={
-            "work_item_id": item.pk,
-            "status": Status.CLAIMED,
-            "claimed_at": now,
-            "shown_at": None,
-            "expires_at": now + timedelta(minutes=project.lease_minutes),
-            "finished_at": None,
-        },
+        status=Status.CLAIMED,
+        claimed_at=now,
+        shown_at=None,
+        expires_at=now + timedelta(minutes=project.lease_minutes),
+        finished_at=None,
     )
+    # A span whose claim lapsed can come back to the same coder: the row exists then.
+    # INSERT … ON CONFLICT DO UPDATE covers both cases in one statement (the claim's
+    # hot path; update_or_create took six, with two savepoints).
+    Assignment.objects.bulk_create(
+        [assignment],
+        update_conflicts=True,
+        unique_fields=["project", "span", "coder"],
+        update_fields=[
+            "work_item", "status", "claimed_at", "shown_at", "expires_at",
+            "finished_at",
+        ],
+    )  # fmt: skip
     return assignment
 
 
