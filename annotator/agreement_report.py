@@ -19,17 +19,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import psycopg
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import QuerySet
 
 from annotator.agreement._coding import Coded, encode
-from annotator.agreement._grouped import grouped_alpha
+from annotator.agreement._grouped import grouped_alpha, grouped_alpha_arrays
 from annotator.agreement.alpha import alpha_parts, coincidence_from_parts
 from annotator.agreement.bootstrap import BootstrapResult, bootstrap_from_parts
 from annotator.agreement.breakdowns import (
@@ -40,11 +42,21 @@ from annotator.agreement.breakdowns import (
     pairwise_kappa_from_coded,
     per_category_from_coded,
     pooled_confusion_from_coded,
+    rating_pairs,
 )
 from annotator.agreement.kappa import cohen_from_coded, kappa_family
 from annotator.agreement.metrics import agreement_weights
 from annotator.agreement.result import AgreementResult
-from annotator.models import Annotation, Category, Dimension, Label, Project
+from annotator.models import (
+    Annotation,
+    Assignment,
+    Category,
+    Codebook,
+    Dimension,
+    Label,
+    Project,
+    WorkItem,
+)
 from corpus.models import Document
 
 # Krippendorff (2004, p. 241): rely on variables with alpha >= .800; consider
@@ -52,6 +64,7 @@ from corpus.models import Document
 RELIABLE = 0.800
 TENTATIVE = 0.667
 OVER = ("week", "batch")
+READ_THREADS = 3  # parallel table scans on PostgreSQL (see _read_all)
 
 
 # --- reading labels ------------------------------------------------------------------
@@ -61,12 +74,12 @@ def _read_columns(queryset: QuerySet, kinds: Sequence[str]) -> list[np.ndarray]:
     """The columns of a ``values_list`` queryset as numpy arrays, no model instances.
 
     ``kinds`` gives each column's type: "int", "float" or "time" (a datetime,
-    returned as float seconds since the epoch). On PostgreSQL the rows are
-    aggregated server-side into one big-endian binary string per column
-    (``string_agg(int8send(...))``: one Agg node feeds every aggregate the same
-    rows in the same order, so the columns stay aligned); NULL floats become
-    NaN so they cannot drop out of the aggregate. Elsewhere the rows stream
-    through ``values_list``.
+    returned as float seconds since the epoch). On PostgreSQL the server packs
+    each row into fixed-width big-endian bytes (``int8send(a) || float8send(b)``)
+    and concatenates all rows with one ``string_agg``: a single value crosses
+    the wire and numpy reads it as a structured array, with no Python object
+    per row. NULLs become NaN (floats) so a row can never drop out of the
+    aggregate. Elsewhere the rows stream through ``values_list``.
     """
     if connection.vendor == "postgresql":
         sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
@@ -77,20 +90,33 @@ def _read_columns(queryset: QuerySet, kinds: Sequence[str]) -> list[np.ndarray]:
             "time": "float8send(coalesce(extract(epoch from {})::float8,"
             " 'NaN'::float8))",
         }
-        aggregates = ", ".join(
-            f"string_agg({send[kind].format(name)}, ''::bytea)"
-            for kind, name in zip(kinds, names, strict=True)
+        packed = " || ".join(
+            send[kind].format(name) for kind, name in zip(kinds, names, strict=True)
         )
-        query = f"SELECT {aggregates} FROM ({sql}) AS t({', '.join(names)})"
-        with connection.cursor() as cursor:
-            cursor.execute(query, params)
-            row = cursor.fetchone()
-        return [
-            np.frombuffer(
-                bytes(blob or b""), dtype=">i8" if kind == "int" else ">f8"
-            ).astype(np.int64 if kind == "int" else np.float64)
-            for kind, blob in zip(kinds, row, strict=True)
+        query = (
+            f"SELECT string_agg({packed}, ''::bytea) "
+            f"FROM ({sql}) AS t({', '.join(names)})"
+        )
+        # A plain psycopg cursor on Django's connection (same transaction) asks for
+        # a binary result: the bytea arrives as raw bytes, not hex text twice its
+        # size (Django's own cursor binds client-side, which gives text results).
+        connection.ensure_connection()
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(query, params, binary=True)
+            blob = cursor.fetchone()[0] or b""
+        row = np.dtype(
+            [
+                (n, ">i8" if k == "int" else ">f8")
+                for n, k in zip(names, kinds, strict=True)
+            ]
+        )
+        table = np.frombuffer(blob, dtype=row)
+        out = [
+            table[n].astype(np.int64 if k == "int" else np.float64)
+            for n, k in zip(names, kinds, strict=True)
         ]
+        del table, blob
+        return out
     rows = list(queryset.iterator(chunk_size=20_000))
     out = []
     for i, kind in enumerate(kinds):
@@ -115,6 +141,15 @@ def _read_columns(queryset: QuerySet, kinds: Sequence[str]) -> list[np.ndarray]:
     return out
 
 
+def _members(ids: np.ndarray, sorted_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which ``ids`` occur in ``sorted_ids``, and where (positions valid where true)."""
+    if len(sorted_ids) == 0:
+        return np.zeros(len(ids), dtype=bool), np.zeros(len(ids), dtype=np.int64)
+    where = np.searchsorted(sorted_ids, ids)
+    where = np.minimum(where, len(sorted_ids) - 1)
+    return sorted_ids[where] == ids, where
+
+
 @dataclass(frozen=True)
 class AnnotationArrays:
     """One entry per annotation of a project, sorted by annotation id."""
@@ -122,28 +157,119 @@ class AnnotationArrays:
     id: np.ndarray
     unit: np.ndarray  # span id
     coder: np.ndarray  # user id
-    document: np.ndarray
     time: np.ndarray  # first submit, seconds since the epoch
     seconds: np.ndarray  # time spent on the span (NaN when unknown)
+    document: np.ndarray | None  # document id (None unless asked for)
 
 
-def annotation_arrays(project: Project) -> AnnotationArrays:
-    """Every annotation of the project as parallel arrays (one query)."""
-    queryset = (
-        Annotation.objects.for_project(project)
-        .order_by()
-        .values_list(
-            "id",
-            "assignment__span_id",
-            "assignment__coder_id",
-            "assignment__work_item__document_id",
-            "created_at",
-            "seconds",
+def _read_all(
+    reads: dict[str, tuple[QuerySet, Sequence[str]]],
+) -> dict[str, list[np.ndarray]]:
+    """Run independent ``_read_columns`` calls, in parallel where that is safe.
+
+    On PostgreSQL outside a transaction each read runs on its own connection
+    in a thread, so the server scans the tables on several cores at once. In a
+    transaction (or elsewhere) other connections could not see its rows, so
+    the reads run one after the other on this connection. Separate snapshots
+    can differ by a submit made meanwhile; the numpy joins then drop the
+    half-seen rows, so a report taken during coding may lag by a few codings.
+    """
+    if (
+        connection.vendor != "postgresql"
+        or connection.in_atomic_block
+        or len(reads) < 2
+    ):
+        return {key: _read_columns(*read) for key, read in reads.items()}
+
+    def run(read: tuple[QuerySet, Sequence[str]]) -> list[np.ndarray]:
+        try:
+            return _read_columns(*read)
+        finally:
+            connections.close_all()  # this worker thread's connections only
+
+    with ThreadPoolExecutor(max_workers=min(len(reads), READ_THREADS)) as pool:
+        results = list(pool.map(run, reads.values()))
+    return dict(zip(reads, results, strict=True))
+
+
+def _family_codebooks(project: Project) -> list[int]:
+    return list(
+        Codebook.objects.filter(family=project.codebook.family).values_list(
+            "id", flat=True
         )
     )
-    cols = _read_columns(queryset, ("int", "int", "int", "int", "time", "float"))
-    order = np.argsort(cols[0], kind="stable")
-    return AnnotationArrays(*(c[order] for c in cols))
+
+
+def _annotation_reads(
+    project: Project, documents: bool, times: bool = True
+) -> dict[str, tuple[QuerySet, Sequence[str]]]:
+    """Single-table reads behind ``AnnotationArrays`` (joined later in numpy).
+
+    Why not one SQL join: on a million annotations PostgreSQL's hash joins cost
+    seconds (spilling to disk under the default work_mem) while each table scan
+    costs a fraction of one, and independent scans can run in parallel.
+    Annotations are read by codebook family (the project's annotations are all
+    made under some version of its codebook) and matched to the project's
+    assignments exactly in numpy, so another project's rows cost a little
+    reading but are never counted.
+    """
+    reads: dict[str, tuple[QuerySet, Sequence[str]]] = {
+        "assignments": (
+            Assignment.objects.filter(project=project)
+            .order_by()
+            .values_list("id", "span_id", "coder_id", "work_item_id"),
+            ("int", "int", "int", "int"),
+        ),
+        "annotations": (
+            Annotation.objects.filter(codebook_id__in=_family_codebooks(project))
+            .order_by()
+            .values_list(
+                "id", "assignment_id", *(("created_at", "seconds") if times else ())
+            ),
+            ("int", "int", *(("time", "float") if times else ())),
+        ),
+    }
+    if documents:
+        reads["work_items"] = (
+            WorkItem.objects.filter(project=project)
+            .order_by()
+            .values_list("id", "document_id"),
+            ("int", "int"),
+        )
+    return reads
+
+
+def _annotations_from(columns: dict[str, list[np.ndarray]]) -> AnnotationArrays:
+    assignment_id, span_id, coder_id, work_item_id = columns["assignments"]
+    order = np.argsort(assignment_id, kind="stable")
+    assignment_id = assignment_id[order]
+    ann_id, ann_assignment, *timing = columns["annotations"]
+    if not timing:  # not read: alpha alone needs no times
+        timing = [np.full(len(ann_id), np.nan)] * 2
+    created, seconds = timing
+    ours, where = _members(ann_assignment, assignment_id)
+    keep = np.flatnonzero(ours)
+    keep = keep[np.argsort(ann_id[keep], kind="stable")]
+    row = order[where[keep]]  # index into the unsorted assignment columns
+    document = None
+    if "work_items" in columns:
+        item_id, item_document = columns["work_items"]
+        item_order = np.argsort(item_id, kind="stable")
+        found, at = _members(work_item_id[row], item_id[item_order])
+        document = np.where(found, item_document[item_order][at], -1)
+    return AnnotationArrays(
+        ann_id[keep],
+        span_id[row],
+        coder_id[row],
+        created[keep],
+        seconds[keep],
+        document,
+    )
+
+
+def annotation_arrays(project: Project, *, documents: bool = True) -> AnnotationArrays:
+    """Every annotation of the project as parallel arrays, sorted by annotation id."""
+    return _annotations_from(_read_all(_annotation_reads(project, documents)))
 
 
 @dataclass(frozen=True)
@@ -153,7 +279,7 @@ class LabelArrays:
     unit: np.ndarray  # span id per rating
     coder: np.ndarray  # user id per rating
     value: np.ndarray  # scale position (int64), or a frozenset of them (multi-choice)
-    document: np.ndarray
+    document: np.ndarray | None
     time: np.ndarray
     seconds: np.ndarray
     categories: tuple[Category, ...]  # the scale, in order
@@ -170,18 +296,22 @@ def dimension_scale(dimension: Dimension) -> tuple[Category, ...]:
     return tuple(categories)
 
 
-def label_arrays(
-    project: Project,
-    dimension: Dimension,
-    annotations: AnnotationArrays | None = None,
-) -> LabelArrays:
-    """A project's ratings on one dimension, read with ``values_list``/SQL into numpy.
+@dataclass(frozen=True)
+class _Scale:
+    """A dimension's scale and the position of every category id (all versions)."""
 
-    Labels made under other versions of the codebook count for the dimension
-    with the same key, and for the category with the same key; a category key
-    that the project's version no longer has is appended to the scale.
+    dimension: Dimension
+    categories: tuple[Category, ...]
+    ids: np.ndarray  # category ids, sorted
+    positions: np.ndarray  # scale position of each id
+    dimension_ids: list[int]
+
+
+def _scale(dimension: Dimension) -> _Scale:
+    """The scale of a dimension matched by key across its codebook's versions.
+
+    A category key that the current version no longer has is appended.
     """
-    annotations = annotations or annotation_arrays(project)
     scale = list(dimension_scale(dimension))
     dimension_ids = list(
         Dimension.objects.filter(
@@ -197,34 +327,86 @@ def label_arrays(
             position[category.key] = len(scale)
             scale.append(category)
         category_position[category.pk] = position[category.key]
-    labels = (
-        Label.objects.filter(
-            annotation__assignment__project=project, dimension_id__in=dimension_ids
-        )
-        .order_by()
-        .values_list("annotation_id", "category_id")
-    )
-    annotation_id, category_id = _read_columns(labels, ("int", "int"))
     ids = np.array(sorted(category_position), dtype=np.int64)
     positions = np.array([category_position[i] for i in ids], dtype=np.int64)
-    value = positions[np.searchsorted(ids, category_id)]
-    row = np.searchsorted(annotations.id, annotation_id)
-    a = annotations
-    if dimension.multiple:
+    return _Scale(dimension, tuple(scale), ids, positions, dimension_ids)
+
+
+def _label_read(scale: _Scale) -> tuple[QuerySet, Sequence[str]]:
+    return (
+        Label.objects.filter(dimension_id__in=scale.dimension_ids)
+        .order_by()
+        .values_list("annotation_id", "category_id"),
+        ("int", "int"),
+    )
+
+
+def _labels_from(
+    a: AnnotationArrays, scale: _Scale, columns: list[np.ndarray]
+) -> LabelArrays:
+    annotation_id, category_id = columns
+    ours, row = _members(annotation_id, a.id)
+    row, category_id = row[ours], category_id[ours]
+    value = scale.positions[np.searchsorted(scale.ids, category_id)]
+    if scale.dimension.multiple:
         values = _label_sets(len(a.id), row, value)
         return LabelArrays(
-            a.unit, a.coder, values, a.document, a.time, a.seconds, tuple(scale), "set"
+            a.unit,
+            a.coder,
+            values,
+            a.document,
+            a.time,
+            a.seconds,
+            scale.categories,
+            "set",
         )
     return LabelArrays(
         a.unit[row],
         a.coder[row],
         value,
-        a.document[row],
+        None if a.document is None else a.document[row],
         a.time[row],
         a.seconds[row],
-        tuple(scale),
-        str(dimension.level),
+        scale.categories,
+        str(scale.dimension.level),
     )
+
+
+def label_arrays(
+    project: Project,
+    dimension: Dimension,
+    annotations: AnnotationArrays | None = None,
+) -> LabelArrays:
+    """A project's ratings on one dimension, read with ``values_list``/SQL into numpy.
+
+    Labels made under other versions of the codebook count for the dimension
+    with the same key, and for the category with the same key. Without
+    ``annotations`` only what alpha needs is read (times and seconds are NaN,
+    documents None); pass ``annotation_arrays(project)`` for them.
+    """
+    scale = _scale(dimension)
+    if annotations is not None:
+        return _labels_from(annotations, scale, _read_columns(*_label_read(scale)))
+    reads = _annotation_reads(project, documents=False, times=False)
+    reads["labels"] = _label_read(scale)
+    columns = _read_all(reads)
+    return _labels_from(_annotations_from(columns), scale, columns["labels"])
+
+
+def read_project(
+    project: Project, dimensions: Sequence[Dimension], *, documents: bool = True
+) -> tuple[AnnotationArrays, list[LabelArrays]]:
+    """Annotations and every dimension's ratings, from one batch of parallel reads."""
+    scales = [_scale(d) for d in dimensions]
+    reads = _annotation_reads(project, documents)
+    for i, scale in enumerate(scales):
+        reads[f"labels-{i}"] = _label_read(scale)
+    columns = _read_all(reads)
+    annotations = _annotations_from(columns)
+    return annotations, [
+        _labels_from(annotations, scale, columns[f"labels-{i}"])
+        for i, scale in enumerate(scales)
+    ]
 
 
 def _label_sets(n: int, row: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -444,20 +626,29 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def _median_by(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Median of ``values`` within each group code 0..n-1, ignoring NaN (vectorised)."""
-    ok = np.isfinite(values)
-    g, v = groups[ok], values[ok]
-    order = np.lexsort((v, g))
-    g, v = g[order], v[order]
-    counts = np.bincount(g, minlength=n)
+def coder_medians(annotations: AnnotationArrays) -> dict[int, float]:
+    """Median seconds per span of each coder, from every annotation (NaN ignored).
+
+    One sort by value, then a stable sort by coder: each coder's times end up
+    contiguous and in order, so every median is a lookup.
+    """
+    ok = np.isfinite(annotations.seconds)
+    coder, seconds = annotations.coder[ok], annotations.seconds[ok]
+    if len(coder) == 0:
+        return {}
+    labels, codes = np.unique(coder, return_inverse=True)
+    codes = codes.ravel()
+    by_value = np.argsort(seconds, kind="stable")
+    order = by_value[np.argsort(codes[by_value], kind="stable")]
+    v = seconds[order]
+    counts = np.bincount(codes, minlength=len(labels))
     starts = np.cumsum(counts) - counts
-    out = np.full(n, np.nan)
-    has = counts > 0
-    lo = starts[has] + (counts[has] - 1) // 2
-    hi = starts[has] + counts[has] // 2
-    out[has] = (v[lo] + v[hi]) / 2.0
-    return out
+    lo = starts + (counts - 1) // 2
+    hi = starts + counts // 2
+    return {
+        int(u): float((v[a] + v[b]) / 2.0)
+        for u, a, b in zip(labels, lo, hi, strict=True)
+    }
 
 
 def _scale_label(value: Any, scale: Sequence[Category]) -> str:
@@ -476,14 +667,21 @@ def dimension_report(
     n_resamples: int = 1000,
     seed: int = 0,
     usernames: dict[int, str] | None = None,
+    medians: dict[int, float] | None = None,
+    documents_limit: int | None = None,
+    data: LabelArrays | None = None,
 ) -> DimensionReport:
-    """All coefficients and breakdowns for one dimension of a project."""
+    """All coefficients and breakdowns for one dimension of a project.
+
+    ``documents_limit`` keeps that many per-document rows (lowest alpha
+    first); every document's alpha is computed either way, in one pass.
+    """
     if over not in OVER:
         raise ValueError(f"over must be one of {OVER}, got {over!r}")
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    annotations = annotations or annotation_arrays(project)
-    data = label_arrays(project, dimension, annotations)
+    if annotations is None or data is None:
+        annotations, (data,) = read_project(project, [dimension])
     scale = data.categories
     level = data.level
     weights = "quadratic" if level == "ordinal" else "identity"
@@ -510,17 +708,19 @@ def dimension_report(
     if usernames is None:
         usernames = _usernames(coded.coder_labels)
     names = tuple(usernames.get(int(u), str(u)) for u in coded.coder_labels)
-    pairwise = pairwise_kappa_from_coded(coded, w)
+    ij = rating_pairs(coded)
+    pairwise = pairwise_kappa_from_coded(coded, w, ij)
     pairwise = LabeledMatrix(names, names, pairwise.matrix, pairwise.counts)
-    medians = _median_by(coded.coder, data.seconds, coded.n_coders)
-    stats = coder_stats_from_coded(coded, level)
+    if medians is None:
+        medians = coder_medians(annotations)
+    stats = coder_stats_from_coded(coded, level, ij, parts)
     coders = [
-        CoderRow(int(u), names[g], stats[int(u)], float(medians[g]))
+        CoderRow(int(u), names[g], stats[int(u)], medians.get(int(u), math.nan))
         for g, u in enumerate(coded.coder_labels)
     ]
-    documents, n_documents = _per_document(coded, data, level)
+    documents, n_documents = _per_document(coded, data, level, documents_limit)
     over_time = _over_time(coded, data, level, over, batch_size)
-    confusion = pooled_confusion_from_coded(coded)
+    confusion = pooled_confusion_from_coded(coded, ij)
     labels = tuple(_scale_label(v, scale) for v in confusion.row_labels)
     coincidence = coincidence_from_parts(parts)
     return DimensionReport(
@@ -552,20 +752,24 @@ def _usernames(user_ids: Sequence[Any]) -> dict[int, str]:
 
 
 def _per_document(
-    coded: Coded, data: LabelArrays, level: str
+    coded: Coded, data: LabelArrays, level: str, limit: int | None
 ) -> tuple[list[GroupRow], int]:
-    """Alpha within each document that has pairable units, worst first."""
+    """Alpha within each document with pairable units: the ``limit`` worst, and how
+    many there are. Undefined alphas sort last; ties put bigger documents first."""
+    if data.document is None or len(coded.unit) == 0:
+        return [], 0
     doc_labels, doc_codes = np.unique(data.document, return_inverse=True)
-    results = grouped_alpha(coded, doc_codes.ravel(), doc_labels.tolist(), level)
-    used = [(doc, r) for doc, r in results.items() if r.n_units > 0]
-    used.sort(
-        key=lambda item: (
-            not math.isfinite(item[1].value),
-            item[1].value if math.isfinite(item[1].value) else 0.0,
-            -item[1].n_units,
-        )
-    )
-    return [GroupRow(doc, "", r) for doc, r in used], len(used)
+    arrays = grouped_alpha_arrays(coded, doc_codes.ravel(), len(doc_labels), level)
+    used = np.flatnonzero(arrays.n_units > 0)
+    value = arrays.value[used]
+    undefined = ~np.isfinite(value)
+    order = used[
+        np.lexsort((-arrays.n_units[used], np.where(undefined, 0.0, value), undefined))
+    ]
+    if limit:
+        order = order[:limit]
+    rows = [GroupRow(int(doc_labels[i]), "", arrays.result(int(i))) for i in order]
+    return rows, len(used)
 
 
 def _over_time(
@@ -584,7 +788,7 @@ def _over_time(
         rank = np.empty(coded.n_units, dtype=np.int64)
         rank[np.argsort(done, kind="stable")] = np.arange(coded.n_units)
         unit_group = rank // batch_size
-        labels = [int(b) for b in np.unique(unit_group)]
+        labels = list(range(int(unit_group.max()) + 1))
         results = grouped_alpha(coded, unit_group[coded.unit], labels, level)
         size = np.bincount(unit_group)
         return [
@@ -618,27 +822,31 @@ def project_report(
     ``documents_limit`` keeps the per-document rows of the worst documents
     (titles are looked up for those only); None keeps every document.
     """
-    annotations = annotation_arrays(project)
-    usernames = _usernames(np.unique(annotations.coder).tolist())
     if dimensions is None:
         dimensions = list(project.codebook.dimensions.all())
-    reports = [
-        dimension_report(
-            project,
-            dimension,
-            annotations=annotations,
-            over=over,
-            batch_size=batch_size,
-            n_resamples=n_resamples,
-            seed=seed,
-            usernames=usernames,
+    annotations, ratings = read_project(project, dimensions)
+    usernames = _usernames(np.unique(annotations.coder).tolist())
+    medians = coder_medians(annotations)
+    reports = []
+    for dimension in dimensions:
+        data = ratings.pop(0)  # each dimension's arrays are freed once reported
+        reports.append(
+            dimension_report(
+                project,
+                dimension,
+                annotations=annotations,
+                data=data,
+                over=over,
+                batch_size=batch_size,
+                n_resamples=n_resamples,
+                seed=seed,
+                usernames=usernames,
+                medians=medians,
+                documents_limit=documents_limit,
+            )
         )
-        for dimension in dimensions
-    ]
-    keep = set()
-    for r in reports:
-        r.documents = r.documents[:documents_limit] if documents_limit else r.documents
-        keep.update(row.key for row in r.documents)
+        del data
+    keep = {row.key for r in reports for row in r.documents}
     titles = dict(Document.objects.filter(pk__in=keep).values_list("pk", "title"))
     for r in reports:
         r.documents = [

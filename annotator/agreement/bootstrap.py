@@ -77,11 +77,26 @@ def _unit_types(parts: AlphaParts) -> _Types:
     starts = np.searchsorted(local, np.arange(nu))
     rank = np.arange(len(local)) - starts[local]
     width = int(rank.max()) + 1
-    key = np.full((nu, 2 * width), -1, dtype=np.int64)
-    key[local, 2 * rank] = e.cat
-    key[local, 2 * rank + 1] = e.count.astype(np.int64)
+    count = e.count.astype(np.int64)
+    base = (parts.coded.q + 1) * (int(count.max()) + 1)
+    if base**width < 2**62:
+        # One integer per unit (its entries in mixed radix): a 1-D unique is far
+        # faster than np.unique(axis=0) over rows.
+        code = (e.cat + 1) * (int(count.max()) + 1) + count
+        key = np.zeros(nu, dtype=np.int64)
+        for r in range(width):
+            at = rank == r
+            key[local[at]] += code[at] * base**r
+    else:
+        key = np.full((nu, 2 * width), -1, dtype=np.int64)
+        key[local, 2 * rank] = e.cat
+        key[local, 2 * rank + 1] = count
     _, first, of_unit, size = np.unique(
-        key, axis=0, return_index=True, return_inverse=True, return_counts=True
+        key,
+        axis=0 if key.ndim == 2 else None,
+        return_index=True,
+        return_inverse=True,
+        return_counts=True,
     )
     of_unit = of_unit.ravel()
     rep = np.zeros(nu, dtype=bool)

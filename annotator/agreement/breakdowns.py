@@ -20,6 +20,7 @@ from ._coding import Coded, encode, plain, subset
 from ._grouped import grouped_alpha
 from ._tables import Entries, dense_ok, entries, keep_units, pairs
 from .alpha import (
+    AlphaParts,
     alpha_from_parts,
     alpha_parts,
     alpha_value,
@@ -64,11 +65,21 @@ def _labels(values: Any) -> tuple[Any, ...]:
     return tuple(plain(v) for v in values)
 
 
-def _rating_pairs(coded: Coded) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (i, j) of ordered pairs of same-unit ratings by different coders."""
-    order = np.argsort(coded.unit, kind="stable")
+RatingPairs = tuple[np.ndarray, np.ndarray]
+
+
+def rating_pairs(coded: Coded) -> RatingPairs:
+    """Indices (i, j) of ordered pairs of same-unit ratings by different coders.
+
+    Only units with two or more ratings can form a pair, so single-rated units
+    are dropped before sorting (most units, in a reliability-sample design).
+    Compute once and pass to the ``*_from_coded`` breakdowns that take it.
+    """
+    m = np.bincount(coded.unit, minlength=coded.n_units)
+    multi = np.flatnonzero(m[coded.unit] >= 2)
+    order = multi[np.argsort(coded.unit[multi], kind="stable")]
     n = len(order)
-    e = Entries(coded.unit[order], order, np.ones(n), np.bincount(coded.unit), 0)
+    e = Entries(coded.unit[order], order, np.ones(n), m, 0)
     p = pairs(e)
     i, j = p.c, p.k
     diff = coded.coder[i] != coded.coder[j]
@@ -161,12 +172,14 @@ def pairwise_cohen_kappa(
     return pairwise_kappa_from_coded(coded, agreement_weights(weights, coded.q))
 
 
-def pairwise_kappa_from_coded(coded: Coded, w: np.ndarray) -> LabeledMatrix:
+def pairwise_kappa_from_coded(
+    coded: Coded, w: np.ndarray, ij: RatingPairs | None = None
+) -> LabeledMatrix:
     """``pairwise_cohen_kappa`` for already-coded ratings and a weight matrix."""
     nc, q = coded.n_coders, coded.q
     kappa = np.full((nc, nc), np.nan)
     if dense_ok(nc * nc, q * q):
-        i, j = _rating_pairs(coded)
+        i, j = ij if ij is not None else rating_pairs(coded)
         a, b = coded.coder[i], coded.coder[j]
         key = ((a * nc + b) * q + coded.value[i]) * q + coded.value[j]
         t = (
@@ -215,17 +228,23 @@ def coder_stats(
     return coder_stats_from_coded(coded, level)
 
 
-def coder_stats_from_coded(coded: Coded, level: str) -> dict[Any, CoderStats]:
-    """``coder_stats`` for already-coded ratings (see that function)."""
+def coder_stats_from_coded(
+    coded: Coded,
+    level: str,
+    ij: RatingPairs | None = None,
+    parts: AlphaParts | None = None,
+) -> dict[Any, CoderStats]:
+    """``coder_stats`` for already-coded ratings (see that function); ``ij`` and
+    ``parts`` reuse ``rating_pairs(coded)`` and ``alpha_parts(coded, level)``."""
     nc = coded.n_coders
-    i, j = _rating_pairs(coded)
+    i, j = ij if ij is not None else rating_pairs(coded)
     agree = (coded.value[i] == coded.value[j]).astype(float)
     comparisons = np.bincount(coded.coder[i], minlength=nc)
     agreements = np.bincount(coded.coder[i], weights=agree, minlength=nc)
     n_coded = np.bincount(coded.coder, minlength=nc)
     m = np.bincount(coded.unit, minlength=coded.n_units)
     shared = np.bincount(coded.coder, weights=(m[coded.unit] >= 2), minlength=nc)
-    without = leave_one_coder_out_alpha(coded, level)
+    without = leave_one_coder_out_alpha(coded, level, parts)
     return {
         label: CoderStats(
             coder=label,
@@ -239,7 +258,9 @@ def coder_stats_from_coded(coded: Coded, level: str) -> dict[Any, CoderStats]:
     }
 
 
-def leave_one_coder_out_alpha(coded: Coded, level: str) -> np.ndarray:
+def leave_one_coder_out_alpha(
+    coded: Coded, level: str, parts: AlphaParts | None = None
+) -> np.ndarray:
     """Alpha with each coder's ratings removed, for all coders at once.
 
     Why: alpha depends on the data only through the coincidence matrix o_ck
@@ -251,6 +272,8 @@ def leave_one_coder_out_alpha(coded: Coded, level: str) -> np.ndarray:
     alpha per coder when coders x categories^2 is too large to hold.
     """
     nc, q = coded.n_coders, coded.q
+    if nc == 0:
+        return np.zeros(0)
     if not dense_ok(nc, q * q):
         return np.array(
             [
@@ -260,7 +283,8 @@ def leave_one_coder_out_alpha(coded: Coded, level: str) -> np.ndarray:
                 for g in range(nc)
             ]
         )
-    parts = alpha_parts(coded, level)
+    if parts is None:
+        parts = alpha_parts(coded, level)
     e = parts.entries
     o_full = coincidence_from_parts(parts)
     # Each rating of a unit with >= 2 ratings, against every entry pair of its unit.
@@ -435,10 +459,12 @@ def confusion_matrix(
     return pooled_confusion_from_coded(coded)
 
 
-def pooled_confusion_from_coded(coded: Coded) -> LabeledMatrix:
+def pooled_confusion_from_coded(
+    coded: Coded, ij: RatingPairs | None = None
+) -> LabeledMatrix:
     """The pooled ``confusion_matrix`` of already-coded ratings."""
     q = coded.q
-    i, j = _rating_pairs(coded)
+    i, j = ij if ij is not None else rating_pairs(coded)
     key = coded.value[i] * q + coded.value[j]
     table = np.bincount(key, minlength=q * q).reshape(q, q)
     return LabeledMatrix(coded.categories, coded.categories, table.astype(np.int64))

@@ -128,7 +128,10 @@ def _pe_conger(prep: _Prepared) -> float:
 
 
 def _pe_scott(prep: _Prepared) -> float:
-    pbar = _coder_probabilities(prep.coded).mean(axis=0)
+    p = _coder_probabilities(prep.coded)
+    if p.shape[0] == 0:
+        return np.nan
+    pbar = p.mean(axis=0)
     return float(pbar @ prep.w @ pbar)
 
 

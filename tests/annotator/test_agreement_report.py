@@ -114,7 +114,14 @@ def test_label_arrays_are_the_stored_labels(coded_project):
     )
     assert got == sorted(zip(*_orm_ratings(coded_project, "topic"), strict=True))
     assert data.level == "nominal" and scale == list(TOPICS)
-    assert np.isfinite(data.seconds).all() and (data.seconds >= 10).all()
+    annotations = annotation_arrays(coded_project)
+    assert np.isfinite(annotations.seconds).all() and (annotations.seconds >= 10).all()
+    assert set(annotations.document) == set(
+        coded_project.corpus.documents.values_list("id", flat=True)
+    )
+    with_times = label_arrays(coded_project, dimension, annotations)
+    np.testing.assert_array_equal(with_times.unit, data.unit)
+    assert (with_times.seconds >= 10).all()
 
 
 def test_ordinal_scale_follows_category_values(coded_project):
@@ -277,3 +284,23 @@ def test_dimensions_match_across_codebook_versions(coded_project):
     dimension = Dimension.objects.get(codebook=old, key="topic")
     n = len(label_arrays(coded_project, dimension).unit)
     assert n == Annotation.objects.for_project(coded_project).count()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_reads_give_the_same_report_as_one_connection():
+    # Outside a transaction on PostgreSQL the tables are read on several
+    # connections at once; inside one, on this connection only.
+    from django.db import connection, transaction
+
+    project = make_project(
+        documents=3, spans_per_document=4, coders=("c1", "c2", "c3"), sample_share=0.5
+    )
+    code_everything(project)
+    assert not connection.in_atomic_block
+    parallel = project_report(project, n_resamples=100).to_dict()
+    with transaction.atomic():
+        serial = project_report(project, n_resamples=100).to_dict()
+    parallel.pop("generated_at"), serial.pop("generated_at")
+    assert parallel == serial
+    assert parallel["dimensions"][0]["n_ratings"] > 0

@@ -118,3 +118,28 @@ def test_many_distinct_unit_types_use_the_index_draw_path():
     )
     assert r.ci_low <= r.estimate.value <= r.ci_high
     assert 0.01 < r.ci_high - r.ci_low < 0.2
+
+
+@pytest.mark.parametrize("n_categories", [4, 2000])
+def test_units_with_equal_value_counts_share_a_type(n_categories):
+    # 4 categories: each unit's counts fit in one integer key; 2000 categories
+    # with 8 coders per unit do not, and the row-wise unique is used instead.
+    rng = np.random.default_rng(5)
+    n_units, n_coders = 300, 8
+    base = rng.integers(0, n_categories, (40, n_coders))  # 40 distinct patterns
+    pattern = rng.integers(0, 40, n_units)
+    table = base[pattern]
+    units = np.repeat(np.arange(n_units), n_coders)
+    coders = np.tile(np.arange(n_coders), n_units)
+    values = table.ravel()
+    parts = alpha_parts(
+        encode_for_alpha(units, coders, values, level="nominal", categories=None),
+        "nominal",
+    )
+    types = _unit_types(parts)
+    signature = [tuple(sorted(row)) for row in table]
+    seen: dict = {}
+    for unit, t in enumerate(types.of_unit):
+        assert seen.setdefault(signature[unit], t) == t
+    assert len(set(types.of_unit.tolist())) == len(set(signature))
+    assert types.size.sum() == n_units

@@ -205,3 +205,27 @@ def test_leave_one_coder_out_equals_alpha_without_that_coder(level, seed):
         rest = coders != name
         want = krippendorff_alpha(units[rest], coders[rest], values[rest], level=level)
         assert s.alpha_without == pytest.approx(want.value, abs=1e-12)
+
+
+@pytest.mark.parametrize("level", ["nominal", "ordinal", "set"])
+def test_coder_stats_of_no_ratings_is_empty(level):
+    empty = np.array([], dtype=object) if level == "set" else np.array([], dtype=int)
+    assert coder_stats([], [], empty, level=level, categories=[1, 2]) == {}
+
+
+@pytest.mark.parametrize("level", ["nominal", "ordinal", "interval"])
+def test_groups_that_split_a_unit_count_it_once_per_group(level):
+    # Groups drawn per rating, so most units' ratings fall into several groups.
+    units, coders, values = _random(11, n_units=120)
+    groups = np.random.default_rng(3).integers(0, 3, len(units))
+    res = alpha_by_group(units, coders, values, groups, level=level)
+    for g, r in res.items():
+        sel = groups == g
+        want = krippendorff_alpha(units[sel], coders[sel], values[sel], level=level)
+        assert r.value == pytest.approx(want.value)
+        assert (r.n_units, r.n_pairable, r.excluded_units, r.n_coders) == (
+            want.n_units,
+            want.n_pairable,
+            want.excluded_units,
+            want.n_coders,
+        )
