@@ -64,7 +64,7 @@ from corpus.models import Document
 RELIABLE = 0.800
 TENTATIVE = 0.667
 OVER = ("week", "batch")
-READ_THREADS = 3  # parallel table scans on PostgreSQL (see _read_all)
+READ_THREADS = 2  # parallel table scans on PostgreSQL (see _read_all)
 
 
 # --- reading labels ------------------------------------------------------------------
@@ -141,18 +141,34 @@ def _read_columns(queryset: QuerySet, kinds: Sequence[str]) -> list[np.ndarray]:
     return out
 
 
-def _members(ids: np.ndarray, sorted_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which ``ids`` occur in ``sorted_ids``, and where (positions valid where true)."""
-    if len(sorted_ids) == 0:
+def _locate(keys: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each id, whether it is among ``keys`` and its index there.
+
+    Primary keys of one project's rows are nearly contiguous, so a lookup
+    table over the id range (one scatter, one gather) replaces sorting;
+    sparse ids fall back to a sort and a binary search.
+    """
+    n = len(keys)
+    if n == 0:
         return np.zeros(len(ids), dtype=bool), np.zeros(len(ids), dtype=np.int64)
-    where = np.searchsorted(sorted_ids, ids)
-    where = np.minimum(where, len(sorted_ids) - 1)
-    return sorted_ids[where] == ids, where
+    low, high = int(keys.min()), int(keys.max())
+    if high - low < 4 * n + 1_000:
+        table = np.full(high - low + 1, -1, dtype=np.int64)
+        table[keys - low] = np.arange(n)
+        inside = (ids >= low) & (ids <= high)
+        at = np.full(len(ids), -1, dtype=np.int64)
+        at[inside] = table[ids[inside] - low]
+        found = at >= 0
+        return found, np.where(found, at, 0)
+    order = np.argsort(keys, kind="stable")
+    where = np.minimum(np.searchsorted(keys[order], ids), n - 1)
+    found = keys[order][where] == ids
+    return found, order[where]
 
 
 @dataclass(frozen=True)
 class AnnotationArrays:
-    """One entry per annotation of a project, sorted by annotation id."""
+    """One entry per annotation of a project (in the order the database gave)."""
 
     id: np.ndarray
     unit: np.ndarray  # span id
@@ -240,23 +256,20 @@ def _annotation_reads(
 
 
 def _annotations_from(columns: dict[str, list[np.ndarray]]) -> AnnotationArrays:
-    assignment_id, span_id, coder_id, work_item_id = columns["assignments"]
-    order = np.argsort(assignment_id, kind="stable")
-    assignment_id = assignment_id[order]
-    ann_id, ann_assignment, *timing = columns["annotations"]
+    """Join the raw columns in numpy; consumed columns leave ``columns`` (memory)."""
+    assignment_id, span_id, coder_id, work_item_id = columns.pop("assignments")
+    ann_id, ann_assignment, *timing = columns.pop("annotations")
     if not timing:  # not read: alpha alone needs no times
         timing = [np.full(len(ann_id), np.nan)] * 2
     created, seconds = timing
-    ours, where = _members(ann_assignment, assignment_id)
+    ours, where = _locate(assignment_id, ann_assignment)
     keep = np.flatnonzero(ours)
-    keep = keep[np.argsort(ann_id[keep], kind="stable")]
-    row = order[where[keep]]  # index into the unsorted assignment columns
+    row = where[keep]  # each kept annotation's assignment
     document = None
     if "work_items" in columns:
-        item_id, item_document = columns["work_items"]
-        item_order = np.argsort(item_id, kind="stable")
-        found, at = _members(work_item_id[row], item_id[item_order])
-        document = np.where(found, item_document[item_order][at], -1)
+        item_id, item_document = columns.pop("work_items")
+        found, at = _locate(item_id, work_item_id[row])
+        document = np.where(found, item_document[at], -1)
     return AnnotationArrays(
         ann_id[keep],
         span_id[row],
@@ -268,7 +281,7 @@ def _annotations_from(columns: dict[str, list[np.ndarray]]) -> AnnotationArrays:
 
 
 def annotation_arrays(project: Project, *, documents: bool = True) -> AnnotationArrays:
-    """Every annotation of the project as parallel arrays, sorted by annotation id."""
+    """Every annotation of the project as parallel arrays."""
     return _annotations_from(_read_all(_annotation_reads(project, documents)))
 
 
@@ -345,7 +358,7 @@ def _labels_from(
     a: AnnotationArrays, scale: _Scale, columns: list[np.ndarray]
 ) -> LabelArrays:
     annotation_id, category_id = columns
-    ours, row = _members(annotation_id, a.id)
+    ours, row = _locate(a.id, annotation_id)
     row, category_id = row[ours], category_id[ours]
     value = scale.positions[np.searchsorted(scale.ids, category_id)]
     if scale.dimension.multiple:
@@ -390,7 +403,7 @@ def label_arrays(
     reads = _annotation_reads(project, documents=False, times=False)
     reads["labels"] = _label_read(scale)
     columns = _read_all(reads)
-    return _labels_from(_annotations_from(columns), scale, columns["labels"])
+    return _labels_from(_annotations_from(columns), scale, columns.pop("labels"))
 
 
 def read_project(
@@ -404,7 +417,7 @@ def read_project(
     columns = _read_all(reads)
     annotations = _annotations_from(columns)
     return annotations, [
-        _labels_from(annotations, scale, columns[f"labels-{i}"])
+        _labels_from(annotations, scale, columns.pop(f"labels-{i}"))
         for i, scale in enumerate(scales)
     ]
 

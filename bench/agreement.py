@@ -12,7 +12,9 @@ alpha alone (reading one dimension's labels and computing alpha) in <= 1 s.
 The first run migrates the database and generates the data with COPY (a few
 minutes); later runs find the project and skip generation. ``--regenerate``
 deletes and rebuilds it. Each timing runs in a fresh process so peak RSS is the
-report's own, and is the best of ``--repeat`` runs (the first is also shown).
+report's own, and is the best of ``--repeat`` runs (every run is shown). The
+load average is printed beside the figures: other work on the machine slows
+PostgreSQL's scans and numpy alike.
 """
 
 from __future__ import annotations
@@ -305,6 +307,7 @@ from annotator import agreement_report as ar
 from annotator.agreement import krippendorff_alpha
 project = Project.objects.get(name={name!r})
 dims = list(project.codebook.dimensions.all())
+cpu0 = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
 t = time.perf_counter()
 if {what!r} == "alpha":
     data = ar.label_arrays(project, dims[0])
@@ -321,7 +324,9 @@ else:
                     "ratings": d.n_ratings, "documents": d.n_documents}}
            for d in report.dimensions}}
 out["seconds"] = time.perf_counter() - t
-out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+usage = resource.getrusage(resource.RUSAGE_SELF)
+out["peak_rss_mb"] = usage.ru_maxrss / 1024
+out["python_cpu_s"] = usage.ru_utime + usage.ru_stime - cpu0
 print("RESULT " + json.dumps(out))
 """
 
@@ -361,6 +366,7 @@ def main() -> None:
     else:
         print(f"reusing {PROJECT}: {project.total_codings:,} codings", flush=True)
     for what, limit_s in (("alpha", 1.0), ("report", 5.0)):
+        load = os.getloadavg()[0]
         runs = [measure(what) for _ in range(args.repeat)]
         best = min(runs, key=lambda r: r["seconds"])
         rss = max(r["peak_rss_mb"] for r in runs)
@@ -370,6 +376,11 @@ def main() -> None:
             f"{what}: best {best['seconds']:.2f} s (runs {times}; target <= "
             f"{limit_s:g} s, {verdict}); peak RSS {rss:.0f} MB"
             + (" (target <= 500 MB)" if what == "report" else ""),
+            flush=True,
+        )
+        print(
+            f"  load average before: {load:.2f}, after: {os.getloadavg()[0]:.2f} "
+            f"(2 cores); Python CPU of the best run {best['python_cpu_s']:.2f} s",
             flush=True,
         )
         details = {k: v for k, v in best.items() if k not in ("seconds",)}

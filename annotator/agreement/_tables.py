@@ -27,7 +27,20 @@ class Entries:
 
 
 def entries(c: Coded) -> Entries:
-    """Count ratings per (unit, category) with one bincount (or one sort when huge)."""
+    """Count ratings per (unit, category) with one bincount (or one sort when huge).
+
+    Cached on the (immutable) ``Coded``: alpha, the kappa family and the
+    breakdowns of one report all start from the same table.
+    """
+    cached = c.__dict__.get("_entries")
+    if cached is not None:
+        return cached
+    e = _entries(c)
+    object.__setattr__(c, "_entries", e)  # a pure function of frozen fields
+    return e
+
+
+def _entries(c: Coded) -> Entries:
     q = max(c.q, 1)
     key = c.unit * q + c.value
     cells = c.n_units * q

@@ -304,3 +304,17 @@ def test_parallel_reads_give_the_same_report_as_one_connection():
     parallel.pop("generated_at"), serial.pop("generated_at")
     assert parallel == serial
     assert parallel["dimensions"][0]["n_ratings"] > 0
+
+
+@pytest.mark.parametrize("spread", [1, 10_000])
+def test_locate_finds_ids_with_dense_and_sparse_keys(spread):
+    from annotator.agreement_report import _locate
+
+    rng = np.random.default_rng(spread)
+    keys = rng.permutation(np.arange(500) * spread + 7)  # dense, or far apart
+    ids = np.concatenate([keys[rng.integers(0, 500, 300)], [0, 6, 10**9]])
+    found, at = _locate(keys, ids)
+    assert found.tolist() == [True] * 300 + [False] * 3
+    np.testing.assert_array_equal(keys[at[found]], ids[found])
+    empty_found, _ = _locate(np.array([], dtype=np.int64), ids)
+    assert not empty_found.any()
