@@ -230,15 +230,27 @@ def claim_next_span(
     claim itself holds no locks but the coder's and the one span's.
     """
     now = now or timezone.now()
+    # Only a transaction of our own may skip waiting for the disk (see _claim); a
+    # caller's transaction may hold writes that must be durable.
+    own_transaction = not transaction.get_connection().in_atomic_block
     release_expired_claims(project=project, now=now)
-    return _claim(project, coder, now)
+    return _claim(project, coder, now, lease_only=own_transaction)
 
 
 _CLAIM_FIELDS = ("id", "span_id", "taken")
 
 
 @transaction.atomic
-def _claim(project: Project, coder, now: datetime) -> Assignment | None:
+def _claim(
+    project: Project, coder, now: datetime, *, lease_only: bool
+) -> Assignment | None:
+    if lease_only and connection.vendor == "postgresql":
+        # A claim is a lease, not data: committing it without waiting for the WAL
+        # flush saves a disk sync (~4 ms here) on every "next". A crash can lose
+        # only the last fraction of a second of claims; their coders claim again.
+        # Submits, which carry the codings, keep synchronous commits.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
     _lock_coder(project, coder)
     live = (
         Assignment.objects.live()
@@ -266,9 +278,18 @@ def _claim(project: Project, coder, now: datetime) -> Assignment | None:
     candidates = [started, fresh]
     if last:
         document_id, position = last
+        # The rest of that document, as a range of positions too (a position is the
+        # document's rank << DOCUMENT_SHIFT, plus the span's index): then whichever
+        # index the planner picks reads only this document's remaining spans, even
+        # with statistics that predate the project (a million-row scan otherwise).
+        end_of_document = ((position >> DOCUMENT_SHIFT) + 1) << DOCUMENT_SHIFT
 
         def here(queryset):
-            return queryset.filter(document_id=document_id, position__gt=position)
+            return queryset.filter(
+                document_id=document_id,
+                position__gt=position,
+                position__lt=end_of_document,
+            )
 
         candidates = [here(started), started, here(fresh), fresh]
     item = None

@@ -213,3 +213,26 @@ def test_a_lapsed_claim_comes_back_to_its_coder_as_the_same_assignment():
         None,
     )
     assert WorkItem.objects.get(project=project).taken == 1
+
+
+@pytest.mark.postgres
+@postgres_commits
+def test_a_claim_skips_the_disk_sync_only_in_a_transaction_of_its_own():
+    """A claim is a lease (asynchronous commit is fine); a caller's transaction may
+    hold writes that must stay durable, so it is left alone."""
+    from django.contrib.auth.models import User
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from annotator.services import claim_next_span
+    from tests.factories import make_project
+
+    project = make_project(documents=1, spans_per_document=2, coders=["ann", "bob"])
+    ann, bob = User.objects.get(username="ann"), User.objects.get(username="bob")
+    with CaptureQueriesContext(connection) as captured:
+        assert claim_next_span(project=project, coder=ann) is not None
+    assert any("synchronous_commit = off" in q["sql"] for q in captured)
+    with transaction.atomic(), connection.cursor() as cursor:
+        assert claim_next_span(project=project, coder=bob) is not None
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
