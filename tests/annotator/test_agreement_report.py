@@ -318,3 +318,16 @@ def test_locate_finds_ids_with_dense_and_sparse_keys(spread):
     np.testing.assert_array_equal(keys[at[found]], ids[found])
     empty_found, _ = _locate(np.array([], dtype=np.int64), ids)
     assert not empty_found.any()
+
+
+def test_another_project_on_the_same_codebook_is_not_counted(coded_project):
+    before = project_report(coded_project, n_resamples=50).to_dict()
+    other = make_project(documents=2, spans_per_document=3, coders=("c1", "c2"))
+    assert other.codebook_id == coded_project.codebook_id  # shared: same content
+    code_everything(other, coders=("c1", "c2"))
+    after = project_report(coded_project, n_resamples=50).to_dict()
+    before.pop("generated_at"), after.pop("generated_at")
+    assert after == before
+    theirs = project_report(other, n_resamples=50).dimensions[0]
+    assert [row.username for row in theirs.coders] == ["c1", "c2"]
+    assert theirs.n_ratings == other.total_codings
