@@ -33,7 +33,11 @@ from django.db.models import QuerySet
 from annotator.agreement._coding import Coded, encode
 from annotator.agreement._grouped import grouped_alpha, grouped_alpha_arrays
 from annotator.agreement.alpha import alpha_parts, coincidence_from_parts
-from annotator.agreement.bootstrap import BootstrapResult, bootstrap_from_parts
+from annotator.agreement.bootstrap import (
+    BootstrapResult,
+    bootstrap_from_parts,
+    bootstrap_kappa_family,
+)
 from annotator.agreement.breakdowns import (
     CoderStats,
     LabeledMatrix,
@@ -497,6 +501,7 @@ class DimensionReport:
     n_units_coded: int  # spans with at least one rating
     alpha: BootstrapResult
     coefficients: dict[str, AgreementResult]
+    intervals: dict[str, tuple[float, float]]  # 95% unit bootstrap, where available
     per_category: list[tuple[str, str, AgreementResult]]
     pairwise: LabeledMatrix  # coder usernames
     coders: list[CoderRow]
@@ -549,7 +554,12 @@ class DimensionReport:
                     "method": self.alpha.method,
                 },
                 "coefficients": {
-                    name: _result(r) for name, r in self.coefficients.items()
+                    name: {
+                        **_result(r),
+                        "ci_low": self.intervals.get(name, (None, None))[0],
+                        "ci_high": self.intervals.get(name, (None, None))[1],
+                    }
+                    for name, r in self.coefficients.items()
                 },
                 "per_category": [
                     {"key": k, "label": lab, **_result(r)}
@@ -714,6 +724,11 @@ def dimension_report(
         coefficients[result.coefficient if name == "gwet" else name] = result
     if coded.n_coders == 2:
         coefficients["cohen_kappa"] = cohen_from_coded(coded, w, 0, 1)
+    intervals = {"krippendorff_alpha": (boot.ci_low, boot.ci_high)}
+    for name, interval in bootstrap_kappa_family(
+        coded, weights, n_resamples=n_resamples, seed=seed
+    ).items():
+        intervals[family[name].coefficient if name == "gwet" else name] = interval
     per_category = [
         (scale[i].key, scale[i].label, r)
         for i, r in per_category_from_coded(coded, tuple(range(len(scale)))).items()
@@ -746,6 +761,7 @@ def dimension_report(
         n_units_coded=coded.n_units,
         alpha=boot,
         coefficients=coefficients,
+        intervals=intervals,
         per_category=per_category,
         pairwise=pairwise,
         coders=coders,

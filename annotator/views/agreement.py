@@ -143,6 +143,7 @@ def card(d: DimensionReport) -> dict[str, Any]:
             "name": COEFFICIENT_NAMES.get(key, key),
             "result": r,
             "style": alpha_heat(r.value),
+            "interval": d.intervals.get(key),
         }
         for key, r in d.coefficients.items()
     ]

@@ -331,3 +331,20 @@ def test_another_project_on_the_same_codebook_is_not_counted(coded_project):
     theirs = project_report(other, n_resamples=50).dimensions[0]
     assert [row.username for row in theirs.coders] == ["c1", "c2"]
     assert theirs.n_ratings == other.total_codings
+
+
+def test_intervals_for_alpha_and_the_unit_level_kappas(coded_project):
+    topic = project_report(coded_project, n_resamples=300).dimensions[0]
+    for name in (
+        "krippendorff_alpha",
+        "percent_agreement",
+        "fleiss_kappa",
+        "gwet_ac1",
+        "brennan_prediger",
+    ):
+        low, high = topic.intervals[name]
+        assert low <= topic.coefficients[name].value <= high, name
+    assert "conger_kappa" not in topic.intervals
+    data = topic.to_dict()["coefficients"]
+    assert data["fleiss_kappa"]["ci_low"] == topic.intervals["fleiss_kappa"][0]
+    assert data["scott_pi"]["ci_low"] is None

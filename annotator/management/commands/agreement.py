@@ -148,9 +148,11 @@ class Command(BaseCommand):
                 f"{e.n_pairable} pairable values, {e.n_coders} coders; "
                 f"{e.excluded_units} single-coded units excluded"
             )
-            out(f"  {'coefficient':<20} {'value':>8} {'units':>7}")
+            out(f"  {'coefficient':<20} {'value':>8} {'95% interval':>17} {'units':>7}")
             for name, r in d.coefficients.items():
-                out(f"  {name:<20} {_fmt(r.value):>8} {r.n_units:>7}")
+                low, high = d.intervals.get(name, (math.nan, math.nan))
+                interval = f"{_fmt(low)} – {_fmt(high)}" if math.isfinite(low) else "–"
+                out(f"  {name:<20} {_fmt(r.value):>8} {interval:>17} {r.n_units:>7}")
             out(
                 f"  {'coder':<20} {'coded':>7} {'median s':>9} {'agree':>7} "
                 f"{'α without':>10}"

@@ -143,3 +143,58 @@ def test_units_with_equal_value_counts_share_a_type(n_categories):
         assert seen.setdefault(signature[unit], t) == t
     assert len(set(types.of_unit.tolist())) == len(set(signature))
     assert types.size.sum() == n_units
+
+
+def _kappa_data(seed: int = 2):
+    rng = np.random.default_rng(seed)
+    n = 120
+    units = np.repeat(np.arange(n), 3)
+    coders = np.tile(np.arange(3), n)
+    truth = np.repeat(rng.integers(1, 5, n), 3)
+    values = np.where(rng.random(3 * n) < 0.7, truth, rng.integers(1, 5, 3 * n))
+    keep = rng.random(3 * n) < 0.6  # missing ratings and single-rated units
+    return units[keep], coders[keep], values[keep]
+
+
+@pytest.mark.parametrize("weights", ["identity", "quadratic"])
+def test_kappa_bootstrap_of_the_sample_itself_is_the_estimate(monkeypatch, weights):
+    # A "resample" that draws every unit exactly once must give the point
+    # estimates: this pins the per-type sums to the coefficients' formulas.
+    from annotator.agreement import bootstrap as boot
+    from annotator.agreement._coding import encode
+    from annotator.agreement.kappa import kappa_family
+
+    class Exact:
+        def __init__(self, seed):
+            pass
+
+        def multinomial(self, n, p, size):
+            return np.tile(np.rint(np.asarray(p) * n), (size, 1))
+
+    coded = encode(*_kappa_data(), level="auto")
+    monkeypatch.setattr(boot.np.random, "default_rng", Exact)
+    got = boot.bootstrap_kappa_family(coded, weights, n_resamples=3)
+    want = kappa_family(coded, weights)
+    for name in boot.KAPPA_INTERVALS:
+        low, high = got[name]
+        assert low == pytest.approx(want[name].value)
+        assert high == pytest.approx(want[name].value)
+
+
+def test_kappa_bootstrap_intervals_bracket_the_estimates():
+    from annotator.agreement._coding import encode
+    from annotator.agreement.bootstrap import KAPPA_INTERVALS, bootstrap_kappa_family
+    from annotator.agreement.kappa import kappa_family
+
+    coded = encode(*_kappa_data(), level="auto")
+    a = bootstrap_kappa_family(coded, "linear", n_resamples=400, seed=1)
+    assert a == bootstrap_kappa_family(coded, "linear", n_resamples=400, seed=1)
+    want = kappa_family(coded, "linear")
+    for name in KAPPA_INTERVALS:
+        low, high = a[name]
+        assert low < want[name].value < high
+        assert high - low < 0.5
+    empty = encode([1], ["a"], [1], level="auto")
+    assert all(
+        math.isnan(x) for pair in bootstrap_kappa_family(empty).values() for x in pair
+    )
