@@ -238,6 +238,7 @@ def claim_next_span(
 
 
 _CLAIM_FIELDS = ("id", "span_id", "taken")
+STARTED_WINDOW = 100
 
 
 @transaction.atomic
@@ -265,7 +266,17 @@ def _claim(
         project=project, coder=coder, span_id=OuterRef("span_id")
     ).exclude(status=Status.EXPIRED)
     available = WorkItem.objects.filter(project=project).exclude(Exists(mine))
-    started = available.filter(taken__gt=0, taken__lt=F("target"))
+    open_started = WorkItem.objects.filter(
+        project=project, taken__gt=0, taken__lt=F("target")
+    )
+    # Only the first STARTED_WINDOW started spans are looked at: a coder who worked
+    # alone leaves thousands started by themself, and walking past all of them on
+    # every claim would grow with their work. Beyond the window they get fresh spans;
+    # the window moves on as others finish the started ones.
+    started_anywhere = available.filter(taken__gt=0, taken__lt=F("target"))
+    started = started_anywhere.filter(
+        id__in=open_started.order_by("position").values("id")[:STARTED_WINDOW]
+    )
     fresh = available.filter(taken=0)
     # The coder's place: their latest submit, found through the (project, coder,
     # status, finished_at) index in one step however many spans they have coded.
@@ -291,7 +302,8 @@ def _claim(
                 position__lt=end_of_document,
             )
 
-        candidates = [here(started), started, here(fresh), fresh]
+        # A document's range is bounded already: no window needed there.
+        candidates = [here(started_anywhere), started, here(fresh), fresh]
     item = None
     for queryset in candidates:
         item = (
