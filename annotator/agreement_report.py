@@ -237,8 +237,10 @@ def _annotation_reads(
         "assignments": (
             Assignment.objects.filter(project=project)
             .order_by()
-            .values_list("id", "span_id", "coder_id", "work_item_id"),
-            ("int", "int", "int", "int"),
+            .values_list(
+                "id", "span_id", "coder_id", *(("work_item_id",) if documents else ())
+            ),
+            ("int", "int", "int", *(("int",) if documents else ())),
         ),
         "annotations": (
             Annotation.objects.filter(codebook_id__in=_family_codebooks(project))
@@ -261,7 +263,7 @@ def _annotation_reads(
 
 def _annotations_from(columns: dict[str, list[np.ndarray]]) -> AnnotationArrays:
     """Join the raw columns in numpy; consumed columns leave ``columns`` (memory)."""
-    assignment_id, span_id, coder_id, work_item_id = columns.pop("assignments")
+    assignment_id, span_id, coder_id, *work_item = columns.pop("assignments")
     ann_id, ann_assignment, *timing = columns.pop("annotations")
     if not timing:  # not read: alpha alone needs no times
         timing = [np.full(len(ann_id), np.nan)] * 2
@@ -272,7 +274,7 @@ def _annotations_from(columns: dict[str, list[np.ndarray]]) -> AnnotationArrays:
     document = None
     if "work_items" in columns:
         item_id, item_document = columns.pop("work_items")
-        found, at = _locate(item_id, work_item_id[row])
+        found, at = _locate(item_id, work_item[0][row])
         document = np.where(found, item_document[at], -1)
     return AnnotationArrays(
         ann_id[keep],

@@ -102,11 +102,28 @@ def _code_column(x: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
             labels, inv = np.unique(arr, return_inverse=True)
         except TypeError:  # mixed, unorderable types: compare as text
             labels, inv = np.unique(arr.astype(str), return_inverse=True)
+    elif arr.dtype.kind in "iu" and len(arr):
+        return _code_integers(arr)
     else:
         if arr.dtype.kind == "f" and np.isnan(arr).any():
             raise RatingsInputError(f"{name} contains a missing entry")
         labels, inv = np.unique(arr, return_inverse=True)
     return labels, inv.ravel().astype(np.int64)
+
+
+def _code_integers(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(arr, return_inverse=True)`` for integers, by a lookup table when
+    their range is not much wider than their number (database ids usually are):
+    one bincount and one gather instead of a sort."""
+    low, high = int(arr.min()), int(arr.max())
+    if high - low >= 4 * len(arr) + 1_000:
+        labels, inv = np.unique(arr, return_inverse=True)
+        return labels, inv.ravel().astype(np.int64)
+    offset = arr - low
+    seen = np.bincount(offset, minlength=high - low + 1) > 0
+    code = np.cumsum(seen) - 1
+    labels = (np.flatnonzero(seen) + low).astype(arr.dtype)
+    return labels, code[offset].astype(np.int64)
 
 
 def _looks_like_sets(values: Any) -> bool:
@@ -173,7 +190,10 @@ def _code_scalars(arr: np.ndarray, categories: Sequence[Any] | None):
         keep = np.ones(len(arr), dtype=bool)
     if arr.dtype.kind == "b":
         arr = arr.astype(np.int64)
-    uniq, inv = np.unique(arr, return_inverse=True)
+    if arr.dtype.kind in "iu" and len(arr):
+        uniq, inv = _code_integers(arr)
+    else:
+        uniq, inv = np.unique(arr, return_inverse=True)
     inv = inv.ravel().astype(np.int64)
     uniq_list = uniq.tolist()
     if categories is None:
