@@ -30,7 +30,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, connections
 from django.db.models import QuerySet
 
-from annotator.agreement._coding import Coded, encode
+from annotator.agreement._coding import Coded, _code_integers, encode
 from annotator.agreement._grouped import grouped_alpha, grouped_alpha_arrays
 from annotator.agreement.alpha import alpha_parts, coincidence_from_parts
 from annotator.agreement.bootstrap import (
@@ -661,8 +661,7 @@ def coder_medians(annotations: AnnotationArrays) -> dict[int, float]:
     coder, seconds = annotations.coder[ok], annotations.seconds[ok]
     if len(coder) == 0:
         return {}
-    labels, codes = np.unique(coder, return_inverse=True)
-    codes = codes.ravel()
+    labels, codes = _code_integers(coder)
     by_value = np.argsort(seconds, kind="stable")
     order = by_value[np.argsort(codes[by_value], kind="stable")]
     v = seconds[order]
@@ -789,7 +788,7 @@ def _per_document(
     many there are. Undefined alphas sort last; ties put bigger documents first."""
     if data.document is None or len(coded.unit) == 0:
         return [], 0
-    doc_labels, doc_codes = np.unique(data.document, return_inverse=True)
+    doc_labels, doc_codes = _code_integers(data.document)
     arrays = grouped_alpha_arrays(coded, doc_codes.ravel(), len(doc_labels), level)
     used = np.flatnonzero(arrays.n_units > 0)
     value = arrays.value[used]
@@ -832,8 +831,8 @@ def _over_time(
         ]
     seconds = np.where(np.isfinite(done), done, 0.0)
     mondays = floor_to_monday((seconds * 1e9).astype("datetime64[ns]"))
-    week_labels, week_codes = np.unique(mondays, return_inverse=True)
-    keys = [d.item() for d in week_labels]
+    day_labels, week_codes = _code_integers(mondays.astype(np.int64))
+    keys = [d.item() for d in day_labels.astype("datetime64[D]")]
     results = grouped_alpha(coded, week_codes.ravel()[coded.unit], keys, level)
     return [GroupRow(d, f"week of {d:%Y-%m-%d}", r) for d, r in results.items()]
 
