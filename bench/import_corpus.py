@@ -19,23 +19,10 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import urlparse
 
-ROOT = Path(__file__).resolve().parent.parent
-WORDS = tuple(
-    "the united states russia sanctions treaty cooperation dialogue embassy diplomats "
-    "strategic stability cyber security syria de-escalation zone visas consulate "
-    "pressure relations president minister agreement nuclear talks response"
-    " parity".split()
-)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def paragraph(rng: random.Random) -> str:
-    sentences = []
-    for _ in range(rng.randint(2, 4)):
-        words = rng.choices(WORDS, k=rng.randint(8, 20))
-        sentences.append(" ".join(words).capitalize() + ".")
-    return " ".join(sentences)
+from _common import ROOT, bench_env, migrate, paragraph, recreate_database  # noqa: E402
 
 
 def write_corpus(path: Path, documents: int, seed: int = 7) -> None:
@@ -54,26 +41,12 @@ def write_corpus(path: Path, documents: int, seed: int = 7) -> None:
             out.write(json.dumps(record) + "\n")
 
 
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    name = urlparse(url).path.lstrip("/")
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-
 def run(documents: int, url: str, workdir: Path) -> dict:
     data = workdir / f"corpus-{documents}.jsonl"
     write_corpus(data, documents)
     recreate_database(url)
-    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0", "SECRET_KEY": "b" * 50}
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "migrate", "-v", "0"],
-        env=env,
-        check=True,
-    )
+    migrate(url)
+    env = bench_env(url)
     code = (
         "import os, resource, time, django;"
         "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'annotator.settings');"
@@ -113,7 +86,7 @@ def main() -> None:
     parser.add_argument(
         "--database-url",
         default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/annotator_bench"
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_import"
         ),
     )
     args = parser.parse_args()

@@ -1,0 +1,476 @@
+#!/usr/bin/env python3
+"""Queue cost at scale: claim → submit latency on a 10,000-span and a 1,000,000-span
+project (k = 2 on a 20 % sample), in process and over HTTP under gunicorn.
+
+    .venv/bin/python bench/coding_loop.py [--spans 1000000] [--small 10000]
+        [--coders 16] [--seconds 30] [--database-url URL] [--keep-database]
+
+1. Builds both corpora with COPY (bench/_common.synthetic_corpus) and a fresh
+   project on each (annotator.services.create_project, default codebook).
+2. Service layer: `--coders` threads, each on its own connection, loop
+   claim_next_span → submit_annotation for `--seconds`; then EXPLAIN ANALYZE of every
+   query one claim runs, with buffers, to show each walks an index and reads the same
+   few pages at both sizes.
+3. HTTP: gunicorn on a free 127.0.0.1 port (DEBUG=0), one token-authenticated
+   keep-alive session per coder doing POST claim → POST submit for `--seconds`.
+   Skipped, with a note, while the API routes are missing.
+
+Prints p50/p95/p99 per request type and requests/s for both sizes. Target: p50 ≤ 15 ms
+and p99 ≤ 50 ms for submit-and-next, the same at 10k and 1M. The database in the URL
+is dropped and re-created unless --keep-database (then the corpora are reused and
+only fresh projects are made): use a scratch name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402
+    ROOT,
+    Timer,
+    bench_env,
+    format_summary,
+    latency_summary,
+    migrate,
+    recreate_database,
+    setup_django,
+    synthetic_corpus,
+)
+
+SPANS_PER_DOCUMENT = 10
+LABELS = {"topic": "arms_control", "stance": "neutral"}
+CODER_PREFIX = "bench-coder-"
+
+
+# --- set-up --------------------------------------------------------------------------
+
+
+def coders(count: int) -> list[tuple[object, str]]:
+    """(user, API token) for each simulated coder, made once and reused."""
+    from django.contrib.auth.models import User
+    from rest_framework.authtoken.models import Token
+
+    result = []
+    for number in range(count):
+        user, _ = User.objects.get_or_create(username=f"{CODER_PREFIX}{number:02d}")
+        token, _ = Token.objects.get_or_create(user=user)
+        result.append((user, token.key))
+    return result
+
+
+def build_project(spans: int, members: list, codebook):
+    """A fresh project over the `spans`-span bench corpus (made on first use)."""
+    from annotator.models import Membership
+    from annotator.services import create_project
+    from corpus.models import Corpus
+
+    name = f"bench {spans:,} spans"
+    corpus = Corpus.objects.filter(name=name).first()
+    if corpus is None:
+        with Timer() as timer:
+            corpus = synthetic_corpus(
+                name=name,
+                documents=max(1, spans // SPANS_PER_DOCUMENT),
+                spans_per_document=SPANS_PER_DOCUMENT,
+            )
+        print(f"corpus {name}: written in {timer.seconds:.1f} s", flush=True)
+    with Timer() as timer:
+        project = create_project(
+            name=f"{name} {time.strftime('%H:%M:%S')}",
+            corpus=corpus,
+            codebook=codebook,
+            coders_per_span=2,
+            sample_share=0.2,
+            members={user: Membership.Role.CODER for user in members},
+        )
+    print(
+        f"project {project.name}: {project.work_items.count():,} work items, "
+        f"{project.total_codings:,} codings, queue built in {timer.seconds:.1f} s",
+        flush=True,
+    )
+    return project
+
+
+# --- the service layer, in process ---------------------------------------------------
+
+
+def service_round(project, users: list, seconds: float) -> None:
+    """Each coder on its own thread and connection: claim → submit until time's up."""
+    from django.db import connection
+
+    from annotator.services import claim_next_span, submit_annotation
+
+    times: dict[str, list[float]] = defaultdict(list)
+    errors: list[str] = []
+    deadline = time.monotonic() + seconds
+    barrier = threading.Barrier(len(users))
+
+    def code(user) -> None:
+        try:
+            barrier.wait(timeout=60)
+            previous_submit = None
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                assignment = claim_next_span(project=project, coder=user)
+                claim = time.perf_counter() - started
+                times["claim"].append(claim)
+                if previous_submit is not None:
+                    times["submit + next claim"].append(previous_submit + claim)
+                if assignment is None:
+                    return
+                started = time.perf_counter()
+                submit_annotation(
+                    coder=user,
+                    assignment=assignment,
+                    labels=LABELS,
+                    token=uuid.uuid4().hex,
+                )
+                previous_submit = time.perf_counter() - started
+                times["submit"].append(previous_submit)
+        except Exception as error:  # noqa: BLE001 - counted and reported
+            errors.append(f"{type(error).__name__}: {error}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=code, args=(user,)) for user in users]
+    with Timer() as timer:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    print(f"  {len(users)} threads for {timer.seconds:.1f} s; errors: {len(errors)}")
+    for message in errors[:5]:
+        print(f"    {message}")
+    for label in ("claim", "submit", "submit + next claim"):
+        print(format_summary(label, latency_summary(times[label]), timer.seconds))
+
+
+def explain_claim(project, user) -> None:
+    """EXPLAIN ANALYZE each SELECT of one claim (rolled back), buffers included."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from annotator.services import claim_next_span, submit_annotation
+
+    # One real coding first, so the "continue in my document" queries run too.
+    assignment = claim_next_span(project=project, coder=user)
+    if assignment is not None:
+        submit_annotation(coder=user, assignment=assignment, labels=LABELS)
+    with CaptureQueriesContext(connection) as captured, transaction.atomic():
+        claim_next_span(project=project, coder=user)
+        transaction.set_rollback(True)
+    total_ms = 0.0
+    for query in captured.captured_queries:
+        sql = query["sql"]
+        if not sql.lstrip().upper().startswith("SELECT") or "annotator_" not in sql:
+            continue
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql)
+            plan = cursor.fetchone()[0]
+            transaction.set_rollback(True)
+        plan = plan[0] if isinstance(plan, list) else json.loads(plan)[0]
+        nodes = list(_plan_nodes(plan["Plan"]))
+        scans = sorted(
+            {
+                f"{node['Node Type']} {node.get('Index Name') or node['Relation Name']}"
+                for node in nodes
+                if "Scan" in node["Node Type"]
+            }
+        )
+        buffers = plan["Plan"].get("Shared Hit Blocks", 0) + plan["Plan"].get(
+            "Shared Read Blocks", 0
+        )
+        total_ms += plan["Execution Time"]
+        print(
+            f"  {plan['Execution Time']:7.3f} ms {buffers:5d} buffers  "
+            f"{_describe(sql):<34} {'; '.join(scans)}"
+        )
+    print(f"  {total_ms:7.3f} ms in all")
+
+
+def _plan_nodes(node: dict) -> Iterator[dict]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+def _describe(sql: str) -> str:
+    """A short name for a captured query: its table and its locking."""
+    table = sql.split(" FROM ", 1)[1].split()[0].strip('"') if " FROM " in sql else "?"
+    lock = ""
+    if "SKIP LOCKED" in sql:
+        lock = " FOR UPDATE SKIP LOCKED"
+    elif "FOR UPDATE" in sql:
+        lock = " FOR UPDATE"
+    return f"{table}{lock}"
+
+
+# --- over HTTP -----------------------------------------------------------------------
+
+
+def api_is_there() -> bool:
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        reverse("api-claim", args=[1])
+        reverse("api-submit", args=[1])
+    except NoReverseMatch:
+        return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(url: str, workers: int, threads: int) -> Iterator[int]:
+    """gunicorn on a free loopback port; stopped (the whole group) however we leave."""
+    port = free_port()
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "annotator.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--log-level",
+        "warning",
+    ]
+    server = subprocess.Popen(
+        command,
+        env=bench_env(url, ALLOWED_HOSTS="127.0.0.1"),
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None:
+                raise SystemExit(f"gunicorn exited with {server.returncode}")
+            try:
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                probe.request("GET", "/healthz")
+                if probe.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("gunicorn did not answer /healthz within 60 s")
+            time.sleep(0.2)
+        yield port
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait(timeout=10)
+
+
+class Client:
+    """One coder's keep-alive HTTP session with token authentication."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.headers = {
+            "Authorization": f"Token {token}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+
+    def post(self, path: str, body: dict | None = None) -> tuple[int, bytes, float]:
+        data = json.dumps(body).encode() if body is not None else b""
+        started = time.perf_counter()
+        self.connection.request("POST", path, body=data, headers=self.headers)
+        response = self.connection.getresponse()
+        payload = response.read()
+        return response.status, payload, time.perf_counter() - started
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def http_round(
+    port: int,
+    project_id: int,
+    tokens: list[str],
+    seconds: float,
+    warmup: float,
+    think: float,
+) -> None:
+    """Every coder: claim → (read for `think` s) → submit over HTTP, the first
+    `warmup` seconds not counted. With think = 0 the coders are a closed loop that
+    saturates the machine; a real coder reads a span for several seconds."""
+    times: dict[str, list[float]] = defaultdict(list)
+    errors: list[str] = []
+    counts = defaultdict(int)
+    lock = threading.Lock()
+    start = time.monotonic()
+    counted_from = start + warmup
+    deadline = counted_from + seconds
+    claim_path = f"/api/v1/projects/{project_id}/claim/"
+
+    def code(token: str) -> None:
+        client = Client(port, token)
+        local: dict[str, list[float]] = defaultdict(list)
+        try:
+            previous_submit = None
+            while (now := time.monotonic()) < deadline:
+                counting = now >= counted_from
+                status, payload, claim = client.post(claim_path)
+                if status == 204:
+                    return
+                if status != 200:
+                    raise RuntimeError(f"claim answered {status}: {payload[:200]!r}")
+                if counting:
+                    local["claim"].append(claim)
+                    if previous_submit is not None:
+                        local["submit + next claim"].append(previous_submit + claim)
+                assignment = json.loads(payload)["assignment"]
+                if think:
+                    time.sleep(think)
+                status, payload, submit = client.post(
+                    f"/api/v1/assignments/{assignment}/submit/",
+                    {**_submit_body(), "token": uuid.uuid4().hex},
+                )
+                if status != 201:
+                    raise RuntimeError(f"submit answered {status}: {payload[:200]!r}")
+                previous_submit = submit if counting else None
+                if counting:
+                    local["submit"].append(submit)
+        except Exception as error:  # noqa: BLE001 - counted and reported
+            with lock:
+                errors.append(f"{type(error).__name__}: {error}")
+        finally:
+            client.close()
+            with lock:
+                for label, values in local.items():
+                    times[label].extend(values)
+                    counts[label] += len(values)
+
+    threads = [threading.Thread(target=code, args=(token,)) for token in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = min(time.monotonic(), deadline) - counted_from
+    print(f"  {len(tokens)} HTTP coders for {elapsed:.1f} s; errors: {len(errors)}")
+    for message in errors[:5]:
+        print(f"    {message}")
+    for label in ("claim", "submit", "submit + next claim"):
+        print(format_summary(label, latency_summary(times[label]), elapsed))
+    requests = counts["claim"] + counts["submit"]
+    print(f"  {requests / elapsed:.1f} requests/s")
+
+
+def _submit_body() -> dict:
+    return {"labels": LABELS, "uncertain": False, "comment": ""}
+
+
+# --- main ----------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--coders", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument(
+        "--think",
+        type=float,
+        nargs="+",
+        default=[0.0, 1.0],
+        help="seconds each HTTP coder reads a span before submitting; one round each",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker")
+    parser.add_argument("--skip-service", action="store_true")
+    parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument(
+        "--keep-database",
+        action="store_true",
+        help="reuse the corpora already in the database; make fresh projects",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_coding"
+        ),
+    )
+    args = parser.parse_args()
+    if not args.keep_database:
+        recreate_database(args.database_url)
+    migrate(args.database_url)
+    setup_django(args.database_url)
+
+    from annotator.codebooks import import_codebook, read_codebook_file
+
+    codebook, _ = import_codebook(read_codebook_file(ROOT / "fixtures/codebook.yaml"))
+    people = coders(args.coders + 1)
+    explainer, team = people[0][0], people[1:]
+    users = [user for user, _ in team]
+    projects = [
+        build_project(size, [explainer, *users], codebook)
+        for size in (args.small, args.spans)
+    ]
+
+    if not args.skip_service:
+        for project in projects:
+            print(f"\nservice layer, {project.name}, one coder alone:", flush=True)
+            service_round(project, users[:1], min(args.seconds, 10))
+            print(f"service layer, {project.name}, {len(users)} coders:", flush=True)
+            service_round(project, users, args.seconds)
+            print("EXPLAIN ANALYZE of one claim's queries after that round:")
+            explain_claim(project, explainer)
+
+    if args.skip_http:
+        return
+    if not api_is_there():
+        print("\nHTTP: the claim/submit API routes are not there yet; skipped.")
+        return
+    with gunicorn(args.database_url, args.workers, args.threads) as port:
+        for think in args.think:
+            for project in projects:
+                print(
+                    f"\nHTTP via gunicorn ({args.workers} workers × {args.threads} "
+                    f"threads), {project.name}, {think:g} s reading per span:",
+                    flush=True,
+                )
+                http_round(
+                    port,
+                    project.pk,
+                    [key for _, key in team],
+                    args.seconds,
+                    args.warmup,
+                    think,
+                )
+
+
+if __name__ == "__main__":
+    main()
