@@ -142,7 +142,8 @@ def card(d: DimensionReport) -> dict[str, Any]:
             "key": key,
             "name": COEFFICIENT_NAMES.get(key, key),
             "result": r,
-            "style": alpha_heat(r.value),
+            # Percent agreement is not chance-corrected: the thresholds do not apply.
+            "style": "" if key == "percent_agreement" else alpha_heat(r.value),
             "interval": d.intervals.get(key),
         }
         for key, r in d.coefficients.items()
