@@ -73,9 +73,20 @@ class _Types:
     pair_w: np.ndarray
 
 
+def _runs(sorted_units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(x, return_inverse=True)`` for already sorted ``x`` (entries are
+    sorted by unit), without sorting again."""
+    if len(sorted_units) == 0:
+        return sorted_units, np.zeros(0, dtype=np.int64)
+    new = np.empty(len(sorted_units), dtype=bool)
+    new[0] = True
+    np.not_equal(sorted_units[1:], sorted_units[:-1], out=new[1:])
+    return sorted_units[new], np.cumsum(new) - 1
+
+
 def _unit_types(parts: AlphaParts) -> _Types:
     e, p = parts.entries, parts.pairs
-    units, local = np.unique(e.unit, return_inverse=True)
+    units, local = _runs(e.unit)
     nu = len(units)
     starts = np.searchsorted(local, np.arange(nu))
     rank = np.arange(len(local)) - starts[local]
@@ -304,8 +315,7 @@ def _type_of_units(e: Entries, q: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     ``units`` are the unit codes present in ``e`` (sorted), ``type`` their type
     id, ``first`` the position in ``units`` of each type's representative.
     """
-    units, local = np.unique(e.unit, return_inverse=True)
-    local = local.ravel()
+    units, local = _runs(e.unit)
     starts = np.searchsorted(local, np.arange(len(units)))
     rank = np.arange(len(local)) - starts[local]
     width = int(rank.max()) + 1

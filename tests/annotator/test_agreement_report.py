@@ -348,3 +348,19 @@ def test_intervals_for_alpha_and_the_unit_level_kappas(coded_project):
     data = topic.to_dict()["coefficients"]
     assert data["fleiss_kappa"]["ci_low"] == topic.intervals["fleiss_kappa"][0]
     assert data["scott_pi"]["ci_low"] is None
+
+
+@pytest.mark.parametrize("n_coders", [3, 100])
+def test_coder_medians_match_numpy(n_coders):
+    from annotator.agreement_report import AnnotationArrays, coder_medians
+
+    rng = np.random.default_rng(n_coders)
+    n = 5_000
+    coder = rng.integers(0, n_coders, n) * 7 + 1000
+    seconds = rng.gamma(2.0, 9.0, n)
+    seconds[rng.random(n) < 0.1] = np.nan  # unknown times are ignored
+    empty = np.zeros(n)
+    got = coder_medians(AnnotationArrays(empty, empty, coder, empty, seconds, None))
+    for user in np.unique(coder):
+        mine = seconds[(coder == user) & np.isfinite(seconds)]
+        assert got[int(user)] == pytest.approx(np.median(mine))
