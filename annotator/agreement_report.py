@@ -91,8 +91,9 @@ def _read_columns(queryset: QuerySet, kinds: Sequence[str]) -> list[np.ndarray]:
         send = {
             "int": "int8send({}::int8)",
             "float": "float8send(coalesce({}::float8, 'NaN'::float8))",
-            "time": "float8send(coalesce(extract(epoch from {})::float8,"
-            " 'NaN'::float8))",
+            # date_part gives float8 directly; extract() goes through numeric
+            # (PostgreSQL 14+), which costs twice as much per row.
+            "time": "float8send(coalesce(date_part('epoch', {}), 'NaN'::float8))",
         }
         packed = " || ".join(
             send[kind].format(name) for kind, name in zip(kinds, names, strict=True)
