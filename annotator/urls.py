@@ -59,7 +59,7 @@ urlpatterns += [
 urlpatterns += []
 
 # Agreement: the reviewers' dashboard (annotator/views/agreement.py) and its API
-# (annotator/api/agreement.py), both from annotator/agreement_report.py.
+# (annotator/api/agreement.py), both from annotator/agreement_report/.
 urlpatterns += [
     path(
         "projects/<int:project_id>/agreement/",

@@ -308,7 +308,7 @@ def test_parallel_reads_give_the_same_report_as_one_connection():
 
 @pytest.mark.parametrize("spread", [1, 10_000])
 def test_locate_finds_ids_with_dense_and_sparse_keys(spread):
-    from annotator.agreement_report import _locate
+    from annotator.agreement_report.arrays import _locate
 
     rng = np.random.default_rng(spread)
     keys = rng.permutation(np.arange(500) * spread + 7)  # dense, or far apart
