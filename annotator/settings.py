@@ -164,9 +164,11 @@ CORPUS_UPLOAD_MAX_BYTES = int(
 )
 
 REST_FRAMEWORK = {
+    # Token first: DRF answers an anonymous request with the first class's
+    # challenge, and only Token has one (401 + WWW-Authenticate; Session gives 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
