@@ -7,7 +7,8 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from annotator.demo import DEMO_USERS
+from annotator.demo import DEMO_USERS, SIMULATED_PROJECT
+from annotator.models import Annotation, Assignment, Project, WorkItem
 from corpus.models import Corpus, Document, Span
 
 
@@ -28,6 +29,29 @@ def test_load_demo_prints_logins_and_is_idempotent(capsys):
         Document.objects.count(),
         Span.objects.count(),
     ) == counts
+
+
+@pytest.mark.django_db
+def test_demo_has_a_simulated_project_coded_to_its_design_and_loads_once(capsys):
+    call_command("load_demo")
+    simulated = Project.objects.get(name=SIMULATED_PROJECT)
+    items = WorkItem.objects.filter(project=simulated)
+    # Coded to the end: every place taken by a finished coding, none over its design.
+    assert all(item.taken == item.target for item in items)
+    annotations = Annotation.objects.for_project(simulated)
+    assert annotations.count() == simulated.total_codings
+    assert set(annotations.values_list("assignment__coder__username", flat=True)) == {
+        "sim-ana",
+        "sim-boris",
+        "sim-chen",
+    }
+    assert not Assignment.objects.filter(project=simulated, status="claimed").exists()
+    # The real demo project's queue is untouched, so people can try the coding screen.
+    assert not Annotation.objects.exclude(assignment__project=simulated).exists()
+    before = annotations.count()
+    call_command("load_demo")
+    assert Annotation.objects.for_project(simulated).count() == before
+    assert "simulated coders" in capsys.readouterr().out
 
 
 PRINT_SETTINGS = (

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from annotator.demo import DEMO_USERS, load_demo_project
+from annotator.demo import DEMO_USERS, load_demo_project, load_simulated_project
 
 
 class Command(BaseCommand):
@@ -17,6 +17,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo project '{project.name}': {project.work_items.count()} spans, "
             f"{project.coders_per_span} coders per span."
+        )
+        simulated = load_simulated_project()
+        self.stdout.write(
+            f"Demo project '{simulated.name}': coded by three simulated coders, so "
+            "the agreement pages have data (log in as reviewer)."
         )
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Open {options['url']} and log in as:"))
