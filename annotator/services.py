@@ -14,7 +14,15 @@ from itertools import groupby, islice
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import (
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Subquery,
+    prefetch_related_objects,
+)
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from annotator.models import (
@@ -23,6 +31,7 @@ from annotator.models import (
     Assignment,
     Category,
     Codebook,
+    Dimension,
     Label,
     Membership,
     Project,
@@ -151,7 +160,12 @@ def set_membership(*, project: Project, user, role: str) -> Membership:
 
 @transaction.atomic
 def remove_member(*, project: Project, user) -> None:
-    """Remove a member; their live claims go back to the pool, their codings stay."""
+    """Remove a member; their live claims go back to the pool, their codings stay.
+
+    The membership row is locked first, as claims and submits do, so removing a
+    coder in the middle of their submit waits for it instead of deadlocking.
+    """
+    _lock_member(Membership.objects.filter(project=project, user=user))
     live = list(
         Assignment.objects.live()
         .filter(project=project, coder=user)
@@ -191,6 +205,13 @@ def _release(claims: Sequence[tuple[int, int]], status: str, now: datetime) -> N
 def release_expired_claims(*, project: Project, now: datetime | None = None) -> int:
     """Expire claims whose lease ran out, so their spans return to the pool."""
     now = now or timezone.now()
+    lapsed = Assignment.objects.filter(
+        project=project, status=Status.CLAIMED, expires_at__lte=now
+    )
+    # Almost always there is nothing to release: one indexed probe, without the
+    # transaction (two more round trips) that the locking read below needs.
+    if not lapsed.exists():
+        return 0
     with transaction.atomic():
         stale = list(
             Assignment.objects.filter(
@@ -203,22 +224,45 @@ def release_expired_claims(*, project: Project, now: datetime | None = None) -> 
     return len(stale)
 
 
-def _lock_coder(project: Project, coder) -> Membership:
+def _lock_member(memberships, *extra: str) -> tuple | None:
+    """Lock a membership row: every write of a coder's queue state takes it first.
+
+    One lock order for claims, submits and removals (membership, then work items and
+    assignments) is what keeps them free of deadlocks: without it, a coder submitting
+    a lapsed claim while re-claiming that same span held the assignment and waited
+    for the work item that the claim held while it waited for the assignment.
+    """
+    return memberships.select_for_update().values_list("pk", *extra).first()
+
+
+def _lock_coder(project: Project, coder, *, lease_only: bool = False) -> None:
     """Serialise one coder's own requests (a double click must not claim twice)."""
-    membership = (
-        Membership.objects.select_for_update()
-        .filter(project=project, user=coder, role=Membership.Role.CODER)
-        .first()
+    memberships = Membership.objects.filter(
+        project=project, user=coder, role=Membership.Role.CODER
     )
-    if membership is None:
+    extra = ()
+    if lease_only and connection.vendor == "postgresql":
+        # A claim is a lease, not data: committing it without waiting for the WAL
+        # flush saves a disk sync (~4 ms here) on every "next". A crash can lose
+        # only the last fraction of a second of claims; their coders claim again.
+        # Submits, which carry the codings, keep synchronous commits. set_config
+        # (= SET LOCAL) rides on the lock's round trip instead of one of its own.
+        memberships = memberships.annotate(
+            asynchronous=RawSQL("set_config('synchronous_commit', 'off', true)", ())
+        )
+        extra = ("asynchronous",)
+    if _lock_member(memberships, *extra) is None:
         raise ValidationError("You are not a coder in this project.")
-    return membership
 
 
 def claim_next_span(
-    *, project: Project, coder, now: datetime | None = None
+    *, project: Project, coder, now: datetime | None = None, shown: bool = False
 ) -> Assignment | None:
     """The coder's next span, claimed under a lease; None when nothing is left.
+
+    shown=True: the span is being served to the coder now, so its clock starts now
+    (what mark_shown does), written with the claim itself instead of in a second
+    transaction and commit.
 
     Order of preference: the coder's live claim; a span another coder has started
     (so agreement data appears early), next in the coder's current document first;
@@ -234,32 +278,42 @@ def claim_next_span(
     # caller's transaction may hold writes that must be durable.
     own_transaction = not transaction.get_connection().in_atomic_block
     release_expired_claims(project=project, now=now)
-    return _claim(project, coder, now, lease_only=own_transaction)
+    return _claim(project, coder, now, lease_only=own_transaction, shown=shown)
 
 
-_CLAIM_FIELDS = ("id", "span_id", "taken")
+_CLAIM_FIELDS = ("id", "span_id")
 STARTED_WINDOW = 100
 
 
 @transaction.atomic
 def _claim(
-    project: Project, coder, now: datetime, *, lease_only: bool
+    project: Project, coder, now: datetime, *, lease_only: bool, shown: bool
 ) -> Assignment | None:
-    if lease_only and connection.vendor == "postgresql":
-        # A claim is a lease, not data: committing it without waiting for the WAL
-        # flush saves a disk sync (~4 ms here) on every "next". A crash can lose
-        # only the last fraction of a second of claims; their coders claim again.
-        # Submits, which carry the codings, keep synchronous commits.
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")
-    _lock_coder(project, coder)
-    live = (
-        Assignment.objects.live()
-        .filter(project=project, coder=coder)
-        .order_by("claimed_at")
-        .first()
+    _lock_coder(project, coder, lease_only=lease_only)
+    # After the lock (so a concurrent request of this coder is seen), one round trip
+    # for the coder's state: their live claim, and their place, i.e. their latest
+    # submit, found through the (project, coder, status, finished_at) index in one
+    # step however many spans they have coded.
+    mine = Assignment.objects.filter(project=project, coder=coder)
+    latest = mine.filter(status=Status.COMPLETED).order_by("-finished_at")
+    live_id, document_id, position = (
+        Project.objects.filter(pk=project.pk)
+        .values_list(
+            Subquery(
+                mine.filter(status=Status.CLAIMED, expires_at__gt=now)
+                .order_by("claimed_at")
+                .values("pk")[:1]
+            ),
+            Subquery(latest.values("work_item__document_id")[:1]),
+            Subquery(latest.values("work_item__position")[:1]),
+        )
+        .get()
     )
-    if live and live.expires_at > now:
+    if live_id is not None:
+        live = Assignment.objects.get(pk=live_id)
+        if shown and live.shown_at is None:
+            live.shown_at = now
+            Assignment.objects.filter(pk=live.pk).update(shown_at=now)
         return live
 
     mine = Assignment.objects.filter(
@@ -278,17 +332,8 @@ def _claim(
         id__in=open_started.order_by("position").values("id")[:STARTED_WINDOW]
     )
     fresh = available.filter(taken=0)
-    # The coder's place: their latest submit, found through the (project, coder,
-    # status, finished_at) index in one step however many spans they have coded.
-    last = (
-        Assignment.objects.filter(project=project, coder=coder, status=Status.COMPLETED)
-        .order_by("-finished_at")
-        .values_list("work_item__document_id", "work_item__position")
-        .first()
-    )
     candidates = [started, fresh]
-    if last:
-        document_id, position = last
+    if document_id is not None:
         # The rest of that document, as a range of positions too (a position is the
         # document's rank << DOCUMENT_SHIFT, plus the span's index): then whichever
         # index the planner picks reads only this document's remaining spans, even
@@ -309,7 +354,7 @@ def _claim(
         item = (
             queryset.order_by("position")
             .select_for_update(skip_locked=True)
-            .only(*_CLAIM_FIELDS)
+            .values_list(*_CLAIM_FIELDS)
             .first()
         )
         if item:
@@ -325,22 +370,23 @@ def _claim(
             item = (
                 queryset.order_by("position")
                 .select_for_update()
-                .only(*_CLAIM_FIELDS)
+                .values_list(*_CLAIM_FIELDS)
                 .first()
             )
             if item:
                 break
     if item is None:
         return None
-    WorkItem.objects.filter(pk=item.pk).update(taken=F("taken") + 1)
+    item_id, span_id = item
+    WorkItem.objects.filter(pk=item_id).update(taken=F("taken") + 1)
     assignment = Assignment(
         project=project,
-        work_item_id=item.pk,
-        span_id=item.span_id,
+        work_item_id=item_id,
+        span_id=span_id,
         coder=coder,
         status=Status.CLAIMED,
         claimed_at=now,
-        shown_at=None,
+        shown_at=now if shown else None,
         expires_at=now + timedelta(minutes=project.lease_minutes),
         finished_at=None,
     )
@@ -368,11 +414,11 @@ def mark_shown(*, assignment: Assignment, now: datetime | None = None) -> None:
         )
 
 
-def _lock_assignment(assignment: Assignment | int, coder) -> Assignment:
+def _lock_assignment(assignment: Assignment | int, coder, *related: str) -> Assignment:
     pk = assignment.pk if isinstance(assignment, Assignment) else assignment
     locked = (
         Assignment.objects.select_for_update(of=("self",))
-        .select_related("project", "work_item")
+        .select_related("project", *related)
         .filter(pk=pk)
         .first()
     )
@@ -404,12 +450,9 @@ def resolve_labels(
     """Check {dimension key: category key(s)} against the codebook.
 
     Raises ValidationError keyed by dimension, so a form can show each error beside
-    its group of buttons.
+    its group of buttons. Each returned Category has its dimension loaded.
     """
-    dimensions = {
-        dimension.key: dimension
-        for dimension in codebook.dimensions.prefetch_related("categories")
-    }
+    dimensions = _dimensions(codebook.pk)
     errors: dict[str, str] = {}
     resolved: list[tuple[int, Category]] = []
     for key in labels:
@@ -420,7 +463,7 @@ def resolve_labels(
         if isinstance(chosen, str):
             chosen = [chosen]
         chosen = [value for value in dict.fromkeys(chosen) if value]
-        categories = {category.key: category for category in dimension.categories.all()}
+        categories = dimension.category_map
         unknown = [value for value in chosen if value not in categories]
         if unknown:
             errors[key] = (
@@ -438,12 +481,56 @@ def resolve_labels(
     return resolved
 
 
+def _dimensions(codebook_id: int) -> dict[str, Dimension]:
+    """{key: dimension} of a codebook, in order, each with `category_map`.
+
+    One query (dimensions outer-joined to their categories, so a dimension without
+    any still comes), where prefetching took two; full instances, no deferred fields.
+    """
+    dimension_fields = [field.attname for field in Dimension._meta.concrete_fields]
+    category_fields = [field.attname for field in Category._meta.concrete_fields]
+    rows = (
+        Dimension.objects.filter(codebook_id=codebook_id)
+        .order_by("position", "pk", "categories__position", "categories__pk")
+        .values_list(
+            *dimension_fields, *(f"categories__{name}" for name in category_fields)
+        )
+    )
+    n = len(dimension_fields)
+    dimensions: dict[str, Dimension] = {}
+    for row in rows:
+        dimension = Dimension(**dict(zip(dimension_fields, row[:n], strict=True)))
+        dimension = dimensions.setdefault(dimension.key, dimension)
+        if not hasattr(dimension, "category_map"):
+            dimension.category_map = {}
+        if row[n] is not None:
+            category = Category(**dict(zip(category_fields, row[n:], strict=True)))
+            category.dimension = dimension
+            dimension.category_map[category.key] = category
+    return dimensions
+
+
 def _state(annotation: Annotation) -> dict:
     return {
         "labels": annotation.label_keys(),
         "uncertain": annotation.uncertain,
         "comment": annotation.comment,
     }
+
+
+LABELS_LOADED = Prefetch(
+    "labels", queryset=Label.objects.select_related("dimension", "category")
+)
+
+
+def _new_labels(annotation: Annotation, resolved: list[tuple[int, Category]]) -> None:
+    """Insert the resolved labels and keep them on the instance (no re-read)."""
+    labels = [
+        Label(annotation=annotation, dimension=category.dimension, category=category)
+        for _, category in resolved
+    ]
+    Label.objects.bulk_create(labels)
+    annotation._prefetched_objects_cache = {"labels": labels}
 
 
 @transaction.atomic
@@ -462,11 +549,33 @@ def submit_annotation(
     Idempotent: a resent submit with the same token, or with unchanged content,
     returns the stored annotation and writes nothing. A changed submit of a finished
     assignment is a revision, recorded with who, when, old and new.
+
+    The returned annotation has `created` (True when this call stored it, False for
+    a replay or a revision), its labels loaded, and its assignment with the span and
+    project: callers can answer without reading it back.
     """
     now = now or timezone.now()
-    assignment = _lock_assignment(assignment, coder)
-    existing = Annotation.objects.filter(assignment=assignment).first()
+    pk = assignment.pk if isinstance(assignment, Assignment) else assignment
+    # The coder's membership first, the lock claims take first too (see _lock_member).
+    # A removed member holds no lock to take: they can no longer claim either.
+    _lock_member(
+        Membership.objects.filter(
+            user=coder,
+            project_id=Subquery(
+                Assignment.objects.filter(pk=pk).values("project_id")[:1]
+            ),
+        )
+    )
+    assignment = _lock_assignment(
+        pk, coder, "project__codebook", "span", "annotation__codebook"
+    )
+    try:
+        existing = assignment.annotation
+    except Annotation.DoesNotExist:
+        existing = None
     if existing and token and existing.submission_token == token:
+        prefetch_related_objects([existing], LABELS_LOADED)
+        existing.created = False
         return existing
     if assignment.status == Status.SKIPPED:
         raise ValidationError("You skipped this span; it is no longer yours to code.")
@@ -474,13 +583,11 @@ def submit_annotation(
     resolved = resolve_labels(codebook, labels)
     comment = comment.strip()
     if existing:
+        prefetch_related_objects([existing], LABELS_LOADED)
         old = _state(existing)
         existing.uncertain, existing.comment = uncertain, comment
-        existing.labels.all().delete()
-        Label.objects.bulk_create(
-            Label(annotation=existing, dimension_id=dimension_id, category=category)
-            for dimension_id, category in resolved
-        )
+        Label.objects.filter(annotation=existing).delete()
+        _new_labels(existing, resolved)
         new = _state(existing)
         if new != old:
             existing.submission_token = token
@@ -488,6 +595,7 @@ def submit_annotation(
             AnnotationRevision.objects.create(
                 annotation=existing, changed_by=coder, old=old, new=new
             )
+        existing.created = False
         return existing
 
     _renew_lapsed_claim(assignment, now)
@@ -500,13 +608,12 @@ def submit_annotation(
         seconds=max((now - started).total_seconds(), 0.0),
         submission_token=token,
     )
-    Label.objects.bulk_create(
-        Label(annotation=annotation, dimension_id=dimension_id, category=category)
-        for dimension_id, category in resolved
-    )
+    _new_labels(annotation, resolved)
     Assignment.objects.filter(pk=assignment.pk).update(
         status=Status.COMPLETED, finished_at=now
     )
+    assignment.status, assignment.finished_at = Status.COMPLETED, now
+    annotation.created = True
     return annotation
 
 

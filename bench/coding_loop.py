@@ -236,6 +236,47 @@ def _describe(sql: str) -> str:
 # --- over HTTP -----------------------------------------------------------------------
 
 
+def client_pairs(project, token: str, pairs: int) -> None:
+    """Cost of one claim + submit pair over the API, one request at a time in this
+    process (Django test client, token auth, production settings): SQL queries and
+    CPU time per pair, the first pair (warm-up) not counted."""
+    from django.db import connection
+    from django.test import Client as TestClient
+    from django.test.utils import CaptureQueriesContext, override_settings
+
+    headers = {"Authorization": f"Token {token}"}
+    claim_path = f"/api/v1/projects/{project.pk}/claim/"
+    with override_settings(ALLOWED_HOSTS=["testserver"]):
+        client = TestClient()
+
+        def pair() -> None:
+            response = client.post(claim_path, headers=headers)
+            if response.status_code != 200:
+                raise SystemExit(f"claim answered {response.status_code}")
+            submit = client.post(
+                f"/api/v1/assignments/{response.json()['assignment']}/submit/",
+                {**_submit_body(), "token": uuid.uuid4().hex},
+                content_type="application/json",
+                headers=headers,
+            )
+            if submit.status_code != 201:
+                raise SystemExit(f"submit answered {submit.status_code}")
+
+        pair()
+        cpu, wall = time.process_time(), time.perf_counter()
+        for _ in range(pairs):
+            pair()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        with CaptureQueriesContext(connection) as captured:
+            pair()
+    print(
+        f"  one coder, test client, {pairs} claim + submit pairs: "
+        f"{wall / pairs * 1000:.1f} ms wall, {cpu / pairs * 1000:.1f} ms CPU, "
+        f"{len(captured)} queries per pair",
+        flush=True,
+    )
+
+
 def api_is_there() -> bool:
     from django.urls import NoReverseMatch, reverse
 
@@ -422,6 +463,9 @@ def main() -> None:
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker")
+    parser.add_argument(
+        "--pairs", type=int, default=50, help="test-client pairs for the cost line"
+    )
     parser.add_argument("--skip-service", action="store_true")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument(
@@ -453,6 +497,10 @@ def main() -> None:
     ]
 
     analyze()
+    if api_is_there():
+        for project in projects:
+            print(f"\nAPI cost per request, {project.name}:", flush=True)
+            client_pairs(project, people[0][1], args.pairs)
     if not args.skip_service:
         for project in projects:
             print(f"\nservice layer, {project.name}, one coder alone:", flush=True)

@@ -8,8 +8,8 @@ Writes go through the same services as the coding page.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
@@ -38,7 +38,6 @@ from annotator.serializers import (
 )
 from annotator.services import (
     claim_next_span,
-    mark_shown,
     skip_span,
     submit_annotation,
 )
@@ -48,6 +47,7 @@ from corpus.models import Span
 # so scripts get 401 + "WWW-Authenticate: Token" instead of a bare 403.
 AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
 CONTEXT_SPANS = 2
+MAX_INDEX = 2**31 - 1  # Span.index is an integer column
 CONFLICT = OpenApiResponse(
     inline_serializer("Conflict", {"detail": serializers.CharField()}),
     description="The assignment's state forbids this (skipped, lapsed and taken by "
@@ -103,11 +103,32 @@ class CoderAPIView(APIView):
 
 
 def span_context(span: Span, n: int = CONTEXT_SPANS) -> dict[str, list[Span]]:
-    """The n codable spans on either side of a span, in reading order."""
+    """The n codable spans on either side of a span, in reading order.
+
+    One query, one index range: from the nth codable span before to the nth after
+    (found by two LIMIT/OFFSET subqueries), so excluded spans in between cost a
+    row each and the document's length costs nothing.
+    """
+    if n < 1:
+        return {"before": [], "after": []}
     siblings = Span.objects.codable().filter(document_id=span.document_id)
-    before = siblings.filter(index__lt=span.index).order_by("-index")[:n]
-    after = siblings.filter(index__gt=span.index).order_by("index")[:n]
-    return {"before": list(before)[::-1], "after": list(after)}
+    nth_before = siblings.filter(index__lt=span.index).order_by("-index")
+    nth_after = siblings.filter(index__gt=span.index).order_by("index")
+    rows = (
+        siblings.filter(
+            index__gte=Coalesce(Subquery(nth_before.values("index")[n - 1 : n]), -1),
+            index__lte=Coalesce(
+                Subquery(nth_after.values("index")[n - 1 : n]), MAX_INDEX
+            ),
+        )
+        .exclude(index=span.index)
+        .order_by("index")
+        .only("id", "index", "text")
+    )
+    return {
+        "before": [row for row in rows if row.index < span.index],
+        "after": [row for row in rows if row.index > span.index],
+    }
 
 
 class ClaimView(CoderAPIView):
@@ -127,12 +148,13 @@ class ClaimView(CoderAPIView):
     def post(self, request, project_id: int) -> Response:
         project = self.get_project(project_id)
         try:
-            assignment = claim_next_span(project=project, coder=request.user)
+            assignment = claim_next_span(
+                project=project, coder=request.user, shown=True
+            )
         except ValidationError as error:
             return Response({"detail": _detail(error)}, status.HTTP_403_FORBIDDEN)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        mark_shown(assignment=assignment)
         span = (
             Span.objects.select_related("document")
             .only(
@@ -178,18 +200,11 @@ class SubmitView(CoderAPIView):
         body = SubmitSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            with transaction.atomic():
-                # Lock first, so "was it already saved?" and the save agree even when
-                # the same submit arrives twice at once.
-                list(
-                    Assignment.objects.select_for_update()
-                    .filter(pk=assignment.pk)
-                    .values_list("pk")
-                )
-                existed = Annotation.objects.filter(assignment=assignment).exists()
-                annotation = submit_annotation(
-                    coder=request.user, assignment=assignment, **body.validated_data
-                )
+            # The service tells whether it stored the annotation: it decides under
+            # its locks, so a submit arriving twice at once gets one 201, one 200.
+            annotation = submit_annotation(
+                coder=request.user, assignment=assignment.pk, **body.validated_data
+            )
         except ValidationError as error:
             code = (
                 status.HTTP_400_BAD_REQUEST
@@ -197,10 +212,10 @@ class SubmitView(CoderAPIView):
                 else status.HTTP_409_CONFLICT
             )
             return Response(_label_errors(error), code)
-        annotation = annotations_with_labels().get(pk=annotation.pk)
+        # The service returns it with span, codebook and labels loaded: no re-read.
         return Response(
             AnnotationSerializer(annotation).data,
-            status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+            status.HTTP_201_CREATED if annotation.created else status.HTTP_200_OK,
         )
 
 

@@ -39,7 +39,6 @@ from annotator.models import (
 )
 from annotator.services import (
     claim_next_span,
-    mark_shown,
     skip_span,
     submit_annotation,
 )
@@ -395,11 +394,10 @@ def next_card(
 ) -> Card:
     """The coder's current span (claimed if need be, its clock started)."""
     try:
-        assignment = claim_next_span(project=project, coder=request.user)
+        # shown=True: the clock starts with the claim, in its transaction.
+        assignment = claim_next_span(project=project, coder=request.user, shown=True)
     except ValidationError as error:  # membership removed since the page loaded
         raise PermissionDenied(" ".join(error.messages)) from error
-    if assignment is not None:
-        mark_shown(assignment=assignment)
     return Card(
         project=project,
         assignment=assignment,

@@ -231,7 +231,10 @@ def test_a_claim_skips_the_disk_sync_only_in_a_transaction_of_its_own():
     ann, bob = User.objects.get(username="ann"), User.objects.get(username="bob")
     with CaptureQueriesContext(connection) as captured:
         assert claim_next_span(project=project, coder=ann) is not None
-    assert any("synchronous_commit = off" in q["sql"] for q in captured)
+    # SET LOCAL, as set_config(…, true), riding on the coder lock's round trip.
+    assert any(
+        "set_config('synchronous_commit', 'off', true)" in q["sql"] for q in captured
+    )
     with transaction.atomic(), connection.cursor() as cursor:
         assert claim_next_span(project=project, coder=bob) is not None
         cursor.execute("SHOW synchronous_commit")
