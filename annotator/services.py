@@ -135,6 +135,13 @@ def create_project(
     # (the import hangs). Its server-side cursor stays open between the COPYs.
     while batch := list(islice(rows, WORK_ITEM_BATCH)):
         insert_rows(WorkItem, WORK_ITEM_COLUMNS, batch, batch_size=5000)
+    if connection.vendor == "postgresql":
+        # Fresh statistics for the queue's table, so the first claims plan with the
+        # real row counts (a new million-row project otherwise looks empty to the
+        # planner until autovacuum gets round to it). Inside the transaction ANALYZE
+        # counts our own uncommitted rows as live.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {WorkItem._meta.db_table}")
     project.total_codings = sum(
         project.work_items.values_list("target", flat=True).iterator(chunk_size=50_000)
     )

@@ -421,3 +421,31 @@ def test_docs_page_is_served_without_a_cdn(client, ann):
     )
     assert "cdn" not in response.text.lower() and "jsdelivr" not in response.text
     assert client.get(reverse("api-schema")).status_code == 200
+
+
+def test_claim_and_submit_cost_few_fixed_queries(project, ann):
+    """The coding hot path: what each request costs, pinned (never loosen)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api_for(ann)
+    counts = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as claim:
+            response = client.post(claim_url(project))
+        assignment = response.json()["assignment"]
+        with CaptureQueriesContext(connection) as submit:
+            response = client.post(
+                submit_url(assignment), {"labels": LABELS}, format="json"
+            )
+        assert response.status_code == 201
+        assert response.json()["labels"] == {"topic": ["arms"], "stance": ["neutral"]}
+        counts.append((len(claim), len(submit)))
+    # Claim: token + user, project + role, lapsed-claim probe, begin, coder lock,
+    # live claim + place, candidates (2 on the first claim: started, fresh; 3 after
+    # a submit: started in my document, started, fresh in my document), the work
+    # item's count, the assignment, commit, the span + document, its context.
+    # Submit: token + user, the assignment (access), begin, coder lock, assignment
+    # lock with annotation, codebook and span, the codebook's dimensions and
+    # categories, annotation, labels, status, commit; no read-back. Was 20 + 18.
+    assert counts == [(13, 10), (14, 10)]

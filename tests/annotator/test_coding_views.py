@@ -625,4 +625,6 @@ def test_coding_view_query_count_is_small_and_constant(
         with django_assert_num_queries(7 + len(claim)):
             response = client.get(code_url(project), headers=HX)
         assert response.status_code == 200
-        assert len(claim) <= 8
+        # Probe for lapsed claims, begin, coder lock, live claim + place, the live
+        # claim, commit (was up to 8: the release had a transaction of its own).
+        assert len(claim) <= 6
