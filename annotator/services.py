@@ -305,19 +305,18 @@ def _claim(
     latest = mine.filter(status=Status.COMPLETED).order_by("-finished_at")
     live_id, document_id, position = (
         Project.objects.filter(pk=project.pk)
+        .order_by()
         .values_list(
-            Subquery(
-                mine.filter(status=Status.CLAIMED, expires_at__gt=now)
-                .order_by("claimed_at")
-                .values("pk")[:1]
-            ),
+            # No expiry condition here: with one, the planner walks the live-claim
+            # index by expiry across every project's claims, not this coder's.
+            Subquery(mine.live().order_by("claimed_at").values("pk")[:1]),
             Subquery(latest.values("work_item__document_id")[:1]),
             Subquery(latest.values("work_item__position")[:1]),
         )
         .get()
     )
-    if live_id is not None:
-        live = Assignment.objects.get(pk=live_id)
+    live = Assignment.objects.get(pk=live_id) if live_id is not None else None
+    if live is not None and live.expires_at > now:
         if shown and live.shown_at is None:
             live.shown_at = now
             Assignment.objects.filter(pk=live.pk).update(shown_at=now)
