@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.agreement_report import project_report
-from annotator.api.coding import AUTHENTICATION, visible_projects
+from annotator.api.coding import visible_projects
 from annotator.permissions import IsManager, IsReviewer
 from annotator.views.agreement import parse_options
 
@@ -26,7 +26,6 @@ DOCUMENTS_DEFAULT = 100
 class AgreementView(APIView):
     """Every agreement coefficient and breakdown of a project, per dimension."""
 
-    authentication_classes = AUTHENTICATION
     permission_classes = [IsAuthenticated, IsReviewer | IsManager | IsAdminUser]
 
     @extend_schema(

@@ -19,7 +19,6 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
@@ -43,9 +42,6 @@ from annotator.services import (
 )
 from corpus.models import Span
 
-# Token first: DRF answers an anonymous request with the first class's challenge,
-# so scripts get 401 + "WWW-Authenticate: Token" instead of a bare 403.
-AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
 CONTEXT_SPANS = 2
 MAX_INDEX = 2**31 - 1  # Span.index is an integer column
 CONFLICT = OpenApiResponse(
@@ -73,7 +69,6 @@ def _label_errors(error: ValidationError) -> dict:
 
 
 class CoderAPIView(APIView):
-    authentication_classes = AUTHENTICATION
     permission_classes = [IsAuthenticated, IsCoder]
 
     def get_project(self, project_id: int) -> Project:
@@ -271,7 +266,6 @@ class AnnotationCursor(CursorPagination):
 class MyAnnotationsView(ListAPIView):
     """Only the caller's annotations: blind coding holds for every role."""
 
-    authentication_classes = AUTHENTICATION
     permission_classes = [IsAuthenticated]
     serializer_class = AnnotationSerializer
     pagination_class = AnnotationCursor
@@ -288,7 +282,6 @@ class MyAnnotationsView(ListAPIView):
     retrieve=extend_schema(summary="One project you can see, with your role"),
 )
 class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
-    authentication_classes = AUTHENTICATION
     permission_classes = [IsAuthenticated]
     serializer_class = ProjectSerializer
 
