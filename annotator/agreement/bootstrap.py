@@ -226,6 +226,63 @@ def bootstrap_alpha(
     )
 
 
+@dataclass(frozen=True)
+class ResampleTables:
+    """What every resample of one set of alpha parts shares, computed once.
+
+    ``alphas(m)`` gives alpha for each row of ``m`` (resamples x unit types: how
+    many units of each type were drawn); the row ``types.size`` is the sample.
+    """
+
+    parts: AlphaParts
+    types: Any
+    fixed: np.ndarray | None
+    pair_key: np.ndarray
+    pair_cols: tuple[np.ndarray, np.ndarray]
+    moments: np.ndarray | None
+
+    def alphas(self, m: np.ndarray) -> np.ndarray:
+        return _batch_alpha(
+            self.parts,
+            self.types,
+            m,
+            self.fixed,
+            self.pair_key,
+            self.pair_cols,
+            self.moments,
+        )
+
+
+def resample_tables(parts: AlphaParts) -> ResampleTables:
+    """Unit types, pair columns and the per-type sums that resamples reweight."""
+    types = _unit_types(parts)
+    q = parts.coded.q
+    keys = types.pair_c * q + types.pair_k
+    ucols, pair_key = np.unique(keys, return_inverse=True)
+    fixed = None
+    if not parts.diff.needs_marginals:
+        fixed = np.bincount(
+            types.pair_t,
+            weights=types.pair_w * parts.diff.at(types.pair_c, types.pair_k),
+            minlength=len(types.size),
+        )
+    moments = None
+    if parts.level == "interval":
+        x = parts.diff.x[types.val_c]
+        moments = np.stack(
+            [
+                np.bincount(
+                    types.val_t, weights=types.val_n * x**j, minlength=len(types.size)
+                )
+                for j in range(3)
+            ],
+            axis=1,
+        )
+    return ResampleTables(
+        parts, types, fixed, pair_key.ravel(), (ucols // q, ucols % q), moments
+    )
+
+
 def bootstrap_from_parts(
     parts: AlphaParts,
     *,
@@ -243,32 +300,9 @@ def bootstrap_from_parts(
     estimate = alpha_from_parts(parts, name=f"krippendorff_alpha_{level}")
     samples = np.full(n_resamples, np.nan)
     if parts.n_units > 0:
-        types = _unit_types(parts)
-        q = coded.q
-        keys = types.pair_c * q + types.pair_k
-        ucols, pair_key = np.unique(keys, return_inverse=True)
-        pair_cols = (ucols // q, ucols % q)
-        fixed = None
-        if not parts.diff.needs_marginals:
-            fixed = np.bincount(
-                types.pair_t,
-                weights=types.pair_w * parts.diff.at(types.pair_c, types.pair_k),
-                minlength=len(types.size),
-            )
-        moments = None
+        tables = resample_tables(parts)
+        types, q = tables.types, coded.q
         if level == "interval":
-            x = parts.diff.x[types.val_c]
-            moments = np.stack(
-                [
-                    np.bincount(
-                        types.val_t,
-                        weights=types.val_n * x**j,
-                        minlength=len(types.size),
-                    )
-                    for j in range(3)
-                ],
-                axis=1,
-            )
             per_row = max(len(types.size), 1)
         else:
             per_row = max(len(types.size), len(types.val_t), len(types.pair_t), q, 1)
@@ -281,9 +315,7 @@ def bootstrap_from_parts(
         for s in range(0, n_resamples, batch):
             b = min(batch, n_resamples - s)
             m = _draw_counts(rng, types, b)
-            samples[s : s + b] = _batch_alpha(
-                parts, types, m, fixed, pair_key.ravel(), pair_cols, moments
-            )
+            samples[s : s + b] = tables.alphas(m)
     finite = samples[np.isfinite(samples)]
     if len(finite):
         tail = (1.0 - confidence) / 2.0

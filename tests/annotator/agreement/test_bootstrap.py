@@ -9,7 +9,7 @@ import pytest
 
 from annotator.agreement import bootstrap_alpha, krippendorff_alpha
 from annotator.agreement.alpha import alpha_parts, encode_for_alpha
-from annotator.agreement.bootstrap import _batch_alpha, _unit_types
+from annotator.agreement.bootstrap import resample_tables
 
 from .published import KRIPPENDORFF_2011, wide_to_long
 
@@ -40,32 +40,9 @@ def test_resample_of_every_unit_once_reproduces_the_estimate(level):
     parts = alpha_parts(
         encode_for_alpha(units, coders, values, level=level, categories=None), level
     )
-    types = _unit_types(parts)
-    q = parts.coded.q
-    ucols, key = np.unique(types.pair_c * q + types.pair_k, return_inverse=True)
-    fixed = None
-    if not parts.diff.needs_marginals:
-        fixed = np.bincount(
-            types.pair_t,
-            weights=types.pair_w * parts.diff.at(types.pair_c, types.pair_k),
-            minlength=len(types.size),
-        )
-    moments = None
-    if level == "interval":
-        x = parts.diff.x[types.val_c]
-        moments = np.stack(
-            [
-                np.bincount(
-                    types.val_t, weights=types.val_n * x**j, minlength=len(types.size)
-                )
-                for j in range(3)
-            ],
-            axis=1,
-        )
-    m = types.size[None, :].astype(float)
-    got = _batch_alpha(
-        parts, types, m, fixed, key.ravel(), (ucols // q, ucols % q), moments
-    )
+    tables = resample_tables(parts)
+    # Drawing every unit exactly once: each type as often as it has units.
+    got = tables.alphas(tables.types.size[None, :].astype(float))
     assert got[0] == pytest.approx(
         krippendorff_alpha(units, coders, values, level=level).value
     )
@@ -136,7 +113,7 @@ def test_units_with_equal_value_counts_share_a_type(n_categories):
         encode_for_alpha(units, coders, values, level="nominal", categories=None),
         "nominal",
     )
-    types = _unit_types(parts)
+    types = resample_tables(parts).types
     signature = [tuple(sorted(row)) for row in table]
     seen: dict = {}
     for unit, t in enumerate(types.of_unit):
