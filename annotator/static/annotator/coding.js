@@ -58,9 +58,17 @@
     shown.classList.add("pressed");
   }
 
+  // htmx wires a swapped-in form only when the swap settles; a coder quick enough to
+  // press Enter before then would post it without htmx (a full page load, and no
+  // "Saved." notice). process() wires it now, and does nothing if already wired.
+  function submitForm(form) {
+    if (window.htmx) window.htmx.process(form);
+    form.requestSubmit();
+  }
+
   function submitCoding() {
     var form = document.getElementById("code-form");
-    if (form) form.requestSubmit();
+    if (form) submitForm(form);
   }
 
   function showProblem(text) {
@@ -81,7 +89,7 @@
         target.blur();
       } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && target.form) {
         event.preventDefault();
-        target.form.requestSubmit();
+        submitForm(target.form);
       }
       return;
     }
