@@ -61,11 +61,18 @@ def _detail(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-def _label_errors(error: ValidationError) -> dict:
-    """Service errors keyed by dimension go under "labels", others stay top level."""
+def service_error(error: ValidationError, *, nest_under: str = "") -> Response:
+    """A service's refusal as the API answers it.
+
+    Errors keyed by field are bad input (400; nested under `nest_under` when given);
+    any other error is the assignment's state forbidding the action (409).
+    """
     if not hasattr(error, "error_dict"):
-        return {"detail": _detail(error)}
-    return {"labels": error.message_dict}
+        return Response({"detail": _detail(error)}, status.HTTP_409_CONFLICT)
+    errors = error.message_dict
+    return Response(
+        {nest_under: errors} if nest_under else errors, status.HTTP_400_BAD_REQUEST
+    )
 
 
 class CoderAPIView(APIView):
@@ -201,12 +208,8 @@ class SubmitView(CoderAPIView):
                 coder=request.user, assignment=assignment.pk, **body.validated_data
             )
         except ValidationError as error:
-            code = (
-                status.HTTP_400_BAD_REQUEST
-                if hasattr(error, "error_dict")
-                else status.HTTP_409_CONFLICT
-            )
-            return Response(_label_errors(error), code)
+            # Errors keyed by dimension go under "labels".
+            return service_error(error, nest_under="labels")
         # The service returns it with span, codebook and labels loaded: no re-read.
         return Response(
             AnnotationSerializer(annotation).data,
@@ -238,9 +241,7 @@ class SkipView(CoderAPIView):
                 reason=body.validated_data["reason"],
             )
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                return Response(error.message_dict, status.HTTP_400_BAD_REQUEST)
-            return Response({"detail": _detail(error)}, status.HTTP_409_CONFLICT)
+            return service_error(error)
         return Response(SkippedSerializer(skipped).data)
 
 
