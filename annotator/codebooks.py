@@ -27,6 +27,11 @@ RESERVED_DIMENSION_KEYS = {
 LEVELS = {choice.value for choice in Dimension.Level}
 
 
+def _is_slug(key: str) -> bool:
+    """Letters, digits, _ or -: keys travel in URLs, form fields and exports."""
+    return bool(key) and slugify(key).replace("-", "_") == key.replace("-", "_")
+
+
 def read_codebook_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     text = path.read_text(encoding="utf-8")
@@ -59,7 +64,7 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
             continue
         key = str(dimension.get("key") or "")
         where = f"dimension '{key or d_index}'"
-        if not key or slugify(key).replace("-", "_") != key.replace("-", "_"):
+        if not _is_slug(key):
             errors.append(f"{where}: key must be a slug (letters, digits, _ or -).")
         if key in seen_dimensions:
             errors.append(f"{where}: key used twice.")
@@ -83,7 +88,7 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
                 continue
             c_key = str(category.get("key") or "")
             c_where = f"{where}, category '{c_key or c_index}'"
-            if not c_key or slugify(c_key).replace("-", "_") != c_key.replace("-", "_"):
+            if not _is_slug(c_key):
                 errors.append(f"{c_where}: key must be a slug.")
             if c_key in seen_categories:
                 errors.append(f"{c_where}: key used twice in this dimension.")
