@@ -138,6 +138,10 @@ class ProjectQuerySet(models.QuerySet):
         )
 
 
+def default_gold_methods() -> list[str]:
+    return ["unanimous", "single"]
+
+
 class Project(models.Model):
     class Order(models.TextChoices):
         DOCUMENT = "document", "document order"
@@ -166,6 +170,21 @@ class Project(models.Model):
     lease_minutes = models.PositiveIntegerField(
         default=30, help_text="An unsubmitted claim returns to the pool after this."
     )
+    gold_methods = models.JSONField(
+        default=default_gold_methods,
+        blank=True,
+        help_text="Aggregation rules tried in order, first to decide wins: unanimous, "
+        "single, majority, model (Dawid–Skene). Undecided spans go to adjudication.",
+    )
+    gold_min_share = models.FloatField(
+        default=0.5,
+        help_text="Majority rule: the winning code needs more than this share of the "
+        "ratings.",
+    )
+    gold_min_posterior = models.FloatField(
+        default=0.9,
+        help_text="Model rule: decide only when the posterior is at least this.",
+    )
     total_codings = models.PositiveIntegerField(
         default=0, editable=False, help_text="Sum of every span's designed coders."
     )
@@ -185,6 +204,14 @@ class Project(models.Model):
             models.CheckConstraint(
                 condition=Q(sample_share__gte=0) & Q(sample_share__lte=1),
                 name="project_share_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(gold_min_share__gte=0) & Q(gold_min_share__lt=1),
+                name="project_gold_share_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(gold_min_posterior__gte=0) & Q(gold_min_posterior__lte=1),
+                name="project_gold_posterior_in_range",
             ),
         ]
 
@@ -432,6 +459,9 @@ class Annotation(models.Model):
     assignment = models.OneToOneField(
         Assignment, on_delete=models.CASCADE, related_name="annotation"
     )
+    # Copied from the assignment so "what changed in this project since T" (gold
+    # refresh, incremental export) is one index range, not a join.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     codebook = models.ForeignKey(
         Codebook, on_delete=models.PROTECT, related_name="annotations"
     )
@@ -447,7 +477,7 @@ class Annotation(models.Model):
     objects = AnnotationQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["updated_at"])]
+        indexes = [models.Index(fields=["project", "updated_at"])]
 
     def __str__(self) -> str:
         return f"annotation of {self.assignment}"
@@ -461,11 +491,18 @@ class Annotation(models.Model):
 
 
 class Label(models.Model):
-    """One chosen category: rows, not JSON, so agreement reads integer arrays."""
+    """One chosen category: rows, not JSON, so agreement reads integer arrays.
+
+    `project`, `span` and `coder` repeat the annotation's assignment so a
+    dimension's ratings (unit, coder, value) are one index range of one table.
+    """
 
     annotation = models.ForeignKey(
         Annotation, on_delete=models.CASCADE, related_name="labels"
     )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    span = models.ForeignKey(Span, on_delete=models.CASCADE, related_name="+")
+    coder = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     dimension = models.ForeignKey(Dimension, on_delete=models.PROTECT, related_name="+")
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
 
@@ -475,7 +512,11 @@ class Label(models.Model):
                 fields=["annotation", "category"], name="label_unique_category"
             )
         ]
-        indexes = [models.Index(fields=["dimension", "category"])]
+        indexes = [
+            models.Index(fields=["project", "dimension"]),
+            models.Index(fields=["project", "span"]),
+            models.Index(fields=["dimension", "category"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.dimension.key}={self.category.key}"
@@ -499,3 +540,151 @@ class AnnotationRevision(models.Model):
 
     def __str__(self) -> str:
         return f"revision of {self.annotation_id} at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+# --- gold standard -------------------------------------------------------------------
+
+
+class GoldMethod(models.TextChoices):
+    UNANIMOUS = "unanimous", "unanimous"
+    SINGLE = "single", "single coder"
+    MAJORITY = "majority", "majority"
+    MODEL = "model", "model (Dawid–Skene)"
+    ADJUDICATED = "adjudicated", "adjudicated"
+
+
+class GoldRun(models.Model):
+    """One aggregation pass over a project dimension: the settings labels came from."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="gold_runs"
+    )
+    dimension = models.ForeignKey(Dimension, on_delete=models.PROTECT, related_name="+")
+    methods = models.JSONField(default=list)
+    min_share = models.FloatField()
+    min_posterior = models.FloatField()
+    # Annotations updated up to this moment were read; later ones make gold stale.
+    watermark = models.DateTimeField(null=True, blank=True)
+    converged = models.BooleanField(null=True, blank=True)
+    iterations = models.PositiveIntegerField(null=True, blank=True)
+    coder_accuracy = models.JSONField(
+        default=dict, blank=True, help_text="{coder id: estimated accuracy} (model)."
+    )
+    n_decided = models.PositiveIntegerField(default=0)
+    n_undecided = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "dimension", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"gold run {self.pk} of {self.project_id}/{self.dimension_id}"
+
+
+class GoldLabel(models.Model):
+    """The gold code of one span on one dimension, with how it was reached.
+
+    Single-choice dimensions use `category`; multi-choice ones use
+    GoldLabelCategory rows (an empty set is no rows). Undecided spans have no row.
+    """
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="gold_labels"
+    )
+    span = models.ForeignKey(Span, on_delete=models.CASCADE, related_name="+")
+    dimension = models.ForeignKey(Dimension, on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    method = models.CharField(max_length=12, choices=GoldMethod)
+    run = models.ForeignKey(
+        GoldRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField()
+    note = models.TextField(blank=True)
+    posterior = models.FloatField(null=True, blank=True)
+    codebook = models.ForeignKey(Codebook, on_delete=models.PROTECT, related_name="+")
+    n_ratings = models.PositiveSmallIntegerField(default=0)
+    coder_codes = models.JSONField(
+        default=dict, blank=True, help_text="{coder id: [category keys]} when decided."
+    )
+    agreement = models.FloatField(
+        null=True, blank=True, help_text="Share of ratings equal to the gold code."
+    )
+    # Set explicitly by every write (bulk writes skip auto_now): clients sync on it.
+    updated_at = models.DateTimeField(db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "span", "dimension"], name="goldlabel_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(method="adjudicated") | Q(decided_by__isnull=False),
+                name="goldlabel_adjudicated_has_reviewer",
+            ),
+            models.CheckConstraint(
+                condition=~Q(method="model") | Q(posterior__isnull=False),
+                name="goldlabel_model_has_posterior",
+            ),
+            models.CheckConstraint(
+                condition=Q(posterior__isnull=True)
+                | (Q(posterior__gte=0) & Q(posterior__lte=1)),
+                name="goldlabel_posterior_in_range",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "updated_at", "id"]),
+            models.Index(fields=["project", "dimension", "method"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"gold {self.dimension_id} of span {self.span_id} ({self.method})"
+
+
+class GoldLabelCategory(models.Model):
+    """One category of a multi-choice gold label."""
+
+    gold_label = models.ForeignKey(
+        GoldLabel, on_delete=models.CASCADE, related_name="categories"
+    )
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gold_label", "category"], name="goldlabelcategory_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gold_label_id}: category {self.category_id}"
+
+
+class GoldLabelRevision(models.Model):
+    """A reviewer's change to a gold label: who, when, old → new (with notes)."""
+
+    gold_label = models.ForeignKey(
+        GoldLabel, on_delete=models.CASCADE, related_name="revisions"
+    )
+    changed_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    old = models.JSONField()
+    new = models.JSONField()
+
+    class Meta:
+        ordering = ["gold_label_id", "changed_at", "id"]
+
+    def __str__(self) -> str:
+        return (
+            f"revision of gold {self.gold_label_id} at {self.changed_at:%Y-%m-%d %H:%M}"
+        )

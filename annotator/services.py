@@ -531,8 +531,16 @@ LABELS_LOADED = Prefetch(
 
 def _new_labels(annotation: Annotation, resolved: list[tuple[int, Category]]) -> None:
     """Insert the resolved labels and keep them on the instance (no re-read)."""
+    assignment = annotation.assignment
     labels = [
-        Label(annotation=annotation, dimension=category.dimension, category=category)
+        Label(
+            annotation=annotation,
+            project_id=assignment.project_id,
+            span_id=assignment.span_id,
+            coder_id=assignment.coder_id,
+            dimension=category.dimension,
+            category=category,
+        )
         for _, category in resolved
     ]
     Label.objects.bulk_create(labels)
@@ -608,6 +616,7 @@ def submit_annotation(
     started = assignment.shown_at or assignment.claimed_at
     annotation = Annotation.objects.create(
         assignment=assignment,
+        project_id=assignment.project_id,
         codebook=codebook,
         uncertain=uncertain,
         comment=comment,
