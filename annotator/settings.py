@@ -7,9 +7,11 @@ ALLOWED_HOSTS comma-separated; defaults to localhost when DEBUG is on
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -66,12 +68,19 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
+    "axes",
     "corpus",
     "annotator",
 ]
 
 MIDDLEWARE = [
+    # First, so its duration covers the rest and its status is the one sent.
+    "annotator.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Before anything reads the body; after the two above so a 413 has their headers.
+    "annotator.middleware.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -80,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a login refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "annotator.urls"
@@ -123,6 +134,22 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Repeated failed logins (django-axes, counted in the database so every app server
+# sees them): 5 failures for one username from one address lock that pair out for
+# 15 minutes; a success resets the count.
+AUTHENTICATION_BACKENDS = [
+    "annotator.auth_backends.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no banner on every manage.py command; lockouts answer 429
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind a proxy the client is the first X-Forwarded-For address; direct, REMOTE_ADDR.
+AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", 0)) or None
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"django.contrib.auth.password_validation.{name}"}
     for name in (
@@ -158,6 +185,9 @@ LOGOUT_REDIRECT_URL = "login"
 
 # Uploads larger than this are streamed to a temporary file rather than held in RAM.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Request bodies: BodySizeLimitMiddleware answers 413 before reading one over these
+# (forms and JSON: DATA_UPLOAD_MAX_MEMORY_SIZE; file uploads: CORPUS_UPLOAD_MAX_BYTES
+# for the whole request). Import limits per file: corpus/importing.py.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 CORPUS_UPLOAD_MAX_BYTES = int(
     os.environ.get("CORPUS_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
@@ -194,10 +224,46 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = False
     SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp): scripts, styles, images, fonts and connections
+# from this origin only; no inline script or style, no eval, no framing. Templates
+# therefore carry no style attributes (bars and heatmaps use static/…/scales.css).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"plain": {"format": "%(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        # One line per request (annotator/middleware.py), on stdout for the
+        # process manager or container runtime to collect.
+        "requests": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "plain",
+        },
+    },
+    "loggers": {
+        "annotator.requests": {
+            "handlers": ["requests"],
+            "level": "INFO",
+            "propagate": False,
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

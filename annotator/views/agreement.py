@@ -68,23 +68,18 @@ def parse_options(params: QueryDict) -> Options:
 
 
 def heat(value: float, low: float = 0.0, high: float = 1.0) -> str:
-    """Background colour for a heatmap cell: white at ``low``, deep blue at ``high``."""
+    """Class of a heatmap cell: heat-0 (white, ``low``) to heat-20 (deep blue,
+    ``high``). Classes, not style attributes: the CSP refuses inline styles
+    (the scale lives in static/annotator/scales.css)."""
     if not math.isfinite(value):
-        return "background:#f0f0f0"
+        return "heat-none"
     t = min(max((value - low) / (high - low), 0.0), 1.0) if high > low else 0.0
-    lightness = 97 - 55 * t
-    ink = "#fff" if t > 0.6 else "#1d232b"
-    return f"background:hsl(210,55%,{lightness:.0f}%);color:{ink}"
+    return f"heat-{round(t * 20)}"
 
 
 def alpha_heat(value: float) -> str:
-    """Cell colour of a coefficient against the .667/.800 thresholds."""
-    return {
-        "good": "background:#d8efdf",
-        "tentative": "background:#f8ebcf",
-        "poor": "background:#f6d6d6",
-        "none": "background:#f0f0f0",
-    }[band(value)]
+    """Class of a coefficient's cell against the .667/.800 thresholds."""
+    return f"band-{band(value)}"
 
 
 def _trend(d: DimensionReport) -> dict[str, Any]:

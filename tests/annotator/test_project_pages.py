@@ -123,7 +123,7 @@ def test_progress_for_reviewers_shows_spans_and_every_coder(client, project, rev
     assert rows["ann"].done_pct == 100 and rows["bob"].done_pct == pytest.approx(66.7)
     assert rows["ann"].last_active is not None
     html = response.text
-    assert 'class="seg done" style="width: 100.0%"' in html
+    assert 'class="seg done w-100"' in html
     assert "2</strong> spans done" in html and "4</strong> spans left" in html
     assert "30.0" in html and "10.0" in html
 
