@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -41,8 +42,17 @@ from corpus.segmenting import Segmentation, segment
 
 KNOWN_FIELDS = ("title", "text", "source", "url", "published", "language")
 SUPPORTED_SUFFIXES = (".txt", ".csv", ".jsonl", ".ndjson")
-MAX_FIELD_CHARS = 50 * 1024 * 1024
-csv.field_size_limit(MAX_FIELD_CHARS)
+# Limits, so one file cannot exhaust a worker's memory or hold the import's
+# transaction open for hours. Each may be overridden in settings as
+# CORPUS_IMPORT_<NAME> (read at import time, so tests can lower them).
+MAX_FIELD_CHARS = 16 * 1024 * 1024  # one document's text, in characters
+MAX_LINE_BYTES = 64 * 1024 * 1024  # one physical line (JSON escapes inflate text)
+MAX_RECORDS = 2_000_000  # records (CSV rows, JSONL lines, .txt files) per import
+
+
+def limit(name: str) -> int:
+    """The import limit `name` (MAX_FIELD_CHARS, MAX_LINE_BYTES, MAX_RECORDS)."""
+    return int(getattr(settings, f"CORPUS_IMPORT_{name}", globals()[name]))
 
 
 class ImportFailed(ValidationError):
@@ -107,8 +117,22 @@ def _decode_line(raw: bytes, origin: str, line: int) -> str:
 
 
 def _binary_lines(stream: BinaryIO, origin: str, counter: list[int]) -> Iterator[str]:
-    """Decode a byte stream line by line, so a bad byte is reported with its line."""
-    for number, raw in enumerate(stream, start=1):
+    """Decode a byte stream line by line, so a bad byte is reported with its line.
+
+    Lines are read with a bound: a file without newlines is refused at the bound
+    instead of being read whole into memory.
+    """
+    most = limit("MAX_LINE_BYTES")
+    number = 0
+    while raw := stream.readline(most + 1):
+        number += 1
+        if len(raw) > most:
+            raise ImportFailed(
+                origin,
+                number,
+                None,
+                f"the line is longer than {most:,} bytes; is this a corpus file?",
+            )
         if number == 1 and raw.startswith(codecs.BOM_UTF8):
             counter[0] += len(codecs.BOM_UTF8)
             raw = raw[len(codecs.BOM_UTF8) :]
@@ -118,7 +142,13 @@ def _binary_lines(stream: BinaryIO, origin: str, counter: list[int]) -> Iterator
 
 def read_txt(stream: BinaryIO, origin: str) -> Iterator[RawDocument]:
     """A .txt file is one document; its title is its first non-empty line."""
-    data = stream.read()
+    most = limit("MAX_FIELD_CHARS")
+    # UTF-8 needs at most 4 bytes a character: read no more than the limit can use.
+    data = stream.read(4 * most + len(codecs.BOM_UTF8) + 1)
+    if len(data) > 4 * most + len(codecs.BOM_UTF8):
+        raise ImportFailed(
+            origin, None, "text", f"the file is over the {most:,}-character limit."
+        )
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     try:
@@ -139,6 +169,7 @@ def read_txt(stream: BinaryIO, origin: str) -> Iterator[RawDocument]:
 def read_csv(stream: BinaryIO, origin: str) -> Iterator[RawDocument]:
     """CSV with a header row; a record may span several physical lines (quoted text)."""
     counter = [0]
+    csv.field_size_limit(limit("MAX_FIELD_CHARS"))
     reader = csv.reader(_binary_lines(stream, origin, counter), strict=True)
     try:
         header = next(reader)
@@ -342,6 +373,11 @@ def validate_record(record: RawDocument, *, default_language: str = "") -> Docum
         raise fail("text", "missing or empty; every document needs its text.")
     if "\x00" in text:
         raise fail("text", "contains a NUL character; is this a binary file?")
+    if len(text) > (most := limit("MAX_FIELD_CHARS")):
+        raise fail(
+            "text",
+            f"{len(text):,} characters; at most {most:,} are allowed in one document.",
+        )
     title = values.get("title") or first_line(text)
     if len(title) > 1000:
         raise fail("title", f"{len(title)} characters; at most 1000 are allowed.")
@@ -536,12 +572,21 @@ def import_documents(
         _write_batch(db, corpus, batch, report)
 
     batch: list[Prepared] = []
+    most = limit("MAX_RECORDS")
     with (
         fast_toast_compression(db),
         checks_as_you_go(Span, db),
         batch_writer(write, db=db) as put,
     ):
-        for record in records:
+        for count, record in enumerate(records, start=1):
+            if count > most:
+                raise ImportFailed(
+                    record.origin,
+                    record.line,
+                    None,
+                    f"more than {most:,} records in one import; split the corpus and "
+                    "import the parts one after another.",
+                )
             document = validate_record(record, default_language=default_language)
             batch.append(_prepare(record, document, segmentation, patterns))
             if len(batch) >= batch_size:
