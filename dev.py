@@ -92,8 +92,8 @@ def serve(args: list[str]) -> None:
         bind,
         "--workers",
         workers,
-        "--access-logfile",
-        "-",
+        # No gunicorn access log: annotator.middleware.RequestLogMiddleware writes
+        # one line per request (with its duration) on stdout already.
         *args,
         env=env,
     )

@@ -218,10 +218,14 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_flag("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_flag("SECURE_COOKIES", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", False)
+    # Plain HTTP is redirected to HTTPS, except the load balancer's health probe.
+    # Off under pytest (the test client speaks plain HTTP); SECURE_SSL_REDIRECT=0 for
+    # a local gunicorn without a proxy (the benchmarks do that).
+    SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", not UNDER_PYTEST)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 30))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = False
+    SECURE_HSTS_PRELOAD = env_flag("SECURE_HSTS_PRELOAD", True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
@@ -261,7 +265,8 @@ LOGGING = {
     "loggers": {
         "annotator.requests": {
             "handlers": ["requests"],
-            "level": "INFO",
+            # WARNING silences it (the benchmarks do, to keep their output readable)
+            "level": os.environ.get("REQUEST_LOG_LEVEL", "INFO"),
             "propagate": False,
         },
     },

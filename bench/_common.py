@@ -70,6 +70,10 @@ def bench_env(url: str, **extra: str) -> dict[str, str]:
         "DEBUG": "0",
         "SECRET_KEY": BENCH_SECRET_KEY,
         "DJANGO_SETTINGS_MODULE": "annotator.settings",
+        # gunicorn on loopback speaks plain HTTP: no redirect to HTTPS, plain cookies
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_COOKIES": "0",
+        "REQUEST_LOG_LEVEL": "WARNING",
         **extra,
     }
 
