@@ -9,20 +9,13 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import groupby, islice
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import (
-    Exists,
-    F,
-    OuterRef,
-    Prefetch,
-    Subquery,
-    prefetch_related_objects,
-)
-from django.db.models.expressions import RawSQL
+from django.db.models import Exists, F, Prefetch
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from annotator.models import (
@@ -212,12 +205,9 @@ def _release(claims: Sequence[tuple[int, int]], status: str, now: datetime) -> N
 def release_expired_claims(*, project: Project, now: datetime | None = None) -> int:
     """Expire claims whose lease ran out, so their spans return to the pool."""
     now = now or timezone.now()
-    lapsed = Assignment.objects.filter(
-        project=project, status=Status.CLAIMED, expires_at__lte=now
-    )
     # Almost always there is nothing to release: one indexed probe, without the
     # transaction (two more round trips) that the locking read below needs.
-    if not lapsed.exists():
+    if _row(_LAPSED, [project.pk, _db_time(now)]) is None:
         return 0
     with transaction.atomic():
         stale = list(
@@ -238,27 +228,90 @@ def _lock_member(memberships, *extra: str) -> tuple | None:
     assignments) is what keeps them free of deadlocks: without it, a coder submitting
     a lapsed claim while re-claiming that same span held the assignment and waited
     for the work item that the claim held while it waited for the assignment.
+    (Claims and submits take the same lock in SQL: _lock_coder, _LOCK_SUBMITTER.)
     """
     return memberships.select_for_update().values_list("pk", *extra).first()
 
 
+# The claim and the submit are the coders' hot path: a request every few seconds
+# per coder, for hours. Their statements are written out in SQL, fixed strings with
+# parameters: building and compiling the equivalent QuerySets cost 0.3-0.4 ms of
+# CPU per query, several times what the database spends running them. The rare
+# paths (releasing lapsed claims, skips, revisions, replays) stay in the ORM. The
+# SQL is the same on PostgreSQL and SQLite but for the row locks, which SQLite does
+# without (its IMMEDIATE transactions serialise the writers).
+
+
+def _rows(sql: str, params: Mapping | Sequence = ()) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _row(sql: str, params: Mapping | Sequence = ()) -> tuple | None:
+    rows = _rows(sql, params)
+    return rows[0] if rows else None
+
+
+def _execute(sql: str, params: Mapping | Sequence = ()) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _for_update(of: str = "", *, skip_locked: bool = False) -> str:
+    """The row-lock clause where the database has row locks ("" on SQLite)."""
+    if not connection.features.has_select_for_update:
+        return ""
+    return (
+        " FOR UPDATE"
+        + (f" OF {of}" if of else "")
+        + (" SKIP LOCKED" if skip_locked else "")
+    )
+
+
+def _db_time(value: datetime | None):
+    """A datetime as a query parameter (SQLite stores naive UTC text)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _aware(value) -> datetime | None:
+    """A datetime read by raw SQL: PostgreSQL returns it aware, SQLite naive UTC."""
+    if value is None or isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _loaded(model, **values):
+    """An instance of rows read by raw SQL: as the ORM would load it, not "unsaved";
+    fields not given are deferred (read on first access, never silently empty)."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(connection.alias, names, [values[name] for name in names])
+
+
+_LAPSED = (
+    "SELECT 1 FROM annotator_assignment"
+    " WHERE project_id = %s AND status = 'claimed' AND expires_at <= %s LIMIT 1"
+)
+
+
 def _lock_coder(project: Project, coder, *, lease_only: bool = False) -> None:
     """Serialise one coder's own requests (a double click must not claim twice)."""
-    memberships = Membership.objects.filter(
-        project=project, user=coder, role=Membership.Role.CODER
-    )
-    extra = ()
+    extra = ""
     if lease_only and connection.vendor == "postgresql":
         # A claim is a lease, not data: committing it without waiting for the WAL
         # flush saves a disk sync (~4 ms here) on every "next". A crash can lose
         # only the last fraction of a second of claims; their coders claim again.
         # Submits, which carry the codings, keep synchronous commits. set_config
         # (= SET LOCAL) rides on the lock's round trip instead of one of its own.
-        memberships = memberships.annotate(
-            asynchronous=RawSQL("set_config('synchronous_commit', 'off', true)", ())
-        )
-        extra = ("asynchronous",)
-    if _lock_member(memberships, *extra) is None:
+        extra = ", set_config('synchronous_commit', 'off', true)"
+    locked = _row(
+        f"SELECT id{extra} FROM annotator_membership"
+        " WHERE project_id = %s AND user_id = %s AND role = 'coder'" + _for_update(),
+        [project.pk, coder.pk],
+    )
+    if locked is None:
         raise ValidationError("You are not a coder in this project.")
 
 
@@ -279,6 +332,8 @@ def claim_next_span(
     Every query walks an index in position order, so its cost does not grow with
     the project. Lapsed claims are released first, in their own transaction, so the
     claim itself holds no locks but the coder's and the one span's.
+
+    `project` needs only its pk and lease_minutes loaded.
     """
     now = now or timezone.now()
     # Only a transaction of our own may skip waiting for the disk (see _claim); a
@@ -288,8 +343,87 @@ def claim_next_span(
     return _claim(project, coder, now, lease_only=own_transaction, shown=shown)
 
 
-_CLAIM_FIELDS = ("id", "span_id")
 STARTED_WINDOW = 100
+
+# After the coder's lock (so a concurrent request of this coder is seen), one round
+# trip for the coder's state: their live claim, and their place, i.e. their latest
+# submit, found through the (project, coder, status, finished_at) index in one step
+# however many spans they have coded. The live claim has no expiry condition: with
+# one, the planner walks the live-claim index by expiry across every project's
+# claims, not this coder's.
+_LIVE_AND_PLACE = """
+SELECT live.id, live.work_item_id, live.span_id, live.claimed_at, live.shown_at,
+       live.expires_at, live.skip_reason, place.document_id, place.position
+FROM (SELECT 1 AS one) AS here
+LEFT JOIN (
+    SELECT id, work_item_id, span_id, claimed_at, shown_at, expires_at, skip_reason
+    FROM annotator_assignment
+    WHERE project_id = %(project)s AND coder_id = %(coder)s AND status = 'claimed'
+    ORDER BY claimed_at LIMIT 1
+) AS live ON 1 = 1
+LEFT JOIN (
+    SELECT w.document_id, w.position
+    FROM annotator_assignment AS a
+    JOIN annotator_workitem AS w ON w.id = a.work_item_id
+    WHERE a.project_id = %(project)s AND a.coder_id = %(coder)s
+      AND a.status = 'completed'
+    ORDER BY a.finished_at DESC LIMIT 1
+) AS place ON 1 = 1
+"""
+
+# Where to look for the next span, in the order tried. The conditions repeat the
+# partial indexes' predicates (workitem_partial_idx, workitem_fresh_idx) word for
+# word, so the planner can use them.
+_STARTED_ANYWHERE = "w.taken > 0 AND w.taken < w.target"
+# Only the first STARTED_WINDOW started spans are looked at: a coder who worked
+# alone leaves thousands started by themself, and walking past all of them on every
+# claim would grow with their work. Beyond the window they get fresh spans; the
+# window moves on as others finish the started ones.
+_STARTED = (
+    f"{_STARTED_ANYWHERE} AND w.id IN ("
+    "SELECT id FROM annotator_workitem"
+    " WHERE project_id = %(project)s AND taken > 0 AND taken < target"
+    f" ORDER BY position LIMIT {STARTED_WINDOW})"
+)
+_FRESH = "w.taken = 0"
+# The rest of the coder's document, as a range of positions too (a position is the
+# document's rank << DOCUMENT_SHIFT, plus the span's index): then whichever index the
+# planner picks reads only this document's remaining spans, even with statistics
+# that predate the project (a million-row scan otherwise). A document's range is
+# bounded already: no window needed there.
+_HERE = (
+    "w.document_id = %(document)s"
+    " AND w.position > %(position)s AND w.position < %(end)s"
+)
+
+
+def _candidate_sql(condition: str, lock: str) -> str:
+    return (
+        "SELECT w.id, w.span_id FROM annotator_workitem AS w"
+        f" WHERE w.project_id = %(project)s AND {condition}"
+        " AND NOT EXISTS (SELECT 1 FROM annotator_assignment AS mine"
+        " WHERE mine.project_id = %(project)s AND mine.coder_id = %(coder)s"
+        " AND mine.span_id = w.span_id AND mine.status <> 'expired')"
+        f" ORDER BY w.position LIMIT 1{lock}"
+    )
+
+
+# A span whose claim lapsed can come back to the same coder: the row exists then.
+# INSERT … ON CONFLICT DO UPDATE covers both cases in one statement.
+_UPSERT_CLAIM = """
+INSERT INTO annotator_assignment (
+    project_id, work_item_id, span_id, coder_id, status, claimed_at, shown_at,
+    expires_at, finished_at, skip_reason
+) VALUES (
+    %(project)s, %(item)s, %(span)s, %(coder)s, 'claimed', %(now)s, %(shown)s,
+    %(expires)s, NULL, ''
+)
+ON CONFLICT (project_id, span_id, coder_id) DO UPDATE SET
+    work_item_id = excluded.work_item_id, status = excluded.status,
+    claimed_at = excluded.claimed_at, shown_at = excluded.shown_at,
+    expires_at = excluded.expires_at, finished_at = NULL
+RETURNING id, skip_reason
+"""
 
 
 @transaction.atomic
@@ -297,72 +431,35 @@ def _claim(
     project: Project, coder, now: datetime, *, lease_only: bool, shown: bool
 ) -> Assignment | None:
     _lock_coder(project, coder, lease_only=lease_only)
-    # After the lock (so a concurrent request of this coder is seen), one round trip
-    # for the coder's state: their live claim, and their place, i.e. their latest
-    # submit, found through the (project, coder, status, finished_at) index in one
-    # step however many spans they have coded.
-    mine = Assignment.objects.filter(project=project, coder=coder)
-    latest = mine.filter(status=Status.COMPLETED).order_by("-finished_at")
-    live_id, document_id, position = (
-        Project.objects.filter(pk=project.pk)
-        .order_by()
-        .values_list(
-            # No expiry condition here: with one, the planner walks the live-claim
-            # index by expiry across every project's claims, not this coder's.
-            Subquery(mine.live().order_by("claimed_at").values("pk")[:1]),
-            Subquery(latest.values("work_item__document_id")[:1]),
-            Subquery(latest.values("work_item__position")[:1]),
-        )
-        .get()
-    )
-    live = Assignment.objects.get(pk=live_id) if live_id is not None else None
-    if live is not None and live.expires_at > now:
-        if shown and live.shown_at is None:
-            live.shown_at = now
-            Assignment.objects.filter(pk=live.pk).update(shown_at=now)
+    params = {"project": project.pk, "coder": coder.pk}
+    (live_id, item_id, span_id, claimed_at, shown_at, expires_at, skip_reason,
+     document_id, position) = _row(_LIVE_AND_PLACE, params)  # fmt: skip
+    if live_id is not None and _aware(expires_at) > now:
+        shown_at = _aware(shown_at)
+        if shown and shown_at is None:
+            shown_at = now
+            _execute(
+                "UPDATE annotator_assignment SET shown_at = %s WHERE id = %s",
+                [_db_time(now), live_id],
+            )
+        live = _loaded(
+            Assignment, id=live_id, project_id=project.pk, work_item_id=item_id,
+            span_id=span_id, coder_id=coder.pk, status=Status.CLAIMED,
+            claimed_at=_aware(claimed_at), shown_at=shown_at,
+            expires_at=_aware(expires_at), finished_at=None, skip_reason=skip_reason,
+        )  # fmt: skip
+        live.project, live.coder = project, coder
         return live
 
-    mine = Assignment.objects.filter(
-        project=project, coder=coder, span_id=OuterRef("span_id")
-    ).exclude(status=Status.EXPIRED)
-    available = WorkItem.objects.filter(project=project).exclude(Exists(mine))
-    open_started = WorkItem.objects.filter(
-        project=project, taken__gt=0, taken__lt=F("target")
-    )
-    # Only the first STARTED_WINDOW started spans are looked at: a coder who worked
-    # alone leaves thousands started by themself, and walking past all of them on
-    # every claim would grow with their work. Beyond the window they get fresh spans;
-    # the window moves on as others finish the started ones.
-    started_anywhere = available.filter(taken__gt=0, taken__lt=F("target"))
-    started = started_anywhere.filter(
-        id__in=open_started.order_by("position").values("id")[:STARTED_WINDOW]
-    )
-    fresh = available.filter(taken=0)
-    candidates = [started, fresh]
+    candidates = [_STARTED, _FRESH]
     if document_id is not None:
-        # The rest of that document, as a range of positions too (a position is the
-        # document's rank << DOCUMENT_SHIFT, plus the span's index): then whichever
-        # index the planner picks reads only this document's remaining spans, even
-        # with statistics that predate the project (a million-row scan otherwise).
         end_of_document = ((position >> DOCUMENT_SHIFT) + 1) << DOCUMENT_SHIFT
-
-        def here(queryset):
-            return queryset.filter(
-                document_id=document_id,
-                position__gt=position,
-                position__lt=end_of_document,
-            )
-
-        # A document's range is bounded already: no window needed there.
-        candidates = [here(started_anywhere), started, here(fresh), fresh]
+        params.update(document=document_id, position=position, end=end_of_document)
+        started_here = f"{_STARTED_ANYWHERE} AND {_HERE}"
+        candidates = [started_here, _STARTED, f"{_FRESH} AND {_HERE}", _FRESH]
     item = None
-    for queryset in candidates:
-        item = (
-            queryset.order_by("position")
-            .select_for_update(skip_locked=True)
-            .values_list(*_CLAIM_FIELDS)
-            .first()
-        )
+    for condition in candidates:
+        item = _row(_candidate_sql(condition, _for_update(skip_locked=True)), params)
         if item:
             break
     if item is None and connection.features.has_select_for_update_skip_locked:
@@ -372,42 +469,34 @@ def _claim(
         # would stay under-coded). So wait for those rows in turn: such claims commit
         # within milliseconds, and a row they filled no longer matches once the lock
         # is granted (PostgreSQL re-checks it), so the scan moves on to the next.
-        for queryset in (started, fresh):
-            item = (
-                queryset.order_by("position")
-                .select_for_update()
-                .values_list(*_CLAIM_FIELDS)
-                .first()
-            )
+        for condition in (_STARTED, _FRESH):
+            item = _row(_candidate_sql(condition, _for_update()), params)
             if item:
                 break
     if item is None:
         return None
     item_id, span_id = item
-    WorkItem.objects.filter(pk=item_id).update(taken=F("taken") + 1)
-    assignment = Assignment(
-        project=project,
-        work_item_id=item_id,
-        span_id=span_id,
-        coder=coder,
-        status=Status.CLAIMED,
-        claimed_at=now,
-        shown_at=now if shown else None,
-        expires_at=now + timedelta(minutes=project.lease_minutes),
-        finished_at=None,
+    _execute("UPDATE annotator_workitem SET taken = taken + 1 WHERE id = %s", [item_id])
+    shown_at = now if shown else None
+    expires_at = now + timedelta(minutes=project.lease_minutes)
+    assignment_id, skip_reason = _row(
+        _UPSERT_CLAIM,
+        {
+            **params,
+            "item": item_id,
+            "span": span_id,
+            "now": _db_time(now),
+            "shown": _db_time(shown_at),
+            "expires": _db_time(expires_at),
+        },
     )
-    # A span whose claim lapsed can come back to the same coder: the row exists then.
-    # INSERT … ON CONFLICT DO UPDATE covers both cases in one statement (the claim's
-    # hot path; update_or_create took six, with two savepoints).
-    Assignment.objects.bulk_create(
-        [assignment],
-        update_conflicts=True,
-        unique_fields=["project", "span", "coder"],
-        update_fields=[
-            "work_item", "status", "claimed_at", "shown_at", "expires_at",
-            "finished_at",
-        ],
+    assignment = _loaded(
+        Assignment, id=assignment_id, project_id=project.pk, work_item_id=item_id,
+        span_id=span_id, coder_id=coder.pk, status=Status.CLAIMED, claimed_at=now,
+        shown_at=shown_at, expires_at=expires_at, finished_at=None,
+        skip_reason=skip_reason,
     )  # fmt: skip
+    assignment.project, assignment.coder = project, coder
     return assignment
 
 
@@ -487,24 +576,51 @@ def resolve_labels(
     return resolved
 
 
+# {codebook id: its dimensions}, for codebooks in use only: a version with
+# annotations is frozen (annotator/codebooks.py; the admin refuses edits), so what
+# was read once stays true, and a submit need not read the codebook again. A version
+# not yet in use may still be edited in place: read each time until it is. Saving or
+# deleting a codebook, dimension or category in this process empties the cache.
+_IN_USE_CODEBOOKS: dict[int, dict[str, Dimension]] = {}
+
+
+def _forget_codebooks(**kwargs) -> None:
+    _IN_USE_CODEBOOKS.clear()
+
+
+for _model in (Codebook, Dimension, Category):
+    for _signal in (post_save, post_delete):
+        _signal.connect(
+            _forget_codebooks, sender=_model, dispatch_uid=f"codebook-cache-{_model}"
+        )
+
+
 def _dimensions(codebook_id: int) -> dict[str, Dimension]:
     """{key: dimension} of a codebook, in order, each with `category_map`.
 
     One query (dimensions outer-joined to their categories, so a dimension without
-    any still comes), where prefetching took two; full instances, no deferred fields.
+    any still comes), where prefetching took two; full instances, no deferred
+    fields. Callers must not change what they get: it may be shared.
     """
+    cached = _IN_USE_CODEBOOKS.get(codebook_id)
+    if cached is not None:
+        return cached
     dimension_fields = [field.attname for field in Dimension._meta.concrete_fields]
     category_fields = [field.attname for field in Category._meta.concrete_fields]
     rows = (
         Dimension.objects.filter(codebook_id=codebook_id)
+        .annotate(in_use=Exists(Annotation.objects.filter(codebook_id=codebook_id)))
         .order_by("position", "pk", "categories__position", "categories__pk")
         .values_list(
-            *dimension_fields, *(f"categories__{name}" for name in category_fields)
+            *dimension_fields,
+            *(f"categories__{name}" for name in category_fields),
+            "in_use",
         )
     )
     n = len(dimension_fields)
     dimensions: dict[str, Dimension] = {}
-    for row in rows:
+    in_use = False
+    for *row, in_use in rows:  # noqa: B007 - the same on every row; kept after
         dimension = Dimension(**dict(zip(dimension_fields, row[:n], strict=True)))
         dimension = dimensions.setdefault(dimension.key, dimension)
         if not hasattr(dimension, "category_map"):
@@ -513,6 +629,8 @@ def _dimensions(codebook_id: int) -> dict[str, Dimension]:
             category = Category(**dict(zip(category_fields, row[n:], strict=True)))
             category.dimension = dimension
             dimension.category_map[category.key] = category
+    if in_use:
+        _IN_USE_CODEBOOKS[codebook_id] = dimensions
     return dimensions
 
 
@@ -543,8 +661,88 @@ def _new_labels(annotation: Annotation, resolved: list[tuple[int, Category]]) ->
         )
         for _, category in resolved
     ]
-    Label.objects.bulk_create(labels)
+    if labels:
+        rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(labels))
+        ids = _rows(
+            "INSERT INTO annotator_label (annotation_id, project_id, span_id,"
+            f" coder_id, dimension_id, category_id) VALUES {rows} RETURNING id",
+            [
+                value
+                for label in labels
+                for value in (
+                    label.annotation_id,
+                    label.project_id,
+                    label.span_id,
+                    label.coder_id,
+                    label.dimension_id,
+                    label.category_id,
+                )  # fmt: skip
+            ],
+        )
+        for label, (pk,) in zip(labels, ids, strict=True):
+            label.pk = pk
+            label._state.adding, label._state.db = False, connection.alias
     annotation._prefetched_objects_cache = {"labels": labels}
+
+
+# The coder's membership first, the lock claims take first too (see _lock_member).
+# A removed member holds no lock to take: they can no longer claim either.
+_LOCK_SUBMITTER = (
+    "SELECT id FROM annotator_membership WHERE user_id = %s"
+    " AND project_id = (SELECT project_id FROM annotator_assignment WHERE id = %s)"
+)
+# Then the assignment, with what the submit checks and what its caller answers
+# with: the project's codebook (its version), the span, an earlier annotation.
+_SUBMIT_STATE = """
+SELECT a.id, a.project_id, a.work_item_id, a.span_id, a.coder_id, a.status,
+       a.claimed_at, a.shown_at, a.expires_at, a.finished_at, a.skip_reason,
+       p.codebook_id, p.lease_minutes, c.version, s.document_id, s."index", s.text,
+       n.id
+FROM annotator_assignment AS a
+JOIN annotator_project AS p ON p.id = a.project_id
+JOIN annotator_codebook AS c ON c.id = p.codebook_id
+JOIN corpus_span AS s ON s.id = a.span_id
+LEFT JOIN annotator_annotation AS n ON n.assignment_id = a.id
+WHERE a.id = %s
+"""
+_INSERT_ANNOTATION = """
+INSERT INTO annotator_annotation (
+    assignment_id, project_id, codebook_id, uncertain, comment, seconds,
+    submission_token, created_at, updated_at
+) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+RETURNING id
+"""
+
+
+def _locked_for_submit(pk: int, coder) -> tuple[Assignment, int | None]:
+    """Lock the coder's membership, then the assignment: (it, its annotation's id).
+
+    The assignment comes with its project (codebook, lease), codebook (version)
+    and span (document, index, text) loaded, each with just those fields.
+    """
+    _row(_LOCK_SUBMITTER + _for_update(), [coder.pk, pk])
+    row = _row(_SUBMIT_STATE + _for_update("a"), [pk])
+    if row is None or row[4] != coder.pk:
+        raise ValidationError("This span is not assigned to you.")
+    (pk, project_id, item_id, span_id, coder_id, status, claimed_at, shown_at,
+     expires_at, finished_at, skip_reason, codebook_id, lease_minutes, version,
+     document_id, index, text, annotation_id) = row  # fmt: skip
+    assignment = _loaded(
+        Assignment, id=pk, project_id=project_id, work_item_id=item_id,
+        span_id=span_id, coder_id=coder_id, status=status,
+        claimed_at=_aware(claimed_at), shown_at=_aware(shown_at),
+        expires_at=_aware(expires_at), finished_at=_aware(finished_at),
+        skip_reason=skip_reason,
+    )  # fmt: skip
+    assignment.project = _loaded(
+        Project, id=project_id, codebook_id=codebook_id, lease_minutes=lease_minutes
+    )
+    assignment.project.codebook = _loaded(Codebook, id=codebook_id, version=version)
+    assignment.span = _loaded(
+        Span, id=span_id, document_id=document_id, index=index, text=text
+    )
+    assignment.coder = coder
+    return assignment, annotation_id
 
 
 @transaction.atomic
@@ -565,71 +763,85 @@ def submit_annotation(
     assignment is a revision, recorded with who, when, old and new.
 
     The returned annotation has `created` (True when this call stored it, False for
-    a replay or a revision), its labels loaded, and its assignment with the span and
-    project: callers can answer without reading it back.
+    a replay or a revision), its labels loaded, its codebook's version, and its
+    assignment with the span (id, document, index, text) and project: callers can
+    answer without reading it back.
     """
     now = now or timezone.now()
     pk = assignment.pk if isinstance(assignment, Assignment) else assignment
-    # The coder's membership first, the lock claims take first too (see _lock_member).
-    # A removed member holds no lock to take: they can no longer claim either.
-    _lock_member(
-        Membership.objects.filter(
-            user=coder,
-            project_id=Subquery(
-                Assignment.objects.filter(pk=pk).values("project_id")[:1]
-            ),
+    assignment, annotation_id = _locked_for_submit(pk, coder)
+    if annotation_id is not None:
+        return _resubmit(
+            assignment, annotation_id, coder, labels, uncertain, comment, token
         )
-    )
-    assignment = _lock_assignment(
-        pk, coder, "project__codebook", "span", "annotation__codebook"
-    )
-    try:
-        existing = assignment.annotation
-    except Annotation.DoesNotExist:
-        existing = None
-    if existing and token and existing.submission_token == token:
-        prefetch_related_objects([existing], LABELS_LOADED)
-        existing.created = False
-        return existing
     if assignment.status == Status.SKIPPED:
         raise ValidationError("You skipped this span; it is no longer yours to code.")
-    codebook = existing.codebook if existing else assignment.project.codebook
+    codebook = assignment.project.codebook
     resolved = resolve_labels(codebook, labels)
     comment = comment.strip()
-    if existing:
-        prefetch_related_objects([existing], LABELS_LOADED)
-        old = _state(existing)
-        existing.uncertain, existing.comment = uncertain, comment
-        Label.objects.filter(annotation=existing).delete()
-        _new_labels(existing, resolved)
-        new = _state(existing)
-        if new != old:
-            existing.submission_token = token
-            existing.save()
-            AnnotationRevision.objects.create(
-                annotation=existing, changed_by=coder, old=old, new=new
-            )
-        existing.created = False
-        return existing
-
     _renew_lapsed_claim(assignment, now)
     started = assignment.shown_at or assignment.claimed_at
-    annotation = Annotation.objects.create(
-        assignment=assignment,
-        project_id=assignment.project_id,
-        codebook=codebook,
-        uncertain=uncertain,
-        comment=comment,
-        seconds=max((now - started).total_seconds(), 0.0),
-        submission_token=token,
-    )
+    seconds = max((now - started).total_seconds(), 0.0)
+    stored_at = timezone.now()
+    (annotation_id,) = _row(
+        _INSERT_ANNOTATION,
+        [
+            assignment.pk, assignment.project_id, codebook.pk, uncertain, comment,
+            seconds, token, _db_time(stored_at), _db_time(stored_at),
+        ],
+    )  # fmt: skip
+    annotation = _loaded(
+        Annotation, id=annotation_id, assignment_id=assignment.pk,
+        project_id=assignment.project_id, codebook_id=codebook.pk,
+        uncertain=uncertain, comment=comment, seconds=seconds,
+        submission_token=token, created_at=stored_at, updated_at=stored_at,
+    )  # fmt: skip
+    annotation.assignment, annotation.codebook = assignment, codebook
     _new_labels(annotation, resolved)
-    Assignment.objects.filter(pk=assignment.pk).update(
-        status=Status.COMPLETED, finished_at=now
+    _execute(
+        "UPDATE annotator_assignment SET status = 'completed', finished_at = %s"
+        " WHERE id = %s",
+        [_db_time(now), assignment.pk],
     )
     assignment.status, assignment.finished_at = Status.COMPLETED, now
     annotation.created = True
     return annotation
+
+
+def _resubmit(
+    assignment: Assignment,
+    annotation_id: int,
+    coder,
+    labels: Mapping[str, str | Sequence[str]],
+    uncertain: bool,
+    comment: str,
+    token: str,
+) -> Annotation:
+    """A submit for an assignment already annotated: a replay, or a revision."""
+    existing = (
+        Annotation.objects.select_related("codebook")
+        .prefetch_related(LABELS_LOADED)
+        .get(pk=annotation_id)
+    )
+    existing.assignment = assignment
+    existing.created = False
+    if token and existing.submission_token == token:
+        return existing
+    if assignment.status == Status.SKIPPED:
+        raise ValidationError("You skipped this span; it is no longer yours to code.")
+    resolved = resolve_labels(existing.codebook, labels)
+    old = _state(existing)
+    existing.uncertain, existing.comment = uncertain, comment.strip()
+    Label.objects.filter(annotation=existing).delete()
+    _new_labels(existing, resolved)
+    new = _state(existing)
+    if new != old:
+        existing.submission_token = token
+        existing.save()
+        AnnotationRevision.objects.create(
+            annotation=existing, changed_by=coder, old=old, new=new
+        )
+    return existing
 
 
 @transaction.atomic
