@@ -1,0 +1,236 @@
+"""archive_project / restore_project: a project survives the round trip row for row."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from annotator.archive import TABLES
+from annotator.gold import adjudicate, refresh_gold
+from annotator.models import Codebook, Membership, Project, WorkItem
+from annotator.services import claim_next_span, skip_span, submit_annotation
+from corpus.models import Corpus, Document
+from tests.factories import UserFactory, make_project
+
+pytestmark = pytest.mark.django_db
+
+USER_FIELDS = ("username", "email", "first_name", "last_name", "is_staff", "is_active")
+MODELS = [table.model for table in TABLES]
+
+
+def coded_project(name_suffix: str = "") -> Project:
+    """A project with every kind of row: queue, codings, a skip, a revision, gold
+    from the model rule and an adjudication with its history."""
+    project = make_project(
+        documents=3, spans_per_document=4, coders=(f"ana{name_suffix}",)
+    )
+    project.gold_methods = ["unanimous", "model"]
+    project.gold_min_posterior = 0.0
+    project.save()
+    coders = [
+        UserFactory(username=f"{n}{name_suffix}") for n in ("ana", "boris", "chen")
+    ]
+    for user in coders[1:]:
+        Membership.objects.create(project=project, user=user)
+    reviewer = UserFactory(username=f"rev{name_suffix}", first_name="Rita")
+    Membership.objects.create(
+        project=project, user=reviewer, role=Membership.Role.REVIEWER
+    )
+    rng = random.Random(3)
+    for user in coders:
+        for _ in range(6):
+            assignment = claim_next_span(project=project, coder=user, shown=True)
+            if assignment is None:
+                break
+            submit_annotation(
+                coder=user,
+                assignment=assignment,
+                labels={
+                    "topic": rng.choice(["arms", "trade", "other"]),
+                    "stance": rng.choice(["hostile", "neutral"]),
+                    "tags": rng.sample(["quote", "number"], rng.randint(0, 2)),
+                },
+                comment=f"<b>{user.username}</b> ∑",
+            )
+    revised = claim_next_span(project=project, coder=coders[0])
+    submit_annotation(
+        coder=coders[0],
+        assignment=revised,
+        labels={"topic": "arms", "stance": "neutral"},
+    )
+    submit_annotation(
+        coder=coders[0],
+        assignment=revised,
+        labels={"topic": "trade", "stance": "neutral"},
+        uncertain=True,
+    )
+    held = claim_next_span(project=project, coder=coders[1])
+    skip_span(coder=coders[1], assignment=held, reason="byline")
+    claim_next_span(project=project, coder=coders[2])  # a live claim
+    refresh_gold(project)
+    span_id = (
+        WorkItem.objects.filter(project=project).order_by("position").first().span_id
+    )
+    adjudicate(project, span_id, "topic", "other", reviewer=reviewer, note="first")
+    adjudicate(project, span_id, "topic", "arms", reviewer=reviewer, note="second")
+    adjudicate(project, span_id, "tags", ["quote"], reviewer=reviewer)
+    return project
+
+
+def snapshot() -> dict[str, list[dict]]:
+    """Every row of every archived table, ids replaced by positions (pk order) and
+    users by username, so two databases with different ids compare equal."""
+    User = get_user_model()
+    usernames = dict(User.objects.values_list("pk", "username"))
+    positions = {
+        model: {
+            pk: i
+            for i, pk in enumerate(
+                model.objects.order_by("pk").values_list("pk", flat=True)
+            )
+        }
+        for model in MODELS
+    }
+
+    def user(value):
+        return None if value is None else usernames[int(value)]
+
+    out: dict[str, list[dict]] = {
+        "user": sorted(
+            User.objects.values(*USER_FIELDS), key=lambda row: row["username"]
+        )
+    }
+    for model in MODELS:
+        rows = []
+        for obj in model.objects.order_by("pk"):
+            row = {}
+            for f in model._meta.concrete_fields:
+                if f.primary_key:
+                    continue
+                value = getattr(obj, f.attname)
+                if f.is_relation and f.related_model is User:
+                    value = user(value)
+                elif f.is_relation:
+                    value = None if value is None else positions[f.related_model][value]
+                elif model is WorkItem and f.attname == "document_id":
+                    value = positions[Document][value]
+                elif f.name in ("coder_codes", "coder_accuracy"):
+                    value = {user(k): v for k, v in value.items()}
+                elif f.name in ("old", "new") and value.get("decided_by"):
+                    value = {**value, "decided_by": user(value["decided_by"])}
+                row[f.name] = value
+            rows.append(row)
+        out[model._meta.label_lower] = rows
+    return out
+
+
+def test_every_project_model_is_archived():
+    """A model added to corpus or annotator must be added to archive.TABLES."""
+    ours = {
+        m
+        for name in ("corpus", "annotator")
+        for m in apps.get_app_config(name).get_models()
+    }
+    missing = ours - set(MODELS)
+    assert not missing, (
+        f"annotator/archive.py TABLES lacks {sorted(m.__name__ for m in missing)}: "
+        "archive_project would silently drop their rows"
+    )
+
+
+# flush empties the database as a fresh one would be; PostgreSQL truncates only
+# outside the test's transaction, hence transactional_db.
+def test_round_trip_restores_every_row_into_an_empty_database(
+    transactional_db, tmp_path
+):
+    project = coded_project()
+    before = snapshot()
+    assert all(before[m._meta.label_lower] for m in MODELS), {
+        m._meta.label_lower: len(before[m._meta.label_lower]) for m in MODELS
+    }
+    path = tmp_path / "project.jsonl.gz"
+    call_command("archive_project", str(project.pk), "-o", str(path))
+
+    call_command("flush", interactive=False, verbosity=0)
+    assert not Project.objects.exists() and not get_user_model().objects.exists()
+    call_command("restore_project", str(path), stdout=StringIO())
+
+    after = snapshot()
+    for table, rows in before.items():
+        assert len(after[table]) == len(rows), table
+        for i, (old, new) in enumerate(zip(rows, after[table], strict=True)):
+            assert new == old, f"{table} row {i}"
+    restored = get_user_model().objects.get(username="rev")
+    assert not restored.has_usable_password()
+
+
+def test_archive_holds_one_project_and_reuses_existing_users(tmp_path):
+    project = coded_project()
+    other = coded_project("-b")
+    path = tmp_path / "a.gz"
+    call_command("archive_project", str(project.pk), "-o", str(path))
+    with gzip.open(path, "rt") as z:
+        rows = [json.loads(line) for line in z]
+    assert rows[0]["format"] == "annotator-project-archive" and rows[0]["version"] == 1
+    assert rows[-1]["end"] is True
+    users = {r["f"]["username"] for r in rows if r.get("t") == "user"}
+    assert users == {"ana", "boris", "chen", "rev"}
+    assert not any(other.name == r.get("f", {}).get("name") for r in rows)
+
+    # Into a database where the users exist but the project's data does not.
+    Project.objects.all().delete()
+    Codebook.objects.all().delete()
+    Corpus.objects.all().delete()
+    ana_pk = get_user_model().objects.get(username="ana").pk
+    call_command("restore_project", str(path), stdout=StringIO())
+    restored = Project.objects.get()
+    assert restored.memberships.filter(user_id=ana_pk).exists()
+    assert get_user_model().objects.filter(username="ana").count() == 1
+
+
+def test_restore_is_all_or_nothing_and_names_the_problem(transactional_db, tmp_path):
+    project = coded_project()
+    path = tmp_path / "p.gz"
+    call_command("archive_project", str(project.pk), "-o", str(path))
+    with gzip.open(path, "rt") as z:
+        lines = z.read().splitlines()
+    call_command("flush", interactive=False, verbosity=0)
+
+    truncated = tmp_path / "truncated.gz"
+    with gzip.open(truncated, "wt") as z:
+        z.write("\n".join(lines[: len(lines) // 2]) + "\n")
+    with pytest.raises(CommandError, match="truncated archive"):
+        call_command("restore_project", str(truncated))
+
+    broken = tmp_path / "broken.gz"
+    bad = list(lines)
+    bad[len(bad) // 2] = '{"t": "annotator.label", "id": 1, "f": {"project_id": 99'
+    with gzip.open(broken, "wt") as z:
+        z.write("\n".join(bad) + "\n")
+    with pytest.raises(CommandError, match=rf"line {len(bad) // 2 + 1}: not JSON"):
+        call_command("restore_project", str(broken))
+
+    not_gzip = tmp_path / "plain.txt"
+    not_gzip.write_text("hello")
+    with pytest.raises(CommandError, match="not a complete project archive"):
+        call_command("restore_project", str(not_gzip))
+    for model in [*MODELS, get_user_model()]:
+        assert not model.objects.exists(), model  # nothing half restored
+
+    call_command("restore_project", str(path), stdout=StringIO())
+    with pytest.raises(CommandError, match="already exists here"):
+        call_command("restore_project", str(path))
+    assert Project.objects.count() == 1
+
+
+def test_archive_of_a_missing_project_names_it(tmp_path):
+    with pytest.raises(CommandError, match="No project with id 999999"):
+        call_command("archive_project", "999999", "-o", str(tmp_path / "x.gz"))
