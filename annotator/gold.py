@@ -699,20 +699,21 @@ def adjudication_queue(project: Project, *, below: float | None = None) -> Query
     annotated with ``n_ratings`` and ``n_codes``. Call ``refresh_gold`` first so
     the gold labels reflect the latest annotations.
     """
-    dimensions = list(
-        Dimension.objects.filter(codebook_id=project.codebook_id).select_related(
-            "codebook"
-        )
-    )
-    family = {
-        d.pk: _family_dimension_ids(d) for d in dimensions
-    }  # small: a few dimensions
+    dimensions = list(Dimension.objects.filter(codebook_id=project.codebook_id))
+    family: dict[str, list[int]] = {}
+    for pk, key in Dimension.objects.filter(
+        codebook__family=Subquery(
+            Project.objects.filter(pk=project.pk).values("codebook__family")
+        ),
+        key__in=[d.key for d in dimensions],
+    ).values_list("pk", "key"):
+        family.setdefault(key, []).append(pk)
     span = OuterRef("span_id")
     labels = Label.objects.filter(project=project, span_id=span)
     golds = GoldLabel.objects.filter(project=project, span_id=span)
     disputed = Q(pk__in=[])
     for d in dimensions:
-        disputed |= Exists(labels.filter(dimension_id__in=family[d.pk])) & ~Exists(
+        disputed |= Exists(labels.filter(dimension_id__in=family[d.key])) & ~Exists(
             golds.filter(dimension_id=d.pk)
         )
     completed = (

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from annotator.api import agreement as agreement_api
 from annotator.api import coding as coding_api
-from annotator.views import agreement, coding, corpora, projects
+from annotator.views import agreement, coding, corpora, gold, projects
 
 # Pages. Each area's views live in annotator/views/<area>.py.
 urlpatterns = [
@@ -52,6 +52,25 @@ urlpatterns += [
         "projects/<int:project_id>/code/<int:assignment_id>/",
         coding.revise,
         name="project-code-revise",
+    ),
+]
+
+# Adjudication: reviewers settle disagreements (annotator/views/gold.py).
+urlpatterns += [
+    path(
+        "projects/<int:project_id>/adjudicate/",
+        gold.queue,
+        name="project-adjudicate",
+    ),
+    path(
+        "projects/<int:project_id>/adjudicate/decided/",
+        gold.decided,
+        name="project-adjudicate-decided",
+    ),
+    path(
+        "projects/<int:project_id>/adjudicate/<int:span_id>/",
+        gold.reopen,
+        name="project-adjudicate-span",
     ),
 ]
 
