@@ -5,7 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from annotator.api import agreement as agreement_api
 from annotator.api import coding as coding_api
-from annotator.views import agreement, coding, corpora, gold, projects
+from annotator.api import export as export_api
+from annotator.views import agreement, coding, corpora, gold, projects, tokens
 
 # Pages. Each area's views live in annotator/views/<area>.py.
 urlpatterns = [
@@ -92,6 +93,42 @@ urlpatterns += [
     ),
 ]
 
+# Exports: gold labels and raw annotations, in pages and as streamed files, for
+# reviewers and managers (annotator/api/export.py); the API token page.
+urlpatterns += [
+    path("account/token/", tokens.api_token, name="api-token"),
+    path(
+        "api/v1/projects/<int:project_id>/gold/",
+        export_api.GoldView.as_view(),
+        name="api-gold",
+    ),
+    path(
+        "api/v1/projects/<int:project_id>/gold.csv",
+        export_api.GoldCSVView.as_view(),
+        name="api-gold-csv",
+    ),
+    path(
+        "api/v1/projects/<int:project_id>/gold.jsonl",
+        export_api.GoldJSONLView.as_view(),
+        name="api-gold-jsonl",
+    ),
+    path(
+        "api/v1/projects/<int:project_id>/annotations/",
+        export_api.AnnotationsView.as_view(),
+        name="api-annotations",
+    ),
+    path(
+        "api/v1/projects/<int:project_id>/annotations.csv",
+        export_api.AnnotationsCSVView.as_view(),
+        name="api-annotations-csv",
+    ),
+    path(
+        "api/v1/projects/<int:project_id>/annotations.jsonl",
+        export_api.AnnotationsJSONLView.as_view(),
+        name="api-annotations-jsonl",
+    ),
+]
+
 # The coder's API (annotator/api/coding.py), the schema and its docs page.
 urlpatterns += [
     path(
@@ -128,7 +165,9 @@ urlpatterns += [
     path(
         "api/docs/",
         # Split: the page loads its set-up script from a URL, as the CSP requires.
-        SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema", template_name="annotator/swagger_ui.html"
+        ),
         name="api-docs",
     ),
 ]

@@ -159,7 +159,13 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"PYTEST_VERSION", "DEBUG", "SECURE_SSL_REDIRECT"}
+        if key
+        not in {
+            "PYTEST_VERSION",
+            "DEBUG",
+            "SECURE_SSL_REDIRECT",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
     }
     env.update(
         DEBUG="0",
