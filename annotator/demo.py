@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotator.codebooks import import_codebook, read_codebook_file
+from annotator.gold import refresh_gold
 from annotator.models import Annotation, Category, Codebook, Membership, Project
 from annotator.services import (
     claim_next_span,
@@ -199,6 +200,7 @@ def load_simulated_project() -> Project:
     """
     existing = Project.objects.filter(name=SIMULATED_PROJECT).first()
     if existing is not None:
+        refresh_gold(existing)  # nothing to do unless codings changed since
         return existing
     corpus = load_seed_corpus().corpus
     users = {demo.username: load_demo_user(demo) for demo in DEMO_USERS}
@@ -259,4 +261,7 @@ def load_simulated_project() -> Project:
             Annotation.objects.filter(pk=annotation.pk).update(
                 created_at=submitted, updated_at=submitted
             )
+    # Gold from the rules now, so the reviewer finds the disagreements queued at
+    # /projects/<id>/adjudicate/.
+    refresh_gold(project)
     return project
