@@ -94,7 +94,7 @@ def existing_project(spans: int):
         return None
     expected = project.total_codings
     if project.work_items.count() != spans or (
-        Annotation.objects.for_project(project).count() != expected
+        Annotation.objects.filter(project=project).count() != expected
     ):
         return None
     return project
@@ -124,14 +124,12 @@ def generate(spans: int, share: float, seed: int = 11):
     old = Project.objects.filter(name=PROJECT).first()
     if old is not None:
         print("deleting the old bench project ...", flush=True)
+        # Labels and annotations carry their project: two index-range deletes.
         with connection.cursor() as cursor:
             cursor.execute(
-                "DELETE FROM annotator_label WHERE annotation_id IN (SELECT an.id "
-                "FROM annotator_annotation an JOIN annotator_assignment a "
-                "ON a.id = an.assignment_id WHERE a.project_id = %s)",
-                [old.pk],
+                "DELETE FROM annotator_label WHERE project_id = %s", [old.pk]
             )
-        Annotation.objects.filter(assignment__project=old).delete()
+        Annotation.objects.filter(project=old).delete()
         old.delete()
     Codebook.objects.filter(family="bench-agreement", projects__isnull=True).delete()
     Corpus.objects.filter(name=PROJECT, projects__isnull=True).delete()
@@ -267,10 +265,10 @@ def generate(spans: int, share: float, seed: int = 11):
         annotation_ids = reserve_ids(Annotation, n_codings)
         insert_rows(
             Annotation,
-            ("id", "assignment_id", "codebook_id", "uncertain", "comment", "seconds")
-            + ("submission_token", "created_at", "updated_at"),
+            ("id", "assignment_id", "project_id", "codebook_id", "uncertain")
+            + ("comment", "seconds", "submission_token", "created_at", "updated_at"),
             (
-                (an, aid, codebook.pk, False, "", float(s), "", f, f)
+                (an, aid, project.pk, codebook.pk, False, "", float(s), "", f, f)
                 for an, aid, s, f in zip(
                     annotation_ids, assignment_ids, seconds, finished, strict=True
                 )
@@ -280,13 +278,29 @@ def generate(spans: int, share: float, seed: int = 11):
         topic_dim, stance_dim = dims["topic"].pk, dims["stance"].pk
         topic_cat, stance_cat = topic_ids[topic], stance_ids[stance]
 
+        label_span = span_id[a_item].tolist()
+        label_coder = user_ids[a_coder].tolist()
+
+        # Both dimensions of a coding side by side, as submit_annotation writes them;
+        # project, span and coder repeat the assignment's (denormalised for reads).
         def label_rows():
-            for an, t, s in zip(annotation_ids, topic_cat, stance_cat, strict=True):
-                yield (an, topic_dim, int(t))
-                yield (an, stance_dim, int(s))
+            p = project.pk
+            for an, sp, c, t, s in zip(
+                annotation_ids,
+                label_span,
+                label_coder,
+                topic_cat,
+                stance_cat,
+                strict=True,
+            ):
+                yield (an, p, sp, c, topic_dim, int(t))
+                yield (an, p, sp, c, stance_dim, int(s))
 
         insert_rows(
-            Label, ("annotation_id", "dimension_id", "category_id"), label_rows()
+            Label,
+            ("annotation_id", "project_id", "span_id", "coder_id", "dimension_id")
+            + ("category_id",),
+            label_rows(),
         )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")

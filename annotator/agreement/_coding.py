@@ -114,16 +114,18 @@ def _code_column(x: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
 def _code_integers(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(arr, return_inverse=True)`` for integers, by a lookup table when
     their range is not much wider than their number (database ids usually are):
-    one bincount and one gather instead of a sort."""
+    one scatter, one cumulative sum and one gather instead of a sort."""
     low, high = int(arr.min()), int(arr.max())
     if high - low >= 4 * len(arr) + 1_000:
         labels, inv = np.unique(arr, return_inverse=True)
         return labels, inv.ravel().astype(np.int64)
-    offset = arr - low
-    seen = np.bincount(offset, minlength=high - low + 1) > 0
-    code = np.cumsum(seen) - 1
+    offset = arr - low if low else arr
+    seen = np.zeros(high - low + 1, dtype=bool)
+    seen[offset] = True
+    code = np.cumsum(seen, dtype=np.int64)
+    code -= 1
     labels = (np.flatnonzero(seen) + low).astype(arr.dtype)
-    return labels, code[offset].astype(np.int64)
+    return labels, code[offset]
 
 
 def _looks_like_sets(values: Any) -> bool:
@@ -297,10 +299,22 @@ def encode(
     return coded
 
 
+def ratings_per_unit(c: Coded) -> np.ndarray:
+    """m_u, the number of ratings of each unit code (cached: ``Coded`` is frozen)."""
+    m = c.__dict__.get("_m")
+    if m is None:
+        m = np.bincount(c.unit, minlength=c.n_units)
+        object.__setattr__(c, "_m", m)  # a pure function of frozen fields
+    return m
+
+
 def _check_duplicates(c: Coded) -> None:
     if len(c.unit) == 0:
         return
-    key = c.unit * max(c.n_coders, 1) + c.coder
+    # Only a unit rated more than once can hold a duplicate: with most units
+    # single-coded, checking those ratings alone spares a sort of all of them.
+    multi = ratings_per_unit(c)[c.unit] >= 2
+    key = c.unit[multi] * max(c.n_coders, 1) + c.coder[multi]
     cells = c.n_units * max(c.n_coders, 1)
     if dense_table_ok(cells, len(key)):
         counts = np.bincount(key, minlength=cells)

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ._coding import Coded, dense_table_ok, subset
-from ._tables import coincidence_weights, dense_ok, entries, keep_units, pairs
+from ._coding import Coded, dense_table_ok, ratings_per_unit, subset
+from ._tables import coincidence_weights, dense_ok, pairable_entries, pairs
 from .alpha import alpha_from_parts, alpha_parts, alpha_value
 from .metrics import Difference
 from .result import AgreementResult
@@ -89,9 +89,9 @@ def grouped_alpha_arrays(
             coded.numeric,
             coded.is_set,
         )
-    e_all = entries(coded)
-    used_unit = e_all.m >= 2
-    e = keep_units(e_all, used_unit)
+    m = ratings_per_unit(coded)
+    used_unit = m >= 2
+    e = pairable_entries(coded)
     p = pairs(e)
     w = coincidence_weights(e, p)
     n = np.bincount(
@@ -105,9 +105,7 @@ def grouped_alpha_arrays(
     values = alpha_value(n, observed, expected)
     present = of_unit >= 0
     used = np.bincount(of_unit[present], weights=used_unit[present], minlength=ng)
-    single = np.bincount(
-        of_unit[present], weights=(e_all.m == 1)[present], minlength=ng
-    )
+    single = np.bincount(of_unit[present], weights=(m == 1)[present], minlength=ng)
     key = group * nc + coded.coder
     if dense_table_ok(ng * nc, len(key)):
         pairs_gc = np.flatnonzero(np.bincount(key, minlength=ng * nc))

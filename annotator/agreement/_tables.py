@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._coding import DENSE_LIMIT, Coded, dense_table_ok
+from ._coding import DENSE_LIMIT, Coded, dense_table_ok, ratings_per_unit
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,16 @@ def entries(c: Coded) -> Entries:
 
 
 def _entries(c: Coded) -> Entries:
-    q = max(c.q, 1)
-    key = c.unit * q + c.value
-    cells = c.n_units * q
+    return _count(c.unit, c.value, c.n_units, c.q, ratings_per_unit(c))
+
+
+def _count(
+    unit: np.ndarray, value: np.ndarray, n_units: int, q: int, m: np.ndarray
+) -> Entries:
+    """Entries of these ratings, with ``m`` as the ratings per unit."""
+    q = max(q, 1)
+    key = unit * q + value
+    cells = n_units * q
     if dense_table_ok(cells, len(key)):
         full = np.bincount(key, minlength=cells)
         nz = np.flatnonzero(full)
@@ -51,8 +58,29 @@ def _entries(c: Coded) -> Entries:
     else:
         nz, cnt = np.unique(key, return_counts=True)
     unit, cat = np.divmod(nz, q)
-    m = np.bincount(c.unit, minlength=c.n_units)
     return Entries(unit, cat, cnt.astype(float), m, q)
+
+
+def pairable_entries(c: Coded) -> Entries:
+    """Entries of the units with >= 2 ratings (``m`` is 0 elsewhere), cached.
+
+    Equal to ``keep_units(entries(c), entries(c).m >= 2)``. Taken from the full
+    table when that is already built; otherwise counted from those units'
+    ratings only, so alpha alone never tabulates the single-coded majority.
+    """
+    cached = c.__dict__.get("_pairable")
+    if cached is not None:
+        return cached
+    full = c.__dict__.get("_entries")
+    if full is not None:
+        e = keep_units(full, full.m >= 2)
+    else:
+        m = ratings_per_unit(c)
+        used = m >= 2
+        rows = used[c.unit]
+        e = _count(c.unit[rows], c.value[rows], c.n_units, c.q, np.where(used, m, 0))
+    object.__setattr__(c, "_pairable", e)  # a pure function of frozen fields
+    return e
 
 
 def keep_units(e: Entries, unit_mask: np.ndarray) -> Entries:

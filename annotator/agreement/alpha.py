@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ._coding import Coded, check_level, encode
-from ._tables import Entries, Pairs, coincidence_weights, entries, keep_units, pairs
+from ._coding import Coded, check_level, encode, ratings_per_unit
+from ._tables import Entries, Pairs, coincidence_weights, pairable_entries, pairs
 from .metrics import Difference
 from .result import AgreementResult, ratio
 
@@ -45,9 +45,8 @@ class AlphaParts:
 
 def alpha_parts(coded: Coded, level: str) -> AlphaParts:
     """Build the sparse coincidence contributions of every unit with >= 2 ratings."""
-    e = entries(coded)
-    used = e.m >= 2
-    e = keep_units(e, used)
+    m = ratings_per_unit(coded)
+    e = pairable_entries(coded)
     p = pairs(e)
     w = coincidence_weights(e, p)
     n = np.bincount(e.cat, weights=e.count, minlength=coded.q).astype(float)
@@ -59,8 +58,8 @@ def alpha_parts(coded: Coded, level: str) -> AlphaParts:
         w,
         n,
         Difference(level, coded),
-        int(used.sum()),
-        int((np.bincount(coded.unit, minlength=coded.n_units) == 1).sum()),
+        int((m >= 2).sum()),
+        int((m == 1).sum()),
     )
 
 

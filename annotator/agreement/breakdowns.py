@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ._coding import Coded, encode, plain, subset
+from ._coding import Coded, encode, plain, ratings_per_unit, subset
 from ._grouped import grouped_alpha
-from ._tables import Entries, dense_ok, entries, keep_units, pairs
+from ._tables import Entries, dense_ok, pairable_entries, pairs
 from .alpha import (
     AlphaParts,
     alpha_from_parts,
@@ -111,8 +111,8 @@ def per_category_from_coded(
     coded: Coded, categories: Sequence[Any] | None = None
 ) -> dict[Any, AgreementResult]:
     """``alpha_per_category`` for already-coded ratings (see that function)."""
-    e_all = entries(coded)
-    e = keep_units(e_all, e_all.m >= 2)
+    m = ratings_per_unit(coded)
+    e = pairable_entries(coded)
     if coded.is_set:
         labels = (
             tuple(categories)
@@ -136,7 +136,7 @@ def per_category_from_coded(
     n_k = np.bincount(cats, weights=counts, minlength=k)
     o_off = np.bincount(cats, weights=counts * (mu - counts) / (mu - 1.0), minlength=k)
     n = float(e.count.sum())
-    used, excluded = int((e_all.m >= 2).sum()), int((e_all.m == 1).sum())
+    used, excluded = int((m >= 2).sum()), int((m == 1).sum())
     out = {}
     for i, lab in enumerate(labels):
         expected = n_k[i] * (n - n_k[i])

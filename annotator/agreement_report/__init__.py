@@ -2,9 +2,13 @@
 
 The one place the dashboard, the API and the ``agreement`` command get their
 figures from. Labels are read with one aggregate query per table (PostgreSQL:
-each column comes back as one binary string that numpy reads without a Python
-loop; elsewhere ``values_list``), never as model instances, and the ratings of
-a dimension are coded once and handed to every coefficient and breakdown.
+the rows come back packed in one binary string that numpy reads without a
+Python loop; elsewhere ``values_list``), never as model instances, and the
+ratings of a dimension are coded once and handed to every coefficient and
+breakdown. A label repeats its annotation's project, span and coder, so a
+dimension's ratings are one index range of one table; annotation times and
+documents are read (from ``Annotation`` and ``WorkItem``, by project) only
+for the figures that need them.
 
 Rating model: the unit is the span, the coder is the user. A single-choice
 dimension gives one rating per label row (a coder who left an optional

@@ -303,15 +303,22 @@ def dimension_report(
 ) -> DimensionReport:
     """All coefficients and breakdowns for one dimension of a project.
 
-    ``documents_limit`` keeps that many per-document rows (lowest alpha
-    first); every document's alpha is computed either way, in one pass.
+    ``data`` is the dimension's ratings (read here when not given); the
+    ``annotations`` are needed only for the coders' ``medians`` when those are
+    not given. ``documents_limit`` keeps that many per-document rows (lowest
+    alpha first); every document's alpha is computed either way, in one pass.
     """
     if over not in OVER:
         raise ValueError(f"over must be one of {OVER}, got {over!r}")
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    if annotations is None or data is None:
+    if data is None:
         annotations, (data,) = read_project(project, [dimension])
+    if medians is None:
+        if annotations is None:
+            annotations = read_project(project, [dimension], documents=False)[0]
+        medians = coder_medians(annotations)
+    del annotations  # only the medians needed them (memory)
     scale = data.categories
     level = data.level
     weights = "quadratic" if level == "ordinal" else "identity"
@@ -346,8 +353,6 @@ def dimension_report(
     ij = rating_pairs(coded)
     pairwise = pairwise_kappa_from_coded(coded, w, ij)
     pairwise = LabeledMatrix(names, names, pairwise.matrix, pairwise.counts)
-    if medians is None:
-        medians = coder_medians(annotations)
     stats = coder_stats_from_coded(coded, level, ij, parts)
     coders = [
         CoderRow(int(u), names[g], stats[int(u)], medians.get(int(u), math.nan))
@@ -463,6 +468,9 @@ def project_report(
     annotations, ratings = read_project(project, dimensions)
     usernames = _usernames(np.unique(annotations.coder).tolist())
     medians = coder_medians(annotations)
+    # What a dimension still needs of the annotations its ratings hold (a
+    # multi-choice one: all of them); the rest is freed before the maths.
+    del annotations
     reports = []
     for dimension in dimensions:
         data = ratings.pop(0)  # each dimension's arrays are freed once reported
@@ -470,7 +478,6 @@ def project_report(
             dimension_report(
                 project,
                 dimension,
-                annotations=annotations,
                 data=data,
                 over=over,
                 batch_size=batch_size,

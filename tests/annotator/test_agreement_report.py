@@ -121,7 +121,10 @@ def test_label_arrays_are_the_stored_labels(coded_project):
     )
     with_times = label_arrays(coded_project, dimension, annotations)
     np.testing.assert_array_equal(with_times.unit, data.unit)
-    assert (with_times.seconds >= 10).all()
+    assert np.isfinite(with_times.time).all() and np.isnan(data.time).all()
+    assert data.document is None and set(with_times.document) <= set(
+        annotations.document
+    )
 
 
 def test_ordinal_scale_follows_category_values(coded_project):
@@ -364,3 +367,53 @@ def test_coder_medians_match_numpy(n_coders):
     for user in np.unique(coder):
         mine = seconds[(coder == user) & np.isfinite(seconds)]
         assert got[int(user)] == pytest.approx(np.median(mine))
+
+
+def test_alpha_alone_reads_one_table_in_few_queries(
+    coded_project, django_assert_num_queries
+):
+    # The scale (one query for every version's categories) and the ratings (one
+    # read of the label table, filtered by project and dimension).
+    dimension = coded_project.codebook.dimensions.get(key="topic")
+    dimension.codebook  # noqa: B018 - loaded here, as a report's dimensions are
+    with django_assert_num_queries(2):
+        data = label_arrays(coded_project, dimension)
+    assert len(data.unit) == Annotation.objects.for_project(coded_project).count()
+
+
+def test_report_queries_do_not_grow_with_dimensions_or_ratings(
+    coded_project, django_assert_num_queries
+):
+    # dimensions, 3 scales, labels + annotations + work items, usernames, titles
+    with django_assert_num_queries(9):
+        project_report(coded_project, n_resamples=20)
+
+
+@pytest.mark.parametrize("lookup_limit", [10_000, 0])  # by id, or the whole project
+def test_an_annotation_without_labels_still_counts(
+    coded_project, lookup_limit, monkeypatch
+):
+    # Every dimension left blank: no label carries its span and coder, so they
+    # are looked up; the multi-choice dimension counts it as an empty set.
+    from annotator.agreement_report import arrays, coder_medians
+    from annotator.models import Label
+
+    monkeypatch.setattr(arrays, "OWNER_LOOKUP_LIMIT", lookup_limit)
+    before = {d.key: d for d in project_report(coded_project).dimensions}
+    blank = Annotation.objects.for_project(coded_project).order_by("pk").first()
+    Label.objects.filter(annotation=blank).delete()
+    annotations = annotation_arrays(coded_project)
+    assert blank.pk in annotations.id.tolist()
+    at = annotations.id.tolist().index(blank.pk)
+    assert annotations.unit[at] == blank.assignment.span_id
+    assert annotations.coder[at] == blank.assignment.coder_id
+    coder = blank.assignment.coder_id
+    seconds = Annotation.objects.for_project(coded_project).filter(
+        assignment__coder_id=coder
+    )
+    assert coder_medians(annotations)[coder] == pytest.approx(
+        np.median(list(seconds.values_list("seconds", flat=True)))
+    )
+    after = {d.key: d for d in project_report(coded_project).dimensions}
+    assert after["tags"].n_ratings == before["tags"].n_ratings
+    assert after["topic"].n_ratings == before["topic"].n_ratings - 1
