@@ -9,6 +9,10 @@ from annotator.models import (
     Category,
     Codebook,
     Dimension,
+    GoldLabel,
+    GoldLabelCategory,
+    GoldLabelRevision,
+    GoldRun,
     Label,
     Membership,
     Project,
@@ -114,3 +118,43 @@ class AnnotationAdmin(admin.ModelAdmin):
     list_filter = ["codebook", "uncertain"]
     raw_id_fields = ["assignment"]
     inlines = [LabelInline, RevisionInline]
+
+
+class ReadOnly:
+    """Gold is written by annotator.gold only (rules, adjudication with history):
+    the admin shows it, the adjudication screen changes it."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class GoldLabelCategoryInline(ReadOnly, admin.TabularInline):
+    model = GoldLabelCategory
+    extra = 0
+    raw_id_fields = ["category"]
+
+
+class GoldLabelRevisionInline(ReadOnly, admin.TabularInline):
+    model = GoldLabelRevision
+    extra = 0
+    readonly_fields = ["changed_by", "changed_at", "old", "new"]
+
+
+@admin.register(GoldLabel)
+class GoldLabelAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["span", "dimension", "category", "method", "posterior",
+                    "agreement", "decided_by", "decided_at"]  # fmt: skip
+    list_filter = ["project", "method", "dimension"]
+    raw_id_fields = ["span", "category", "run", "decided_by"]
+    list_select_related = ["dimension", "category", "decided_by", "span"]
+    inlines = [GoldLabelCategoryInline, GoldLabelRevisionInline]
+
+
+@admin.register(GoldRun)
+class GoldRunAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["project", "dimension", "methods", "n_decided", "n_undecided",
+                    "converged", "watermark", "created_at"]  # fmt: skip
+    list_filter = ["project"]

@@ -296,3 +296,41 @@ def test_queue_order_and_low_posterior_option(project, coders):
         s[0],
         s[3],
     ]
+
+
+def test_compute_gold_command(project, coders):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    s = spans(project)
+    rate(project, coders[0], s[0], topic="arms")
+    rate(project, coders[1], s[0], topic="trade")
+    out = StringIO()
+    call_command("compute_gold", project=project.pk, stdout=out)
+    text = out.getvalue()
+    assert "topic: 0 decided, 1 undecided by unanimous, single" in text
+    assert "spans waiting for a reviewer: 1" in text
+    out = StringIO()
+    call_command("compute_gold", project=project.pk, stdout=out)
+    assert "up to date" in out.getvalue()
+    with pytest.raises(CommandError, match="No project with id 0"):
+        call_command("compute_gold", project=0)
+
+
+def test_gold_is_in_the_admin(client, project, coders):
+    from tests.factories import PASSWORD
+
+    s = spans(project)
+    rate(project, coders[0], s[0], topic="arms")
+    rate(project, coders[1], s[0], topic="arms")
+    refresh_gold(project)
+    UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.login(username="root", password=PASSWORD)
+    for name in ("goldlabel", "goldrun"):
+        response = client.get(f"/admin/annotator/{name}/")
+        assert response.status_code == 200
+    label = GoldLabel.objects.filter(project=project).first()
+    assert (
+        client.get(f"/admin/annotator/goldlabel/{label.pk}/change/").status_code == 200
+    )
