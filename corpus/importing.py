@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -226,6 +227,17 @@ def read_csv(stream: BinaryIO, origin: str) -> Iterator[RawDocument]:
         )
 
 
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
 def read_jsonl(stream: BinaryIO, origin: str) -> Iterator[RawDocument]:
     """JSON Lines: one JSON object per line; blank lines are ignored."""
     counter = [0]
@@ -233,13 +245,21 @@ def read_jsonl(stream: BinaryIO, origin: str) -> Iterator[RawDocument]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(
+                line, parse_constant=_no_constant, parse_float=_finite_float
+            )
         except json.JSONDecodeError as error:
             raise ImportFailed(
                 origin,
                 number,
                 None,
                 f"not valid JSON ({error.msg} at column {error.colno}).",
+            ) from None
+        except (ValueError, RecursionError) as error:
+            # Numbers past Python's digit limit or the float range, NaN, and
+            # nesting deeper than the parser's recursion limit.
+            raise ImportFailed(
+                origin, number, None, f"cannot read this JSON: {error}."
             ) from None
         if not isinstance(record, dict):
             raise ImportFailed(
@@ -343,6 +363,27 @@ def _published(value: Any, fail: Callable[[str, str], ImportFailed]) -> str:
     return value
 
 
+# Neither database stores these: PostgreSQL refuses NUL in text and JSON, and a
+# lone surrogate (JSON allows "\ud800") cannot be encoded as UTF-8 anywhere.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _strings(fields: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(top-level field name, string) for every key and string value, however
+    deeply nested, without recursion (JSON nesting may be deep)."""
+    stack: list[tuple[str, Any]] = [(name, value) for name, value in fields.items()]
+    stack += [(name, name) for name in fields]
+    while stack:
+        name, value = stack.pop()
+        if isinstance(value, str):
+            yield name, value
+        elif isinstance(value, dict):
+            stack.extend((name, v) for v in value.values())
+            stack.extend((name, k) for k in value)
+        elif isinstance(value, list):
+            stack.extend((name, v) for v in value)
+
+
 def validate_record(record: RawDocument, *, default_language: str = "") -> Document:
     """An unsaved Document from a raw record, or ImportFailed naming the bad field."""
 
@@ -371,8 +412,16 @@ def validate_record(record: RawDocument, *, default_language: str = "") -> Docum
     text = normalise_text(values.get("text", ""))
     if not text.strip():
         raise fail("text", "missing or empty; every document needs its text.")
-    if "\x00" in text:
-        raise fail("text", "contains a NUL character; is this a binary file?")
+    for name, value in _strings(record.fields):
+        if bad := _UNSTORABLE.search(value):
+            char = bad.group()
+            raise fail(
+                name.encode("utf-8", "backslashreplace").decode("utf-8"),
+                "contains a NUL character; is this a binary file?"
+                if char == "\x00"
+                else f"contains an unpaired surrogate (\\u{ord(char):04x}), which is "
+                "not valid Unicode.",
+            )
     if len(text) > (most := limit("MAX_FIELD_CHARS")):
         raise fail(
             "text",
@@ -382,6 +431,8 @@ def validate_record(record: RawDocument, *, default_language: str = "") -> Docum
     if len(title) > 1000:
         raise fail("title", f"{len(title)} characters; at most 1000 are allowed.")
     url = values.get("url", "")
+    if len(url) > 2000:
+        raise fail("url", f"{len(url):,} characters; at most 2000 are allowed.")
     if url:
         try:
             _url_validator(url)
