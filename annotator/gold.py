@@ -628,7 +628,7 @@ def adjudicate(
     dimension, chosen = _resolve(project, dimension, categories)
     note = note.strip()
     label = (
-        GoldLabel.objects.select_for_update()
+        GoldLabel.objects.select_for_update(of=("self",))
         .filter(project=project, span_id=span_id, dimension=dimension)
         .select_related("category", "dimension")
         .first()
