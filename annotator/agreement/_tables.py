@@ -41,7 +41,37 @@ def entries(c: Coded) -> Entries:
 
 
 def _entries(c: Coded) -> Entries:
-    return _count(c.unit, c.value, c.n_units, c.q, ratings_per_unit(c))
+    m = ratings_per_unit(c)
+    pairable = c.__dict__.get("_pairable")
+    if pairable is None:
+        return _count(c.unit, c.value, c.n_units, c.q, m)
+    return _with_single_units(c, m, pairable)
+
+
+def _with_single_units(c: Coded, m: np.ndarray, pairable: Entries) -> Entries:
+    """The full table from the pairable one plus one entry per single-rated unit.
+
+    Identical to counting every rating (same order: by unit, then category),
+    but places each entry by a cumulative sum instead of tabulating
+    units x categories cells, most of them empty when most units have one
+    rating.
+    """
+    single = m == 1
+    rows = single[c.unit]
+    per_unit = np.bincount(pairable.unit, minlength=c.n_units)
+    per_unit[single] = 1
+    start = np.cumsum(per_unit)
+    start -= per_unit
+    total = int(per_unit.sum())
+    unit = np.empty(total, dtype=np.int64)
+    cat = np.empty(total, dtype=np.int64)
+    count = np.empty(total, dtype=float)
+    at = start[c.unit[rows]]
+    unit[at], cat[at], count[at] = c.unit[rows], c.value[rows], 1.0
+    first = np.searchsorted(pairable.unit, pairable.unit)  # entries sorted by unit
+    at = start[pairable.unit] + (np.arange(len(pairable.unit)) - first)
+    unit[at], cat[at], count[at] = pairable.unit, pairable.cat, pairable.count
+    return Entries(unit, cat, count, m, max(c.q, 1))
 
 
 def _count(

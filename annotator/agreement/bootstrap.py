@@ -348,7 +348,7 @@ def _type_of_units(e: Entries, q: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     id, ``first`` the position in ``units`` of each type's representative.
     """
     units, local = _runs(e.unit)
-    starts = np.searchsorted(local, np.arange(len(units)))
+    starts = np.flatnonzero(np.diff(local, prepend=-1))  # local is sorted
     rank = np.arange(len(local)) - starts[local]
     width = int(rank.max()) + 1
     count = e.count.astype(np.int64)
@@ -360,7 +360,7 @@ def _type_of_units(e: Entries, q: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
         for r in range(width):
             at = rank == r
             key[local[at]] += code[at] * base**r
-        _, first, of_unit = np.unique(key, return_index=True, return_inverse=True)
+        first, of_unit = _first_and_inverse(key, base)
     else:
         rows = np.full((len(units), 2 * width), -1, dtype=np.int64)
         rows[local, 2 * rank] = e.cat
@@ -369,6 +369,31 @@ def _type_of_units(e: Entries, q: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
             rows, axis=0, return_index=True, return_inverse=True
         )
     return units, of_unit.ravel(), first
+
+
+def _first_and_inverse(key: np.ndarray, small: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_index=True, return_inverse=True)[1:]`` for keys
+    >= 0, most of them below ``small``.
+
+    Units with one entry (every single-rated unit, every unanimous one) have
+    a key below ``small``: those are tabulated, and only the others sorted.
+    Every small key sorts before every large one, so type ids come out as
+    np.unique numbers them.
+    """
+    low = key < small
+    at_low, at_high = np.flatnonzero(low), np.flatnonzero(~low)
+    first_low = np.full(small, len(key), dtype=np.int64)
+    np.minimum.at(first_low, key[at_low], at_low)
+    present = np.flatnonzero(first_low < len(key))
+    type_low = np.full(small, -1, dtype=np.int64)
+    type_low[present] = np.arange(len(present))
+    _, first_high, inverse_high = np.unique(
+        key[at_high], return_index=True, return_inverse=True
+    )
+    of_unit = np.empty(len(key), dtype=np.int64)
+    of_unit[at_low] = type_low[key[at_low]]
+    of_unit[at_high] = inverse_high.ravel() + len(present)
+    return np.concatenate([first_low[present], at_high[first_high]]), of_unit
 
 
 def bootstrap_kappa_family(

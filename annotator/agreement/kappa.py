@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ._coding import Coded, encode
-from ._tables import Entries, entries, pairs
+from ._tables import Entries, entries, pairable_entries, pairs
 from .metrics import agreement_weights, is_identity
 from .result import AgreementResult, ratio
 
@@ -52,7 +52,22 @@ def _prepare(
 
 
 def prepare_coded(coded: Coded, weights: Weights) -> _Prepared:
-    """Weights and Gwet's percent agreement p_a for already-coded ratings."""
+    """Weights and Gwet's percent agreement p_a for already-coded ratings.
+
+    Cached on the (immutable) ``Coded`` for a named weighting scheme: the
+    coefficients and their bootstrap intervals start from the same p_a.
+    """
+    if not isinstance(weights, str):
+        return _prepare_coded(coded, weights)
+    key = f"_prepared_{weights}"
+    cached = coded.__dict__.get(key)
+    if cached is None:
+        cached = _prepare_coded(coded, weights)
+        object.__setattr__(coded, key, cached)  # a pure function of frozen fields
+    return cached
+
+
+def _prepare_coded(coded: Coded, weights: Weights) -> _Prepared:
     identity = is_identity(weights)
     if coded.is_set and not identity:
         raise ValueError(
@@ -61,10 +76,13 @@ def prepare_coded(coded: Coded, weights: Weights) -> _Prepared:
     w = agreement_weights(weights, coded.q)
     e = entries(coded)
     r = e.m.astype(float)
+    # p_a needs units with >= 2 ratings only: their entries (same order, so the
+    # same sums) spare pairing every single-rated unit with itself.
+    pe = pairable_entries(coded)
     if identity:
-        s = np.bincount(e.unit, weights=e.count**2, minlength=coded.n_units)
+        s = np.bincount(pe.unit, weights=pe.count**2, minlength=coded.n_units)
     else:
-        p = pairs(e)
+        p = pairs(pe)
         s = np.bincount(
             p.unit, weights=p.n_c * p.n_k * w[p.c, p.k], minlength=coded.n_units
         )

@@ -175,3 +175,21 @@ def test_kappa_bootstrap_intervals_bracket_the_estimates():
     assert all(
         math.isnan(x) for pair in bootstrap_kappa_family(empty).values() for x in pair
     )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_unit_types_numbered_as_numpy_unique_numbers_them(seed):
+    # Most keys small (one-entry units), a few large: same ids and first units.
+    from annotator.agreement.bootstrap import _first_and_inverse
+
+    rng = np.random.default_rng(seed)
+    small = 21
+    key = np.where(
+        rng.random(5_000) < 0.8,
+        rng.integers(0, small, 5_000),
+        small + rng.integers(0, 10**12, 5_000) % (50 if seed else 10**12),
+    )
+    _, want_first, want_inverse = np.unique(key, return_index=True, return_inverse=True)
+    first, inverse = _first_and_inverse(key, small)
+    np.testing.assert_array_equal(first, want_first)
+    np.testing.assert_array_equal(inverse, want_inverse.ravel())
