@@ -417,3 +417,31 @@ def test_an_annotation_without_labels_still_counts(
     after = {d.key: d for d in project_report(coded_project).dimensions}
     assert after["tags"].n_ratings == before["tags"].n_ratings
     assert after["topic"].n_ratings == before["topic"].n_ratings - 1
+
+
+def test_epoch_seconds_from_binary_timestamps():
+    from annotator.agreement_report.arrays import _epoch_seconds
+
+    info = np.iinfo(np.int64)
+    raw = np.array([0, 1_500_000, -946_684_800_000_000, info.min, info.max])
+    got = _epoch_seconds(raw)
+    assert got[:3].tolist() == [946_684_800.0, 946_684_801.5, 0.0]
+    assert math.isnan(got[3]) and got[4] == math.inf
+
+
+@pytest.mark.postgres
+def test_times_read_equal_the_servers_epoch_seconds(coded_project):
+    from django.db import connection
+
+    from annotator.agreement_report.arrays import _read_columns
+
+    rows = Annotation.objects.filter(project=coded_project).order_by("id")
+    (got,) = _read_columns(rows.values_list("created_at"), ("time",))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT date_part('epoch', created_at) FROM annotator_annotation "
+            "WHERE project_id = %s ORDER BY id",
+            [coded_project.pk],
+        )
+        want = [row[0] for row in cursor.fetchall()]
+    assert len(want) > 0 and got.tolist() == want  # to the last bit
