@@ -1,0 +1,40 @@
+"""Gold labels: the project's aggregation rules applied to its ratings, and
+reviewers' decisions, each stored with how it was reached.
+
+Public interface (pages, API, exports and commands call these):
+
+* ``refresh_gold(project, by=...)``: brings the automatic gold labels up to date
+  with the annotations; a no-op (three small indexed queries) when nothing
+  changed since the last run. Never touches adjudicated labels.
+* ``adjudicate(project, span, dimension, categories, reviewer=..., note=...)``:
+  a reviewer's decision, with its revision history.
+* ``adjudication_queue(project, below=...)``: the spans waiting for a reviewer,
+  in priority order.
+
+Ratings are read as numpy arrays by ``annotator.agreement_report`` (dimensions
+and categories matched by key across codebook versions, as the agreement figures
+are), aggregated by ``annotator.gold_maths`` and written in bulk through staging
+tables (COPY on PostgreSQL), so a million spans is one pass of each.
+
+Modules: ``aggregate`` (the rules on one dimension's arrays, provenance),
+``store`` (bulk writes through staging tables), ``refresh`` (freshness check
+and ``refresh_gold``), ``adjudication`` and ``queue``.
+"""
+
+from annotator.gold.adjudication import (
+    adjudicate,
+    can_adjudicate,
+    gold_state,
+    span_codes,
+)
+from annotator.gold.queue import adjudication_queue
+from annotator.gold.refresh import refresh_gold
+
+__all__ = [
+    "adjudicate",
+    "adjudication_queue",
+    "can_adjudicate",
+    "gold_state",
+    "refresh_gold",
+    "span_codes",
+]

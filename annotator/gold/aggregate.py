@@ -1,0 +1,167 @@
+"""One dimension's ratings through the project's rules (annotator.gold_maths),
+with the provenance each decided span gets: agreement and the coders' codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from annotator import gold_maths
+from annotator.agreement_report import LabelArrays
+from annotator.models import (
+    Dimension,
+    Project,
+)
+
+# Posteriors and agreements are stored rounded: a model refit after one new
+# annotation moves every posterior in the 7th decimal, and rewriting a million
+# rows (and their updated_at, which clients sync on) for that would be noise.
+DIGITS = 4
+
+
+def gold_settings(project: Project) -> tuple[list[str], float, float]:
+    return (
+        list(project.gold_methods or []),
+        project.gold_min_share,
+        (project.gold_min_posterior),
+    )
+
+
+@dataclass
+class Decided:
+    """One dimension's automatic decisions, one entry per decided span."""
+
+    spans: np.ndarray
+    categories: list[list[int]]  # category ids per span (one for single-choice)
+    methods: np.ndarray  # method names (object array)
+    posteriors: np.ndarray  # nan without a model
+    n_ratings: np.ndarray
+    agreement: np.ndarray
+    coder_codes: list[str]  # JSON text per span
+    n_undecided: int
+    # The model's fit, when one ran: converged, iterations, {coder id: accuracy}
+    # (multi-choice: every category's binary fit converged, the most iterations,
+    # each coder's mean accuracy over the categories).
+    fit: tuple[bool, int, dict[str, float]] | None = None
+
+
+def _fit(models: Sequence[gold_maths.DawidSkeneResult]) -> tuple | None:
+    if not models:
+        return None
+    accuracy: dict[str, list[float]] = {}
+    for model in models:
+        for coder, a in zip(model.coders.tolist(), model.accuracy, strict=True):
+            accuracy.setdefault(str(coder), []).append(float(a))
+    return (
+        all(m.converged for m in models),
+        max(m.n_iter for m in models),
+        {c: round(sum(a) / len(a), DIGITS) for c, a in accuracy.items()},
+    )
+
+
+def _indicators(values: np.ndarray, k: int) -> np.ndarray:
+    """Per rating, the bool row of chosen scale positions (from frozensets)."""
+    rows: dict[frozenset, np.ndarray] = {}
+    out = np.zeros((len(values), k), dtype=bool)
+    for i, chosen in enumerate(values):
+        row = rows.get(chosen)
+        if row is None:
+            row = rows[chosen] = np.zeros(k, dtype=bool)
+            row[list(chosen)] = True
+        out[i] = row
+    return out
+
+
+def _coder_codes(
+    unit_code: np.ndarray, coders: np.ndarray, keys: list[list[str]], n_units: int
+) -> list[str]:
+    """{coder id: [category keys]} per unit as JSON text, coders in id order.
+
+    Built as text directly (json.dumps per span is the slow part for a million
+    spans); the format equals ``json.dumps`` of the same dict, so the SQLite
+    comparison of unchanged rows (text) holds, and PostgreSQL compares jsonb.
+    """
+    order = np.lexsort((coders, unit_code))
+    parts: list[list[str]] = [[] for _ in range(n_units)]
+    quoted: dict[tuple[str, ...], str] = {}
+    for i in order.tolist():
+        codes = tuple(keys[i])
+        text = quoted.get(codes)
+        if text is None:
+            text = quoted[codes] = json.dumps(sorted(codes))
+        parts[unit_code[i]].append(f'"{coders[i]}": {text}')
+    return ["{" + ", ".join(p) + "}" for p in parts]
+
+
+def aggregate_dimension(
+    project: Project,
+    dimension: Dimension,
+    ratings: LabelArrays,
+    sample: np.ndarray,
+) -> Decided:
+    """Apply the project's rules to one dimension's ratings."""
+    methods, min_share, min_posterior = gold_settings(project)
+    scale = ratings.categories
+    k = len(scale)
+    multiple = ratings.level == "set"
+    units, coders = ratings.unit, ratings.coder
+    if multiple:
+        chosen = _indicators(ratings.value, k)
+    options = {
+        "methods": methods,
+        "min_share": min_share,
+        "min_posterior": min_posterior,
+    }
+    if not len(units) or not methods:
+        empty = np.zeros(0, dtype=np.int64)
+        return Decided(
+            empty, [], empty.astype(object), empty.astype(float), empty, empty, [],
+            len(np.unique(units)),
+        )  # fmt: skip
+    if multiple:
+        d = gold_maths.aggregate_sets(
+            units, coders, chosen, allow_empty=not dimension.required, **options
+        )
+    else:
+        d = gold_maths.aggregate(units, coders, ratings.value, k, **options)
+    decided = d.decided.copy()
+    # "single" is for spans outside the reliability sample: a sample span with
+    # one rating so far waits for its other coders.
+    if "single" in methods and len(sample):
+        single = d.methods == gold_maths.METHODS.index("single")
+        decided &= ~(single & np.isin(d.units, sample))
+    unit_code = np.searchsorted(d.units, units)
+    # Share of each unit's ratings equal to its gold value.
+    if multiple:
+        same = (chosen == d.values[unit_code]).all(axis=1)
+    else:
+        same = ratings.value == d.values[unit_code]
+    agreement = np.bincount(unit_code, same, len(d.units)) / np.maximum(d.n_ratings, 1)
+    positions = (
+        [np.flatnonzero(row).tolist() for row in chosen]
+        if multiple
+        else ratings.value.reshape(-1, 1).tolist()
+    )
+    key_of = [c.key for c in scale]
+    keys = [[key_of[p] for p in row] for row in positions]
+    codes = _coder_codes(unit_code, coders, keys, len(d.units))
+    idx = np.flatnonzero(decided)
+    id_of = np.array([c.pk for c in scale], dtype=np.int64)
+    if multiple:
+        categories = [id_of[np.flatnonzero(d.values[i])].tolist() for i in idx]
+    else:
+        categories = id_of[d.values[idx]].reshape(-1, 1).tolist()
+    return Decided(
+        d.units[idx],
+        categories,
+        d.method_names[idx],
+        d.posteriors[idx],
+        d.n_ratings[idx],
+        agreement[idx],
+        [codes[i] for i in idx.tolist()],
+        int(len(d.units) - len(idx)),
+        _fit([d.model] if d.model is not None else d.category_models),
+    )

@@ -1,0 +1,143 @@
+"""refresh_gold: recompute a project's automatic gold when its annotations or
+gold settings changed since the last run."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+from django.db import connection, transaction
+from django.db.models import Max, OuterRef, Subquery
+from django.utils import timezone
+
+from annotator.agreement_report import read_project
+from annotator.gold.aggregate import aggregate_dimension, gold_settings
+from annotator.gold.store import drop_foreign_dimensions, write_dimension
+from annotator.models import (
+    Annotation,
+    Dimension,
+    GoldRun,
+    Project,
+    WorkItem,
+)
+
+LOCK_NAMESPACE = 0x601D  # pg_advisory_xact_lock(namespace, project id)
+
+
+def _watermark(project: Project) -> datetime | None:
+    """The newest annotation change of the project (one index lookup)."""
+    return Annotation.objects.filter(project=project).aggregate(t=Max("updated_at"))[
+        "t"
+    ]
+
+
+def _is_fresh(project: Project, watermark: datetime | None) -> bool:
+    """True when every dimension's latest run read up to ``watermark`` with the
+    project's current settings."""
+    dimension_ids = set(
+        Dimension.objects.filter(codebook_id=project.codebook_id).values_list(
+            "pk", flat=True
+        )
+    )
+    latest = GoldRun.objects.filter(
+        pk__in=Dimension.objects.filter(codebook_id=project.codebook_id).values(
+            last=Subquery(
+                GoldRun.objects.filter(project=project, dimension=OuterRef("pk"))
+                .order_by("-created_at", "-id")
+                .values("pk")[:1]
+            )
+        )
+    ).values_list("dimension_id", "watermark", "methods", "min_share", "min_posterior")
+    methods, min_share, min_posterior = gold_settings(project)
+    fresh = {
+        dimension_id
+        for dimension_id, mark, m, share, posterior in latest
+        if mark == watermark
+        and list(m) == methods
+        and share == min_share
+        and posterior == min_posterior
+    }
+    return fresh == dimension_ids
+
+
+def _sample_spans(project: Project) -> np.ndarray:
+    """Span ids of the reliability sample (designed for more than one coder)."""
+    ids = WorkItem.objects.filter(project=project, target__gt=1).values_list(
+        "span_id", flat=True
+    )
+    return np.sort(np.fromiter(ids.iterator(chunk_size=50_000), dtype=np.int64))
+
+
+def refresh_gold(project: Project, *, by=None, force: bool = False) -> list[GoldRun]:
+    """Bring the project's automatic gold labels up to date; returns the new runs.
+
+    Cheap when nothing changed: the newest ``Annotation.updated_at`` of the
+    project and its gold settings are compared with each dimension's last
+    ``GoldRun`` (three indexed queries, nothing written, ``[]`` returned).
+    Otherwise every dimension of the codebook is recomputed with the project's
+    rules (``gold_methods`` in order, ``gold_min_share``,
+    ``gold_min_posterior``) and one ``GoldRun`` per dimension records the
+    settings, the watermark and, with the model, convergence and each coder's
+    estimated accuracy. Decided spans are upserted, rows of spans now undecided
+    deleted (they are the adjudication queue); adjudicated rows are never
+    touched. ``force`` recomputes even when fresh. Safe to call concurrently:
+    on PostgreSQL a per-project advisory lock makes the second caller wait and
+    then find the gold fresh.
+    """
+    watermark = _watermark(project)
+    if not force and _is_fresh(project, watermark):
+        return []
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, project.pk]
+                )
+            watermark = _watermark(project)
+            if not force and _is_fresh(project, watermark):
+                return []
+        return _recompute(project, watermark, by, force)
+
+
+def _recompute(
+    project: Project, watermark: datetime | None, by, force: bool
+) -> list[GoldRun]:
+    methods, min_share, min_posterior = gold_settings(project)
+    dimensions = list(Dimension.objects.filter(codebook_id=project.codebook_id))
+    previous = {
+        run.dimension_id: run
+        for run in GoldRun.objects.filter(project=project).order_by("created_at", "id")
+    }
+    _, ratings = read_project(project, dimensions, documents=False, times=False)
+    sample = _sample_spans(project)
+    now = timezone.now()
+    runs = []
+    with connection.cursor() as cursor:
+        for dimension, arrays in zip(dimensions, ratings, strict=True):
+            d = aggregate_dimension(project, dimension, arrays, sample)
+            last = previous.get(dimension.pk)
+            changed_settings = last is None or (
+                list(last.methods),
+                last.min_share,
+                last.min_posterior,
+            ) != (methods, min_share, min_posterior)
+            run = GoldRun.objects.create(
+                project=project,
+                dimension=dimension,
+                methods=methods,
+                min_share=min_share,
+                min_posterior=min_posterior,
+                watermark=watermark,
+                converged=None if d.fit is None else d.fit[0],
+                iterations=None if d.fit is None else d.fit[1],
+                coder_accuracy={} if d.fit is None else d.fit[2],
+                n_decided=len(d.spans),
+                n_undecided=d.n_undecided,
+                created_by=by if by is not None and by.is_authenticated else None,
+            )
+            write_dimension(
+                cursor, project, dimension, run, d, now, force or changed_settings
+            )
+            runs.append(run)
+    drop_foreign_dimensions(project, [d.pk for d in dimensions])
+    return runs

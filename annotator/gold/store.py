@@ -1,0 +1,188 @@
+"""Writing one dimension's decisions: staging tables (COPY on PostgreSQL), one
+upsert that skips adjudicated and unchanged rows, deletes of now-undecided spans."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+
+from django.db import connection
+
+from annotator.gold.aggregate import DIGITS, Decided
+from annotator.models import (
+    Dimension,
+    GoldLabel,
+    GoldLabelCategory,
+    GoldMethod,
+    GoldRun,
+    Project,
+)
+
+STAGE_BATCH = 5_000
+
+
+def _float(x: float) -> float | None:
+    return None if math.isnan(x) else round(float(x), DIGITS)
+
+
+def _stage_rows(d: Decided, multiple: bool) -> Iterator[tuple]:
+    for i, span in enumerate(d.spans.tolist()):
+        yield (
+            span,
+            None if multiple else d.categories[i][0],
+            d.methods[i],
+            _float(d.posteriors[i]),
+            int(d.n_ratings[i]),
+            _float(d.agreement[i]),
+            d.coder_codes[i],
+        )
+
+
+def _stage_categories(d: Decided) -> Iterator[tuple]:
+    for span, categories in zip(d.spans.tolist(), d.categories, strict=True):
+        for category in categories:
+            yield (span, category)
+
+
+STAGE_COLUMNS = {
+    "gold_stage": (
+        "span_id bigint PRIMARY KEY, category_id bigint, method varchar(12), "
+        "posterior double precision, n_ratings integer, agreement double precision, "
+        "coder_codes {json}"
+    ),
+    "gold_stage_cat": "span_id bigint, category_id bigint",
+    "gold_changed": "id bigint PRIMARY KEY",
+}
+
+
+def _create_stage(cursor) -> None:
+    pg = connection.vendor == "postgresql"
+    for name, columns in STAGE_COLUMNS.items():
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        columns = columns.format(json="jsonb" if pg else "text")
+        drop = " ON COMMIT DROP" if pg else ""
+        cursor.execute(f"CREATE TEMP TABLE {name} ({columns}){drop}")
+
+
+def _fill(cursor, table: str, n_columns: int, rows: Iterable[tuple]) -> None:
+    """Rows into a staging table: COPY on PostgreSQL, batched INSERTs elsewhere."""
+    if connection.vendor == "postgresql":
+        with cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    sql = f"INSERT INTO {table} VALUES ({', '.join(['%s'] * n_columns)})"
+    batch: list[tuple] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= STAGE_BATCH:
+            cursor.executemany(sql, batch)
+            batch = []
+    if batch:
+        cursor.executemany(sql, batch)
+
+
+COMPARED = (
+    "category_id",
+    "method",
+    "posterior",
+    "n_ratings",
+    "agreement",
+    "coder_codes",
+)
+
+
+def write_dimension(
+    cursor,
+    project: Project,
+    dimension: Dimension,
+    run: GoldRun,
+    d: Decided,
+    now: datetime,
+    force: bool,
+) -> tuple[int, int]:
+    """Upsert one dimension's decided spans, delete its now-undecided ones.
+
+    Adjudicated rows are never written. Unchanged rows are left alone (their
+    ``updated_at`` too, so incremental exports only see real changes) unless
+    ``force`` (the settings changed: every row then names the new run).
+    Returns (rows written, rows deleted).
+    """
+    multiple = dimension.multiple
+    gl, glc = GoldLabel._meta.db_table, GoldLabelCategory._meta.db_table
+    _create_stage(cursor)
+    _fill(cursor, "gold_stage", 7, _stage_rows(d, multiple))
+    if multiple:
+        _fill(cursor, "gold_stage_cat", 2, _stage_categories(d))
+    pg = connection.vendor == "postgresql"
+    distinct = " OR ".join(
+        f"{gl}.{c} IS DISTINCT FROM EXCLUDED.{c}"
+        if pg
+        else f"{gl}.{c} IS NOT excluded.{c}"
+        for c in COMPARED
+    )
+    changed = "TRUE" if force else distinct
+    cursor.execute(
+        f"""
+        INSERT INTO {gl} (project_id, span_id, dimension_id, category_id, method,
+            run_id, decided_by_id, decided_at, note, posterior, codebook_id,
+            n_ratings, coder_codes, agreement, updated_at)
+        SELECT %s, s.span_id, %s, s.category_id, s.method, %s, NULL, %s, '',
+            s.posterior, %s, s.n_ratings, s.coder_codes, s.agreement, %s
+        FROM gold_stage s WHERE TRUE
+        ON CONFLICT (project_id, span_id, dimension_id) DO UPDATE SET
+            category_id = EXCLUDED.category_id, method = EXCLUDED.method,
+            run_id = EXCLUDED.run_id, decided_by_id = NULL,
+            decided_at = EXCLUDED.decided_at, note = '',
+            posterior = EXCLUDED.posterior, codebook_id = EXCLUDED.codebook_id,
+            n_ratings = EXCLUDED.n_ratings, coder_codes = EXCLUDED.coder_codes,
+            agreement = EXCLUDED.agreement, updated_at = EXCLUDED.updated_at
+        WHERE {gl}.method <> 'adjudicated' AND ({changed})
+        RETURNING id
+        """,
+        [project.pk, dimension.pk, run.pk, now, project.codebook_id, now],
+    )
+    written = [row[0] for row in cursor.fetchall()]
+    stale = (
+        f"SELECT g.id FROM {gl} g WHERE g.project_id = %s AND g.dimension_id = %s "
+        "AND g.method <> 'adjudicated' "
+        "AND NOT EXISTS (SELECT 1 FROM gold_stage s WHERE s.span_id = g.span_id)"
+    )
+    if multiple:
+        _fill(cursor, "gold_changed", 1, ((i,) for i in written))
+        cursor.execute(
+            f"DELETE FROM {glc} WHERE gold_label_id IN (SELECT id FROM gold_changed)"
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {glc} (gold_label_id, category_id)
+            SELECT g.id, c.category_id FROM gold_stage_cat c
+            JOIN {gl} g ON g.project_id = %s AND g.dimension_id = %s
+                AND g.span_id = c.span_id
+            JOIN gold_changed x ON x.id = g.id
+            """,
+            [project.pk, dimension.pk],
+        )
+        cursor.execute(
+            f"DELETE FROM {glc} WHERE gold_label_id IN ({stale})",
+            [project.pk, dimension.pk],
+        )
+    cursor.execute(
+        f"DELETE FROM {gl} WHERE id IN ({stale})", [project.pk, dimension.pk]
+    )
+    deleted = cursor.rowcount
+    if not pg:
+        for name in STAGE_COLUMNS:
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    return len(written), deleted
+
+
+def drop_foreign_dimensions(project: Project, dimension_ids: Sequence[int]) -> None:
+    """Automatic rows of dimensions no longer in the project's codebook go."""
+    rows = GoldLabel.objects.filter(project=project).exclude(
+        dimension_id__in=dimension_ids
+    )
+    rows = rows.exclude(method=GoldMethod.ADJUDICATED)
+    GoldLabelCategory.objects.filter(gold_label__in=rows).delete()
+    rows.delete()
