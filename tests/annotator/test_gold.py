@@ -334,3 +334,25 @@ def test_gold_is_in_the_admin(client, project, coders):
     assert (
         client.get(f"/admin/annotator/goldlabel/{label.pk}/change/").status_code == 200
     )
+
+
+def test_codes_match_by_key_across_codebook_versions(project, coders):
+    from tests.factories import SMALL_CODEBOOK, make_codebook
+
+    s = spans(project)
+    rate(project, coders[0], s[0], topic="arms")
+    rate(project, coders[0], s[1], topic="trade")
+    # The codebook changes while in use: a new version, and the project moves to it.
+    changed = {**SMALL_CODEBOOK, "description": "v2: clearer definitions"}
+    v2 = make_codebook(**changed)
+    assert v2.pk != project.codebook_id and v2.version == 2
+    project.codebook = v2
+    project.save()
+    rate(project, coders[1], s[0], topic="arms")
+    rate(project, coders[1], s[1], topic="other")
+    refresh_gold(project)
+    g = gold(project, s[0])
+    assert g.method == "unanimous" and g.category.dimension.codebook_id == v2.pk
+    assert g.dimension.codebook_id == v2.pk and g.codebook_id == v2.pk
+    assert g.coder_codes == {str(coders[0].pk): ["arms"], str(coders[1].pk): ["arms"]}
+    assert [w.span_id for w in adjudication_queue(project)] == [s[1]]
