@@ -8,8 +8,7 @@ Writes go through the same services as the coding page.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Prefetch, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
@@ -25,7 +24,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotator.models import Annotation, Assignment, Label, Membership, Project
+from annotator.models import Annotation, Assignment, Label, Project
 from annotator.permissions import IsCoder
 from annotator.serializers import (
     AnnotationSerializer,
@@ -37,10 +36,12 @@ from annotator.serializers import (
 )
 from annotator.services import (
     claim_next_span,
+    fetch_row,
+    fetch_rows,
+    from_row,
     skip_span,
     submit_annotation,
 )
-from corpus.models import Span
 
 CONTEXT_SPANS = 2
 MAX_INDEX = 2**31 - 1  # Span.index is an integer column
@@ -75,61 +76,149 @@ def service_error(error: ValidationError, *, nest_under: str = "") -> Response:
     )
 
 
+# The claim and the submit are each coder's request every few seconds, for hours:
+# their access checks and answers are written out (SQL, dicts) instead of built from
+# QuerySets and ModelSerializers, whose compiling and field machinery cost more CPU
+# than the database spends on the queries. The answers keep ClaimSerializer's and
+# AnnotationSerializer's shapes (the schema); tests pin that they match.
+
+# Who may see a project or an assignment: the rule of Project.objects.visible_to
+# (members; staff see every project), with the user's role for the permission
+# classes, in one query.
+_PROJECT_ACCESS = """
+SELECT p.id, p.codebook_id, p.lease_minutes, m.role
+FROM annotator_project AS p
+LEFT JOIN annotator_membership AS m ON m.project_id = p.id AND m.user_id = %s
+WHERE p.id = %s
+"""
+_ASSIGNMENT_ACCESS = """
+SELECT a.id, a.project_id, a.coder_id, m.role
+FROM annotator_assignment AS a
+LEFT JOIN annotator_membership AS m ON m.project_id = a.project_id AND m.user_id = %s
+WHERE a.id = %s
+"""
+
+
 class CoderAPIView(APIView):
     permission_classes = [IsAuthenticated, IsCoder]
 
+    def _visible(self, row: tuple | None, what: str) -> tuple:
+        if row is None or (row[-1] is None and not self.request.user.is_staff):
+            raise Http404(f"No such {what}.")
+        return row
+
     def get_project(self, project_id: int) -> Project:
-        project = get_object_or_404(visible_projects(self.request), pk=project_id)
+        """The project with its codebook and lease loaded: 404 unless visible, 403
+        unless the caller codes in it."""
+        pk, codebook_id, lease_minutes, role = self._visible(
+            fetch_row(_PROJECT_ACCESS, [self.request.user.pk, project_id]), "project"
+        )
+        project = from_row(
+            Project, id=pk, codebook_id=codebook_id, lease_minutes=lease_minutes
+        )
+        project.user_role = role
         self.check_object_permissions(self.request, project)
         return project
 
     def get_assignment(self, assignment_id: int) -> Assignment:
         """The caller's own assignment: 404 for others' (blind), 403 for non-coders."""
         user = self.request.user
-        assignment = get_object_or_404(
-            Assignment.objects.select_related("project")
-            .filter(project__in=Project.objects.visible_to(user).values("pk"))
-            .annotate(
-                user_role=Subquery(
-                    Membership.objects.filter(
-                        project=OuterRef("project_id"), user_id=user.pk
-                    ).values("role")[:1]
-                )
-            ),
-            pk=assignment_id,
+        pk, project_id, coder_id, role = self._visible(
+            fetch_row(_ASSIGNMENT_ACCESS, [user.pk, assignment_id]), "assignment"
         )
+        assignment = from_row(
+            Assignment, id=pk, project_id=project_id, coder_id=coder_id
+        )
+        assignment.user_role = role
         self.check_object_permissions(self.request, assignment)
-        if assignment.coder_id != user.pk:
+        if coder_id != user.pk:
             raise Http404("No such assignment of yours.")
         return assignment
 
 
-def span_context(span: Span, n: int = CONTEXT_SPANS) -> dict[str, list[Span]]:
-    """The n codable spans on either side of a span, in reading order.
+# A span, its document, and the n codable spans on either side, in reading order:
+# one query, one index range. The bounds are the nth codable span before and after
+# (LIMIT/OFFSET subqueries, evaluated once), so excluded spans in between cost a
+# row each and the document's length costs nothing.
+_SPAN_IN_CONTEXT = """
+WITH this AS (SELECT id, document_id, "index" FROM corpus_span WHERE id = %(span)s),
+bounds AS (
+    SELECT this.id, this.document_id,
+        COALESCE((
+            SELECT b."index" FROM corpus_span AS b
+            WHERE b.document_id = this.document_id AND NOT b.excluded
+              AND b."index" < this."index"
+            ORDER BY b."index" DESC LIMIT 1 OFFSET %(skip)s
+        ), -1) AS low,
+        COALESCE((
+            SELECT a."index" FROM corpus_span AS a
+            WHERE a.document_id = this.document_id AND NOT a.excluded
+              AND a."index" > this."index"
+            ORDER BY a."index" LIMIT 1 OFFSET %(skip)s
+        ), %(max)s) AS high
+    FROM this
+)
+SELECT s.id, s."index", s.start, s."end", s.text,
+       d.id, d.title, d.source, d.published
+FROM bounds
+JOIN corpus_span AS s ON s.document_id = bounds.document_id
+    AND s."index" >= bounds.low AND s."index" <= bounds.high
+JOIN corpus_document AS d ON d.id = bounds.document_id
+WHERE s.id = bounds.id OR NOT s.excluded
+ORDER BY s."index"
+"""
 
-    One query, one index range: from the nth codable span before to the nth after
-    (found by two LIMIT/OFFSET subqueries), so excluded spans in between cost a
-    row each and the document's length costs nothing.
-    """
-    if n < 1:
-        return {"before": [], "after": []}
-    siblings = Span.objects.codable().filter(document_id=span.document_id)
-    nth_before = siblings.filter(index__lt=span.index).order_by("-index")
-    nth_after = siblings.filter(index__gt=span.index).order_by("index")
-    rows = (
-        siblings.filter(
-            index__gte=Coalesce(Subquery(nth_before.values("index")[n - 1 : n]), -1),
-            index__lte=Coalesce(
-                Subquery(nth_after.values("index")[n - 1 : n]), MAX_INDEX
-            ),
-        )
-        .exclude(index=span.index)
-        .order_by("index")
-        .only("id", "index", "text")
+
+def span_in_context(span_id: int, n: int = CONTEXT_SPANS) -> tuple[dict, dict]:
+    """(the span with its document, {"before": [...], "after": [...]}) as the claim
+    answers them (SpanSerializer, ContextSerializer)."""
+    rows = fetch_rows(
+        _SPAN_IN_CONTEXT, {"span": span_id, "skip": n - 1, "max": MAX_INDEX}
     )
+    context: dict[str, list[dict]] = {"before": [], "after": []}
+    side = context["before"]
+    span: dict = {}
+    for pk, index, start, end, text, document_id, title, source, published in rows:
+        if pk == span_id:
+            span = {
+                "id": pk,
+                "document": {
+                    "id": document_id,
+                    "title": title,
+                    "source": source,
+                    "published": published,
+                },
+                "index": index,
+                "start": start,
+                "end": end,
+                "text": text,
+            }
+            side = context["after"]
+        elif n > 0:
+            side.append({"id": pk, "index": index, "text": text})
+    return span, context
+
+
+def annotation_payload(annotation: Annotation) -> dict:
+    """An annotation as AnnotationSerializer renders it, from what submit_annotation
+    returns loaded (span, codebook version, labels): no query."""
+    span = annotation.assignment.span
     return {
-        "before": [row for row in rows if row.index < span.index],
-        "after": [row for row in rows if row.index > span.index],
+        "id": annotation.pk,
+        "assignment": annotation.assignment_id,
+        "span": {
+            "id": span.pk,
+            "document": span.document_id,
+            "index": span.index,
+            "text": span.text,
+        },
+        "labels": annotation.label_keys(),
+        "uncertain": annotation.uncertain,
+        "comment": annotation.comment,
+        "seconds": annotation.seconds,
+        "codebook_version": annotation.codebook.version,
+        "created_at": annotation.created_at,
+        "updated_at": annotation.updated_at,
     }
 
 
@@ -157,24 +246,15 @@ class ClaimView(CoderAPIView):
             return Response({"detail": _detail(error)}, status.HTTP_403_FORBIDDEN)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        span = (
-            Span.objects.select_related("document")
-            .only(
-                "id",
-                "index",
-                "start",
-                "end",
-                "text",
-                "document__id",
-                "document__title",
-                "document__source",
-                "document__published",
-            )  # fmt: skip
-            .get(pk=assignment.span_id)
+        span, context = span_in_context(assignment.span_id)
+        return Response(
+            {
+                "assignment": assignment.pk,
+                "span": span,
+                "context": context,
+                "expires_at": assignment.expires_at,
+            }
         )
-        assignment.span = span
-        assignment.context = span_context(span)
-        return Response(ClaimSerializer(assignment).data)
 
 
 class SubmitView(CoderAPIView):
@@ -210,9 +290,8 @@ class SubmitView(CoderAPIView):
         except ValidationError as error:
             # Errors keyed by dimension go under "labels".
             return service_error(error, nest_under="labels")
-        # The service returns it with span, codebook and labels loaded: no re-read.
         return Response(
-            AnnotationSerializer(annotation).data,
+            annotation_payload(annotation),
             status.HTTP_201_CREATED if annotation.created else status.HTTP_200_OK,
         )
 
@@ -263,7 +342,13 @@ class AnnotationCursor(CursorPagination):
     max_page_size = 500
 
 
-@extend_schema(summary="Your own annotations in a project, newest first")
+@extend_schema(
+    summary="Your own annotations in a project, newest first",
+    responses={
+        200: AnnotationSerializer(many=True),
+        404: OpenApiResponse(description="No such project of yours, or a bad cursor."),
+    },
+)
 class MyAnnotationsView(ListAPIView):
     """Only the caller's annotations: blind coding holds for every role."""
 
@@ -280,7 +365,13 @@ class MyAnnotationsView(ListAPIView):
 
 @extend_schema_view(
     list=extend_schema(summary="Projects you can see, with your role in each"),
-    retrieve=extend_schema(summary="One project you can see, with your role"),
+    retrieve=extend_schema(
+        summary="One project you can see, with your role",
+        responses={
+            200: ProjectSerializer,
+            404: OpenApiResponse(description="No such project of yours."),
+        },
+    ),
 )
 class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsAuthenticated]

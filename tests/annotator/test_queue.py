@@ -195,3 +195,53 @@ def test_removing_a_coder_releases_their_claims():
     remove_member(project=project, user=coder("c1"))
     assert not Assignment.objects.live().exists()
     assert not WorkItem.objects.filter(project=project, taken__gt=0).exists()
+
+
+def test_a_coder_gets_their_own_lapsed_span_back_as_the_same_claim():
+    project = make_project(
+        documents=1, spans_per_document=1, coders=["c1"], lease_minutes=5
+    )
+    start = timezone.now()
+    first = claim_next_span(project=project, coder=coder("c1"), now=start)
+    later = start + timedelta(minutes=6)
+    again = claim_next_span(project=project, coder=coder("c1"), now=later)
+    assert (again.pk, again.span_id) == (first.pk, first.span_id)
+    stored = Assignment.objects.get()
+    assert stored.status == Assignment.Status.CLAIMED
+    assert stored.claimed_at == again.claimed_at == later
+    assert stored.expires_at == again.expires_at == later + timedelta(minutes=5)
+    assert WorkItem.objects.get().taken == 1
+
+
+def test_a_resumed_claim_reads_back_as_stored():
+    project = make_project(coders=["c1"])
+    first = claim_next_span(project=project, coder=coder("c1"), shown=True)
+    again = claim_next_span(project=project, coder=coder("c1"), shown=True)
+    stored = Assignment.objects.get()
+    for field in ("claimed_at", "shown_at", "expires_at"):
+        value = getattr(again, field)
+        assert value.tzinfo is not None and value == getattr(stored, field), field
+    assert again.shown_at == first.shown_at  # the clock started once
+
+
+def test_submits_follow_codebook_edits_until_it_is_in_use():
+    """Dimensions are cached per process only once a codebook version is in use
+    (frozen); before that, an edit in place is seen by the next submit."""
+    from annotator.models import Category
+
+    project = make_project(documents=1, spans_per_document=3, coders=["c1"])
+    arms = Category.objects.get(dimension__codebook=project.codebook, key="arms")
+    arms.key = "weapons"
+    arms.save()
+    held = claim_next_span(project=project, coder=coder("c1"))
+    with pytest.raises(ValidationError, match="'arms' is not a category"):
+        submit_annotation(coder=coder("c1"), assignment=held, labels=LABELS)
+    labels = {**LABELS, "topic": "weapons"}
+    stored = submit_annotation(coder=coder("c1"), assignment=held, labels=labels)
+    assert stored.label_keys()["topic"] == ["weapons"]
+    # In use now: read once more (and cached), then the same answers.
+    for _ in range(2):
+        held = claim_next_span(project=project, coder=coder("c1"))
+        with pytest.raises(ValidationError, match="'arms' is not a category"):
+            submit_annotation(coder=coder("c1"), assignment=held, labels=LABELS)
+        submit_annotation(coder=coder("c1"), assignment=held, labels=labels)
