@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from annotator import gold_maths
-from annotator.agreement_report import LabelArrays
+from annotator.gold.reading import Ratings
 from annotator.models import (
     Dimension,
     Project,
@@ -99,7 +99,7 @@ def _coder_codes(
 def aggregate_dimension(
     project: Project,
     dimension: Dimension,
-    ratings: LabelArrays,
+    ratings: Ratings,
     sample: np.ndarray,
 ) -> Decided:
     """Apply the project's rules to one dimension's ratings."""

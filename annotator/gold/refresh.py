@@ -3,7 +3,7 @@ gold settings changed since the last run."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 from django.db import connection, transaction
@@ -12,16 +12,23 @@ from django.utils import timezone
 
 from annotator.agreement_report import read_project
 from annotator.gold.aggregate import aggregate_dimension, gold_settings
+from annotator.gold.reading import Ratings, chunks, read_spans
 from annotator.gold.store import drop_foreign_dimensions, write_dimension
 from annotator.models import (
     Annotation,
     Dimension,
+    GoldLabel,
+    GoldMethod,
     GoldRun,
     Project,
     WorkItem,
 )
 
 LOCK_NAMESPACE = 0x601D  # pg_advisory_xact_lock(namespace, project id)
+# Spans changed since the last run up to this many are recomputed alone; more,
+# and a full pass (one read per table) is cheaper than reading them by id.
+INCREMENTAL_LIMIT = 50_000
+SAFETY_MARGIN = timedelta(minutes=10)
 
 
 def _watermark(project: Project) -> datetime | None:
@@ -60,12 +67,18 @@ def _is_fresh(project: Project, watermark: datetime | None) -> bool:
     return fresh == dimension_ids
 
 
-def _sample_spans(project: Project) -> np.ndarray:
+def _sample_spans(project: Project, among: np.ndarray | None = None) -> np.ndarray:
     """Span ids of the reliability sample (designed for more than one coder)."""
-    ids = WorkItem.objects.filter(project=project, target__gt=1).values_list(
-        "span_id", flat=True
-    )
-    return np.sort(np.fromiter(ids.iterator(chunk_size=50_000), dtype=np.int64))
+    items = WorkItem.objects.filter(project=project, target__gt=1)
+    if among is None:
+        ids = items.values_list("span_id", flat=True).iterator(chunk_size=50_000)
+    else:
+        ids = (
+            i
+            for chunk in chunks(among)
+            for i in items.filter(span_id__in=chunk).values_list("span_id", flat=True)
+        )
+    return np.sort(np.fromiter(ids, dtype=np.int64))
 
 
 def refresh_gold(project: Project, *, by=None, force: bool = False) -> list[GoldRun]:
@@ -99,17 +112,62 @@ def refresh_gold(project: Project, *, by=None, force: bool = False) -> list[Gold
         return _recompute(project, watermark, by, force)
 
 
+def _changed_spans(
+    project: Project, previous: dict, dimensions: list
+) -> np.ndarray | None:
+    """Spans to recompute when only they can have changed, else None (all).
+
+    The rules other than the model decide each span from its own ratings, so
+    after annotations changed only their spans need recomputing: the ones
+    whose annotation changed since the last run's watermark (less a margin, so
+    a submit that committed late with an earlier timestamp is still seen).
+    The model, a settings change, a new dimension or a large change recompute
+    everything.
+    """
+    methods = gold_settings(project)
+    runs = [previous.get(d.pk) for d in dimensions]
+    if (
+        not dimensions
+        or "model" in methods[0]
+        or any(
+            run is None
+            or run.watermark is None
+            or (list(run.methods), run.min_share, run.min_posterior) != methods
+            for run in runs
+        )
+    ):
+        return None
+    since = min(run.watermark for run in runs) - SAFETY_MARGIN
+    spans = (
+        Annotation.objects.filter(project=project, updated_at__gt=since)
+        .values_list("assignment__span_id", flat=True)
+        .order_by()[: INCREMENTAL_LIMIT + 1]
+    )
+    ids = np.unique(np.fromiter(spans.iterator(chunk_size=10_000), dtype=np.int64))
+    return None if len(ids) > INCREMENTAL_LIMIT else ids
+
+
 def _recompute(
     project: Project, watermark: datetime | None, by, force: bool
 ) -> list[GoldRun]:
     methods, min_share, min_posterior = gold_settings(project)
-    dimensions = list(Dimension.objects.filter(codebook_id=project.codebook_id))
+    dimensions = list(
+        Dimension.objects.filter(codebook_id=project.codebook_id).select_related(
+            "codebook"
+        )
+    )
     previous = {
         run.dimension_id: run
         for run in GoldRun.objects.filter(project=project).order_by("created_at", "id")
     }
-    _, ratings = read_project(project, dimensions, documents=False, times=False)
-    sample = _sample_spans(project)
+    scope = None if force else _changed_spans(project, previous, dimensions)
+    if scope is None:
+        _, arrays = read_project(project, dimensions, documents=False, times=False)
+        ratings = [Ratings.of(a) for a in arrays]
+        sample = _sample_spans(project)
+    else:
+        ratings = read_spans(project, dimensions, scope)
+        sample = _sample_spans(project, scope)
     now = timezone.now()
     runs = []
     with connection.cursor() as cursor:
@@ -121,6 +179,13 @@ def _recompute(
                 last.min_share,
                 last.min_posterior,
             ) != (methods, min_share, min_posterior)
+            n_decided, n_undecided = len(d.spans), d.n_undecided
+            if scope is not None:
+                # Counts of the whole dimension: the automatic labels after this
+                # write, and the last run's undecided count moved by what changed
+                # (approximate: a newly coded span the rules leave open is not
+                # added; a full run counts exactly).
+                before = _automatic(project, dimension, scope)
             run = GoldRun.objects.create(
                 project=project,
                 dimension=dimension,
@@ -131,13 +196,33 @@ def _recompute(
                 converged=None if d.fit is None else d.fit[0],
                 iterations=None if d.fit is None else d.fit[1],
                 coder_accuracy={} if d.fit is None else d.fit[2],
-                n_decided=len(d.spans),
-                n_undecided=d.n_undecided,
+                n_decided=n_decided,
+                n_undecided=n_undecided,
                 created_by=by if by is not None and by.is_authenticated else None,
             )
             write_dimension(
-                cursor, project, dimension, run, d, now, force or changed_settings
+                cursor,
+                project,
+                dimension,
+                run,
+                d,
+                now,
+                force or changed_settings,
+                scope,
             )
+            if scope is not None:
+                after = _automatic(project, dimension, scope)
+                run.n_decided = last.n_decided + after - before
+                run.n_undecided = max(last.n_undecided - (after - before), 0)
+                run.save(update_fields=["n_decided", "n_undecided"])
             runs.append(run)
     drop_foreign_dimensions(project, [d.pk for d in dimensions])
     return runs
+
+
+def _automatic(project: Project, dimension: Dimension, scope: np.ndarray) -> int:
+    """Automatic gold labels of the dimension among the scope's spans."""
+    rows = GoldLabel.objects.filter(project=project, dimension=dimension).exclude(
+        method=GoldMethod.ADJUDICATED
+    )
+    return sum(rows.filter(span_id__in=chunk).count() for chunk in chunks(scope))

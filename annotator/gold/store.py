@@ -7,6 +7,7 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
+import numpy as np
 from django.db import connection
 
 from annotator.gold.aggregate import DIGITS, Decided
@@ -53,6 +54,7 @@ STAGE_COLUMNS = {
     ),
     "gold_stage_cat": "span_id bigint, category_id bigint",
     "gold_changed": "id bigint PRIMARY KEY",
+    "gold_scope": "span_id bigint PRIMARY KEY",
 }
 
 
@@ -101,13 +103,15 @@ def write_dimension(
     d: Decided,
     now: datetime,
     force: bool,
+    scope: np.ndarray | None = None,
 ) -> tuple[int, int]:
     """Upsert one dimension's decided spans, delete its now-undecided ones.
 
     Adjudicated rows are never written. Unchanged rows are left alone (their
     ``updated_at`` too, so incremental exports only see real changes) unless
     ``force`` (the settings changed: every row then names the new run).
-    Returns (rows written, rows deleted).
+    ``scope``: the span ids ``d`` covers when only those were recomputed; rows
+    of other spans are then left alone. Returns (rows written, rows deleted).
     """
     multiple = dimension.multiple
     gl, glc = GoldLabel._meta.db_table, GoldLabelCategory._meta.db_table
@@ -149,6 +153,9 @@ def write_dimension(
         "AND g.method <> 'adjudicated' "
         "AND NOT EXISTS (SELECT 1 FROM gold_stage s WHERE s.span_id = g.span_id)"
     )
+    if scope is not None:
+        _fill(cursor, "gold_scope", 1, ((int(i),) for i in scope))
+        stale += " AND g.span_id IN (SELECT span_id FROM gold_scope)"
     if multiple:
         _fill(cursor, "gold_changed", 1, ((i,) for i in written))
         cursor.execute(

@@ -356,3 +356,73 @@ def test_codes_match_by_key_across_codebook_versions(project, coders):
     assert g.dimension.codebook_id == v2.pk and g.codebook_id == v2.pk
     assert g.coder_codes == {str(coders[0].pk): ["arms"], str(coders[1].pk): ["arms"]}
     assert [w.span_id for w in adjudication_queue(project)] == [s[1]]
+
+
+def test_incremental_refresh_equals_a_full_recompute(project, coders):
+    """After a first run only changed spans are recomputed; the result must be
+    what recomputing everything gives."""
+    from annotator.gold import refresh as refresh_module
+
+    s = spans(project)
+    a, b, c = coders
+    rate(project, a, s[0], topic="arms", tags=["quote"])
+    rate(project, b, s[0], topic="arms", tags=["quote"])
+    rate(project, a, s[1], topic="arms")
+    rate(project, b, s[1], topic="trade")
+    rate(project, a, s[2], topic="other", tags=["number"])
+    refresh_gold(project)
+    seen = []
+    real = refresh_module.read_spans
+
+    def spy(project_, dimensions, scope):
+        seen.append(sorted(scope.tolist()))
+        return real(project_, dimensions, scope)
+
+    refresh_module.read_spans = spy
+    try:
+        # Changes: s[0] now disputed on tags, s[1] settled by a third coder's
+        # vote under majority? (no: rules unchanged), s[2] gets a second coder.
+        assignment = Assignment.objects.get(project=project, span_id=s[0], coder=b)
+        submit_annotation(
+            coder=b,
+            assignment=assignment,
+            labels={"topic": "arms", "stance": "neutral", "tags": ["number"]},
+        )
+        rate(project, b, s[2], topic="other", tags=["number"])
+        rate(project, c, s[3], topic="trade")
+        assert len(refresh_gold(project)) == 3
+    finally:
+        refresh_module.read_spans = real
+    assert seen and set(seen[0]) >= {s[0], s[2], s[3]}
+
+    def snapshot():
+        return sorted(
+            (
+                g.span_id,
+                g.dimension.key,
+                g.method,
+                g.category_id,
+                g.n_ratings,
+                g.agreement,
+                tuple(sorted(g.coder_codes.items())),
+                tuple(sorted(g.categories.values_list("category_id", flat=True))),
+            )
+            for g in GoldLabel.objects.filter(project=project).select_related(
+                "dimension"
+            )
+        )
+
+    incremental = snapshot()
+    runs = {
+        r.dimension.key: (r.n_decided, r.n_undecided)
+        for r in GoldRun.objects.filter(project=project).order_by("created_at", "id")
+    }
+    refresh_gold(project, force=True)
+    assert snapshot() == incremental
+    full = {
+        r.dimension.key: (r.n_decided, r.n_undecided)
+        for r in GoldRun.objects.filter(project=project).order_by("created_at", "id")
+    }
+    assert {k: v[0] for k, v in runs.items()} == {k: v[0] for k, v in full.items()}
+    assert gold(project, s[0], "tags") is None
+    assert gold(project, s[2], "tags").method == "unanimous"
