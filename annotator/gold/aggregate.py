@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from django.core.exceptions import ValidationError
 
 from annotator import gold_maths
 from annotator.gold.reading import Ratings
@@ -23,11 +24,25 @@ DIGITS = 4
 
 
 def gold_settings(project: Project) -> tuple[list[str], float, float]:
-    return (
-        list(project.gold_methods or []),
-        project.gold_min_share,
-        (project.gold_min_posterior),
-    )
+    """The project's rules and thresholds; ValidationError names a bad setting.
+
+    ``gold_methods`` is free JSON (editable in the admin), so it is checked here,
+    before any work, rather than failing deep in the maths.
+    """
+    methods = project.gold_methods or []
+    if (
+        not isinstance(methods, list)
+        or any(m not in gold_maths.METHODS for m in methods)
+        or len(set(methods)) != len(methods)
+    ):
+        raise ValidationError(
+            {
+                "gold_methods": f"Project {project.pk}: gold_methods must list "
+                f"distinct rules from {', '.join(gold_maths.METHODS)}; "
+                f"got {methods!r}."
+            }
+        )
+    return list(methods), project.gold_min_share, project.gold_min_posterior
 
 
 @dataclass

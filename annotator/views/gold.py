@@ -344,6 +344,16 @@ def queue_card(
     )
 
 
+def refresh(request: HtmxHttpRequest, project: Project) -> None:
+    """Gold up to date before the queue is read; a bad gold setting is said on
+    the page (the queue then rests on the gold as it was)."""
+    try:
+        refresh_gold(project, by=request.user)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+
+
 def _bad_options(request: HtmxHttpRequest, project: Project, error: ValueError):
     return render(
         request,
@@ -421,7 +431,7 @@ def queue(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
         options = parse_queue_options(source)
     except ValueError as error:
         return _bad_options(request, project, error)
-    refresh_gold(project, by=request.user)
+    refresh(request, project)
     if request.method == "GET":
         return render_card(request, queue_card(project, options))
 
@@ -485,7 +495,7 @@ def reopen(request: HtmxHttpRequest, project_id: int, span_id: int) -> HttpRespo
         options = parse_queue_options(request.GET)
     except ValueError as error:
         return _bad_options(request, project, error)
-    refresh_gold(project, by=request.user)
+    refresh(request, project)
     card = Card(
         project,
         options,

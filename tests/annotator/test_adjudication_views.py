@@ -213,3 +213,12 @@ def test_everything_settled_says_so(client, project):
     html = client.get(url(project)).content.decode()
     assert "Nothing to settle" in html
     assert WorkItem.objects.filter(project=project).exists()
+
+
+def test_a_bad_gold_setting_is_said_on_the_page(client, project):
+    project.gold_methods = ["model", "model"]
+    project.save()
+    logged_in(client, member(project, "boss", Membership.Role.MANAGER))
+    response = client.get(url(project))
+    assert response.status_code == 200
+    assert "gold_methods must list distinct rules" in response.content.decode()

@@ -426,3 +426,12 @@ def test_incremental_refresh_equals_a_full_recompute(project, coders):
     assert {k: v[0] for k, v in runs.items()} == {k: v[0] for k, v in full.items()}
     assert gold(project, s[0], "tags") is None
     assert gold(project, s[2], "tags").method == "unanimous"
+
+
+def test_a_bad_rule_name_is_named(project):
+    from django.core.exceptions import ValidationError
+
+    project.gold_methods = ["unanimous", "coin-toss"]
+    project.save()
+    with pytest.raises(ValidationError, match="gold_methods must list distinct rules"):
+        refresh_gold(project)
