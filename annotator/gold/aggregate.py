@@ -50,7 +50,8 @@ class Decided:
     """One dimension's automatic decisions, one entry per decided span."""
 
     spans: np.ndarray
-    categories: list[list[int]]  # category ids per span (one for single-choice)
+    # Category id per span (single-choice, an array), or a list of ids per span.
+    categories: np.ndarray | list[list[int]]
     methods: np.ndarray  # method names (object array)
     posteriors: np.ndarray  # nan without a model
     n_ratings: np.ndarray
@@ -91,24 +92,31 @@ def _indicators(values: np.ndarray, k: int) -> np.ndarray:
 
 
 def _coder_codes(
-    unit_code: np.ndarray, coders: np.ndarray, keys: list[list[str]], n_units: int
+    unit_code: np.ndarray,
+    coders: np.ndarray,
+    text_code: np.ndarray,
+    texts: list[str],
+    units: np.ndarray,
 ) -> list[str]:
-    """{coder id: [category keys]} per unit as JSON text, coders in id order.
+    """{coder id: [category keys]} of each of ``units`` (codes) as JSON text.
 
-    Built as text directly (json.dumps per span is the slow part for a million
-    spans); the format equals ``json.dumps`` of the same dict, so the SQLite
-    comparison of unchanged rows (text) holds, and PostgreSQL compares jsonb.
+    ``texts[text_code[i]]`` is rating i's key list as JSON. Built as text
+    directly, coders in id order, without a Python object per rating beyond
+    its piece (json.dumps per span is the slow part for a million spans); the
+    format equals ``json.dumps`` of the same dict, so the SQLite comparison of
+    unchanged rows (text) holds, and PostgreSQL compares jsonb.
     """
     order = np.lexsort((coders, unit_code))
-    parts: list[list[str]] = [[] for _ in range(n_units)]
-    quoted: dict[tuple[str, ...], str] = {}
-    for i in order.tolist():
-        codes = tuple(keys[i])
-        text = quoted.get(codes)
-        if text is None:
-            text = quoted[codes] = json.dumps(sorted(codes))
-        parts[unit_code[i]].append(f'"{coders[i]}": {text}')
-    return ["{" + ", ".join(p) + "}" for p in parts]
+    sorted_units = unit_code[order]
+    starts = np.searchsorted(sorted_units, units, side="left").tolist()
+    ends = np.searchsorted(sorted_units, units, side="right").tolist()
+    pieces = [
+        f'"{c}": {texts[t]}'
+        for c, t in zip(coders[order].tolist(), text_code[order].tolist(), strict=True)
+    ]
+    return [
+        "{" + ", ".join(pieces[a:b]) + "}" for a, b in zip(starts, ends, strict=True)
+    ]
 
 
 def aggregate_dimension(
@@ -155,20 +163,26 @@ def aggregate_dimension(
     else:
         same = ratings.value == d.values[unit_code]
     agreement = np.bincount(unit_code, same, len(d.units)) / np.maximum(d.n_ratings, 1)
-    positions = (
-        [np.flatnonzero(row).tolist() for row in chosen]
-        if multiple
-        else ratings.value.reshape(-1, 1).tolist()
-    )
     key_of = [c.key for c in scale]
-    keys = [[key_of[p] for p in row] for row in positions]
-    codes = _coder_codes(unit_code, coders, keys, len(d.units))
     idx = np.flatnonzero(decided)
     id_of = np.array([c.pk for c in scale], dtype=np.int64)
     if multiple:
-        categories = [id_of[np.flatnonzero(d.values[i])].tolist() for i in idx]
+        # One JSON text per distinct set of codes (few), indexed per rating.
+        distinct: dict[frozenset, int] = {}
+        text_code = np.fromiter(
+            (distinct.setdefault(v, len(distinct)) for v in ratings.value),
+            dtype=np.int64,
+            count=len(ratings.value),
+        )
+        texts = [json.dumps(sorted(key_of[p] for p in v)) for v in distinct]
+        categories: np.ndarray | list = [
+            id_of[np.flatnonzero(d.values[i])].tolist() for i in idx
+        ]
     else:
-        categories = id_of[d.values[idx]].reshape(-1, 1).tolist()
+        text_code = ratings.value
+        texts = [json.dumps([key]) for key in key_of]
+        categories = id_of[d.values[idx]]
+    codes = _coder_codes(unit_code, coders, text_code, texts, idx)
     return Decided(
         d.units[idx],
         categories,
@@ -176,7 +190,7 @@ def aggregate_dimension(
         d.posteriors[idx],
         d.n_ratings[idx],
         agreement[idx],
-        [codes[i] for i in idx.tolist()],
+        codes,
         int(len(d.units) - len(idx)),
         _fit([d.model] if d.model is not None else d.category_models),
     )

@@ -31,7 +31,7 @@ def _stage_rows(d: Decided, multiple: bool) -> Iterator[tuple]:
     for i, span in enumerate(d.spans.tolist()):
         yield (
             span,
-            None if multiple else d.categories[i][0],
+            None if multiple else int(d.categories[i]),
             d.methods[i],
             _float(d.posteriors[i]),
             int(d.n_ratings[i]),
