@@ -370,7 +370,7 @@ STARTED_WINDOW = 100
 # submit, found through the (project, coder, status, finished_at) index in one step
 # however many spans they have coded. The live claim has no expiry condition: with
 # one, the planner walks the live-claim index by expiry across every project's
-# claims, not this coder's.
+# claims, not this coder's. The newest comes first: if it has lapsed, all have.
 _LIVE_AND_PLACE = """
 SELECT live.id, live.work_item_id, live.span_id, live.claimed_at, live.shown_at,
        live.expires_at, live.skip_reason, place.document_id, place.position
@@ -379,7 +379,7 @@ LEFT JOIN (
     SELECT id, work_item_id, span_id, claimed_at, shown_at, expires_at, skip_reason
     FROM annotator_assignment
     WHERE project_id = %(project)s AND coder_id = %(coder)s AND status = 'claimed'
-    ORDER BY claimed_at LIMIT 1
+    ORDER BY claimed_at DESC LIMIT 1
 ) AS live ON 1 = 1
 LEFT JOIN (
     SELECT w.document_id, w.position

@@ -13,6 +13,9 @@ project (k = 2 on a 20 % sample), in process and over HTTP under gunicorn.
    few pages at both sizes.
 3. HTTP: gunicorn on a free 127.0.0.1 port (DEBUG=0), one token-authenticated
    keep-alive session per coder doing POST claim → POST submit for `--seconds`.
+   With `--think` > 0 each coder reads each span for a random time around it
+   (uniform, ±50 %) and the coders start spread over one reading time: people do
+   not read in step (a fixed time kept all 16 in lockstep, arriving together).
    Skipped, with a note, while the API routes are missing.
 
 Prints p50/p95/p99 per request type and requests/s for both sizes. Target: p50 ≤ 15 ms
@@ -27,6 +30,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -190,7 +194,8 @@ def explain_claim(project, user) -> None:
     total_ms = 0.0
     for query in captured.captured_queries:
         sql = query["sql"]
-        if not sql.lstrip().upper().startswith("SELECT") or "annotator_" not in sql:
+        head = sql.lstrip().upper()
+        if not head.startswith(("SELECT", "WITH")) or "annotator_" not in sql:
             continue
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql)
@@ -224,7 +229,10 @@ def _plan_nodes(node: dict) -> Iterator[dict]:
 
 def _describe(sql: str) -> str:
     """A short name for a captured query: its table and its locking."""
-    table = sql.split(" FROM ", 1)[1].split()[0].strip('"') if " FROM " in sql else "?"
+    found = " FROM " in sql
+    table = sql.split(" FROM ", 1)[1].split()[0].strip('"()') if found else "?"
+    if sql.lstrip().upper().startswith("WITH"):
+        table = "WITH … " + table
     lock = ""
     if "SKIP LOCKED" in sql:
         lock = " FOR UPDATE SKIP LOCKED"
@@ -263,18 +271,36 @@ def client_pairs(project, token: str, pairs: int) -> None:
                 raise SystemExit(f"submit answered {submit.status_code}")
 
         pair()
+        backend = _backend_cpu()
         cpu, wall = time.process_time(), time.perf_counter()
         for _ in range(pairs):
             pair()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        backend = _backend_cpu() - backend
         with CaptureQueriesContext(connection) as captured:
             pair()
     print(
         f"  one coder, test client, {pairs} claim + submit pairs: "
-        f"{wall / pairs * 1000:.1f} ms wall, {cpu / pairs * 1000:.1f} ms CPU, "
+        f"{wall / pairs * 1000:.1f} ms wall, {cpu / pairs * 1000:.1f} ms CPU "
+        f"(+ {backend / pairs * 1000:.1f} ms PostgreSQL), "
         f"{len(captured)} queries per pair",
         flush=True,
     )
+
+
+def _backend_cpu() -> float:
+    """CPU seconds used so far by this connection's PostgreSQL backend (Linux;
+    the server is on this machine). 0 where /proc cannot tell."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def api_is_there() -> bool:
@@ -375,9 +401,9 @@ def http_round(
     warmup: float,
     think: float,
 ) -> None:
-    """Every coder: claim → (read for `think` s) → submit over HTTP, the first
-    `warmup` seconds not counted. With think = 0 the coders are a closed loop that
-    saturates the machine; a real coder reads a span for several seconds."""
+    """Every coder: claim → (read for about `think` s) → submit over HTTP, the
+    first `warmup` seconds not counted. With think = 0 the coders are a closed loop
+    that saturates the machine; a real coder reads a span for several seconds."""
     times: dict[str, list[float]] = defaultdict(list)
     errors: list[str] = []
     counts = defaultdict(int)
@@ -390,8 +416,11 @@ def http_round(
     def code(token: str) -> None:
         client = Client(port, token)
         local: dict[str, list[float]] = defaultdict(list)
+        reading = random.Random(token)
         try:
             previous_submit = None
+            if think:
+                time.sleep(reading.uniform(0, think))
             while (now := time.monotonic()) < deadline:
                 counting = now >= counted_from
                 status, payload, claim = client.post(claim_path)
@@ -405,7 +434,7 @@ def http_round(
                         local["submit + next claim"].append(previous_submit + claim)
                 assignment = json.loads(payload)["assignment"]
                 if think:
-                    time.sleep(think)
+                    time.sleep(think * reading.uniform(0.5, 1.5))
                 status, payload, submit = client.post(
                     f"/api/v1/assignments/{assignment}/submit/",
                     {**_submit_body(), "token": uuid.uuid4().hex},
@@ -459,7 +488,8 @@ def main() -> None:
         type=float,
         nargs="+",
         default=[0.0, 1.0],
-        help="seconds each HTTP coder reads a span before submitting; one round each",
+        help="mean seconds each HTTP coder reads a span before submitting (each "
+        "time drawn uniformly from 0.5-1.5 times it); one round each",
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker")
@@ -515,6 +545,10 @@ def main() -> None:
     if not api_is_there():
         print("\nHTTP: the claim/submit API routes are not there yet; skipped.")
         return
+    # Statistics that count the codings so far, as autovacuum keeps them on tables
+    # in use (made before any, they steer the coder's-place look-up to read all of
+    # the coder's claims; see bench/RESULTS.md).
+    analyze()
     with gunicorn(args.database_url, args.workers, args.threads) as port:
         for think in args.think:
             for project in projects:
