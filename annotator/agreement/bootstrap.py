@@ -355,10 +355,10 @@ def _type_of_units(e: Entries, q: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     top = int(count.max()) + 1
     base = (q + 1) * top
     if base**width < 2**62:
-        key = np.zeros(len(units), dtype=np.int64)
         code = (e.cat + 1) * top + count
-        for r in range(width):
-            at = rank == r
+        key = code[starts]  # each unit's first entry (rank 0)
+        for r in range(1, width):
+            at = np.flatnonzero(rank == r)
             key[local[at]] += code[at] * base**r
         first, of_unit = _first_and_inverse(key, base)
     else:
