@@ -117,6 +117,10 @@ def write_dimension(
     gl, glc = GoldLabel._meta.db_table, GoldLabelCategory._meta.db_table
     _create_stage(cursor)
     _fill(cursor, "gold_stage", 7, _stage_rows(d, multiple))
+    if connection.vendor == "postgresql":
+        # Temporary tables have no statistics until analysed; without them the
+        # planner guesses their size and may pick a walk over the gold table.
+        cursor.execute("ANALYZE gold_stage")
     if multiple:
         _fill(cursor, "gold_stage_cat", 2, _stage_categories(d))
     pg = connection.vendor == "postgresql"
@@ -148,14 +152,25 @@ def write_dimension(
         [project.pk, dimension.pk, run.pk, now, project.codebook_id, now],
     )
     written = [row[0] for row in cursor.fetchall()]
-    stale = (
-        f"SELECT g.id FROM {gl} g WHERE g.project_id = %s AND g.dimension_id = %s "
-        "AND g.method <> 'adjudicated' "
+    undecided = (
+        "g.method <> 'adjudicated' "
         "AND NOT EXISTS (SELECT 1 FROM gold_stage s WHERE s.span_id = g.span_id)"
     )
-    if scope is not None:
+    if scope is None:
+        stale = (
+            f"SELECT g.id FROM {gl} g WHERE g.project_id = %s "
+            f"AND g.dimension_id = %s AND {undecided}"
+        )
+    else:
+        # Driven from the few scope spans through the unique index, not a walk
+        # over every label of the dimension.
         _fill(cursor, "gold_scope", 1, ((int(i),) for i in scope))
-        stale += " AND g.span_id IN (SELECT span_id FROM gold_scope)"
+        stale = (
+            f"SELECT g.id FROM gold_scope x JOIN {gl} g ON g.project_id = %s "
+            f"AND g.span_id = x.span_id AND g.dimension_id = %s WHERE {undecided}"
+        )
+        if pg:
+            cursor.execute("ANALYZE gold_scope")
     if multiple:
         _fill(cursor, "gold_changed", 1, ((i,) for i in written))
         cursor.execute(
