@@ -207,25 +207,33 @@ def _read_all(reads: dict[str, Read]) -> dict[str, list[np.ndarray]]:
     return dict(zip(reads, results, strict=True))
 
 
-def _locate(keys: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each id, whether it is among ``keys`` and its index there.
+def _locate(
+    keys: np.ndarray, ids: np.ndarray, table_limit: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each id, whether it is among ``keys`` and its index there (0 if not).
 
     Primary keys of one project's rows are nearly contiguous, so a lookup
-    table over the id range (one scatter, one gather) replaces sorting;
-    sparse ids fall back to a sort and a binary search.
+    table over the id range (one scatter, one gather) replaces sorting, for
+    ranges up to ``table_limit`` ids (default: about four per key); sparse
+    ids fall back to a sort and a binary search.
     """
     n = len(keys)
     if n == 0:
         return np.zeros(len(ids), dtype=bool), np.zeros(len(ids), dtype=np.int64)
     low, high = int(keys.min()), int(keys.max())
-    if high - low < 4 * n + 1_000:
+    if high - low < (4 * n + 1_000 if table_limit is None else table_limit):
         table = np.full(high - low + 1, -1, dtype=np.int64)
         table[keys - low] = np.arange(n)
-        inside = (ids >= low) & (ids <= high)
-        at = np.full(len(ids), -1, dtype=np.int64)
-        at[inside] = table[ids[inside] - low]
+        if len(ids) and low <= int(ids.min()) and int(ids.max()) <= high:
+            at = table[ids - low]  # the usual case: every id in range
+        else:
+            inside = (ids >= low) & (ids <= high)
+            at = np.full(len(ids), -1, dtype=np.int64)
+            at[inside] = table[ids[inside] - low]
         found = at >= 0
-        return found, np.where(found, at, 0)
+        if not found.all():
+            at[~found] = 0
+        return found, at
     order = np.argsort(keys, kind="stable")
     where = np.minimum(np.searchsorted(keys[order], ids), n - 1)
     found = keys[order][where] == ids
@@ -374,8 +382,10 @@ def _owners(
     """
     unit = np.full(len(ann_id), -1, dtype=np.int64)
     coder = np.full(len(ann_id), -1, dtype=np.int64)
-    unit[at[found]] = label_span[found]
-    coder[at[found]] = label_coder[found]
+    if found.all():  # the usual case: no masks over every label
+        unit[at], coder[at] = label_span, label_coder
+    else:
+        unit[at[found]], coder[at[found]] = label_span[found], label_coder[found]
     missing = np.flatnonzero(unit < 0)
     if len(missing):
         rows = Annotation.objects.filter(project=project)
@@ -401,7 +411,10 @@ def _document_of(
         return None
     item_span, item_document = columns
     found, at = _locate(item_span, span)
-    return np.where(found, item_document[at], -1)
+    document = item_document[at]
+    if not found.all():
+        document[~found] = -1
+    return document
 
 
 def _split(
@@ -417,8 +430,9 @@ def _split(
         [np.full(len(s.ids), i, dtype=np.int64) for i, s in enumerate(scales)]
     )
     positions = np.concatenate([s.positions for s in scales])
-    order = np.argsort(ids, kind="stable")
-    at = order[np.minimum(np.searchsorted(ids[order], category_id), len(ids) - 1)]
+    # A table over the category id range, however sparse, while it is smaller
+    # than the labels looked up in it.
+    _, at = _locate(ids, category_id, table_limit=len(category_id) + 1_000)
     return which[at], positions[at]
 
 
