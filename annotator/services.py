@@ -461,11 +461,11 @@ ON CONFLICT (project_id, span_id, coder_id) DO UPDATE SET
     expires_at = excluded.expires_at, finished_at = NULL
 RETURNING id, work_item_id, span_id, skip_reason
 """
-# PostgreSQL: the candidate, its count and the claim in one statement. The locked
-# row is read once (data-modifying WITH queries run to completion, a locking
-# SELECT in WITH is never inlined), and an empty pick inserts nothing.
+# PostgreSQL: the candidate, its count and the claim in one statement. The pick
+# runs once (MATERIALIZED: never inlined, so never re-run by a join), and an empty
+# pick inserts nothing.
 _TAKE_IN_ONE = (
-    "WITH pick AS ({pick}),"
+    "WITH pick AS MATERIALIZED ({pick}),"
     " taken AS (UPDATE annotator_workitem AS t SET taken = t.taken + 1 FROM pick"
     " WHERE t.id = pick.id RETURNING t.id, t.span_id)"
     f" INSERT INTO annotator_assignment ({_CLAIM_COLUMNS})"
@@ -474,6 +474,16 @@ _TAKE_IN_ONE = (
     + " FROM taken"
     + _ON_RECLAIM
 )
+
+
+def _first_of(picks: list[str]) -> str:
+    """PostgreSQL: the candidate kinds in one statement, tried in order. A UNION
+    ALL's branches run one after the other and LIMIT stops at the first row, so a
+    kind after one that yields is never run (EXPLAIN says "never executed")."""
+    kinds = " UNION ALL ".join(
+        f"SELECT * FROM ({pick}) AS kind_{n}" for n, pick in enumerate(picks)
+    )
+    return f"SELECT * FROM ({kinds}) AS candidates LIMIT 1"
 
 
 def _take(pick: str, params: dict) -> tuple | None:
@@ -534,9 +544,12 @@ def _claim(
     params.update(
         now=_db_time(now), shown=_db_time(shown_at), expires=_db_time(expires_at)
     )
+    picks = [sql(_for_update("w", skip_locked=True)) for sql in candidates]
+    if connection.vendor == "postgresql":
+        picks = [_first_of(picks)]
     taken = None
-    for sql in candidates:
-        taken = _take(sql(_for_update("w", skip_locked=True)), params)
+    for pick in picks:
+        taken = _take(pick, params)
         if taken:
             break
     if taken is None and connection.features.has_select_for_update_skip_locked:

@@ -443,18 +443,19 @@ def test_claim_and_submit_cost_few_fixed_queries(project, ann):
         assert response.json()["labels"] == {"topic": ["arms"], "stance": ["neutral"]}
         counts.append((len(claim), len(submit)))
     # Claim: token + user, project + role, begin, coder lock + lapsed-claims probe,
-    # live claim + place, one statement per candidate kind tried (2 on the first
-    # claim: started, fresh; 3 after a submit: started in my document, started,
-    # fresh in my document), commit, the span with its document and context.
-    # On SQLite the kind that yields takes two more: the work item's count, the
-    # assignment (PostgreSQL does both in the candidate's statement).
+    # live claim + place, the claim itself, commit, the span with its document and
+    # context. The claim itself is one statement on PostgreSQL (every candidate
+    # kind in order, the work item's count, the assignment); on SQLite one per
+    # kind tried (2 on the first claim: started, fresh; 3 after a submit: started
+    # in my document, started, fresh in my document) and two for the one that
+    # yields (the work item's count, the assignment).
     # Submit: token + user, the assignment (access), begin, coder lock, assignment
     # lock with annotation, codebook and span, the codebook's dimensions and
     # categories (until it is in use: then they are cached), then on PostgreSQL one
     # statement for annotation, labels and status (three on SQLite), commit; no
     # read-back. Was 20 + 18, then 13-14 + 10.
     expected = {
-        "postgresql": [(9, 8), (10, 8), (10, 7)],
+        "postgresql": [(8, 8), (8, 8), (8, 7)],
         "sqlite": [(11, 10), (12, 10), (12, 9)],
     }
     assert counts == expected[connection.vendor]
