@@ -231,8 +231,8 @@ def _describe(sql: str) -> str:
     """A short name for a captured query: its table and its locking."""
     found = " FROM " in sql
     table = sql.split(" FROM ", 1)[1].split()[0].strip('"()') if found else "?"
-    if sql.lstrip().upper().startswith("WITH"):
-        table = "WITH … " + table
+    if sql.lstrip().upper().startswith("WITH PICK"):
+        table = "claim: candidates, count, insert"
     lock = ""
     if "SKIP LOCKED" in sql:
         lock = " FOR UPDATE SKIP LOCKED"
