@@ -217,6 +217,11 @@ def _recompute(
                 run.save(update_fields=["n_decided", "n_undecided"])
             runs.append(run)
     drop_foreign_dimensions(project, [d.pk for d in dimensions])
+    if scope is None and connection.vendor == "postgresql":
+        # A full pass may have written a million rows: fresh statistics, or the
+        # queue's and exports' plans take the gold table for a small one.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {GoldLabel._meta.db_table}")
     return runs
 
 

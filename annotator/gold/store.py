@@ -201,10 +201,17 @@ def write_dimension(
 
 
 def drop_foreign_dimensions(project: Project, dimension_ids: Sequence[int]) -> None:
-    """Automatic rows of dimensions no longer in the project's codebook go."""
-    rows = GoldLabel.objects.filter(project=project).exclude(
-        dimension_id__in=dimension_ids
-    )
+    """Automatic rows of dimensions no longer in the project's codebook go.
+
+    Which dimensions had gold is read from the runs (a small table), so the
+    usual case, nothing to drop, never walks the gold labels.
+    """
+    foreign = set(
+        GoldRun.objects.filter(project=project).values_list("dimension_id", flat=True)
+    ) - set(dimension_ids)
+    if not foreign:
+        return
+    rows = GoldLabel.objects.filter(project=project, dimension_id__in=foreign)
     rows = rows.exclude(method=GoldMethod.ADJUDICATED)
     GoldLabelCategory.objects.filter(gold_label__in=rows).delete()
     rows.delete()

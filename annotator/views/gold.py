@@ -21,7 +21,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Window
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -329,16 +329,25 @@ def queue_card(
 ) -> Card:
     """The most urgent span still waiting (after those put off)."""
     queue = adjudication_queue(project, below=options.below)
-    head = (
-        queue.exclude(span_id__in=options.skip).values_list("span_id", flat=True)
-        if options.skip
-        else queue.values_list("span_id", flat=True)
-    ).first()
+    if options.skip:
+        head = (
+            queue.exclude(span_id__in=options.skip)
+            .values_list("span_id", flat=True)
+            .first()
+        )
+        waiting = queue.count()
+    else:
+        # One pass for the head and the count: on a big project each pass
+        # evaluates every candidate span.
+        row = queue.annotate(total=Window(Count("pk"))).values_list("span_id", "total")[
+            :1
+        ]
+        head, waiting = next(iter(row), (None, 0))
     return Card(
         project,
         options,
         span_id=head,
-        waiting=queue.count(),
+        waiting=waiting,
         notice=notice,
         decided_url=decided_url,
     )
