@@ -1,0 +1,271 @@
+"""Who may open what: every URL pattern × every kind of user, with the expected status.
+
+The table is checked against the URL resolver: a pattern added without a row here
+fails `test_every_url_pattern_has_a_row`, so no page or endpoint ships without a
+decision on who may reach it. Each request is also read for another coder's work:
+no answer to a coder may contain the other coder's comment or username (blind
+coding), whatever the status.
+
+Roles: anonymous; `coder` (codes this project); `outsider` (codes another project
+only); `reviewer` and `manager` of this project (the manager is also in the Managers
+group, as managers are); `staff` (is_staff, no membership, no group). Pages are
+opened with a session, /api/ with a token.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.authtoken.models import Token
+
+from annotator.demo import managers_group
+from annotator.gold import refresh_gold
+from annotator.models import Assignment, Membership
+from annotator.services import claim_next_span, submit_annotation
+from tests.factories import UserFactory, make_project
+
+ROLES = ("anonymous", "coder", "outsider", "reviewer", "manager", "staff")
+OTHER_CODER = "zoltan-other-coder"
+OTHER_COMMENT = "PRIVATE-NOTE-OF-THE-OTHER-CODER"
+
+# name: (method, {role: status}). 302 = sent to the login page (anonymous pages),
+# 401 = API without credentials. `_` fills every role not listed.
+LOGIN = 302
+EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
+    # Open to everyone.
+    "login": ("GET", {"_": 200}),
+    "logout": ("POST", {"_": 302}),
+    "healthz": ("GET", {"_": 200}),
+    "api-schema": ("GET", {"_": 200}),
+    "api-docs": ("GET", {"_": 200}),
+    # Any signed-in user: their own things only.
+    "home": ("GET", {"anonymous": LOGIN, "_": 200}),
+    "api-token": ("GET", {"anonymous": LOGIN, "_": 200}),
+    "api-project-list": ("GET", {"anonymous": 401, "_": 200}),
+    # Corpora: the Managers group (its permissions), nobody else.
+    "corpus-list": ("GET", {"anonymous": LOGIN, "manager": 200, "_": 403}),
+    "corpus-import": ("GET", {"anonymous": LOGIN, "manager": 200, "_": 403}),
+    "corpus-detail": ("GET", {"anonymous": LOGIN, "manager": 200, "_": 403}),
+    "document-detail": ("GET", {"anonymous": LOGIN, "manager": 200, "_": 403}),
+    "project-create": (
+        "GET",
+        {"anonymous": LOGIN, "manager": 200, "staff": 200, "_": 403},
+    ),
+    # A project's pages: members (and staff) see it; non-members get 404.
+    "project-detail": ("GET", {"anonymous": LOGIN, "outsider": 404, "_": 200}),
+    "api-project-detail": ("GET", {"anonymous": 401, "outsider": 404, "_": 200}),
+    "project-members": (
+        "GET",
+        {"anonymous": LOGIN, "outsider": 404, "manager": 200, "staff": 200, "_": 403},
+    ),
+    # Coding: the project's coders only.
+    "project-code": (
+        "GET",
+        {"anonymous": LOGIN, "outsider": 404, "coder": 200, "_": 403},
+    ),
+    "project-code-skip": (
+        "POST",
+        {"anonymous": LOGIN, "outsider": 404, "coder": 200, "_": 403},
+    ),
+    "project-code-recent": (
+        "GET",
+        {"anonymous": LOGIN, "outsider": 404, "coder": 200, "_": 403},
+    ),
+    "project-code-revise": (
+        "GET",
+        {"anonymous": LOGIN, "outsider": 404, "coder": 200, "_": 403},
+    ),
+    "api-claim": ("POST", {"anonymous": 401, "outsider": 404, "coder": 200, "_": 403}),
+    # The coder's live claim: an empty submit or skip is refused as such (400); other
+    # members see the project, so they are told it is not theirs to do (403).
+    "api-submit": ("POST", {"anonymous": 401, "outsider": 404, "coder": 400, "_": 403}),
+    "api-skip": ("POST", {"anonymous": 401, "outsider": 404, "coder": 400, "_": 403}),
+    "api-my-annotations": ("GET", {"anonymous": 401, "outsider": 404, "_": 200}),
+    # Reviewing: reviewers and managers.
+    **{
+        name: ("GET", {"anonymous": LOGIN, "outsider": 404, "coder": 403, "_": 200})
+        for name in (
+            "project-agreement",
+            "project-adjudicate",
+            "project-adjudicate-decided",
+            "project-adjudicate-span",
+        )
+    },
+    **{
+        name: ("GET", {"anonymous": 401, "outsider": 404, "coder": 403, "_": 200})
+        for name in (
+            "api-project-agreement",
+            "api-gold",
+            "api-gold-csv",
+            "api-gold-jsonl",
+            "api-annotations",
+            "api-annotations-csv",
+            "api-annotations-jsonl",
+        )
+    },
+    # Django's admin: staff only.
+    "admin": ("GET", {"staff": 200, "_": 302}),
+}
+
+
+def url_patterns(patterns=None, prefix: str = "") -> dict[str, str]:
+    """{name: route} for every pattern the resolver knows; the admin is one entry."""
+    found: dict[str, str] = {}
+    for p in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(p, URLResolver):
+            if getattr(p, "app_name", None) == "admin":
+                found["admin"] = prefix + str(p.pattern)
+            else:
+                found.update(url_patterns(p.url_patterns, prefix + str(p.pattern)))
+        elif isinstance(p, URLPattern):
+            found[p.name or f"(unnamed) {prefix}{p.pattern}"] = prefix + str(p.pattern)
+    return found
+
+
+def expected(name: str, role: str) -> int:
+    statuses = EXPECTED[name][1]
+    return statuses.get(role, statuses.get("_"))
+
+
+def test_every_url_pattern_has_a_row():
+    patterns = url_patterns()
+    missing = sorted(set(patterns) - set(EXPECTED))
+    assert not missing, (
+        "URL patterns without an access decision in "
+        "tests/annotator/test_access_matrix.py EXPECTED: "
+        + ", ".join(f"{name} ({patterns[name]})" for name in missing)
+        + ". Add a row with the status each role must get."
+    )
+    stale = sorted(set(EXPECTED) - set(patterns))
+    assert not stale, f"EXPECTED rows for URL names that no longer exist: {stale}"
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """Built once, inside a transaction rolled back after the module."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield build_world()
+        transaction.set_rollback(True)
+
+
+def build_world() -> dict:
+    project = make_project(
+        documents=2, spans_per_document=3, coders=("coder", OTHER_CODER)
+    )
+    other_project = make_project(
+        documents=1, spans_per_document=2, coders=("outsider",)
+    )
+    users = {
+        "coder": UserFactory(username="coder"),
+        "outsider": UserFactory(username="outsider"),
+        "reviewer": UserFactory(username="reviewer"),
+        "manager": UserFactory(username="manager"),
+        "staff": UserFactory(username="staff", is_staff=True),
+    }
+    users["manager"].groups.add(managers_group())
+    for role in ("reviewer", "manager"):
+        Membership.objects.create(project=project, user=users[role], role=role)
+    other = UserFactory(username=OTHER_CODER)
+    # Both coders code the same first span, differently; the other coder comments.
+    for user, topic, comment in (
+        (other, "trade", OTHER_COMMENT),
+        (users["coder"], "arms", "mine"),
+    ):
+        assignment = claim_next_span(project=project, coder=user)
+        submit_annotation(
+            coder=user,
+            assignment=assignment,
+            labels={"topic": topic, "stance": "neutral"},
+            comment=comment,
+        )
+    refresh_gold(project)
+    mine = Assignment.objects.get(project=project, coder=users["coder"])
+    live = claim_next_span(project=project, coder=users["coder"])
+    claim_next_span(project=other_project, coder=users["outsider"])
+    return {
+        "project": project,
+        "users": users,
+        "kwargs": {
+            "project_id": project.pk,
+            "pk": project.pk,
+            "corpus_id": project.corpus_id,
+            "document_id": project.corpus.documents.first().pk,
+            "assignment_id": mine.pk,
+            "live_assignment_id": live.pk,
+            "span_id": mine.span_id,
+        },
+        "tokens": {
+            role: Token.objects.create(user=user).key for role, user in users.items()
+        },
+    }
+
+
+def url_for(name: str, world: dict) -> str:
+    if name == "admin":
+        return "/admin/"
+    route = url_patterns()[name]
+    kwargs = {
+        key: world["kwargs"][key] for key in re.findall(r"<(?:\w+:)?(\w+)>", route)
+    }
+    if name in ("api-submit", "api-skip"):
+        kwargs["assignment_id"] = world["kwargs"]["live_assignment_id"]
+    return reverse(name, kwargs=kwargs)
+
+
+def request(name: str, role: str, world: dict):
+    method, _ = EXPECTED[name]
+    url = url_for(name, world)
+    client = Client()
+    headers = {}
+    if role != "anonymous":
+        if url.startswith("/api/v1/"):
+            headers["HTTP_AUTHORIZATION"] = f"Token {world['tokens'][role]}"
+        else:
+            client.force_login(world["users"][role])
+    if method == "POST":
+        return client.post(url, {}, **headers)
+    return client.get(url, **headers)
+
+
+def body(response) -> str:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content).decode("utf-8", "replace")
+    return response.content.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_access(name, world, db):
+    wrong = []
+    for role in ROLES:
+        with transaction.atomic():  # each request undone, so roles do not interact
+            response = request(name, role, world)
+            text = body(response)
+            transaction.set_rollback(True)
+        want = expected(name, role)
+        if response.status_code != want:
+            wrong.append(f"{role}: {response.status_code} (expected {want})")
+        if (
+            want == LOGIN
+            and role == "anonymous"
+            and name != "admin"
+            and name != "logout"
+        ):
+            assert response["Location"].startswith(reverse("login")), (name, role)
+        if role in ("coder", "outsider"):
+            assert OTHER_COMMENT not in text, f"{name} shows {role} another's comment"
+            assert not re.search(rf"\b{re.escape(OTHER_CODER)}\b", text), (
+                f"{name} shows {role} another coder's name"
+            )
+    assert not wrong, f"{name} ({url_for(name, world)}): " + "; ".join(wrong)
+
+
+def test_the_markers_are_real(world, db):
+    """The other coder's comment and name do reach reviewers: their absence from
+    every coder's answer above means something."""
+    text = body(request("project-adjudicate-span", "reviewer", world))
+    assert OTHER_COMMENT in text
+    assert re.search(rf"\b{re.escape(OTHER_CODER)}\b", text)
