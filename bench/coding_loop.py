@@ -337,6 +337,10 @@ def gunicorn(url: str, workers: int, threads: int) -> Iterator[int]:
         str(threads),
         "--log-level",
         "warning",
+        # Coders read for seconds between requests: gunicorn's default (2 s) closed
+        # their idle connections under them (broken pipes from 3 s of reading on).
+        "--keep-alive",
+        "75",
     ]
     server = subprocess.Popen(
         command,
