@@ -185,3 +185,75 @@ class AnnotationSerializer(serializers.ModelSerializer):
     )
     def get_labels(self, annotation: Annotation) -> dict[str, list[str]]:
         return annotation.label_keys()
+
+
+# --- exports (annotator/exporting.py builds the rows; these give their shape) --------
+
+
+class ExportSpanFields(serializers.Serializer):
+    span_id = serializers.IntegerField()
+    document_id = serializers.IntegerField()
+    document_title = serializers.CharField()
+    start = serializers.IntegerField(help_text="Character offset into the document.")
+    end = serializers.IntegerField()
+    text = serializers.CharField(help_text="document.text[start:end]")
+
+
+class GoldRowSerializer(ExportSpanFields):
+    """One gold label with its provenance (rows are dicts from annotator.exporting)."""
+
+    dimension = serializers.CharField(help_text="The dimension's key.")
+    categories = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Category keys: one for single-choice dimensions, any number "
+        "(maybe none) for multi-choice ones.",
+    )
+    method = serializers.ChoiceField(
+        choices=["unanimous", "single", "majority", "model", "adjudicated"]
+    )
+    decided_by = serializers.CharField(
+        allow_null=True, help_text="The reviewer's username for adjudicated labels."
+    )
+    decided_at = serializers.DateTimeField()
+    posterior = serializers.FloatField(
+        allow_null=True, help_text="The model's posterior probability (method model)."
+    )
+    codebook_version = serializers.IntegerField()
+    n_ratings = serializers.IntegerField()
+    coder_codes = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="{coder id: [category keys]} when the label was decided.",
+    )
+    agreement = serializers.FloatField(
+        allow_null=True, help_text="Share of ratings equal to the gold code."
+    )
+    note = serializers.CharField(allow_blank=True)
+    updated_at = serializers.DateTimeField()
+
+
+class AnnotationRowSerializer(ExportSpanFields):
+    """One coder's annotation of a span: the raw codes, for reviewers and managers."""
+
+    annotation_id = serializers.IntegerField()
+    coder_id = serializers.IntegerField()
+    coder = serializers.CharField(help_text="The coder's username.")
+    labels = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="{dimension key: [category keys]}",
+    )
+    uncertain = serializers.BooleanField()
+    comment = serializers.CharField(allow_blank=True)
+    seconds = serializers.FloatField(allow_null=True)
+    codebook_version = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class GoldRowPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="null on the last page.")
+    results = GoldRowSerializer(many=True)
+
+
+class AnnotationRowPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="null on the last page.")
+    results = AnnotationRowSerializer(many=True)
