@@ -302,12 +302,7 @@ class GoldFileView(ExportView):
         filters = parse_filters(project, request)
         exporting.refresh(project)
         if self.fmt == "csv":
-            chunks = exporting.csv_chunks(
-                exporting.gold_rows(
-                    project, filters, make_row=exporting.gold_csv_cells
-                ),
-                exporting.GOLD_COLUMNS,
-            )
+            chunks = exporting.gold_csv(project, filters)
         else:
             chunks = exporting.jsonl_chunks(exporting.gold_rows(project, filters))
         return streamed(chunks, f"project-{project.pk}-gold.{self.fmt}", self.fmt)
