@@ -115,6 +115,16 @@ def active_users():
     return User.objects.filter(is_active=True).order_by("username")
 
 
+# Rule chains offered on the form (any order is valid in the admin): the key is the
+# comma-joined method list that Project.gold_methods stores.
+GOLD_RULES = [
+    ("unanimous,single", "unanimous, then single coder; reviewers settle the rest"),
+    ("unanimous,single,majority", "… then majority"),
+    ("unanimous,single,model", "… then Dawid–Skene model"),
+    ("unanimous,single,majority,model", "… then majority, then Dawid–Skene model"),
+]
+
+
 class ProjectForm(forms.Form):
     """A new project's name, material, coding design and first members."""
 
@@ -154,6 +164,27 @@ class ProjectForm(forms.Form):
         max_value=24 * 60,
         initial=30,
         help_text="An unsubmitted claim returns to the pool after this.",
+    )
+    gold_rules = forms.ChoiceField(
+        label="Gold standard rules",
+        choices=GOLD_RULES,
+        initial=GOLD_RULES[0][0],
+        help_text="Tried in order; the first that decides a span sets its gold code. "
+        "Spans no rule decides go to the reviewers' adjudication queue.",
+    )
+    gold_min_share = forms.DecimalField(
+        label="Majority: winning share above (%)",
+        min_value=0,
+        max_value=99,
+        decimal_places=2,
+        initial=50,
+    )
+    gold_min_posterior = forms.DecimalField(
+        label="Model: minimum posterior (%)",
+        min_value=0,
+        max_value=100,
+        decimal_places=2,
+        initial=90,
     )
     coders = forms.ModelMultipleChoiceField(
         queryset=None, required=False, widget=forms.CheckboxSelectMultiple
@@ -199,6 +230,9 @@ class ProjectForm(forms.Form):
             "seed": data["seed"],
             "lease_minutes": data["lease_minutes"],
             "members": members,
+            "gold_methods": data["gold_rules"].split(","),
+            "gold_min_share": float(data["gold_min_share"]) / 100,
+            "gold_min_posterior": float(data["gold_min_posterior"]) / 100,
         }
 
 

@@ -105,6 +105,9 @@ def create_project(
     lease_minutes: int = 30,
     members: Mapping = (),
     description: str = "",
+    gold_methods: Sequence[str] = ("unanimous", "single"),
+    gold_min_share: float = 0.5,
+    gold_min_posterior: float = 0.9,
 ) -> Project:
     """Create a project, draw its reliability sample and build its queue."""
     if coders_per_span < 1:
@@ -122,6 +125,9 @@ def create_project(
         order=order,
         seed=seed,
         lease_minutes=lease_minutes,
+        gold_methods=list(gold_methods),
+        gold_min_share=gold_min_share,
+        gold_min_posterior=gold_min_posterior,
     )
     rows = _work_item_rows(project)
     # Batches, not one COPY over the generator: the generator reads spans on the same

@@ -203,6 +203,9 @@ def form_data(corpus, codebook, **changes):
         "order": "random",
         "seed": 7,
         "lease_minutes": 20,
+        "gold_rules": "unanimous,single,majority",
+        "gold_min_share": "60",
+        "gold_min_posterior": "95",
     }
     return {**data, **changes}
 
@@ -225,6 +228,8 @@ def test_manager_creates_a_project_with_members(client, manager):
     assert response["Location"] == project.get_absolute_url()
     assert (project.coders_per_span, project.sample_share) == (3, 0.25)
     assert (project.order, project.seed, project.lease_minutes) == ("random", 7, 20)
+    assert project.gold_methods == ["unanimous", "single", "majority"]
+    assert (project.gold_min_share, project.gold_min_posterior) == (0.6, 0.95)
     assert project.work_items.count() == 12
     roles = dict(project.memberships.values_list("user__username", "role"))
     assert roles == {
@@ -249,6 +254,8 @@ def test_project_form_reports_bad_input_and_creates_nothing(client, manager):
             coders_per_span=0,
             sample_share="140",
             lease_minutes=0,
+            gold_rules="model,unanimous",
+            gold_min_share="100",
             coders=[ann.pk],
             reviewers=[ann.pk],
         ),
@@ -256,7 +263,8 @@ def test_project_form_reports_bad_input_and_creates_nothing(client, manager):
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert set(errors) == {
-        "name", "coders_per_span", "sample_share", "lease_minutes", "reviewers"
+        "name", "coders_per_span", "sample_share", "lease_minutes", "reviewers",
+        "gold_rules", "gold_min_share",
     }  # fmt: skip
     assert "ann: a member is either a coder or a reviewer." in errors["reviewers"]
     assert not Project.objects.exists()
