@@ -304,7 +304,7 @@ class GoldFileView(ExportView):
         if self.fmt == "csv":
             chunks = exporting.gold_csv(project, filters)
         else:
-            chunks = exporting.jsonl_chunks(exporting.gold_rows(project, filters))
+            chunks = exporting.gold_jsonl(project, filters)
         return streamed(chunks, f"project-{project.pk}-gold.{self.fmt}", self.fmt)
 
 

@@ -57,8 +57,7 @@ class Command(BaseCommand):
         if options["format"] == "csv":
             chunks = counted_lines(exporting.gold_csv(project, filters), bar, total)
         else:
-            rows = exporting.gold_rows(project, filters)
-            chunks = exporting.jsonl_chunks(counted(rows, bar, total))
+            chunks = counted_lines(exporting.gold_jsonl(project, filters), bar, total)
         path = options["output"]
         # newline="": the CSV writer's own \r\n line ends pass through untouched.
         target = (
@@ -76,18 +75,10 @@ class Command(BaseCommand):
             bar.finish(total, f"{total:,} gold labels")
 
 
-def counted(rows, bar: ProgressBar | None, total: int):
-    """Pass rows through, moving the bar every thousand."""
-    for n, row in enumerate(rows, 1):
-        if bar and n % 1000 == 0:
-            bar.update(n, f"{n:,} / {total:,} gold labels")
-        yield row
-
-
 def counted_lines(chunks, bar: ProgressBar | None, total: int):
     """Pass CSV pieces through, moving the bar by their line ends (a newline inside
     a quoted cell counts too: close enough for a progress bar)."""
-    lines = -1  # the header
+    lines = 0
     for chunk in chunks:
         lines += chunk.count("\n")
         if bar:
