@@ -48,24 +48,6 @@ class BadRequest(ValueError):
     """A query parameter we cannot use; the message names it."""
 
 
-class SortableTime(Func):
-    """A datetime column as it sorts and compares; on SQLite, its text made uniform.
-
-    Raw-SQL writers on SQLite may store '… 12:00:00.123456+00:00' where Django
-    stores '… 12:00:00.123456'; as text the suffix would sort after an equal
-    moment, and a page would never get past it.
-    """
-
-    output_field = DateTimeField()
-
-    def as_sql(self, compiler, connection, **extra):
-        return compiler.compile(self.get_source_expressions()[0])
-
-    def as_sqlite(self, compiler, connection, **extra):
-        sql, params = compiler.compile(self.get_source_expressions()[0])
-        return f"substr(replace({sql}, '+00:00', ''), 1, 26)", params
-
-
 class RowAfter(Func):
     """(a, b) > (x, y) as one SQL row comparison.
 
@@ -78,9 +60,9 @@ class RowAfter(Func):
 
     def __init__(self, first: str, second: str, after: tuple[datetime, int]):
         super().__init__(
-            SortableTime(F(first)),
+            F(first),
             F(second),
-            SortableTime(Value(after[0], output_field=DateTimeField())),
+            Value(after[0], output_field=DateTimeField()),
             Value(after[1]),
         )
 
@@ -136,8 +118,7 @@ class KeysetPagination:
         """One page of `values` (a values_list ordered here) and the next link."""
         if self.after is not None:
             values = values.filter(RowAfter("updated_at", "pk", self.after))
-        ordered = values.alias(key_time=SortableTime(F("updated_at")))
-        fetched = list(ordered.order_by("key_time", "pk")[: self.size + 1])
+        fetched = list(values.order_by("updated_at", "pk")[: self.size + 1])
         rows = [make_row(row) for row in fetched[: self.size]]
         next_url = None
         if len(fetched) > self.size:

@@ -131,6 +131,9 @@ def write_dimension(
         for c in COMPARED
     )
     changed = "TRUE" if force else distinct
+    # As the ORM stores it (on SQLite: naive UTC text), so raw and ORM-written
+    # timestamps compare and sort alike.
+    stamp = connection.ops.adapt_datetimefield_value(now)
     cursor.execute(
         f"""
         INSERT INTO {gl} (project_id, span_id, dimension_id, category_id, method,
@@ -149,7 +152,7 @@ def write_dimension(
         WHERE {gl}.method <> 'adjudicated' AND ({changed})
         RETURNING id
         """,
-        [project.pk, dimension.pk, run.pk, now, project.codebook_id, now],
+        [project.pk, dimension.pk, run.pk, stamp, project.codebook_id, stamp],
     )
     written = [row[0] for row in cursor.fetchall()]
     undecided = (
