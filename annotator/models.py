@@ -379,8 +379,11 @@ class Assignment(models.Model):
         SKIPPED = "skipped", "skipped"
         EXPIRED = "expired", "expired"
 
+    # No index of its own: both composite indexes below lead with project, and a
+    # lone project index let a planner with stale statistics walk a coder's whole
+    # history to find their place in the queue.
     project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="assignments"
+        Project, on_delete=models.CASCADE, related_name="assignments", db_index=False
     )
     work_item = models.ForeignKey(
         WorkItem, on_delete=models.CASCADE, related_name="assignments"
