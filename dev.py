@@ -83,17 +83,12 @@ def serve(args: list[str]) -> None:
     env = {**os.environ, "DEBUG": "0"}
     run(PYTHON, ROOT / "manage.py", "collectstatic", "--no-input", "-v", "0", env=env)
     run(PYTHON, ROOT / "manage.py", "migrate", "--no-input", "-v", "0", env=env)
-    bind = os.environ.get("BIND", "127.0.0.1:8000")
-    workers = os.environ.get("WEB_CONCURRENCY", "4")
+    # Workers, threads, bind and timeouts: gunicorn.conf.py (env-driven).
     run(
         BIN / "gunicorn",
         "annotator.wsgi",
-        "--bind",
-        bind,
-        "--workers",
-        workers,
-        # No gunicorn access log: annotator.middleware.RequestLogMiddleware writes
-        # one line per request (with its duration) on stdout already.
+        "--config",
+        ROOT / "gunicorn.conf.py",
         *args,
         env=env,
     )

@@ -98,6 +98,13 @@ def server():
             f"127.0.0.1:{port}",
             "--workers",
             "1",
+            # One sync worker, whatever gunicorn.conf.py says (threads > 1 would turn
+            # it into gthread): a request is then one process with one database
+            # connection, the thing these tests kill.
+            "--worker-class",
+            "sync",
+            "--threads",
+            "1",
             "--timeout",
             "60",
             "--log-level",
