@@ -24,8 +24,10 @@ PostgreSQL, joined in numpy); ``report`` builds every figure from them.
 
 from .arrays import (
     AnnotationArrays,
+    CategoryScale,
     LabelArrays,
     annotation_arrays,
+    category_scale,
     dimension_scale,
     label_arrays,
     read_project,
@@ -50,6 +52,7 @@ __all__ = [
     "RELIABLE",
     "TENTATIVE",
     "AnnotationArrays",
+    "CategoryScale",
     "CoderRow",
     "DimensionReport",
     "GroupRow",
@@ -57,6 +60,7 @@ __all__ = [
     "ProjectReport",
     "annotation_arrays",
     "band",
+    "category_scale",
     "coder_medians",
     "dimension_report",
     "dimension_scale",

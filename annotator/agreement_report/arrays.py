@@ -259,7 +259,7 @@ def _in_scale_order(
 
 
 @dataclass(frozen=True)
-class _Scale:
+class CategoryScale:
     """A dimension's scale and the position of every category id (all versions)."""
 
     dimension: Dimension
@@ -273,7 +273,7 @@ class _Scale:
         return bool(self.dimension.multiple)
 
 
-def _scale(dimension: Dimension) -> _Scale:
+def category_scale(dimension: Dimension) -> CategoryScale:
     """The scale of a dimension matched by key across its codebook's versions.
 
     One query: every category of every version's dimension with this key. The
@@ -301,7 +301,7 @@ def _scale(dimension: Dimension) -> _Scale:
     ids = np.array(sorted(category_position), dtype=np.int64)
     positions = np.array([category_position[i] for i in ids], dtype=np.int64)
     dimension_ids = sorted({c.dimension_id for c in every} | {dimension.pk})
-    return _Scale(dimension, tuple(scale), ids, positions, dimension_ids)
+    return CategoryScale(dimension, tuple(scale), ids, positions, dimension_ids)
 
 
 # --- arrays --------------------------------------------------------------------------
@@ -332,7 +332,9 @@ class LabelArrays:
     level: str  # nominal, ordinal or set
 
 
-def _labels_read(project: Project, scales: Sequence[_Scale], *columns: str) -> Read:
+def _labels_read(
+    project: Project, scales: Sequence[CategoryScale], *columns: str
+) -> Read:
     """The project's labels on these dimensions (all versions): one index range.
 
     The dimension of a row is told by its category (each category belongs to
@@ -418,7 +420,7 @@ def _document_of(
 
 
 def _split(
-    scales: Sequence[_Scale], category_id: np.ndarray
+    scales: Sequence[CategoryScale], category_id: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each label's scale (index into ``scales``) and position on it."""
     if not scales:
@@ -453,7 +455,7 @@ def read_project(
     dimension once (database order kept within each), and each dimension's
     arrays are slices of those: no copy per dimension.
     """
-    scales = [_scale(d) for d in dimensions]
+    scales = [category_scale(d) for d in dimensions]
     reads: dict[str, Read] = {"annotations": _annotations_read(project, times)}
     if scales:
         reads["labels"] = _labels_read(
@@ -519,7 +521,7 @@ def read_project(
 
 
 def _set_ratings(
-    a: AnnotationArrays, scale: _Scale, row: np.ndarray, value: np.ndarray
+    a: AnnotationArrays, scale: CategoryScale, row: np.ndarray, value: np.ndarray
 ) -> LabelArrays:
     """A multi-choice dimension: one rating per annotation, its set of categories."""
     return LabelArrays(
@@ -553,7 +555,7 @@ def label_arrays(
     category), times are NaN and documents None. Pass
     ``annotation_arrays(project)`` for them.
     """
-    scale = _scale(dimension)
+    scale = category_scale(dimension)
     if annotations is None and not scale.is_set:
         span, coder, category_id = _read_columns(
             *_labels_read(project, [scale], "span_id", "coder_id", "category_id")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from annotator.agreement_report import category_scale
 from annotator.models import Annotation, Category, Dimension, Label, Project
 
 CHUNK = 5_000  # ids per IN list (SQLite allows 32,766 parameters)
@@ -45,25 +46,12 @@ def chunks(ids: np.ndarray) -> Iterator[list[int]]:
 
 def _scale(dimension: Dimension) -> tuple[tuple[Category, ...], dict[int, int]]:
     """The categories in scale order and the position of every category id of
-    every version of the dimension (as the agreement figures match them)."""
-    every = list(
-        Category.objects.filter(
-            dimension__codebook__family=dimension.codebook.family,
-            dimension__key=dimension.key,
-        ).order_by("dimension__codebook__version", "position", "id")
+    every version of the dimension: the agreement report's scale, so a full and
+    an incremental refresh code values alike."""
+    scale = category_scale(dimension)
+    return scale.categories, dict(
+        zip(scale.ids.tolist(), scale.positions.tolist(), strict=True)
     )
-    scale = sorted(
-        (c for c in every if c.dimension_id == dimension.pk),
-        key=lambda c: (c.position, c.pk),
-    )
-    position = {c.key: i for i, c in enumerate(scale)}
-    of_id = {}
-    for category in every:
-        if category.key not in position:
-            position[category.key] = len(scale)
-            scale.append(category)
-        of_id[category.pk] = position[category.key]
-    return tuple(scale), of_id
 
 
 def read_spans(
