@@ -358,10 +358,12 @@ print("RESULT " + json.dumps(out))
 """
 
 
-def measure(what: str) -> dict:
+def measure(what: str, template: str = MEASURE) -> dict:
+    """Run ``template`` (filled with root, name and what) in a fresh Python and
+    return the JSON it prints after ``RESULT `` (so peak RSS is the step's own)."""
     import json
 
-    code = MEASURE.format(root=str(ROOT), name=PROJECT, what=what)
+    code = template.format(root=str(ROOT), name=PROJECT, what=what)
     out = subprocess.run(
         [sys.executable, "-c", code],
         check=True,

@@ -16,9 +16,7 @@ default rules (a settings change: every row rewritten).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -26,12 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.agreement import (  # noqa: E402
-    PROJECT,
     ensure_database,
     existing_project,
     generate,
     setup_django,
 )
+from bench.agreement import measure as run_in_subprocess  # noqa: E402
 
 MEASURE = """
 import os, sys, time, json, resource
@@ -77,16 +75,7 @@ print("RESULT " + json.dumps(out))
 
 
 def measure(what: str) -> dict:
-    code = MEASURE.format(root=str(ROOT), name=PROJECT, what=what)
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=os.environ,
-    ).stdout
-    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
-    return json.loads(line[len("RESULT ") :])
+    return run_in_subprocess(what, MEASURE)
 
 
 def main() -> None:
