@@ -14,7 +14,7 @@ from functools import partial
 from itertools import groupby, islice
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import DateTimeField, Exists, F, Prefetch
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
@@ -565,10 +565,7 @@ def _claim(
         # would stay under-coded). So wait for those rows in turn: such claims commit
         # within milliseconds, and a row they filled no longer matches once the lock
         # is granted (PostgreSQL re-checks it), so the scan moves on to the next.
-        for sql in (started, fresh):
-            taken = _take(sql(_for_update("w")), params)
-            if taken:
-                break
+        taken = _wait_for_room([started, fresh], params)
     if taken is None:
         return None
     assignment_id, item_id, span_id, skip_reason = taken
@@ -580,6 +577,33 @@ def _claim(
     )  # fmt: skip
     assignment.project, assignment.coder = project, coder
     return assignment
+
+
+DEADLOCK_RETRIES = 5
+
+
+def _wait_for_room(candidates: list, params: dict) -> tuple | None:
+    """The waiting pass of a claim (see _claim), retried when PostgreSQL picks it
+    as a deadlock victim.
+
+    A row whose lock was granted but that no longer matches stays locked until the
+    transaction ends, so two coders waiting in turn can end up in a cycle. Each
+    attempt runs in a savepoint: the victim rolls back only this pass, releasing
+    the rows it holds, and the other claim goes through; then it tries again.
+    """
+    for attempt in range(DEADLOCK_RETRIES):
+        try:
+            with transaction.atomic():
+                for sql in candidates:
+                    taken = _take(sql(_for_update("w")), params)
+                    if taken:
+                        return taken
+                return None
+        except OperationalError as error:
+            deadlock = getattr(error.__cause__, "sqlstate", None) == "40P01"
+            if not deadlock or attempt == DEADLOCK_RETRIES - 1:
+                raise
+    return None
 
 
 def mark_shown(*, assignment: Assignment, now: datetime | None = None) -> None:

@@ -184,6 +184,47 @@ def test_a_claim_waits_for_a_span_another_coder_is_claiming_at_that_instant(
         assert claimed is not None and claimed.span_id == item.span_id
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_claim_chosen_as_deadlock_victim_retries_its_waiting_pass(monkeypatch):
+    """Two claims waiting in turn can hold rows the other wants; PostgreSQL aborts
+    one. The victim rolls back only its waiting pass (a savepoint) and tries again
+    instead of failing the coder's request."""
+    import psycopg
+    from django.contrib.auth.models import User
+    from django.db import OperationalError
+
+    from annotator import services
+    from tests.factories import make_project
+
+    project = make_project(
+        documents=1, spans_per_document=1, coders=["ann", "bob"], coders_per_span=2
+    )
+    real_take, victims = services._take, []
+
+    def take(pick: str, params: dict):
+        if "SKIP LOCKED" in pick:
+            return None  # as if another claim held every free row at that instant
+        taken = real_take(pick, params)
+        if taken and not victims:
+            # It took the row (lock, count, assignment), then PostgreSQL picks it.
+            victims.append(taken)
+            try:
+                raise psycopg.errors.DeadlockDetected("deadlock detected")
+            except psycopg.Error as error:
+                raise OperationalError(str(error)) from error
+        return taken
+
+    monkeypatch.setattr(services, "_take", take)
+    claimed = services.claim_next_span(
+        project=project, coder=User.objects.get(username="ann")
+    )
+    assert victims and claimed is not None
+    item = project.work_items.get()
+    assert item.taken == 1  # the victim's first take was rolled back with its pass
+    assert item.assignments.count() == 1
+
+
 @pytest.mark.django_db
 def test_a_lapsed_claim_comes_back_to_its_coder_as_the_same_assignment():
     """The claim's upsert path: the (project, span, coder) row exists already."""
