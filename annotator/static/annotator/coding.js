@@ -87,7 +87,12 @@
     if (isTyping(target)) {
       if (event.key === "Escape") {
         target.blur();
-      } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && target.form) {
+      } else if (
+        event.key === "Enter" && target.form && !event.repeat &&
+        (event.ctrlKey || event.metaKey || target.tagName === "INPUT")
+      ) {
+        // A one-line field would submit on Enter by itself (implicit submission),
+        // bypassing a just-swapped form's htmx wiring; submitForm wires it first.
         event.preventDefault();
         submitForm(target.form);
       }
