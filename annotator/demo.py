@@ -19,6 +19,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 from django.utils import timezone
 
+from annotator.access import MANAGERS_GROUP
 from annotator.codebooks import import_codebook, read_codebook_file
 from annotator.gold import refresh_gold
 from annotator.models import Annotation, Category, Codebook, Membership, Project
@@ -34,7 +35,6 @@ from corpus.segmenting import Segmentation
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 SEEDS = FIXTURES / "seeds"
-MANAGERS_GROUP = "Managers"
 
 
 @dataclass(frozen=True)

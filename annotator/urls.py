@@ -6,7 +6,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from annotator.api import agreement as agreement_api
 from annotator.api import coding as coding_api
 from annotator.api import export as export_api
-from annotator.views import agreement, coding, corpora, gold, projects, tokens
+from annotator.views import (
+    adjudication,
+    agreement,
+    coding,
+    corpora,
+    projects,
+    tokens,
+)
 
 # Pages. Each area's views live in annotator/views/<area>.py.
 urlpatterns = [
@@ -56,21 +63,21 @@ urlpatterns += [
     ),
 ]
 
-# Adjudication: reviewers settle disagreements (annotator/views/gold.py).
+# Adjudication: reviewers settle disagreements (annotator/views/adjudication.py).
 urlpatterns += [
     path(
         "projects/<int:project_id>/adjudicate/",
-        gold.queue,
+        adjudication.queue,
         name="project-adjudicate",
     ),
     path(
         "projects/<int:project_id>/adjudicate/decided/",
-        gold.decided,
+        adjudication.decided,
         name="project-adjudicate-decided",
     ),
     path(
         "projects/<int:project_id>/adjudicate/<int:span_id>/",
-        gold.reopen,
+        adjudication.reopen,
         name="project-adjudicate-span",
     ),
 ]

@@ -2,22 +2,19 @@
 
 ``GET /api/v1/projects/<id>/agreement/`` calls the same report function as the
 page (``annotator.agreement_report.project_report``), so both always agree.
-Non-members get 404 (``visible_to``), coders 403 (blind coding), anonymous
+Non-members get 404, coders 403 (blind coding; ``annotator.access``), anonymous
 callers 401. Undefined coefficients are ``null``.
 """
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotator import access
 from annotator.agreement_report import project_report
-from annotator.api.coding import visible_projects
-from annotator.permissions import IsManager, IsReviewer
 from annotator.views.agreement import parse_options
 
 DOCUMENTS_DEFAULT = 100
@@ -25,8 +22,6 @@ DOCUMENTS_DEFAULT = 100
 
 class AgreementView(APIView):
     """Every agreement coefficient and breakdown of a project, per dimension."""
-
-    permission_classes = [IsAuthenticated, IsReviewer | IsManager | IsAdminUser]
 
     @extend_schema(
         parameters=[
@@ -51,10 +46,7 @@ class AgreementView(APIView):
         },
     )
     def get(self, request, project_id: int) -> Response:
-        project = get_object_or_404(
-            visible_projects(request).select_related("codebook"), pk=project_id
-        )
-        self.check_object_permissions(request, project)
+        project = access.project_for(request.user, project_id, access.Can.REVIEW)
         try:
             options = parse_options(request.query_params)
         except ValueError as error:

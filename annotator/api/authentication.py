@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
-from annotator.services import fetch_row, from_row
+from annotator.db import fetch_row, from_row
 
 
 def _user_columns() -> list[str]:

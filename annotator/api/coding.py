@@ -1,16 +1,19 @@
 """The coder's API: projects, claim, submit, skip, own annotations.
 
-Every view reaches data through `Project.objects.visible_to(user)`, so a non-member
-gets 404 whatever the id; role checks (annotator/permissions.py) then give 403.
-Writes go through the same services as the coding page.
+Every view reaches data through annotator.access, so a non-member gets 404
+whatever the id and a member who does not code 403. Writes go through the same
+services as the coding page, the span in context through annotator.spans.
+
+The claim and the submit run every few seconds per coder: their project or
+assignment comes with its access check in one query (access.coding_project,
+access.own_assignment), and their answers are written out as dicts in the
+serializers' shapes (tests pin that they match). Anonymous callers get 401 from
+the default IsAuthenticated permission (settings.REST_FRAMEWORK).
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
-from django.http import Http404
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -20,12 +23,11 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status, viewsets
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotator.models import Annotation, Assignment, Label, Project
-from annotator.permissions import IsCoder
+from annotator import access
+from annotator.models import Annotation
 from annotator.serializers import (
     AnnotationSerializer,
     ClaimSerializer,
@@ -34,17 +36,10 @@ from annotator.serializers import (
     SkipSerializer,
     SubmitSerializer,
 )
-from annotator.services import (
-    claim_next_span,
-    fetch_row,
-    fetch_rows,
-    from_row,
-    skip_span,
-    submit_annotation,
-)
+from annotator.services import claim_next_span, skip_span, submit_annotation
+from annotator.services.labels import LABELS_LOADED
+from annotator.spans import span_in_context
 
-CONTEXT_SPANS = 2
-MAX_INDEX = 2**31 - 1  # Span.index is an integer column
 CONFLICT = OpenApiResponse(
     inline_serializer("Conflict", {"detail": serializers.CharField()}),
     description="The assignment's state forbids this (skipped, lapsed and taken by "
@@ -52,10 +47,6 @@ CONFLICT = OpenApiResponse(
 )
 FORBIDDEN = OpenApiResponse(description="You are not a coder in this project.")
 NOT_FOUND = OpenApiResponse(description="No such project or assignment of yours.")
-
-
-def visible_projects(request):
-    return Project.objects.visible_to(request.user).with_user_role(request.user)
 
 
 def _detail(error: ValidationError) -> str:
@@ -74,129 +65,6 @@ def service_error(error: ValidationError, *, nest_under: str = "") -> Response:
     return Response(
         {nest_under: errors} if nest_under else errors, status.HTTP_400_BAD_REQUEST
     )
-
-
-# The claim and the submit are each coder's request every few seconds, for hours:
-# their access checks and answers are written out (SQL, dicts) instead of built from
-# QuerySets and ModelSerializers, whose compiling and field machinery cost more CPU
-# than the database spends on the queries. The answers keep ClaimSerializer's and
-# AnnotationSerializer's shapes (the schema); tests pin that they match.
-
-# Who may see a project or an assignment: the rule of Project.objects.visible_to
-# (members; staff see every project), with the user's role for the permission
-# classes, in one query.
-_PROJECT_ACCESS = """
-SELECT p.id, p.codebook_id, p.lease_minutes, m.role
-FROM annotator_project AS p
-LEFT JOIN annotator_membership AS m ON m.project_id = p.id AND m.user_id = %s
-WHERE p.id = %s
-"""
-_ASSIGNMENT_ACCESS = """
-SELECT a.id, a.project_id, a.coder_id, m.role
-FROM annotator_assignment AS a
-LEFT JOIN annotator_membership AS m ON m.project_id = a.project_id AND m.user_id = %s
-WHERE a.id = %s
-"""
-
-
-class CoderAPIView(APIView):
-    permission_classes = [IsAuthenticated, IsCoder]
-
-    def _visible(self, row: tuple | None, what: str) -> tuple:
-        if row is None or (row[-1] is None and not self.request.user.is_staff):
-            raise Http404(f"No such {what}.")
-        return row
-
-    def get_project(self, project_id: int) -> Project:
-        """The project with its codebook and lease loaded: 404 unless visible, 403
-        unless the caller codes in it."""
-        pk, codebook_id, lease_minutes, role = self._visible(
-            fetch_row(_PROJECT_ACCESS, [self.request.user.pk, project_id]), "project"
-        )
-        project = from_row(
-            Project, id=pk, codebook_id=codebook_id, lease_minutes=lease_minutes
-        )
-        project.user_role = role
-        self.check_object_permissions(self.request, project)
-        return project
-
-    def get_assignment(self, assignment_id: int) -> Assignment:
-        """The caller's own assignment: 404 for others' (blind), 403 for non-coders."""
-        user = self.request.user
-        pk, project_id, coder_id, role = self._visible(
-            fetch_row(_ASSIGNMENT_ACCESS, [user.pk, assignment_id]), "assignment"
-        )
-        assignment = from_row(
-            Assignment, id=pk, project_id=project_id, coder_id=coder_id
-        )
-        assignment.user_role = role
-        self.check_object_permissions(self.request, assignment)
-        if coder_id != user.pk:
-            raise Http404("No such assignment of yours.")
-        return assignment
-
-
-# A span, its document, and the n codable spans on either side, in reading order:
-# one query, one index range. The bounds are the nth codable span before and after
-# (LIMIT/OFFSET subqueries, evaluated once), so excluded spans in between cost a
-# row each and the document's length costs nothing.
-_SPAN_IN_CONTEXT = """
-WITH this AS (SELECT id, document_id, "index" FROM corpus_span WHERE id = %(span)s),
-bounds AS (
-    SELECT this.id, this.document_id,
-        COALESCE((
-            SELECT b."index" FROM corpus_span AS b
-            WHERE b.document_id = this.document_id AND NOT b.excluded
-              AND b."index" < this."index"
-            ORDER BY b."index" DESC LIMIT 1 OFFSET %(skip)s
-        ), -1) AS low,
-        COALESCE((
-            SELECT a."index" FROM corpus_span AS a
-            WHERE a.document_id = this.document_id AND NOT a.excluded
-              AND a."index" > this."index"
-            ORDER BY a."index" LIMIT 1 OFFSET %(skip)s
-        ), %(max)s) AS high
-    FROM this
-)
-SELECT s.id, s."index", s.start, s."end", s.text,
-       d.id, d.title, d.source, d.published
-FROM bounds
-JOIN corpus_span AS s ON s.document_id = bounds.document_id
-    AND s."index" >= bounds.low AND s."index" <= bounds.high
-JOIN corpus_document AS d ON d.id = bounds.document_id
-WHERE s.id = bounds.id OR NOT s.excluded
-ORDER BY s."index"
-"""
-
-
-def span_in_context(span_id: int, n: int = CONTEXT_SPANS) -> tuple[dict, dict]:
-    """(the span with its document, {"before": [...], "after": [...]}) as the claim
-    answers them (SpanSerializer, ContextSerializer)."""
-    rows = fetch_rows(
-        _SPAN_IN_CONTEXT, {"span": span_id, "skip": n - 1, "max": MAX_INDEX}
-    )
-    context: dict[str, list[dict]] = {"before": [], "after": []}
-    side = context["before"]
-    span: dict = {}
-    for pk, index, start, end, text, document_id, title, source, published in rows:
-        if pk == span_id:
-            span = {
-                "id": pk,
-                "document": {
-                    "id": document_id,
-                    "title": title,
-                    "source": source,
-                    "published": published,
-                },
-                "index": index,
-                "start": start,
-                "end": end,
-                "text": text,
-            }
-            side = context["after"]
-        elif n > 0:
-            side.append({"id": pk, "index": index, "text": text})
-    return span, context
 
 
 def annotation_payload(annotation: Annotation) -> dict:
@@ -222,7 +90,7 @@ def annotation_payload(annotation: Annotation) -> dict:
     }
 
 
-class ClaimView(CoderAPIView):
+class ClaimView(APIView):
     @extend_schema(
         request=None,
         responses={
@@ -237,7 +105,7 @@ class ClaimView(CoderAPIView):
         "'seconds spent' starts now.",
     )
     def post(self, request, project_id: int) -> Response:
-        project = self.get_project(project_id)
+        project = access.coding_project(request.user, project_id)
         try:
             assignment = claim_next_span(
                 project=project, coder=request.user, shown=True
@@ -246,7 +114,7 @@ class ClaimView(CoderAPIView):
             return Response({"detail": _detail(error)}, status.HTTP_403_FORBIDDEN)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        span, context = span_in_context(assignment.span_id)
+        span, context = span_in_context(assignment.span_id).payload()
         return Response(
             {
                 "assignment": assignment.pk,
@@ -257,7 +125,7 @@ class ClaimView(CoderAPIView):
         )
 
 
-class SubmitView(CoderAPIView):
+class SubmitView(APIView):
     @extend_schema(
         request=SubmitSerializer,
         responses={
@@ -278,7 +146,7 @@ class SubmitView(CoderAPIView):
         summary="Save (or revise) your annotation of a claimed span",
     )
     def post(self, request, assignment_id: int) -> Response:
-        assignment = self.get_assignment(assignment_id)
+        assignment = access.own_assignment(request.user, assignment_id)
         body = SubmitSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
@@ -296,7 +164,7 @@ class SubmitView(CoderAPIView):
         )
 
 
-class SkipView(CoderAPIView):
+class SkipView(APIView):
     @extend_schema(
         request=SkipSerializer,
         responses={
@@ -310,7 +178,7 @@ class SkipView(CoderAPIView):
         description="You will not get this span again.",
     )
     def post(self, request, assignment_id: int) -> Response:
-        assignment = self.get_assignment(assignment_id)
+        assignment = access.own_assignment(request.user, assignment_id)
         body = SkipSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
@@ -328,11 +196,7 @@ def annotations_with_labels():
     """Annotations with span, codebook and labels loaded: no per-row queries."""
     return Annotation.objects.select_related(
         "assignment__span", "codebook"
-    ).prefetch_related(
-        Prefetch(
-            "labels", queryset=Label.objects.select_related("dimension", "category")
-        )
-    )
+    ).prefetch_related(LABELS_LOADED)
 
 
 class AnnotationCursor(CursorPagination):
@@ -352,14 +216,11 @@ class AnnotationCursor(CursorPagination):
 class MyAnnotationsView(ListAPIView):
     """Only the caller's annotations: blind coding holds for every role."""
 
-    permission_classes = [IsAuthenticated]
     serializer_class = AnnotationSerializer
     pagination_class = AnnotationCursor
 
     def get_queryset(self):
-        project = get_object_or_404(
-            Project.objects.visible_to(self.request.user), pk=self.kwargs["project_id"]
-        )
+        project = access.project_for(self.request.user, self.kwargs["project_id"])
         return annotations_with_labels().for_project(project).by(self.request.user)
 
 
@@ -374,8 +235,9 @@ class MyAnnotationsView(ListAPIView):
     ),
 )
 class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
-    permission_classes = [IsAuthenticated]
     serializer_class = ProjectSerializer
 
     def get_queryset(self):
-        return visible_projects(self.request).select_related("corpus", "codebook")
+        return access.visible_projects(self.request.user).select_related(
+            "corpus", "codebook"
+        )

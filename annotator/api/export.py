@@ -6,7 +6,7 @@
     GET /api/v1/projects/<id>/annotations.csv|.jsonl
 
 Reviewers and managers (and staff) only: coders code blind, so they get 403; a
-project you are not in is 404 (`visible_to`); anonymous callers 401. Rows come from
+project you are not in is 404 (annotator.access); anonymous callers 401. Rows come from
 annotator/exporting.py, which the `export_gold` command shares, so a page, a file
 and the command carry the same fields.
 """
@@ -21,7 +21,6 @@ from datetime import datetime
 
 from django.db.models import BooleanField, DateTimeField, F, Func, QuerySet, Value
 from django.http import StreamingHttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -29,15 +28,12 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from annotator import exporting
-from annotator.api.coding import visible_projects
+from annotator import access, exporting
 from annotator.models import GoldMethod, Project
-from annotator.permissions import IsManager, IsReviewer
 from annotator.serializers import AnnotationRowPageSerializer, GoldRowPageSerializer
 
 PAGE_SIZE = 100
@@ -133,19 +129,13 @@ class KeysetPagination:
 class ExportView(APIView):
     """Shared by every export endpoint: who may read, which project, bad input."""
 
-    permission_classes = [IsAuthenticated, IsReviewer | IsManager | IsAdminUser]
-
     def perform_content_negotiation(self, request, force=False):
         # A file answers in its own format whatever Accept says, and errors answer
         # in JSON: never 406 because a client asked for text/csv.
         return super().perform_content_negotiation(request, force=True)
 
     def get_project(self, project_id: int) -> Project:
-        project = get_object_or_404(
-            visible_projects(self.request).select_related("codebook"), pk=project_id
-        )
-        self.check_object_permissions(self.request, project)
-        return project
+        return access.project_for(self.request.user, project_id, access.Can.REVIEW)
 
     def handle_exception(self, exc):
         if isinstance(exc, BadRequest):

@@ -7,7 +7,8 @@ Public interface (pages, API, exports and commands call these):
   with the annotations; a no-op (three small indexed queries) when nothing
   changed since the last run. Never touches adjudicated labels.
 * ``adjudicate(project, span, dimension, categories, reviewer=..., note=...)``:
-  a reviewer's decision, with its revision history.
+  a reviewer's decision, with its revision history; ``settle_span`` decides every
+  dimension of a span at once (the adjudication screen's submit).
 * ``adjudication_queue(project, below=...)``: the spans waiting for a reviewer,
   in priority order.
 
@@ -18,13 +19,14 @@ tables (COPY on PostgreSQL), so a million spans is one pass of each.
 
 Modules: ``aggregate`` (the rules on one dimension's arrays, provenance),
 ``store`` (bulk writes through staging tables), ``refresh`` (freshness check
-and ``refresh_gold``), ``adjudication`` and ``queue``.
+and ``refresh_gold``), ``adjudication`` (reviewers' writes), ``disputes`` (what a
+reviewer reads of one span) and ``queue``.
 """
 
 from annotator.gold.adjudication import (
     adjudicate,
-    can_adjudicate,
     gold_state,
+    settle_span,
     span_codes,
 )
 from annotator.gold.queue import adjudication_queue
@@ -33,8 +35,8 @@ from annotator.gold.refresh import refresh_gold
 __all__ = [
     "adjudicate",
     "adjudication_queue",
-    "can_adjudicate",
     "gold_state",
     "refresh_gold",
+    "settle_span",
     "span_codes",
 ]

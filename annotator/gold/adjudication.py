@@ -1,37 +1,40 @@
-"""A reviewer's decision on one span and dimension, with its revision history."""
+"""A reviewer's decisions: one span and dimension (adjudicate), or a whole span
+(settle_span), each with its revision history."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from annotator.access import may_review
+from annotator.gold.disputes import coder_codes, gold_keys, span_golds
 from annotator.models import (
     Annotation,
     Category,
+    Codebook,
     Dimension,
     GoldLabel,
     GoldLabelCategory,
     GoldLabelRevision,
     GoldMethod,
     Label,
-    Membership,
     Project,
     WorkItem,
 )
+from annotator.services import codebook_dimensions, codebook_groups, resolve_choice
 from corpus.models import Span
-
-REVIEWER_ROLES = (Membership.Role.REVIEWER, Membership.Role.MANAGER)
 
 
 def _family_dimension_ids(dimension: Dimension) -> list[int]:
     """Ids of this dimension in every version of its codebook (matched by key)."""
+    family = Codebook.objects.filter(pk=dimension.codebook_id).values("family")
     return list(
         Dimension.objects.filter(
-            codebook__family=dimension.codebook.family, key=dimension.key
+            codebook__family__in=family, key=dimension.key
         ).values_list("pk", flat=True)
     )
 
@@ -79,47 +82,21 @@ def _resolve(
     project: Project, dimension: Dimension | str | int, categories
 ) -> tuple[Dimension, list[Category]]:
     """The project's dimension and the chosen categories, or a ValidationError
-    naming what is wrong."""
-    lookup = (
-        {"key": dimension}
-        if isinstance(dimension, str)
-        else {"pk": getattr(dimension, "pk", dimension)}
-    )
-    found = (
-        Dimension.objects.filter(codebook_id=project.codebook_id, **lookup)
-        .select_related("codebook")
-        .first()
-    )
+    naming what is wrong (the coders' validator: services.resolve_choice)."""
+    dimensions = codebook_dimensions(project.codebook_id)
+    if isinstance(dimension, str):
+        found = dimensions.get(dimension)
+    else:
+        pk = getattr(dimension, "pk", dimension)
+        found = next((d for d in dimensions.values() if d.pk == pk), None)
     if found is None:
         raise ValidationError(
             {"dimension": f"{dimension!r} is not a dimension of the codebook."}
         )
     if isinstance(categories, (str, Category)):
         categories = [categories]
-    keys = list(dict.fromkeys(getattr(c, "key", c) for c in categories if c))
-    by_key = {c.key: c for c in found.categories.all()}
-    unknown = [k for k in keys if k not in by_key]
-    if unknown:
-        raise ValidationError(
-            {found.key: f"{found.label}: '{unknown[0]}' is not a category of it."}
-        )
-    if not keys and found.required:
-        raise ValidationError({found.key: f"{found.label}: choose a category."})
-    if len(keys) > 1 and not found.multiple:
-        raise ValidationError(
-            {found.key: f"{found.label}: choose one category, not {len(keys)}."}
-        )
-    return found, [by_key[k] for k in keys]
-
-
-def can_adjudicate(user, project: Project) -> bool:
-    """Reviewers and managers of the project (and staff) settle gold labels."""
-    if not user.is_authenticated:
-        return False
-    return (
-        user.is_staff
-        or project.memberships.filter(user=user, role__in=REVIEWER_ROLES).exists()
-    )
+    keys = [getattr(c, "key", c) for c in categories if c]
+    return found, resolve_choice(found, keys)
 
 
 @transaction.atomic
@@ -144,7 +121,7 @@ def adjudicate(
     nothing. ``refresh_gold`` never overwrites the result.
     """
     now = now or timezone.now()
-    if not can_adjudicate(reviewer, project):
+    if not may_review(reviewer, project):
         raise PermissionDenied("Only the project's reviewers and managers adjudicate.")
     span_id = getattr(span, "pk", span)
     if not WorkItem.objects.filter(project=project, span_id=span_id).exists():
@@ -207,3 +184,56 @@ def adjudicate(
         gold_label=label, changed_by=reviewer, old=old, new=new
     )
     return label
+
+
+def settle_span(
+    project: Project,
+    span_id: int,
+    chosen: Mapping[str, Sequence[str]],
+    *,
+    reviewer,
+    note: str = "",
+) -> int:
+    """A reviewer's decisions on one span, every dimension at once, all or nothing.
+
+    A dimension is written when it has no gold label yet (disputed) or the choice
+    differs from its gold label, or when the note changed on a label a reviewer
+    already decided; a dimension nobody coded and the reviewer leaves empty is left
+    alone. Returns how many labels were written; a ValidationError names each
+    dimension at fault (keyed by its key) and nothing is stored.
+    """
+    groups = codebook_groups(project.codebook_id)
+    note = note.strip()
+    golds = span_golds(project, span_id)
+    _, votes = coder_codes(project, span_id, groups)
+    written = 0
+    errors: dict[str, list[str]] = {}
+    with transaction.atomic():
+        for dimension, _ in groups:
+            gold = golds.get(dimension.pk)
+            picked = sorted(chosen.get(dimension.key, ()))
+            rated = sum(votes[dimension.key].values()) > 0
+            if gold is None and not rated and not picked:
+                continue  # nobody coded it and the reviewer adds nothing
+            adjudicated = gold is not None and gold.method == GoldMethod.ADJUDICATED
+            if (
+                gold is not None
+                and picked == gold_keys(gold)
+                and not (adjudicated and gold.note != note)
+            ):
+                continue
+            try:
+                adjudicate(
+                    project, span_id, dimension, picked, reviewer=reviewer, note=note
+                )
+            except ValidationError as error:
+                if not hasattr(error, "error_dict"):
+                    error = ValidationError({dimension.key: error.messages})
+                for key, messages in error.message_dict.items():
+                    errors.setdefault(key, []).extend(messages)
+            written += 1
+        if errors:
+            transaction.set_rollback(True)
+    if errors:
+        raise ValidationError(errors)
+    return written

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from annotator import access
 from annotator.agreement_report import (
     OVER,
     RELIABLE,
@@ -27,7 +27,6 @@ from annotator.agreement_report import (
     project_report,
 )
 from annotator.views.base import HtmxHttpRequest
-from annotator.views.projects import project_for, sees_everyones_progress
 
 TEMPLATE = "annotator/agreement.html"
 COEFFICIENT_NAMES = {
@@ -215,11 +214,14 @@ def project_agreement(request: HtmxHttpRequest, project_id: int) -> HttpResponse
     """Agreement dashboard; with htmx and ``?dimension=key``, just that card.
 
     Reviewers, managers and staff only: coders code blind and must not see how
-    their codes compare (403); non-members get 404 from ``visible_to``.
+    their codes compare (403); non-members get 404 (``annotator.access``).
     """
-    project = project_for(request, project_id)
-    if not sees_everyones_progress(request.user, project):
-        raise PermissionDenied("Only reviewers and managers see agreement.")
+    project = access.project_for(
+        request.user,
+        project_id,
+        access.Can.REVIEW,
+        refusal="Only reviewers and managers see agreement: coders code blind.",
+    )
     try:
         options = parse_options(request.GET)
     except ValueError as error:

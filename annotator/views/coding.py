@@ -1,8 +1,10 @@
 """The coder's keyboard-first coding screen: show a span, submit, skip, revise.
 
 Every rule (claims, leases, validation, idempotency, revision history) lives in
-annotator.services; these views only parse the posted form, call one service and
-render the span card: the whole page, or for htmx just the `span-card` partial.
+annotator.services, who may code in annotator.access, the reads in
+annotator.progress and annotator.spans; these views parse the posted form, call one
+service and render the span card: the whole page, or for htmx just the
+`span-card` partial.
 
 Blind coding: nothing here reads another coder's annotations. The only number that
 involves other people is the count of coders, used to size the coder's own share.
@@ -12,230 +14,49 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from itertools import groupby
-from math import ceil
-from operator import attrgetter
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import DatabaseError
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotator.models import (
-    Annotation,
-    Assignment,
-    Category,
-    Dimension,
-    Label,
-    Membership,
-    Project,
-    WorkItem,
-)
+from annotator import access
+from annotator.models import Annotation, Assignment, Label, Project
+from annotator.progress import coder_progress
 from annotator.services import (
     claim_next_span,
+    codebook_groups,
     skip_span,
     submit_annotation,
 )
+from annotator.spans import span_in_context
+from annotator.views import cards
 from annotator.views.base import HtmxHttpRequest, partial
-from corpus.models import Span
 
 TEMPLATE = "annotator/code.html"
 RECENT_TEMPLATE = "annotator/code_recent.html"
-CARD = "span-card"
-# Context is the nearest codable span on each side within this many indices:
-# excluded spans (page chrome, bylines) are noise next to the text being coded.
-CONTEXT_WINDOW = 3
 RECENT_PER_PAGE = 25
-# The progress bar counts at most this many open spans per page view (see
-# coder_progress): the cost of a page must not grow with the project.
-OPEN_COUNT_LIMIT = 1000
 # Screen actions and their preferred letter. A codebook may use the same letter as a
 # category shortcut (the default codebook's stance "s"): the category wins and the
-# action keeps only the Shift+letter binding. See action_keys().
+# action keeps only the Shift+letter binding. See cards.action_keys().
 ACTIONS = {"skip": "s", "uncertain": "u", "comment": "c"}
 TRUE_VALUES = {"1", "on", "true", "yes"}
+NOT_HELD = (
+    "This span is not assigned to you (it may have been reassigned, or the page is "
+    "out of date); nothing was saved. Here is your current span."
+)
+DATABASE_DOWN = (
+    "The database could not save this annotation; nothing was saved and your "
+    "choices are kept. Try again in a moment (press Enter)."
+)
 
 Status = Assignment.Status
-
-
-# --- read helpers --------------------------------------------------------------------
-
-
-def coder_project(request: HtmxHttpRequest, project_id: int) -> Project:
-    """The project, if the user may code in it: 404 for non-members, 403 for others.
-
-    One query: the membership role and the number of coders (for the share) come
-    along as subqueries of the access-controlled project query.
-    """
-    coders = (
-        Membership.objects.filter(project=OuterRef("pk"), role=Membership.Role.CODER)
-        .order_by()
-        .values("project")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    role = Membership.objects.filter(project=OuterRef("pk"), user=request.user)
-    project = (
-        Project.objects.visible_to(request.user)
-        .annotate(
-            my_role=Subquery(role.values("role")[:1]),
-            n_coders=Subquery(coders),
-        )
-        .filter(pk=project_id)
-        .first()
-    )
-    if project is None:
-        raise Http404("No such project.")
-    if project.my_role != Membership.Role.CODER:
-        raise PermissionDenied(
-            "Only the project's coders code spans; "
-            f"your role here is {project.my_role or 'none'}."
-        )
-    return project
-
-
-@dataclass(frozen=True)
-class Progress:
-    """The coder's done / share, and what is left of it."""
-
-    done: int
-    share: int
-    beyond_share: bool = False
-
-    @property
-    def left(self) -> int:
-        return max(self.share - self.done, 0)
-
-    @property
-    def percent(self) -> int:
-        return round(100 * self.done / self.share) if self.share else 100
-
-
-def coder_progress(project: Project, coder, n_coders: int) -> Progress:
-    """How far the coder is through their share of the project.
-
-    share = min(ceil(total_codings / number of coders), done + held + open), where
-    total_codings is the project's designed number of codings, held is the coder's
-    live claim and open counts spans this coder could still be given (room left,
-    never skipped or coded by them). The even split is the fair target when every
-    coder keeps going; the cap makes "left" honest near the end, when others have
-    taken the rest. A coder who goes past the even split keeps being served, so
-    their share grows to what they have done and hold, and `beyond_share` says so.
-
-    Cost: two queries, neither growing with the project. The open count walks only
-    open queue rows (through the queue's partial indexes) and stops at what the share
-    could still use, and at OPEN_COUNT_LIMIT: while more spans than that are open to
-    the coder the even split is shown as is, so the cap is exact over the last
-    OPEN_COUNT_LIMIT spans, which is where it matters.
-    """
-    counts = Assignment.objects.filter(project=project, coder=coder).aggregate(
-        done=Count("pk", filter=Q(status=Status.COMPLETED)),
-        held=Count("pk", filter=Q(status=Status.CLAIMED)),
-    )
-    done, held = counts["done"], counts["held"]
-    even = ceil(project.total_codings / max(n_coders, 1))
-    room = max(even - done - held, 0)
-    mine = Assignment.objects.filter(
-        project=project, coder=coder, span_id=OuterRef("span_id")
-    ).exclude(status=Status.EXPIRED)
-    # Spelled as the two partial indexes' conditions, so only open rows are read.
-    still_open = Q(taken=0) | Q(taken__gt=0, taken__lt=F("target"))
-    open_items = (
-        WorkItem.objects.filter(still_open, project=project)
-        .exclude(Exists(mine))
-        .values("pk")[: min(room, OPEN_COUNT_LIMIT) + 1]
-        .count()
-    )
-    share = min(even, done + held + open_items)
-    if open_items > OPEN_COUNT_LIMIT:
-        share = even
-    beyond = done + held > even
-    return Progress(done=done, share=max(share, done + held), beyond_share=beyond)
-
-
-def codebook_groups(codebook_id: int) -> list[tuple[Dimension, list[Category]]]:
-    """The codebook's dimensions with their categories, in order, in one query."""
-    categories = (
-        Category.objects.filter(dimension__codebook_id=codebook_id)
-        .select_related("dimension")
-        .order_by("dimension__position", "dimension_id", "position", "pk")
-    )
-    return [
-        (items[0].dimension, items)
-        for items in (
-            list(group)
-            for _, group in groupby(categories, key=attrgetter("dimension_id"))
-        )
-    ]
-
-
-@dataclass(frozen=True)
-class SpanInContext:
-    span: Span
-    before: Span | None
-    after: Span | None
-
-
-def span_in_context(span_id: int) -> SpanInContext:
-    """The span, its document and its nearest codable neighbours, in one query.
-
-    The document's text and metadata are deferred: the page needs only its title,
-    outlet and date, and a long document would otherwise be read on every submit.
-    """
-    target = Span.objects.filter(pk=span_id)
-    index = Subquery(target.values("index"))
-    rows = list(
-        Span.objects.filter(
-            document_id=Subquery(target.values("document_id")),
-            index__gte=index - CONTEXT_WINDOW,
-            index__lte=index + CONTEXT_WINDOW,
-        )
-        .filter(Q(excluded=False) | Q(pk=span_id))
-        .select_related("document")
-        .defer("document__text", "document__metadata")
-        .order_by("index")
-    )
-    position = next(i for i, row in enumerate(rows) if row.pk == span_id)
-    return SpanInContext(
-        span=rows[position],
-        before=rows[position - 1] if position > 0 else None,
-        after=rows[position + 1] if position + 1 < len(rows) else None,
-    )
-
-
-@dataclass(frozen=True)
-class ActionKey:
-    keys: str  # space-separated values of KeyboardEvent.key, for data-keys
-    label: str  # what the screen shows
-
-
-def action_keys(shortcuts: set[str]) -> dict[str, ActionKey]:
-    """Bind skip/uncertain/comment to their letter unless a category uses it.
-
-    Category shortcuts come first (they are the codebook's, and coders press them
-    most); an action keeps whichever case of its letter is free, and shows
-    "Shift+S" when only the capital is left.
-    """
-    bound: dict[str, ActionKey] = {}
-    for action, letter in ACTIONS.items():
-        free = [key for key in (letter, letter.upper()) if key not in shortcuts]
-        if letter in free:
-            label = letter.upper()
-        elif free:
-            label = f"Shift+{letter.upper()}"
-        else:
-            label = ""
-        bound[action] = ActionKey(keys=" ".join(free), label=label)
-    return bound
-
-
-# --- the form ------------------------------------------------------------------------
 
 
 @dataclass
@@ -248,42 +69,14 @@ class Draft:
     skip_reason: str = ""
 
 
-def draft_from_post(post, groups: list[tuple[Dimension, list[Category]]]) -> Draft:
+def draft_from_post(post, groups: cards.Groups) -> Draft:
     """One field per dimension key (repeated for multi-choice), flags and comment."""
     return Draft(
-        labels={
-            dimension.key: [value for value in post.getlist(dimension.key) if value]
-            for dimension, _ in groups
-        },
+        labels=cards.chosen_from_post(post, groups),
         uncertain=post.get("uncertain", "").lower() in TRUE_VALUES,
         comment=post.get("comment", ""),
         skip_reason=post.get("reason", ""),
     )
-
-
-def error_messages(error: ValidationError) -> dict[str, list[str]]:
-    if hasattr(error, "error_dict"):
-        return error.message_dict
-    return {NON_FIELD_ERRORS: error.messages}
-
-
-@dataclass(frozen=True)
-class Choice:
-    category: Category
-    checked: bool
-
-
-@dataclass(frozen=True)
-class Group:
-    dimension: Dimension
-    choices: list[Choice]
-    errors: list[str]
-
-    @property
-    def shortcuts(self) -> str:
-        return " ".join(
-            c.category.shortcut for c in self.choices if c.category.shortcut
-        )
 
 
 def my_assignment(project: Project, coder, raw_id: str | None) -> Assignment | None:
@@ -305,16 +98,13 @@ def codebook_of(project: Project, assignment: Assignment) -> int:
     return annotation.codebook_id if annotation else project.codebook_id
 
 
-# --- rendering -----------------------------------------------------------------------
-
-
 @dataclass
 class Card:
     """Everything the span card shows; rendered as a page or as the htmx partial."""
 
     project: Project
     assignment: Assignment | None
-    groups: list[tuple[Dimension, list[Category]]]
+    groups: cards.Groups
     draft: Draft = field(default_factory=Draft)
     errors: dict[str, list[str]] = field(default_factory=dict)
     mode: str = "code"  # or "revise"
@@ -326,46 +116,22 @@ def render_card(
     request: HtmxHttpRequest, card: Card, *, headers: dict | None = None
 ) -> HttpResponse:
     project, assignment = card.project, card.assignment
-    chosen = {key: set(values) for key, values in card.draft.labels.items()}
-    groups = [
-        Group(
-            dimension=dimension,
-            choices=[
-                Choice(category, category.key in chosen.get(dimension.key, ()))
-                for category in categories
-            ],
-            errors=card.errors.get(dimension.key, []),
-        )
-        for dimension, categories in card.groups
-    ]
-    known = {dimension.key for dimension, _ in card.groups} | {"reason"}
-    general = [
-        message
-        for key, values in card.errors.items()
-        if key not in known
-        for message in values
-    ]
-    shortcuts = {
-        category.shortcut
-        for _, categories in card.groups
-        for category in categories
-        if category.shortcut
-    }
+    shown = [dimension.key for dimension, _ in card.groups] + ["reason"]
     context = {
         "project": project,
         "progress": coder_progress(project, request.user, project.n_coders),
         "assignment": assignment,
         "reading": span_in_context(assignment.span_id) if assignment else None,
-        "groups": groups,
+        "groups": cards.button_rows(card.groups, card.draft.labels, card.errors),
         "draft": card.draft,
-        "general_errors": general,
+        "general_errors": cards.general_errors(card.errors, shown),
         "skip_errors": card.errors.get("reason", []),
         # A claim that is no longer live cannot be submitted again: offer the next.
         "stale": bool(card.errors)
         and assignment is not None
         and card.mode == "code"
         and assignment.status in (Status.SKIPPED, Status.EXPIRED),
-        "actions": action_keys(shortcuts),
+        "actions": cards.action_keys(ACTIONS, cards.category_shortcuts(card.groups)),
         "mode": card.mode,
         "notice": card.notice,
         "saved_url": card.saved_url,
@@ -376,10 +142,7 @@ def render_card(
             else reverse("project-code", args=[project.pk])
         ),
     }
-    response = render(request, partial(request, TEMPLATE, CARD), context)
-    for name, value in (headers or {}).items():
-        response[name] = value
-    return response
+    return cards.render_card(request, TEMPLATE, context, headers=headers)
 
 
 def next_card(
@@ -388,7 +151,7 @@ def next_card(
     *,
     notice: str = "",
     saved: Assignment | None = None,
-    groups: list | None = None,
+    groups: cards.Groups | None = None,
     errors: dict | None = None,
     draft: Draft | None = None,
 ) -> Card:
@@ -411,6 +174,20 @@ def next_card(
     )
 
 
+def not_held(request: HtmxHttpRequest, project: Project) -> HttpResponse:
+    """The form named no span of this coder's: say so, keep the choices, show the
+    coder's current span."""
+    groups = codebook_groups(project.codebook_id)
+    card = next_card(
+        request,
+        project,
+        groups=groups,
+        errors={NON_FIELD_ERRORS: [NOT_HELD]},
+        draft=draft_from_post(request.POST, groups),
+    )
+    return render_card(request, card)
+
+
 def after_post(
     request: HtmxHttpRequest, project: Project, message: str
 ) -> HttpResponse:
@@ -421,21 +198,11 @@ def after_post(
     return response
 
 
-NOT_HELD = (
-    "This span is not assigned to you (it may have been reassigned, or the page is "
-    "out of date); nothing was saved. Here is your current span."
-)
-DATABASE_DOWN = (
-    "The database could not save this annotation; nothing was saved and your "
-    "choices are kept. Try again in a moment (press Enter)."
-)
-
-
 def submit(
     request: HtmxHttpRequest,
     project: Project,
     assignment: Assignment,
-    groups: list,
+    groups: cards.Groups,
     *,
     mode: str,
 ) -> tuple[Annotation | None, Card]:
@@ -452,7 +219,7 @@ def submit(
             token=request.POST.get("token", "")[:64],
         )
     except ValidationError as error:
-        card.errors = error_messages(error)
+        card.errors = cards.error_messages(error)
         return None, card
     except DatabaseError:
         card.errors = {NON_FIELD_ERRORS: [DATABASE_DOWN]}
@@ -467,21 +234,13 @@ def submit(
 @require_http_methods(["GET", "POST"])
 def code(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """GET: the coder's current span. POST: submit it, then show the next one."""
-    project = coder_project(request, project_id)
+    project = access.coding_project(request.user, project_id)
     if request.method == "GET":
         return render_card(request, next_card(request, project))
 
     assignment = my_assignment(project, request.user, request.POST.get("assignment"))
     if assignment is None:
-        groups = codebook_groups(project.codebook_id)
-        card = next_card(
-            request,
-            project,
-            groups=groups,
-            errors={NON_FIELD_ERRORS: [NOT_HELD]},
-            draft=draft_from_post(request.POST, groups),
-        )
-        return render_card(request, card)
+        return not_held(request, project)
     codebook_id = codebook_of(project, assignment)
     groups = codebook_groups(codebook_id)
     annotation, card = submit(request, project, assignment, groups, mode="code")
@@ -506,19 +265,10 @@ def code(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
 @require_POST
 def skip(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """Give the current span back with a reason (required), then show the next one."""
-    project = coder_project(request, project_id)
+    project = access.coding_project(request.user, project_id)
     assignment = my_assignment(project, request.user, request.POST.get("assignment"))
-    groups = codebook_groups(project.codebook_id)
-    draft = draft_from_post(request.POST, groups)
     if assignment is None:
-        card = next_card(
-            request,
-            project,
-            groups=groups,
-            errors={NON_FIELD_ERRORS: [NOT_HELD]},
-            draft=draft,
-        )
-        return render_card(request, card)
+        return not_held(request, project)
     try:
         skip_span(
             coder=request.user,
@@ -526,8 +276,13 @@ def skip(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
             reason=request.POST.get("reason", ""),
         )
     except ValidationError as error:
+        groups = codebook_groups(project.codebook_id)
         card = Card(
-            project, assignment, groups, draft=draft, errors=error_messages(error)
+            project,
+            assignment,
+            groups,
+            draft=draft_from_post(request.POST, groups),
+            errors=cards.error_messages(error),
         )
         return render_card(request, card)
     if not request.htmx:
@@ -545,7 +300,7 @@ def revise(
     submit_annotation records the change (who, when, old, new) as a revision; the
     annotation keeps the codebook version it was made under.
     """
-    project = coder_project(request, project_id)
+    project = access.coding_project(request.user, project_id)
     assignment = (
         Assignment.objects.select_related("annotation")
         .filter(
@@ -592,7 +347,7 @@ def revise(
 @require_GET
 def recent(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """The coder's own annotations, newest first, each reopenable for revision."""
-    project = coder_project(request, project_id)
+    project = access.coding_project(request.user, project_id)
     labels = Label.objects.select_related("dimension", "category").order_by(
         "dimension__position", "dimension_id", "category__position"
     )

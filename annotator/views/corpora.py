@@ -5,17 +5,20 @@ from __future__ import annotations
 from itertools import chain
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from annotator import access
 from annotator.forms import CorpusImportForm
 from annotator.views.base import HtmxHttpRequest, partial, see_other
 from corpus.importing import ImportFailed, import_documents, read_upload
 from corpus.models import Corpus, Document
+
+SEE_CORPORA = "Only managers see corpora."
 
 
 @require_GET
@@ -30,7 +33,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required("corpus.view_corpus", raise_exception=True)
+@access.requires(access.can_see_corpora, SEE_CORPORA)
 @require_GET
 def corpus_list(request: HtmxHttpRequest) -> HttpResponse:
     corpora = Corpus.objects.order_by("name")
@@ -38,7 +41,7 @@ def corpus_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required("corpus.view_corpus", raise_exception=True)
+@access.requires(access.can_see_corpora, SEE_CORPORA)
 @require_GET
 def corpus_detail(request: HtmxHttpRequest, corpus_id: int) -> HttpResponse:
     corpus = get_object_or_404(Corpus, pk=corpus_id)
@@ -57,7 +60,7 @@ def corpus_detail(request: HtmxHttpRequest, corpus_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required("corpus.view_corpus", raise_exception=True)
+@access.requires(access.can_see_corpora, SEE_CORPORA)
 @require_GET
 def document_detail(request: HtmxHttpRequest, document_id: int) -> HttpResponse:
     document = get_object_or_404(
@@ -71,7 +74,7 @@ def document_detail(request: HtmxHttpRequest, document_id: int) -> HttpResponse:
 
 
 @login_required
-@permission_required("corpus.add_document", raise_exception=True)
+@access.requires(access.can_import_corpora, "Only managers import corpora.")
 @require_http_methods(["GET", "POST"])
 def corpus_import(request: HtmxHttpRequest) -> HttpResponse:
     """Upload files into a new or existing corpus; all or nothing."""

@@ -153,7 +153,8 @@ def test_invalid_choice_comes_back_in_place(client, project):
     )
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Topic: choose a category." in html
+    # The coders' validator and its words (annotator.services.labels).
+    assert "Topic: choose a category (required)." in html
     assert f'name="span" value="{s[1]}"' in html
     response = client.post(
         url(project),

@@ -17,8 +17,10 @@ from annotator.models import (
     Label,
     Membership,
 )
+from annotator import progress as progress_reads
+from annotator.progress import coder_progress
 from annotator.services import claim_next_span, set_membership, submit_annotation
-from annotator.views import coding
+from annotator.views import cards, coding
 from tests.factories import UserFactory, make_project
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +142,7 @@ def test_buttons_come_from_the_codebook_with_their_shortcuts(c1, project):
 
 
 def test_action_keys_give_way_to_category_shortcuts():
-    keys = coding.action_keys({"s", "U", "c", "C"})
+    keys = cards.action_keys(coding.ACTIONS, {"s", "U", "c", "C"})
     assert keys["skip"].keys == "S" and keys["skip"].label == "Shift+S"
     assert keys["uncertain"].keys == "u" and keys["uncertain"].label == "U"
     assert keys["comment"].keys == "" and keys["comment"].label == ""
@@ -174,11 +176,11 @@ def test_share_is_capped_by_what_is_left_for_the_coder(client):
 
 def test_share_counts_open_spans_only_up_to_a_limit(monkeypatch):
     """Past OPEN_COUNT_LIMIT open spans the even split shows; below it, the cap."""
-    monkeypatch.setattr(coding, "OPEN_COUNT_LIMIT", 2)
+    monkeypatch.setattr(progress_reads, "OPEN_COUNT_LIMIT", 2)
     project = make_project(
         documents=1, spans_per_document=10, coders=["c1", "c2"], coders_per_span=1
     )
-    progress = coding.coder_progress(project, user("c1"), n_coders=2)
+    progress = coder_progress(project, user("c1"), n_coders=2)
     assert (progress.done, progress.share, progress.left) == (0, 5, 5)
     for _ in range(8):
         assignment = claim_next_span(project=project, coder=user("c2"))
@@ -187,9 +189,9 @@ def test_share_counts_open_spans_only_up_to_a_limit(monkeypatch):
             assignment=assignment,
             labels={"topic": "arms", "stance": "neutral"},
         )
-    progress = coding.coder_progress(project, user("c1"), n_coders=2)
+    progress = coder_progress(project, user("c1"), n_coders=2)
     assert (progress.share, progress.left) == (2, 2)
-    assert coding.coder_progress(project, user("c2"), n_coders=2).beyond_share
+    assert coder_progress(project, user("c2"), n_coders=2).beyond_share
 
 
 def test_all_done_state(client):

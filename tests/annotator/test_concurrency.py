@@ -195,12 +195,13 @@ def test_a_claim_chosen_as_deadlock_victim_retries_its_waiting_pass(monkeypatch)
     from django.db import OperationalError
 
     from annotator import services
+    from annotator.services import queue
     from tests.factories import make_project
 
     project = make_project(
         documents=1, spans_per_document=1, coders=["ann", "bob"], coders_per_span=2
     )
-    real_take, victims = services._take, []
+    real_take, victims = queue._take, []
 
     def take(pick: str, params: dict):
         if "SKIP LOCKED" in pick:
@@ -215,7 +216,7 @@ def test_a_claim_chosen_as_deadlock_victim_retries_its_waiting_pass(monkeypatch)
                 raise OperationalError(str(error)) from error
         return taken
 
-    monkeypatch.setattr(services, "_take", take)
+    monkeypatch.setattr(queue, "_take", take)
     claimed = services.claim_next_span(
         project=project, coder=User.objects.get(username="ann")
     )

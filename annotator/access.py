@@ -1,0 +1,232 @@
+"""Who may see or do what: the only place the app decides access.
+
+A project's members hold one role each (coder, reviewer, manager); staff see every
+project without being members. What each may do:
+
+    SEE     the project's pages and API resource     members; staff
+    CODE    the coding screen and the coder API       coders only (not staff)
+    REVIEW  agreement, adjudication, exports,         reviewers, managers; staff
+            everyone's progress and codes
+    MANAGE  members and the project's design          managers; staff
+
+Outside a project: anyone signed in has their own home page and API token; the
+Managers group (its Django permissions) sees and imports corpora and creates
+projects, as staff do.
+
+Blind coding follows from the table: a coder may SEE the project but not REVIEW
+it, so no page or endpoint shows a coder another coder's codes, comments, counts
+or names. A request for a project the user may not SEE is answered 404 (the
+project is not revealed); a project they see but may not act on, 403.
+
+Pages, the API (including its SQL fast path), exports, agreement and adjudication
+all call this module; services check their own preconditions (a claim needs a
+coder's membership row) with the role constants defined here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from functools import wraps
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from annotator.db import fetch_row, from_row
+from annotator.models import Assignment, Membership, Project, ProjectQuerySet
+
+User = AbstractBaseUser | AnonymousUser
+
+CODER = Membership.Role.CODER.value
+REVIEWER = Membership.Role.REVIEWER.value
+MANAGER = Membership.Role.MANAGER.value
+MANAGERS_GROUP = "Managers"
+
+
+class Can(StrEnum):
+    SEE = "see"
+    CODE = "code"
+    REVIEW = "review"
+    MANAGE = "manage"
+
+
+ROLES_THAT = {
+    Can.SEE: frozenset({CODER, REVIEWER, MANAGER}),
+    Can.CODE: frozenset({CODER}),
+    Can.REVIEW: frozenset({REVIEWER, MANAGER}),
+    Can.MANAGE: frozenset({MANAGER}),
+}
+# Staff see and review every project and manage it, but code in none: a coder's
+# work is their own, and staff are not in the design's count of coders.
+STAFF_CAN = frozenset({Can.SEE, Can.REVIEW, Can.MANAGE})
+REFUSALS = {
+    Can.CODE: "Only the project's coders code spans; your role here is {role}.",
+    Can.REVIEW: "Only the project's reviewers and managers can do this: coders "
+    "code blind.",
+    Can.MANAGE: "Only the project's managers can do this.",
+}
+
+
+def allows(user: User, role: str | None, action: Can) -> bool:
+    """Whether a user holding `role` in a project (None: not a member) may act."""
+    if not user.is_authenticated:
+        return False
+    return role in ROLES_THAT[action] or (user.is_staff and action in STAFF_CAN)
+
+
+def check(user: User, role: str | None, action: Can, refusal: str = "") -> None:
+    """Raise Http404 unless the user may see the project, PermissionDenied unless
+    they may do `action` in it. `refusal` replaces the standard 403 message."""
+    if not allows(user, role, Can.SEE):
+        raise Http404("No such project.")
+    if not allows(user, role, action):
+        message = refusal or REFUSALS[action]
+        raise PermissionDenied(message.format(role=role or "none"))
+
+
+# --- projects through the ORM --------------------------------------------------------
+
+
+def visible_projects(user: User) -> ProjectQuerySet:
+    """The projects the user may see, each annotated with `user_role` (None for
+    staff who are not members): the only way pages and the API list projects."""
+    if not user.is_authenticated:
+        return Project.objects.none()
+    projects = Project.objects.with_user_role(user)
+    if user.is_staff:
+        return projects
+    return projects.filter(memberships__user=user)
+
+
+def project_for(
+    user: User,
+    project_id: int,
+    action: Can = Can.SEE,
+    *,
+    projects: ProjectQuerySet | None = None,
+    refusal: str = "",
+) -> Project:
+    """The project if the user may do `action` in it (404 / 403 otherwise), with
+    `user_role`, its corpus and codebook loaded. `projects` narrows or annotates
+    the query (it must come from visible_projects)."""
+    if projects is None:
+        projects = visible_projects(user).select_related("corpus", "codebook")
+    project = projects.filter(pk=project_id).first()
+    if project is None:
+        raise Http404("No such project.")
+    check(user, project.user_role, action, refusal)
+    return project
+
+
+# --- projects in one SQL round trip (the coders' hot path) ---------------------------
+
+# The project row, the user's role in it and the number of its coders (the coding
+# screen sizes each coder's share by it), in one query. What it decides is what
+# visible_projects decides: tests/annotator/test_access.py pins that they agree.
+PROJECT_FOR_CODER = """
+SELECT p.id, p.name, p.codebook_id, p.lease_minutes, p.total_codings, m.role,
+       (SELECT COUNT(*) FROM annotator_membership AS c
+        WHERE c.project_id = p.id AND c.role = %s)
+FROM annotator_project AS p
+LEFT JOIN annotator_membership AS m ON m.project_id = p.id AND m.user_id = %s
+WHERE p.id = %s
+"""
+ASSIGNMENT_FOR_CODER = """
+SELECT a.id, a.project_id, a.coder_id, m.role
+FROM annotator_assignment AS a
+LEFT JOIN annotator_membership AS m ON m.project_id = a.project_id AND m.user_id = %s
+WHERE a.id = %s
+"""
+
+
+def coding_project(user: User, project_id: int) -> Project:
+    """The project if the user codes in it (404 / 403 otherwise), in one query.
+
+    Loaded: name, codebook_id, lease_minutes, total_codings, `user_role` and
+    `n_coders`; other fields are deferred.
+    """
+    if not user.is_authenticated:
+        raise Http404("No such project.")
+    row = fetch_row(PROJECT_FOR_CODER, [CODER, user.pk, project_id])
+    if row is None:
+        raise Http404("No such project.")
+    pk, name, codebook_id, lease_minutes, total_codings, role, n_coders = row
+    check(user, role, Can.CODE)
+    project = from_row(
+        Project, id=pk, name=name, codebook_id=codebook_id,
+        lease_minutes=lease_minutes, total_codings=total_codings,
+    )  # fmt: skip
+    project.user_role, project.n_coders = role, n_coders
+    return project
+
+
+def own_assignment(user: User, assignment_id: int) -> Assignment:
+    """The user's own assignment, in one query: 404 for anyone else's (blind
+    coding; an outsider learns nothing), 403 for members who do not code."""
+    row = fetch_row(ASSIGNMENT_FOR_CODER, [user.pk, assignment_id])
+    if row is None:
+        raise Http404("No such assignment.")
+    pk, project_id, coder_id, role = row
+    check(user, role, Can.CODE)
+    if coder_id != user.pk:
+        raise Http404("No such assignment of yours.")
+    return from_row(Assignment, id=pk, project_id=project_id, coder_id=coder_id)
+
+
+def sees_everyones_work(user: User, project: Project) -> bool:
+    """Reviewers, managers and staff see every coder's progress and codes; a coder
+    sees only their own (blind coding)."""
+    return allows(user, project.user_role, Can.REVIEW)
+
+
+def manages(user: User, project: Project) -> bool:
+    return allows(user, project.user_role, Can.MANAGE)
+
+
+def may_review(user: User, project: Project) -> bool:
+    """For a project loaded without `user_role` (one query): may the user review?"""
+    if not user.is_authenticated:
+        return False
+    role = project.memberships.filter(user=user).values_list("role", flat=True).first()
+    return allows(user, role, Can.REVIEW)
+
+
+# --- outside projects ----------------------------------------------------------------
+
+
+def can_create_projects(user: User) -> bool:
+    """The Managers group and staff set up projects."""
+    return user.is_authenticated and (
+        user.is_staff or user.groups.filter(name=MANAGERS_GROUP).exists()
+    )
+
+
+def can_see_corpora(user: User) -> bool:
+    """Corpora and their documents: the Managers group's permission (and staff's
+    superusers), through Django's permissions."""
+    return user.has_perm("corpus.view_corpus")
+
+
+def can_import_corpora(user: User) -> bool:
+    return user.has_perm("corpus.add_document")
+
+
+def require(allowed: bool, message: str) -> None:
+    """PermissionDenied with `message` unless `allowed`."""
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+def requires(may: Callable[[User], bool], message: str):
+    """A view decorator: 403 with `message` unless `may(request.user)`."""
+
+    def decorate(view):
+        @wraps(view)
+        def checked(request, *args, **kwargs):
+            require(may(request.user), message)
+            return view(request, *args, **kwargs)
+
+        return checked
+
+    return decorate

@@ -1,0 +1,56 @@
+"""What people make of the corpus: codebooks, projects, the queue, annotations, gold.
+
+One module per area; every model is importable from ``annotator.models``.
+"""
+
+from annotator.models.annotations import (
+    Annotation,
+    AnnotationQuerySet,
+    AnnotationRevision,
+    Label,
+    Median,
+)
+from annotator.models.codebooks import Category, Codebook, Dimension
+from annotator.models.gold import (
+    GoldLabel,
+    GoldLabelCategory,
+    GoldLabelRevision,
+    GoldMethod,
+    GoldRun,
+)
+from annotator.models.projects import (
+    Membership,
+    Project,
+    ProjectQuerySet,
+    default_gold_methods,
+)
+from annotator.models.queue import (
+    Assignment,
+    AssignmentQuerySet,
+    WorkItem,
+    WorkItemQuerySet,
+)
+
+__all__ = [
+    "Annotation",
+    "AnnotationQuerySet",
+    "AnnotationRevision",
+    "Assignment",
+    "AssignmentQuerySet",
+    "Category",
+    "Codebook",
+    "Dimension",
+    "GoldLabel",
+    "GoldLabelCategory",
+    "GoldLabelRevision",
+    "GoldMethod",
+    "GoldRun",
+    "Label",
+    "Median",
+    "Membership",
+    "Project",
+    "ProjectQuerySet",
+    "WorkItem",
+    "WorkItemQuerySet",
+    "default_gold_methods",
+]

@@ -1,0 +1,138 @@
+"""Annotations: a coder's codes of one span, as label rows, with revisions."""
+
+from __future__ import annotations
+
+import numpy as np
+from django.conf import settings
+from django.db import models
+
+from annotator.medians import medians_by_group
+from annotator.models.codebooks import Category, Codebook, Dimension
+from annotator.models.projects import Project
+from annotator.models.queue import Assignment
+from corpus.db import fast_path
+from corpus.models import Span
+
+User = settings.AUTH_USER_MODEL
+
+
+class Median(models.Aggregate):
+    """PostgreSQL's exact median (the fast path of annotator.medians)."""
+
+    function = "PERCENTILE_CONT"
+    name = "Median"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = models.FloatField()
+
+
+class AnnotationQuerySet(models.QuerySet):
+    def for_project(self, project: Project | int) -> AnnotationQuerySet:
+        return self.filter(assignment__project=project)
+
+    def by(self, user) -> AnnotationQuerySet:
+        return self.filter(assignment__coder=user)
+
+    def median_seconds_by_coder(self) -> dict[int, float]:
+        """{coder id: median seconds per annotation}, in one query.
+
+        PostgreSQL computes the median itself (PERCENTILE_CONT); elsewhere the
+        seconds are read as two columns and annotator.medians groups them.
+        """
+        rows = self.filter(seconds__isnull=False).order_by()
+        if fast_path("median-aggregate"):
+            return dict(
+                rows.values("assignment__coder_id")
+                .annotate(median=Median("seconds"))
+                .values_list("assignment__coder_id", "median")
+            )
+        pairs = list(rows.values_list("assignment__coder_id", "seconds"))
+        coders = np.fromiter((c for c, _ in pairs), np.int64, len(pairs))
+        seconds = np.fromiter((s for _, s in pairs), np.float64, len(pairs))
+        return medians_by_group(coders, seconds)
+
+
+class Annotation(models.Model):
+    assignment = models.OneToOneField(
+        Assignment, on_delete=models.CASCADE, related_name="annotation"
+    )
+    # Copied from the assignment so "what changed in this project since T" (gold
+    # refresh, incremental export) is one index range, not a join.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    codebook = models.ForeignKey(
+        Codebook, on_delete=models.PROTECT, related_name="annotations"
+    )
+    uncertain = models.BooleanField(default=False)
+    comment = models.TextField(blank=True)
+    seconds = models.FloatField(
+        null=True, blank=True, help_text="From showing the span to the first submit."
+    )
+    submission_token = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AnnotationQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "updated_at"])]
+
+    def __str__(self) -> str:
+        return f"annotation of {self.assignment}"
+
+    def label_keys(self) -> dict[str, list[str]]:
+        """{dimension key: [category keys]} — the shape submits and history use."""
+        keys: dict[str, list[str]] = {}
+        for label in self.labels.all():
+            keys.setdefault(label.dimension.key, []).append(label.category.key)
+        return {key: sorted(values) for key, values in keys.items()}
+
+
+class Label(models.Model):
+    """One chosen category: rows, not JSON, so agreement reads integer arrays.
+
+    `project`, `span` and `coder` repeat the annotation's assignment so a
+    dimension's ratings (unit, coder, value) are one index range of one table.
+    """
+
+    annotation = models.ForeignKey(
+        Annotation, on_delete=models.CASCADE, related_name="labels"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    span = models.ForeignKey(Span, on_delete=models.CASCADE, related_name="+")
+    coder = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    dimension = models.ForeignKey(Dimension, on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["annotation", "category"], name="label_unique_category"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["project", "dimension"]),
+            models.Index(fields=["project", "span"]),
+            models.Index(fields=["dimension", "category"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dimension.key}={self.category.key}"
+
+
+class AnnotationRevision(models.Model):
+    """A change to a submitted annotation: who, when, old → new."""
+
+    annotation = models.ForeignKey(
+        Annotation, on_delete=models.CASCADE, related_name="revisions"
+    )
+    changed_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    old = models.JSONField()
+    new = models.JSONField()
+
+    class Meta:
+        ordering = ["annotation_id", "changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"revision of {self.annotation_id} at {self.changed_at:%Y-%m-%d %H:%M}"

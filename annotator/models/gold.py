@@ -1,0 +1,158 @@
+"""Gold labels: one code per span and dimension, with how it was reached."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from annotator.models.codebooks import Category, Codebook, Dimension
+from annotator.models.projects import Project
+from corpus.models import Span
+
+User = settings.AUTH_USER_MODEL
+
+
+class GoldMethod(models.TextChoices):
+    UNANIMOUS = "unanimous", "unanimous"
+    SINGLE = "single", "single coder"
+    MAJORITY = "majority", "majority"
+    MODEL = "model", "model (Dawid–Skene)"
+    ADJUDICATED = "adjudicated", "adjudicated"
+
+
+class GoldRun(models.Model):
+    """One aggregation pass over a project dimension: the settings labels came from."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="gold_runs"
+    )
+    dimension = models.ForeignKey(Dimension, on_delete=models.PROTECT, related_name="+")
+    methods = models.JSONField(default=list)
+    min_share = models.FloatField()
+    min_posterior = models.FloatField()
+    # Annotations updated up to this moment were read; later ones make gold stale.
+    watermark = models.DateTimeField(null=True, blank=True)
+    converged = models.BooleanField(null=True, blank=True)
+    iterations = models.PositiveIntegerField(null=True, blank=True)
+    coder_accuracy = models.JSONField(
+        default=dict, blank=True, help_text="{coder id: estimated accuracy} (model)."
+    )
+    n_decided = models.PositiveIntegerField(default=0)
+    n_undecided = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "dimension", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"gold run {self.pk} of {self.project_id}/{self.dimension_id}"
+
+
+class GoldLabel(models.Model):
+    """The gold code of one span on one dimension, with how it was reached.
+
+    Single-choice dimensions use `category`; multi-choice ones use
+    GoldLabelCategory rows (an empty set is no rows). Undecided spans have no row.
+    """
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="gold_labels"
+    )
+    span = models.ForeignKey(Span, on_delete=models.CASCADE, related_name="+")
+    dimension = models.ForeignKey(Dimension, on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    method = models.CharField(max_length=12, choices=GoldMethod)
+    run = models.ForeignKey(
+        GoldRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField()
+    note = models.TextField(blank=True)
+    posterior = models.FloatField(null=True, blank=True)
+    codebook = models.ForeignKey(Codebook, on_delete=models.PROTECT, related_name="+")
+    n_ratings = models.PositiveSmallIntegerField(default=0)
+    coder_codes = models.JSONField(
+        default=dict, blank=True, help_text="{coder id: [category keys]} when decided."
+    )
+    agreement = models.FloatField(
+        null=True, blank=True, help_text="Share of ratings equal to the gold code."
+    )
+    # Set explicitly by every write (bulk writes skip auto_now): clients sync on it.
+    updated_at = models.DateTimeField(db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "span", "dimension"], name="goldlabel_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(method="adjudicated") | Q(decided_by__isnull=False),
+                name="goldlabel_adjudicated_has_reviewer",
+            ),
+            models.CheckConstraint(
+                condition=~Q(method="model") | Q(posterior__isnull=False),
+                name="goldlabel_model_has_posterior",
+            ),
+            models.CheckConstraint(
+                condition=Q(posterior__isnull=True)
+                | (Q(posterior__gte=0) & Q(posterior__lte=1)),
+                name="goldlabel_posterior_in_range",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "updated_at", "id"]),
+            models.Index(fields=["project", "dimension", "method"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"gold {self.dimension_id} of span {self.span_id} ({self.method})"
+
+
+class GoldLabelCategory(models.Model):
+    """One category of a multi-choice gold label."""
+
+    gold_label = models.ForeignKey(
+        GoldLabel, on_delete=models.CASCADE, related_name="categories"
+    )
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gold_label", "category"], name="goldlabelcategory_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gold_label_id}: category {self.category_id}"
+
+
+class GoldLabelRevision(models.Model):
+    """A reviewer's change to a gold label: who, when, old → new (with notes)."""
+
+    gold_label = models.ForeignKey(
+        GoldLabel, on_delete=models.CASCADE, related_name="revisions"
+    )
+    changed_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    old = models.JSONField()
+    new = models.JSONField()
+
+    class Meta:
+        ordering = ["gold_label_id", "changed_at", "id"]
+
+    def __str__(self) -> str:
+        return (
+            f"revision of gold {self.gold_label_id} at {self.changed_at:%Y-%m-%d %H:%M}"
+        )

@@ -1,0 +1,144 @@
+"""Projects (a corpus + a codebook + a design) and their members."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import OuterRef, Q
+from django.urls import reverse
+
+from annotator.models.codebooks import Codebook
+from corpus.models import Corpus
+
+User = settings.AUTH_USER_MODEL
+
+
+class ProjectQuerySet(models.QuerySet):
+    def with_user_role(self, user) -> ProjectQuerySet:
+        """Annotate `user_role`: the user's role in each project (None if none).
+
+        One subquery instead of a membership query per project, so lists of projects
+        and permission checks read the role without extra round trips.
+        """
+        return self.annotate(
+            user_role=models.Subquery(
+                Membership.objects.filter(
+                    project=OuterRef("pk"), user_id=user.pk
+                ).values("role")[:1]
+            )
+        )
+
+
+def default_gold_methods() -> list[str]:
+    return ["unanimous", "single"]
+
+
+class Project(models.Model):
+    class Order(models.TextChoices):
+        DOCUMENT = "document", "document order"
+        RANDOM = "random", "seeded random order of documents"
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    corpus = models.ForeignKey(
+        Corpus, on_delete=models.PROTECT, related_name="projects"
+    )
+    codebook = models.ForeignKey(
+        Codebook, on_delete=models.PROTECT, related_name="projects"
+    )
+    coders_per_span = models.PositiveSmallIntegerField(
+        default=2, help_text="k: coders per span in the reliability sample."
+    )
+    sample_share = models.FloatField(
+        default=1.0,
+        help_text="Share of spans in the reliability sample (0–1); the rest get one "
+        "coder.",
+    )
+    order = models.CharField(max_length=10, choices=Order, default=Order.DOCUMENT)
+    seed = models.PositiveIntegerField(
+        default=1, help_text="Seeds the sample and the random order."
+    )
+    lease_minutes = models.PositiveIntegerField(
+        default=30, help_text="An unsubmitted claim returns to the pool after this."
+    )
+    gold_methods = models.JSONField(
+        default=default_gold_methods,
+        blank=True,
+        help_text="Aggregation rules tried in order, first to decide wins: unanimous, "
+        "single, majority, model (Dawid–Skene). Undecided spans go to adjudication.",
+    )
+    gold_min_share = models.FloatField(
+        default=0.5,
+        help_text="Majority rule: the winning code needs more than this share of the "
+        "ratings.",
+    )
+    gold_min_posterior = models.FloatField(
+        default=0.9,
+        help_text="Model rule: decide only when the posterior is at least this.",
+    )
+    total_codings = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Sum of every span's designed coders."
+    )
+    created_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(coders_per_span__gte=1), name="project_k_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(sample_share__gte=0) & Q(sample_share__lte=1),
+                name="project_share_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(gold_min_share__gte=0) & Q(gold_min_share__lt=1),
+                name="project_gold_share_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(gold_min_posterior__gte=0) & Q(gold_min_posterior__lte=1),
+                name="project_gold_posterior_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("project-detail", args=[self.pk])
+
+    def role_of(self, user) -> str | None:
+        """The user's role here (None if not a member)."""
+        return (
+            self.memberships.filter(user=user).values_list("role", flat=True).first()
+        )
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        CODER = "coder", "coder"
+        REVIEWER = "reviewer", "reviewer"
+        MANAGER = "manager", "manager"
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role, default=Role.CODER)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project_id", "role", "user_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "user"], name="membership_unique_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.project}"

@@ -1,0 +1,133 @@
+"""How far coders are: a coder's own share on the coding screen, and every coder's
+line on the project page. Reads only; their cost does not grow with the project."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from math import ceil
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, F, OuterRef, Q
+
+from annotator.models import Annotation, Assignment, Membership, Project, WorkItem
+
+Status = Assignment.Status
+# The coding screen's bar counts at most this many open spans per page view (see
+# coder_progress): the cost of a page must not grow with the project.
+OPEN_COUNT_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The coder's done / share, and what is left of it."""
+
+    done: int
+    share: int
+    beyond_share: bool = False
+
+    @property
+    def left(self) -> int:
+        return max(self.share - self.done, 0)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.share) if self.share else 100
+
+
+def coder_progress(project: Project, coder, n_coders: int) -> Progress:
+    """How far the coder is through their share of the project.
+
+    share = min(ceil(total_codings / number of coders), done + held + open), where
+    total_codings is the project's designed number of codings, held is the coder's
+    live claim and open counts spans this coder could still be given (room left,
+    never skipped or coded by them). The even split is the fair target when every
+    coder keeps going; the cap makes "left" honest near the end, when others have
+    taken the rest. A coder who goes past the even split keeps being served, so
+    their share grows to what they have done and hold, and `beyond_share` says so.
+
+    Cost: two queries, neither growing with the project. The open count walks only
+    open queue rows (through the queue's partial indexes) and stops at what the share
+    could still use, and at OPEN_COUNT_LIMIT: while more spans than that are open to
+    the coder the even split is shown as is, so the cap is exact over the last
+    OPEN_COUNT_LIMIT spans, which is where it matters.
+    """
+    counts = Assignment.objects.filter(project=project, coder=coder).aggregate(
+        done=Count("pk", filter=Q(status=Status.COMPLETED)),
+        held=Count("pk", filter=Q(status=Status.CLAIMED)),
+    )
+    done, held = counts["done"], counts["held"]
+    even = ceil(project.total_codings / max(n_coders, 1))
+    room = max(even - done - held, 0)
+    mine = Assignment.objects.filter(
+        project=project, coder=coder, span_id=OuterRef("span_id")
+    ).exclude(status=Status.EXPIRED)
+    # Spelled as the two partial indexes' conditions, so only open rows are read.
+    still_open = Q(taken=0) | Q(taken__gt=0, taken__lt=F("target"))
+    open_items = (
+        WorkItem.objects.filter(still_open, project=project)
+        .exclude(Exists(mine))
+        .values("pk")[: min(room, OPEN_COUNT_LIMIT) + 1]
+        .count()
+    )
+    share = min(even, done + held + open_items)
+    if open_items > OPEN_COUNT_LIMIT:
+        share = even
+    beyond = done + held > even
+    return Progress(done=done, share=max(share, done + held), beyond_share=beyond)
+
+
+@dataclass
+class CoderRow:
+    """One coder's line in the project page's progress chart."""
+
+    user_id: int
+    username: str
+    member: bool
+    done: int = 0
+    skipped: int = 0
+    live: int = 0
+    median_seconds: float | None = None
+    last_active: datetime | None = None
+    done_pct: float = 0.0
+    skipped_pct: float = 0.0
+
+
+def coder_rows(project: Project, only_user=None) -> list[CoderRow]:
+    """Per-coder progress in three queries whatever the number of coders.
+
+    Current coders without work yet are listed too; former members keep their line
+    while they have work in the project. `only_user`: just that coder's line.
+    """
+    coders = Membership.objects.filter(project=project, role=Membership.Role.CODER)
+    assignments = Assignment.objects.filter(project=project)
+    annotations = Annotation.objects.for_project(project)
+    if only_user is not None:
+        coders = coders.filter(user=only_user)
+        assignments = assignments.filter(coder=only_user)
+        annotations = annotations.by(only_user)
+    rows = {
+        user_id: CoderRow(user_id, username, member=True)
+        for user_id, username in coders.values_list("user_id", "user__username")
+    }
+    stats = list(assignments.coder_stats())
+    missing = {row["coder_id"] for row in stats} - set(rows)
+    for user_id, username in (
+        get_user_model().objects.filter(pk__in=missing).values_list("pk", "username")
+    ):
+        rows[user_id] = CoderRow(user_id, username, member=False)
+    medians = annotations.median_seconds_by_coder()
+    for row in stats:
+        line = rows[row["coder_id"]]
+        line.done, line.skipped, line.live = row["done"], row["skipped"], row["live"]
+        times = [t for t in (row["last_claimed"], row["last_finished"]) if t]
+        line.last_active = max(times) if times else None
+    for line in rows.values():
+        line.median_seconds = medians.get(line.user_id)
+    # Bars share one scale: the busiest coder's work fills the track.
+    widest = max((line.done + line.skipped for line in rows.values()), default=0)
+    for line in rows.values():
+        if widest:
+            line.done_pct = round(100 * line.done / widest, 1)
+            line.skipped_pct = round(100 * line.skipped / widest, 1)
+    return sorted(rows.values(), key=lambda line: (-line.done, line.username))

@@ -1,0 +1,34 @@
+"""Multi-model writes: project set-up, the claim queue, submits, skips.
+
+Called alike from pages, the API, commands and tests. Keyword-only arguments; bad
+input raises django.core.exceptions.ValidationError and writes nothing.
+
+Modules: ``projects`` (create a project with its sample and queue; members),
+``queue`` (claims, leases, releases) with its SQL text in ``queue_sql``,
+``submits`` (submit, revise, skip) and ``labels`` (the one label validator and the
+cache of codebooks in use).
+"""
+
+from annotator.services.labels import (
+    codebook_dimensions,
+    codebook_groups,
+    resolve_choice,
+    resolve_labels,
+)
+from annotator.services.projects import create_project, remove_member, set_membership
+from annotator.services.queue import claim_next_span, release_expired_claims
+from annotator.services.submits import skip_span, submit_annotation
+
+__all__ = [
+    "claim_next_span",
+    "codebook_dimensions",
+    "codebook_groups",
+    "create_project",
+    "release_expired_claims",
+    "remove_member",
+    "resolve_choice",
+    "resolve_labels",
+    "set_membership",
+    "skip_span",
+    "submit_annotation",
+]

@@ -1,0 +1,258 @@
+"""The claim queue: which span a coder gets next, under a lease, and giving it back.
+
+The claim is each coder's request every few seconds, for hours: its statements are
+fixed SQL strings (annotator/services/queue_sql.py) run through annotator.db, the
+rare paths (releasing lapsed claims, removals) stay in the ORM.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.core.exceptions import ValidationError
+from django.db import OperationalError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from annotator.access import CODER
+from annotator.db import (
+    aware,
+    db_time,
+    execute,
+    fast_path,
+    fetch_row,
+    for_update,
+    from_row,
+)
+from annotator.models import Assignment, Project, WorkItem
+from annotator.services import queue_sql as sql
+from annotator.services.queue_sql import DOCUMENT_SHIFT
+
+Status = Assignment.Status
+DEADLOCK_RETRIES = 5
+
+
+def release_claims(
+    claims: Sequence[tuple[int, int]], status: str, now: datetime
+) -> None:
+    """Close claims and give their places back to the work items."""
+    if not claims:
+        return
+    Assignment.objects.filter(id__in=[claim_id for claim_id, _ in claims]).update(
+        status=status, finished_at=now
+    )
+    per_item = Counter(item_id for _, item_id in claims)
+    # Lock the rows in one order (by id) before the updates below, which each lock
+    # their share in whatever order they scan: two releases overlapping on the same
+    # work items would otherwise deadlock.
+    list(
+        WorkItem.objects.filter(id__in=list(per_item))
+        .order_by("id")
+        .select_for_update()
+        .values_list("id", flat=True)
+    )
+    for times in set(per_item.values()):
+        WorkItem.objects.filter(
+            id__in=[item for item, count in per_item.items() if count == times]
+        ).update(taken=F("taken") - times)
+
+
+def release_expired_claims(*, project: Project, now: datetime | None = None) -> int:
+    """Expire claims whose lease ran out, so their spans return to the pool.
+
+    (Claims release a project's lapsed claims themselves: see lock_coder.)
+    """
+    now = now or timezone.now()
+    # Almost always there is nothing to release: one indexed probe, without the
+    # transaction (two more round trips) that the locking read below needs.
+    if fetch_row(f"SELECT 1 WHERE {sql.LAPSED}", [project.pk, db_time(now)]) is None:
+        return 0
+    with transaction.atomic():
+        return release_lapsed(project, now)
+
+
+def release_lapsed(project: Project, now: datetime) -> int:
+    """Expire the project's lapsed claims (in the caller's transaction)."""
+    stale = list(
+        Assignment.objects.filter(
+            project=project, status=Status.CLAIMED, expires_at__lte=now
+        )
+        .select_for_update(skip_locked=True)
+        .values_list("id", "work_item_id")
+    )
+    release_claims(stale, Status.EXPIRED, now)
+    return len(stale)
+
+
+def lock_member(memberships, *extra: str) -> tuple | None:
+    """Lock a membership row: every write of a coder's queue state takes it first.
+
+    One lock order for claims, submits and removals (membership, then work items and
+    assignments) is what keeps them free of deadlocks: without it, a coder submitting
+    a lapsed claim while re-claiming that same span held the assignment and waited
+    for the work item that the claim held while it waited for the assignment.
+    (Claims and submits take the same lock in SQL: lock_coder, and the submit's
+    LOCK_SUBMITTER in annotator/services/submits.py.)
+    """
+    return memberships.select_for_update().values_list("pk", *extra).first()
+
+
+def lock_coder(
+    project: Project, coder, now: datetime, *, lease_only: bool = False
+) -> bool:
+    """Serialise one coder's own requests (a double click must not claim twice).
+
+    Returns whether the project has lapsed claims to release: asked in the same
+    round trip, since almost always there are none.
+    """
+    extra = ""
+    if lease_only and fast_path("claim-without-sync-commit"):
+        # A claim is a lease, not data: committing it without waiting for the WAL
+        # flush saves a disk sync (~4 ms here) on every "next". A crash can lose
+        # only the last fraction of a second of claims; their coders claim again.
+        # Submits, which carry the codings, keep synchronous commits. set_config
+        # (= SET LOCAL) rides on the lock's round trip instead of one of its own.
+        extra = ", set_config('synchronous_commit', 'off', true)"
+    locked = fetch_row(
+        sql.LOCK_CODER.format(lapsed=sql.LAPSED, extra=extra, lock=for_update()),
+        [project.pk, db_time(now), project.pk, coder.pk, CODER],
+    )
+    if locked is None:
+        raise ValidationError("You are not a coder in this project.")
+    return bool(locked[0])
+
+
+def claim_next_span(
+    *, project: Project, coder, now: datetime | None = None, shown: bool = False
+) -> Assignment | None:
+    """The coder's next span, claimed under a lease; None when nothing is left.
+
+    shown=True: the span is being served to the coder now, so its clock starts now,
+    written with the claim itself instead of in a second transaction and commit.
+
+    Order of preference: the coder's live claim; a span another coder has started
+    (so agreement data appears early), next in the coder's current document first;
+    then an untouched span, again continuing the coder's document. Candidate rows are
+    locked with SKIP LOCKED, so concurrent coders and app processes never take the
+    same place twice; on SQLite the IMMEDIATE transaction serialises claims instead.
+    Every query walks an index in position order, so its cost does not grow with
+    the project. The project's lapsed claims are released first, so their spans
+    can be taken at once.
+
+    `project` needs only its pk and lease_minutes loaded.
+    """
+    now = now or timezone.now()
+    # Only a transaction of our own may skip waiting for the disk (see lock_coder);
+    # a caller's transaction may hold writes that must be durable.
+    own_transaction = not transaction.get_connection().in_atomic_block
+    return _claim(project, coder, now, lease_only=own_transaction, shown=shown)
+
+
+def _take(pick: str, params: dict) -> tuple | None:
+    """Claim the span `pick` selects (and locks), if any: (assignment id, work
+    item, span, skip reason)."""
+    if fast_path("claim-in-one-statement"):
+        return fetch_row(sql.TAKE_IN_ONE.replace("{pick}", pick), params)
+    item = fetch_row(pick, params)
+    if item is None:
+        return None
+    item_id, span_id = item
+    execute(sql.COUNT_TAKEN, [item_id])
+    return fetch_row(sql.INSERT_CLAIM, {**params, "item": item_id, "span": span_id})
+
+
+@transaction.atomic
+def _claim(
+    project: Project, coder, now: datetime, *, lease_only: bool, shown: bool
+) -> Assignment | None:
+    if lock_coder(project, coder, now, lease_only=lease_only):
+        release_lapsed(project, now)
+    params = {"project": project.pk, "coder": coder.pk}
+    (live_id, item_id, span_id, claimed_at, shown_at, expires_at, skip_reason,
+     document_id, position) = fetch_row(sql.LIVE_AND_PLACE, params)  # fmt: skip
+    if live_id is not None and aware(expires_at) > now:
+        live = from_row(
+            Assignment, id=live_id, project_id=project.pk, work_item_id=item_id,
+            span_id=span_id, coder_id=coder.pk, status=Status.CLAIMED,
+            claimed_at=claimed_at, shown_at=shown_at, expires_at=expires_at,
+            finished_at=None, skip_reason=skip_reason,
+        )  # fmt: skip
+        live.project, live.coder = project, coder
+        if shown and live.shown_at is None:
+            live.shown_at = now
+            execute(
+                "UPDATE annotator_assignment SET shown_at = %s WHERE id = %s",
+                [db_time(now), live_id],
+            )
+        return live
+
+    started, fresh = sql.started_sql, partial(sql.candidate_sql, sql.FRESH)
+    candidates = [started, fresh]
+    if document_id is not None:
+        end_of_document = ((position >> DOCUMENT_SHIFT) + 1) << DOCUMENT_SHIFT
+        params.update(document=document_id, position=position, end=end_of_document)
+        candidates = [
+            partial(sql.candidate_sql, f"{sql.STARTED_ANYWHERE} AND {sql.HERE}"),
+            started,
+            partial(sql.candidate_sql, f"{sql.FRESH} AND {sql.HERE}"),
+            fresh,
+        ]
+    shown_at = now if shown else None
+    expires_at = now + timedelta(minutes=project.lease_minutes)
+    params.update(
+        now=db_time(now), shown=db_time(shown_at), expires=db_time(expires_at)
+    )
+    picks = [pick(for_update("w", skip_locked=True)) for pick in candidates]
+    if fast_path("claim-in-one-statement"):
+        picks = [sql.first_of(picks)]
+    taken = None
+    for pick in picks:
+        taken = _take(pick, params)
+        if taken:
+            break
+    if taken is None and connection.features.has_select_for_update_skip_locked:
+        # SKIP LOCKED also passes over spans that other coders are claiming at this
+        # instant and that may still have room for this coder: "nothing left" must
+        # not depend on that timing (a coder told so stops, and near the end spans
+        # would stay under-coded). So wait for those rows in turn: such claims commit
+        # within milliseconds, and a row they filled no longer matches once the lock
+        # is granted (PostgreSQL re-checks it), so the scan moves on to the next.
+        taken = _wait_for_room([started, fresh], params)
+    if taken is None:
+        return None
+    assignment_id, item_id, span_id, skip_reason = taken
+    assignment = from_row(
+        Assignment, id=assignment_id, project_id=project.pk, work_item_id=item_id,
+        span_id=span_id, coder_id=coder.pk, status=Status.CLAIMED, claimed_at=now,
+        shown_at=shown_at, expires_at=expires_at, finished_at=None,
+        skip_reason=skip_reason,
+    )  # fmt: skip
+    assignment.project, assignment.coder = project, coder
+    return assignment
+
+
+def _wait_for_room(candidates: list, params: dict) -> tuple | None:
+    """The waiting pass of a claim (see _claim), retried when PostgreSQL picks it
+    as a deadlock victim.
+
+    A row whose lock was granted but that no longer matches stays locked until the
+    transaction ends, so two coders waiting in turn can end up in a cycle. Each
+    attempt runs in a savepoint: the victim rolls back only this pass, releasing
+    the rows it holds, and the other claim goes through; then it tries again.
+    """
+    for attempt in range(DEADLOCK_RETRIES):
+        try:
+            with transaction.atomic():
+                for pick in candidates:
+                    taken = _take(pick(for_update("w")), params)
+                    if taken:
+                        return taken
+                return None
+        except OperationalError as error:
+            deadlock = getattr(error.__cause__, "sqlstate", None) == "40P01"
+            if not deadlock or attempt == DEADLOCK_RETRIES - 1:
+                raise
+    return None

@@ -1,0 +1,158 @@
+"""The claim queue's SQL text: the statements a claim runs, as fixed strings.
+
+Kept apart from the claim's logic (annotator/services/queue.py) so the order of
+preference reads in one place and the statements in another. The conditions repeat
+the queue's partial indexes word for word (see WorkItem's Meta) so the planner uses
+them; every statement is the same on PostgreSQL and SQLite but for the row locks
+(``annotator.db.for_update``) and the one-statement claim (TAKE_IN_ONE, FIRST_OF),
+which are PostgreSQL fast paths.
+"""
+
+from __future__ import annotations
+
+# Positions are (document rank << DOCUMENT_SHIFT) + span index: ordered without
+# sorting a million rows in memory, and unique as long as a document has fewer than
+# 4 billion spans (services.projects writes them, claims read a document's range).
+DOCUMENT_SHIFT = 32
+# Only a window of started spans is looked at (see started_sql).
+STARTED_WINDOW = 100
+
+# Is there a lapsed claim in the project? Asked with the coder's lock (LOCK_CODER)
+# and by release_expired_claims: almost always there is none.
+LAPSED = (
+    "EXISTS (SELECT 1 FROM annotator_assignment"
+    " WHERE project_id = %s AND status = 'claimed' AND expires_at <= %s)"
+)
+# The coder's membership row, locked: every write of a coder's queue state takes it
+# first (see queue.lock_member). {extra} carries PostgreSQL's set_config on the
+# same round trip; {lock} is the row-lock clause.
+LOCK_CODER = (
+    "SELECT {lapsed}{extra} FROM annotator_membership"
+    " WHERE project_id = %s AND user_id = %s AND role = %s{lock}"
+)
+
+# After the coder's lock (so a concurrent request of this coder is seen), one round
+# trip for the coder's state: their live claim, and their place, i.e. their latest
+# submit, found through the (project, coder, status, finished_at) index in one step
+# however many spans they have coded. The live claim has no expiry condition: with
+# one, the planner walks the live-claim index by expiry across every project's
+# claims, not this coder's. The newest comes first: if it has lapsed, all have.
+LIVE_AND_PLACE = """
+SELECT live.id, live.work_item_id, live.span_id, live.claimed_at, live.shown_at,
+       live.expires_at, live.skip_reason, place.document_id, place.position
+FROM (SELECT 1 AS one) AS here
+LEFT JOIN (
+    SELECT id, work_item_id, span_id, claimed_at, shown_at, expires_at, skip_reason
+    FROM annotator_assignment
+    WHERE project_id = %(project)s AND coder_id = %(coder)s AND status = 'claimed'
+    ORDER BY claimed_at DESC LIMIT 1
+) AS live ON 1 = 1
+LEFT JOIN (
+    SELECT w.document_id, w.position
+    FROM annotator_assignment AS a
+    JOIN annotator_workitem AS w ON w.id = a.work_item_id
+    WHERE a.project_id = %(project)s AND a.coder_id = %(coder)s
+      AND a.status = 'completed'
+    ORDER BY a.finished_at DESC LIMIT 1
+) AS place ON 1 = 1
+"""
+
+# Where to look for the next span, in the order tried. The conditions repeat the
+# partial indexes' predicates (workitem_partial_idx, workitem_fresh_idx) word for
+# word, so the planner can use them.
+STARTED_ANYWHERE = "w.taken > 0 AND w.taken < w.target"
+FRESH = "w.taken = 0"
+# The rest of the coder's document, as a range of positions too (a position is the
+# document's rank << DOCUMENT_SHIFT, plus the span's index): then whichever index the
+# planner picks reads only this document's remaining spans, even with statistics
+# that predate the project (a million-row scan otherwise). A document's range is
+# bounded already: no window needed there.
+HERE = (
+    "w.document_id = %(document)s"
+    " AND w.position > %(position)s AND w.position < %(end)s"
+)
+# "Not one of mine" by work item (one per project and span, so the same test as by
+# project, span and coder): its index finds the one or two claims a work item has
+# whatever the statistics say. By (project, span, coder), a new project's claims
+# planned with statistics from before it had any (autovacuum analyses a big table
+# only after 10% of it changed) walked every claim of the project per candidate.
+NOT_MINE = (
+    " AND NOT EXISTS (SELECT 1 FROM annotator_assignment AS mine"
+    " WHERE mine.work_item_id = w.id AND mine.coder_id = %(coder)s"
+    " AND mine.status <> 'expired')"
+)
+
+
+def candidate_sql(condition: str, lock: str) -> str:
+    return (
+        "SELECT w.id, w.span_id FROM annotator_workitem AS w"
+        f" WHERE w.project_id = %(project)s AND {condition}{NOT_MINE}"
+        f" ORDER BY w.position LIMIT 1{lock}"
+    )
+
+
+def started_sql(lock: str) -> str:
+    """The first started span not mine among the first STARTED_WINDOW started.
+
+    Only a window is looked at: a coder who worked alone leaves thousands started
+    by themself, and walking past all of them on every claim would grow with their
+    work. Beyond the window they get fresh spans; the window moves on as others
+    finish the started ones. The window is read once, in position order, and joined
+    (an IN (window) was re-read for every candidate row).
+    """
+    return (
+        "SELECT w.id, w.span_id FROM (SELECT id, position FROM annotator_workitem"
+        " WHERE project_id = %(project)s AND taken > 0 AND taken < target"
+        f" ORDER BY position LIMIT {STARTED_WINDOW}) AS first_started"
+        " JOIN annotator_workitem AS w ON w.id = first_started.id"
+        f" WHERE {STARTED_ANYWHERE}{NOT_MINE}"
+        f" ORDER BY first_started.position LIMIT 1{lock}"
+    )
+
+
+# A span whose claim lapsed can come back to the same coder: the row exists then.
+# INSERT … ON CONFLICT DO UPDATE covers both cases in one statement.
+CLAIM_COLUMNS = """
+    project_id, work_item_id, span_id, coder_id, status, claimed_at, shown_at,
+    expires_at, finished_at, skip_reason
+"""
+CLAIM_VALUES = """
+    %(project)s, %(item)s, %(span)s, %(coder)s, 'claimed', %(now)s, %(shown)s,
+    %(expires)s, NULL, ''
+"""
+ON_RECLAIM = """
+ON CONFLICT (project_id, span_id, coder_id) DO UPDATE SET
+    work_item_id = excluded.work_item_id, status = excluded.status,
+    claimed_at = excluded.claimed_at, shown_at = excluded.shown_at,
+    expires_at = excluded.expires_at, finished_at = NULL
+RETURNING id, work_item_id, span_id, skip_reason
+"""
+# PostgreSQL: the candidate, its count and the claim in one statement. The pick
+# runs once (MATERIALIZED: never inlined, so never re-run by a join), and an empty
+# pick inserts nothing.
+TAKE_IN_ONE = (
+    "WITH pick AS MATERIALIZED ({pick}),"
+    " taken AS (UPDATE annotator_workitem AS t SET taken = t.taken + 1 FROM pick"
+    " WHERE t.id = pick.id RETURNING t.id, t.span_id)"
+    f" INSERT INTO annotator_assignment ({CLAIM_COLUMNS})"
+    " SELECT "
+    + CLAIM_VALUES.replace("%(item)s", "taken.id").replace("%(span)s", "taken.span_id")
+    + " FROM taken"
+    + ON_RECLAIM
+)
+# Elsewhere (and as the fast path's portable twin): the same in two statements.
+COUNT_TAKEN = "UPDATE annotator_workitem SET taken = taken + 1 WHERE id = %s"
+INSERT_CLAIM = (
+    f"INSERT INTO annotator_assignment ({CLAIM_COLUMNS})"
+    f" VALUES ({CLAIM_VALUES}){ON_RECLAIM}"
+)
+
+
+def first_of(picks: list[str]) -> str:
+    """PostgreSQL: the candidate kinds in one statement, tried in order. A UNION
+    ALL's branches run one after the other and LIMIT stops at the first row, so a
+    kind after one that yields is never run (EXPLAIN says "never executed")."""
+    kinds = " UNION ALL ".join(
+        f"SELECT * FROM ({pick}) AS kind_{n}" for n, pick in enumerate(picks)
+    )
+    return f"SELECT * FROM ({kinds}) AS candidates LIMIT 1"
