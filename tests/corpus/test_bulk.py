@@ -5,9 +5,9 @@ import threading
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from corpus import importing
 from corpus.bulk import WriteBehind
 from corpus.importing import import_documents, read_paths
+from corpus.importing import writer as import_writer
 from corpus.models import Document, Span
 from tests.factories import CorpusFactory
 
@@ -77,7 +77,7 @@ def test_database_failure_on_the_writer_thread_rolls_back_the_import(
     tmp_path, monkeypatch
 ):
     calls = []
-    real = importing._insert_documents
+    real = import_writer._insert_documents
 
     def failing(db, documents):
         calls.append(threading.get_ident())
@@ -86,7 +86,7 @@ def test_database_failure_on_the_writer_thread_rolls_back_the_import(
                 cursor.execute("SELECT 1 / 0")
         real(db, documents)
 
-    monkeypatch.setattr(importing, "_insert_documents", failing)
+    monkeypatch.setattr(import_writer, "_insert_documents", failing)
     corpus = CorpusFactory()
     with pytest.raises(Exception, match="division by zero"):
         import_documents(
