@@ -20,6 +20,7 @@ from corpus.bulk import (
     insert_rows,
     reserve_ids,
 )
+from corpus.db import fast_path
 from corpus.importing.base import ImportFailed, RawDocument, limit
 from corpus.importing.records import validate_record
 from corpus.models import Corpus, Document, Span
@@ -116,7 +117,7 @@ def _known_hashes(
 
 def _insert_documents(db: BaseDatabaseWrapper, documents: list[Document]) -> None:
     """Insert and give each document its primary key."""
-    if db.vendor != "postgresql":
+    if not fast_path("copy-documents", db):
         Document.objects.using(db.alias).bulk_create(documents)
         return
     # Ids come from the sequence first because COPY returns nothing.
