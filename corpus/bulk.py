@@ -154,6 +154,10 @@ class WriteBehind(Generic[T]):
         )
 
     def _run(self) -> None:
+        # The ORM on this thread must write into the caller's transaction too: a
+        # portable twin (bulk_create) asks connections[alias], which would otherwise
+        # open this thread's own connection, outside it.
+        connections[self.db.alias] = self.db
         while True:
             batch = self.queue.get()
             if batch is self._DONE:

@@ -3,7 +3,13 @@
 import threading
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    IntegrityError,
+    connection,
+    connections,
+    transaction,
+)
 
 from corpus.bulk import WriteBehind
 from corpus.importing import import_documents, read_paths
@@ -61,6 +67,15 @@ def test_write_behind_stops_when_the_caller_fails():
     # The batch being written when the caller failed may finish; queued ones do not.
     assert written in ([], [0])
     assert not writer.thread.is_alive()
+
+
+def test_the_orm_on_the_write_behind_thread_uses_the_callers_connection():
+    caller, seen = connections[DEFAULT_DB_ALIAS], []
+    with WriteBehind(
+        lambda batch: seen.append(connections[DEFAULT_DB_ALIAS]), db=caller
+    ) as writer:
+        writer.put(1)
+    assert len(seen) == 1 and seen[0] is caller
 
 
 def jsonl(tmp_path, count, text="Paragraph {i} of the text.\n\nSecond paragraph {i}."):
