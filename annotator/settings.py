@@ -187,7 +187,7 @@ LOGOUT_REDIRECT_URL = "login"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Request bodies: BodySizeLimitMiddleware answers 413 before reading one over these
 # (forms and JSON: DATA_UPLOAD_MAX_MEMORY_SIZE; file uploads: CORPUS_UPLOAD_MAX_BYTES
-# for the whole request). Import limits per file: corpus/importing.py.
+# for the whole request). Import limits per file: corpus/importing/base.py.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 CORPUS_UPLOAD_MAX_BYTES = int(
     os.environ.get("CORPUS_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)

@@ -18,6 +18,8 @@ from typing import Any, Generic, TypeVar
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from corpus.db import fast_path
+
 T = TypeVar("T")
 
 
@@ -69,7 +71,7 @@ def insert_rows(
 ) -> None:
     """COPY on PostgreSQL, batched INSERT of model instances elsewhere."""
     db = _database(db)
-    if db.vendor == "postgresql":
+    if fast_path("copy-rows", db):
         copy_rows(model, columns, rows, db=db)
         return
     model.objects.using(db.alias).bulk_create(
@@ -81,7 +83,11 @@ def insert_rows(
 def reserve_ids(
     model: type[models.Model], count: int, *, db: BaseDatabaseWrapper | None = None
 ) -> list[int]:
-    """Primary keys taken from the table's sequence, so COPY rows can carry them."""
+    """Primary keys taken from the table's sequence, so COPY rows can carry them.
+
+    PostgreSQL only, and no fast path of its own: it serves COPY, so callers reach
+    it only inside theirs (SQLite has no sequence to take keys from ahead of time).
+    """
     with _database(db).cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
@@ -103,7 +109,8 @@ def fast_toast_compression(db: BaseDatabaseWrapper | None = None) -> Iterator[No
     """
     db = _database(db)
     previous = None
-    if db.vendor == "postgresql":
+    # The portable twin is to do nothing: other databases have no TOAST to tune.
+    if fast_path("lz4-toast-compression", db):
         with db.cursor() as cursor:
             cursor.execute(
                 "SELECT setting, 'lz4' = ANY(enumvals) FROM pg_settings "
@@ -147,6 +154,10 @@ class WriteBehind(Generic[T]):
         )
 
     def _run(self) -> None:
+        # The ORM on this thread must write into the caller's transaction too: a
+        # portable twin (bulk_create) asks connections[alias], which would otherwise
+        # open this thread's own connection, outside it.
+        connections[self.db.alias] = self.db
         while True:
             batch = self.queue.get()
             if batch is self._DONE:
@@ -191,7 +202,7 @@ def batch_writer(
     cheap next to parsing anyway.
     """
     db = _database(db)
-    if db.vendor != "postgresql":
+    if not fast_path("write-behind-thread", db):
         yield write
         return
     with WriteBehind(write, db=db) as writer:
@@ -212,7 +223,8 @@ def checks_as_you_go(
     """
     db = _database(db)
     names: list[str] = []
-    if db.vendor == "postgresql":
+    # The portable twin is to do nothing: the checks then all run at COMMIT.
+    if fast_path("immediate-fk-checks", db):
         with db.cursor() as cursor:
             cursor.execute(
                 "SELECT conname FROM pg_constraint WHERE contype = 'f' "

@@ -3,11 +3,17 @@
 import threading
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    IntegrityError,
+    connection,
+    connections,
+    transaction,
+)
 
-from corpus import importing
 from corpus.bulk import WriteBehind
 from corpus.importing import import_documents, read_paths
+from corpus.importing import writer as import_writer
 from corpus.models import Document, Span
 from tests.factories import CorpusFactory
 
@@ -63,6 +69,15 @@ def test_write_behind_stops_when_the_caller_fails():
     assert not writer.thread.is_alive()
 
 
+def test_the_orm_on_the_write_behind_thread_uses_the_callers_connection():
+    caller, seen = connections[DEFAULT_DB_ALIAS], []
+    with WriteBehind(
+        lambda batch: seen.append(connections[DEFAULT_DB_ALIAS]), db=caller
+    ) as writer:
+        writer.put(1)
+    assert len(seen) == 1 and seen[0] is caller
+
+
 def jsonl(tmp_path, count, text="Paragraph {i} of the text.\n\nSecond paragraph {i}."):
     path = tmp_path / "docs.jsonl"
     with path.open("w") as out:
@@ -77,7 +92,7 @@ def test_database_failure_on_the_writer_thread_rolls_back_the_import(
     tmp_path, monkeypatch
 ):
     calls = []
-    real = importing._insert_documents
+    real = import_writer._insert_documents
 
     def failing(db, documents):
         calls.append(threading.get_ident())
@@ -86,7 +101,7 @@ def test_database_failure_on_the_writer_thread_rolls_back_the_import(
                 cursor.execute("SELECT 1 / 0")
         real(db, documents)
 
-    monkeypatch.setattr(importing, "_insert_documents", failing)
+    monkeypatch.setattr(import_writer, "_insert_documents", failing)
     corpus = CorpusFactory()
     with pytest.raises(Exception, match="division by zero"):
         import_documents(

@@ -1,247 +1,32 @@
-"""A whole project in one file, and back: archive_project / restore_project.
-
-The archive is gzip'd JSON Lines: a header line (format name, version), then one line
-per row, table by table in dependency order (users, corpus, documents, spans,
-codebook versions, the project, memberships, work items, assignments, annotations,
-labels, their revisions, gold runs, gold labels, their categories and revisions),
-then a trailer with the row count of every table, so a truncated file is refused
-rather than half restored.
-
-Rows keep their original ids only as references inside the file: a restore inserts
-fresh rows and maps every foreign key (and the user ids kept inside JSON: coder_codes,
-coder_accuracy, a gold revision's decided_by) through what it inserted, so an
-archive loads into any database. Users travel by username and are created, without a
-usable password, when missing.
-"""
+"""Restoring: an archive → fresh rows with every reference mapped, all or nothing."""
 
 from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from annotator.models import (
-    Annotation,
-    AnnotationRevision,
-    Assignment,
-    Category,
-    Codebook,
-    Dimension,
-    GoldLabel,
-    GoldLabelCategory,
-    GoldLabelRevision,
-    GoldRun,
-    Label,
-    Membership,
-    Project,
-    WorkItem,
+from annotator.archive.tables import (
+    BATCH,
+    FORMAT,
+    TABLE_BY_NAME,
+    TABLES,
+    USER_FIELDS,
+    VERSION,
+    ArchiveError,
+    Table,
+    json_users,
 )
-from corpus.models import Corpus, Document, Span
-
-FORMAT = "annotator-project-archive"
-VERSION = 1
-BATCH = 2000
-USER_FIELDS = (
-    "username",
-    "email",
-    "first_name",
-    "last_name",
-    "is_active",
-    "is_staff",
-    "date_joined",
-)
-
-
-class ArchiveError(ValidationError):
-    """The file is not a restorable archive, or it clashes with the database."""
-
-    def __str__(self) -> str:
-        return self.message
-
-
-@dataclass(frozen=True)
-class Table:
-    model: type[models.Model]
-    rows: Callable[[Project, list[int]], models.QuerySet]
-    # Integer columns that are references without a ForeignKey: {attname: model}.
-    loose_keys: tuple[tuple[str, type[models.Model]], ...] = ()
-
-    @property
-    def name(self) -> str:
-        return self.model._meta.label_lower
-
-
-# In dependency order: a row only refers to tables above it.
-TABLES: tuple[Table, ...] = (
-    Table(Corpus, lambda p, cb: Corpus.objects.filter(pk=p.corpus_id)),
-    Table(Document, lambda p, cb: Document.objects.filter(corpus_id=p.corpus_id)),
-    Table(Span, lambda p, cb: Span.objects.filter(document__corpus_id=p.corpus_id)),
-    Table(Codebook, lambda p, cb: Codebook.objects.filter(pk__in=cb)),
-    Table(Dimension, lambda p, cb: Dimension.objects.filter(codebook__in=cb)),
-    Table(Category, lambda p, cb: Category.objects.filter(dimension__codebook__in=cb)),
-    Table(Project, lambda p, cb: Project.objects.filter(pk=p.pk)),
-    Table(Membership, lambda p, cb: Membership.objects.filter(project=p)),
-    Table(
-        WorkItem,
-        lambda p, cb: WorkItem.objects.filter(project=p),
-        loose_keys=(("document_id", Document),),
-    ),
-    Table(Assignment, lambda p, cb: Assignment.objects.filter(project=p)),
-    Table(Annotation, lambda p, cb: Annotation.objects.filter(project=p)),
-    Table(Label, lambda p, cb: Label.objects.filter(project=p)),
-    Table(
-        AnnotationRevision,
-        lambda p, cb: AnnotationRevision.objects.filter(annotation__project=p),
-    ),
-    Table(GoldRun, lambda p, cb: GoldRun.objects.filter(project=p)),
-    Table(GoldLabel, lambda p, cb: GoldLabel.objects.filter(project=p)),
-    Table(
-        GoldLabelCategory,
-        lambda p, cb: GoldLabelCategory.objects.filter(gold_label__project=p),
-    ),
-    Table(
-        GoldLabelRevision,
-        lambda p, cb: GoldLabelRevision.objects.filter(gold_label__project=p),
-    ),
-)
-TABLE_BY_NAME = {table.name: table for table in TABLES}
-
-
-# --- user ids inside JSON ------------------------------------------------------------
-
-
-def _json_users(model: type[models.Model], name: str, value: Any, to: Callable) -> Any:
-    """JSON values that hold user ids, with each id passed through `to`.
-
-    GoldLabel.coder_codes and GoldRun.coder_accuracy are keyed by coder id; a gold
-    revision's old/new state names its deciding reviewer by id.
-    """
-    if model in (GoldLabel, GoldRun) and name in ("coder_codes", "coder_accuracy"):
-        return {str(to(key)): codes for key, codes in (value or {}).items()}
-    if (
-        model is GoldLabelRevision
-        and name in ("old", "new")
-        and isinstance(value, dict)
-        and value.get("decided_by") is not None
-    ):
-        return {**value, "decided_by": to(value["decided_by"])}
-    return value
-
-
-# --- writing -------------------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
-
-
-def _codebook_ids(project: Project) -> list[int]:
-    """The project's codebook family, plus any version its rows were made under."""
-    used = set(
-        Annotation.objects.filter(project=project).values_list("codebook_id", flat=True)
-    ) | set(
-        GoldLabel.objects.filter(project=project).values_list("codebook_id", flat=True)
-    )
-    family = project.codebook.family
-    return list(
-        Codebook.objects.filter(Q(family=family) | Q(pk__in=used))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-
-
-def _user_ids(project: Project) -> set[int]:
-    """Every user a row of the project refers to."""
-    ids = set(Membership.objects.filter(project=project).values_list("user", flat=True))
-    for model, column in (
-        (Assignment, "coder"),
-        (Project, "created_by"),
-        (GoldRun, "created_by"),
-        (GoldLabel, "decided_by"),
-    ):
-        key = "pk" if model is Project else "project"
-        ids |= set(
-            model.objects.filter(**{key: project.pk}).values_list(column, flat=True)
-        )
-    ids |= set(
-        AnnotationRevision.objects.filter(annotation__project=project).values_list(
-            "changed_by", flat=True
-        )
-    )
-    ids |= set(
-        GoldLabelRevision.objects.filter(gold_label__project=project).values_list(
-            "changed_by", flat=True
-        )
-    )
-    return {i for i in ids if i is not None}
-
-
-def _rows(project: Project) -> Iterator[dict]:
-    User = get_user_model()
-    usernames = dict(
-        User.objects.filter(pk__in=_user_ids(project)).values_list("pk", "username")
-    )
-    for user in User.objects.filter(pk__in=usernames).order_by("pk"):
-        yield {"t": "user", "f": {f: _plain(getattr(user, f)) for f in USER_FIELDS}}
-
-    def username(user_id: Any) -> str | None:
-        return None if user_id is None else usernames[int(user_id)]
-
-    codebooks = _codebook_ids(project)
-    for table in TABLES:
-        fields = table.model._meta.concrete_fields
-        for obj in table.rows(project, codebooks).order_by("pk").iterator(BATCH):
-            row = {}
-            for f in fields:
-                if f.primary_key:
-                    continue
-                value = getattr(obj, f.attname)
-                if f.is_relation and f.related_model is User:
-                    value = username(value)
-                elif isinstance(f, models.JSONField):
-                    value = _json_users(table.model, f.name, value, username)
-                row[f.attname] = _plain(value)
-            yield {"t": table.name, "id": obj.pk, "f": row}
-
-
-def write_archive(project: Project, out: IO[bytes]) -> dict[str, int]:
-    """Write `project` and everything it refers to; returns rows per table."""
-    counts: dict[str, int] = {}
-    with gzip.open(out, "wt", encoding="utf-8") as z:
-        header = {
-            "format": FORMAT,
-            "version": VERSION,
-            "project": {"id": project.pk, "name": project.name},
-            "written_at": timezone.now().isoformat(),
-        }
-        z.write(json.dumps(header) + "\n")
-        with transaction.atomic():  # one consistent snapshot on PostgreSQL
-            for row in _rows(project):
-                counts[row["t"]] = counts.get(row["t"], 0) + 1
-                z.write(json.dumps(row, ensure_ascii=False) + "\n")
-        z.write(json.dumps({"end": True, "counts": counts}) + "\n")
-    return counts
-
-
-def archive_project(project: Project, path: str | Path) -> dict[str, int]:
-    with open(path, "wb") as out:
-        return write_archive(project, out)
-
-
-# --- reading -------------------------------------------------------------------------
+from annotator.models import Codebook, Project
+from corpus.models import Corpus
 
 
 @contextmanager
@@ -342,7 +127,7 @@ class _Restorer:
             elif f.attname in loose:
                 value = self.mapped(line, loose[f.attname], value)
             elif isinstance(f, models.JSONField):
-                value = _json_users(
+                value = json_users(
                     table.model, f.name, value, lambda u: self.user_id(line, u)
                 )
             elif value is not None:

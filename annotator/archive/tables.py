@@ -1,0 +1,117 @@
+"""The archive's shape, shared by writing and restoring: format, tables, user ids."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from annotator.models import (
+    Annotation,
+    AnnotationRevision,
+    Assignment,
+    Category,
+    Codebook,
+    Dimension,
+    GoldLabel,
+    GoldLabelCategory,
+    GoldLabelRevision,
+    GoldRun,
+    Label,
+    Membership,
+    Project,
+    WorkItem,
+)
+from corpus.models import Corpus, Document, Span
+
+FORMAT = "annotator-project-archive"
+VERSION = 1
+BATCH = 2000
+USER_FIELDS = (
+    "username",
+    "email",
+    "first_name",
+    "last_name",
+    "is_active",
+    "is_staff",
+    "date_joined",
+)
+
+
+class ArchiveError(ValidationError):
+    """The file is not a restorable archive, or it clashes with the database."""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class Table:
+    model: type[models.Model]
+    rows: Callable[[Project, list[int]], models.QuerySet]
+    # Integer columns that are references without a ForeignKey: {attname: model}.
+    loose_keys: tuple[tuple[str, type[models.Model]], ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.model._meta.label_lower
+
+
+# In dependency order: a row only refers to tables above it.
+TABLES: tuple[Table, ...] = (
+    Table(Corpus, lambda p, cb: Corpus.objects.filter(pk=p.corpus_id)),
+    Table(Document, lambda p, cb: Document.objects.filter(corpus_id=p.corpus_id)),
+    Table(Span, lambda p, cb: Span.objects.filter(document__corpus_id=p.corpus_id)),
+    Table(Codebook, lambda p, cb: Codebook.objects.filter(pk__in=cb)),
+    Table(Dimension, lambda p, cb: Dimension.objects.filter(codebook__in=cb)),
+    Table(Category, lambda p, cb: Category.objects.filter(dimension__codebook__in=cb)),
+    Table(Project, lambda p, cb: Project.objects.filter(pk=p.pk)),
+    Table(Membership, lambda p, cb: Membership.objects.filter(project=p)),
+    Table(
+        WorkItem,
+        lambda p, cb: WorkItem.objects.filter(project=p),
+        loose_keys=(("document_id", Document),),
+    ),
+    Table(Assignment, lambda p, cb: Assignment.objects.filter(project=p)),
+    Table(Annotation, lambda p, cb: Annotation.objects.filter(project=p)),
+    Table(Label, lambda p, cb: Label.objects.filter(project=p)),
+    Table(
+        AnnotationRevision,
+        lambda p, cb: AnnotationRevision.objects.filter(annotation__project=p),
+    ),
+    Table(GoldRun, lambda p, cb: GoldRun.objects.filter(project=p)),
+    Table(GoldLabel, lambda p, cb: GoldLabel.objects.filter(project=p)),
+    Table(
+        GoldLabelCategory,
+        lambda p, cb: GoldLabelCategory.objects.filter(gold_label__project=p),
+    ),
+    Table(
+        GoldLabelRevision,
+        lambda p, cb: GoldLabelRevision.objects.filter(gold_label__project=p),
+    ),
+)
+TABLE_BY_NAME = {table.name: table for table in TABLES}
+
+
+# --- user ids inside JSON ------------------------------------------------------------
+
+
+def json_users(model: type[models.Model], name: str, value: Any, to: Callable) -> Any:
+    """JSON values that hold user ids, with each id passed through `to`.
+
+    GoldLabel.coder_codes and GoldRun.coder_accuracy are keyed by coder id; a gold
+    revision's old/new state names its deciding reviewer by id.
+    """
+    if model in (GoldLabel, GoldRun) and name in ("coder_codes", "coder_accuracy"):
+        return {str(to(key)): codes for key, codes in (value or {}).items()}
+    if (
+        model is GoldLabelRevision
+        and name in ("old", "new")
+        and isinstance(value, dict)
+        and value.get("decided_by") is not None
+    ):
+        return {**value, "decided_by": to(value["decided_by"])}
+    return value
