@@ -30,17 +30,12 @@ import argparse
 import http.client
 import json
 import os
-import random
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -48,7 +43,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     ROOT,
     Timer,
-    bench_env,
     format_summary,
     latency_summary,
     migrate,
@@ -56,6 +50,7 @@ from _common import (  # noqa: E402
     setup_django,
     synthetic_corpus,
 )
+from _http_round import gunicorn, http_round  # noqa: E402
 
 SPANS_PER_DOCUMENT = 10
 LABELS = {"topic": "arms_control", "stance": "neutral"}
@@ -244,13 +239,35 @@ def _describe(sql: str) -> str:
 # --- over HTTP -----------------------------------------------------------------------
 
 
-def client_pairs(project, token: str, pairs: int) -> None:
-    """Cost of one claim + submit pair over the API, one request at a time in this
-    process (Django test client, token auth, production settings): SQL queries and
-    CPU time per pair, the first pair (warm-up) not counted."""
+def client_cost(what: str, unit: str, step: Callable[[], None], count: int) -> None:
+    """Cost of `step` (one request, or a pair), one at a time in this process: SQL
+    queries and CPU time per step, the first (warm-up) not counted."""
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    step()
+    backend = _backend_cpu()
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(count):
+        step()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    backend = _backend_cpu() - backend
+    with CaptureQueriesContext(connection) as captured:
+        step()
+    print(
+        f"  one coder, test client, {count} {what}: "
+        f"{wall / count * 1000:.1f} ms wall, {cpu / count * 1000:.1f} ms CPU "
+        f"(+ {backend / count * 1000:.1f} ms PostgreSQL), "
+        f"{len(captured)} queries per {unit}",
+        flush=True,
+    )
+
+
+def client_pairs(project, token: str, pairs: int) -> None:
+    """Cost of one claim + submit pair over the API (Django test client, token auth,
+    production settings)."""
     from django.test import Client as TestClient
-    from django.test.utils import CaptureQueriesContext, override_settings
+    from django.test.utils import override_settings
 
     headers = {"Authorization": f"Token {token}"}
     claim_path = f"/api/v1/projects/{project.pk}/claim/"
@@ -270,22 +287,7 @@ def client_pairs(project, token: str, pairs: int) -> None:
             if submit.status_code != 201:
                 raise SystemExit(f"submit answered {submit.status_code}")
 
-        pair()
-        backend = _backend_cpu()
-        cpu, wall = time.process_time(), time.perf_counter()
-        for _ in range(pairs):
-            pair()
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        backend = _backend_cpu() - backend
-        with CaptureQueriesContext(connection) as captured:
-            pair()
-    print(
-        f"  one coder, test client, {pairs} claim + submit pairs: "
-        f"{wall / pairs * 1000:.1f} ms wall, {cpu / pairs * 1000:.1f} ms CPU "
-        f"(+ {backend / pairs * 1000:.1f} ms PostgreSQL), "
-        f"{len(captured)} queries per pair",
-        flush=True,
-    )
+        client_cost("claim + submit pairs", "pair", pair, pairs)
 
 
 def _backend_cpu() -> float:
@@ -314,66 +316,6 @@ def api_is_there() -> bool:
     return True
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def gunicorn(url: str, workers: int, threads: int) -> Iterator[int]:
-    """gunicorn on a free loopback port; stopped (the whole group) however we leave."""
-    port = free_port()
-    command = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "annotator.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(threads),
-        "--log-level",
-        "warning",
-        # Coders read for seconds between requests: gunicorn's default (2 s) closed
-        # their idle connections under them (broken pipes from 3 s of reading on).
-        "--keep-alive",
-        "75",
-    ]
-    server = subprocess.Popen(
-        command,
-        env=bench_env(url, ALLOWED_HOSTS="127.0.0.1"),
-        cwd=ROOT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {server.returncode}")
-            try:
-                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                probe.request("GET", "/healthz")
-                if probe.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("gunicorn did not answer /healthz within 60 s")
-            time.sleep(0.2)
-        yield port
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait(timeout=10)
-
-
 class Client:
     """One coder's keep-alive HTTP session with token authentication."""
 
@@ -397,80 +339,49 @@ class Client:
         self.connection.close()
 
 
-def http_round(
-    port: int,
-    project_id: int,
-    tokens: list[str],
-    seconds: float,
-    warmup: float,
-    think: float,
-) -> None:
-    """Every coder: claim → (read for about `think` s) → submit over HTTP, the
-    first `warmup` seconds not counted. With think = 0 the coders are a closed loop
-    that saturates the machine; a real coder reads a span for several seconds."""
-    times: dict[str, list[float]] = defaultdict(list)
-    errors: list[str] = []
-    counts = defaultdict(int)
-    lock = threading.Lock()
-    start = time.monotonic()
-    counted_from = start + warmup
-    deadline = counted_from + seconds
-    claim_path = f"/api/v1/projects/{project_id}/claim/"
+class ApiCoder:
+    """One coder over the JSON API: per turn POST claim → read → POST submit."""
 
-    def code(token: str) -> None:
-        client = Client(port, token)
-        local: dict[str, list[float]] = defaultdict(list)
-        reading = random.Random(token)
-        try:
-            previous_submit = None
-            if think:
-                time.sleep(reading.uniform(0, think))
-            while (now := time.monotonic()) < deadline:
-                counting = now >= counted_from
-                status, payload, claim = client.post(claim_path)
-                if status == 204:
-                    return
-                if status != 200:
-                    raise RuntimeError(f"claim answered {status}: {payload[:200]!r}")
-                if counting:
-                    local["claim"].append(claim)
-                    if previous_submit is not None:
-                        local["submit + next claim"].append(previous_submit + claim)
-                assignment = json.loads(payload)["assignment"]
-                if think:
-                    time.sleep(think * reading.uniform(0.5, 1.5))
-                status, payload, submit = client.post(
-                    f"/api/v1/assignments/{assignment}/submit/",
-                    {**_submit_body(), "token": uuid.uuid4().hex},
-                )
-                if status != 201:
-                    raise RuntimeError(f"submit answered {status}: {payload[:200]!r}")
-                previous_submit = submit if counting else None
-                if counting:
-                    local["submit"].append(submit)
-        except Exception as error:  # noqa: BLE001 - counted and reported
-            with lock:
-                errors.append(f"{type(error).__name__}: {error}")
-        finally:
-            client.close()
-            with lock:
-                for label, values in local.items():
-                    times[label].extend(values)
-                    counts[label] += len(values)
+    label = "HTTP"
+    kinds = ("claim", "submit", "submit + next claim")  # the latencies it reports
+    requests = ("claim", "submit")  # the ones counted as requests
 
-    threads = [threading.Thread(target=code, args=(token,)) for token in tokens]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = min(time.monotonic(), deadline) - counted_from
-    print(f"  {len(tokens)} HTTP coders for {elapsed:.1f} s; errors: {len(errors)}")
-    for message in errors[:5]:
-        print(f"    {message}")
-    for label in ("claim", "submit", "submit + next claim"):
-        print(format_summary(label, latency_summary(times[label]), elapsed))
-    requests = counts["claim"] + counts["submit"]
-    print(f"  {requests / elapsed:.1f} requests/s")
+    def __init__(self, port: int, project_id: int, token: str) -> None:
+        self.client = Client(port, token)
+        self.seed = token
+        self.claim_path = f"/api/v1/projects/{project_id}/claim/"
+        self.previous_submit: float | None = None
+
+    def open(self) -> None:
+        """Nothing to do: the token authenticates every request."""
+
+    def turn(
+        self, counting: bool, times: dict[str, list[float]], read: Callable[[], None]
+    ) -> bool:
+        status, payload, claim = self.client.post(self.claim_path)
+        if status == 204:
+            return False
+        if status != 200:
+            raise RuntimeError(f"claim answered {status}: {payload[:200]!r}")
+        if counting:
+            times["claim"].append(claim)
+            if self.previous_submit is not None:
+                times["submit + next claim"].append(self.previous_submit + claim)
+        assignment = json.loads(payload)["assignment"]
+        read()
+        status, payload, submit = self.client.post(
+            f"/api/v1/assignments/{assignment}/submit/",
+            {**_submit_body(), "token": uuid.uuid4().hex},
+        )
+        if status != 201:
+            raise RuntimeError(f"submit answered {status}: {payload[:200]!r}")
+        self.previous_submit = submit if counting else None
+        if counting:
+            times["submit"].append(submit)
+        return True
+
+    def close(self) -> None:
+        self.client.close()
 
 
 def _submit_body() -> dict:
@@ -561,14 +472,8 @@ def main() -> None:
                     f"threads), {project.name}, {think:g} s reading per span:",
                     flush=True,
                 )
-                http_round(
-                    port,
-                    project.pk,
-                    [key for _, key in team],
-                    args.seconds,
-                    args.warmup,
-                    think,
-                )
+                coding = [ApiCoder(port, project.pk, key) for _, key in team]
+                http_round(coding, args.seconds, args.warmup, think)
 
 
 if __name__ == "__main__":
