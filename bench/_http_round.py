@@ -2,7 +2,7 @@
 
 `gunicorn()` serves the project on a free loopback port; `http_round()` runs one
 thread per coder object for a fixed time and prints latency percentiles. A coder
-object (coding_loop.ApiCoder) has `open()` (sign in,
+object (coding_loop.ApiCoder, _html_coding.HtmlCoder) has `open()` (sign in,
 untimed), `turn(counting, times, read)` (one span: returns False when nothing is
 left, appends its latencies to `times` while `counting`, calls `read()` where the
 person reads), `close()`, a `seed` for its reading times, a `label`, the latency
@@ -89,7 +89,7 @@ def gunicorn(url: str, workers: int, threads: int) -> Iterator[int]:
 
 
 def http_round(team: list, seconds: float, warmup: float, think: float) -> None:
-    """Every coder (one thread each) signs in, untimed, then
+    """Every coder (ApiCoder or HtmlCoder, one thread each) signs in, untimed, then
     takes turns until time's up, reading each span for about `think` s; the first
     `warmup` seconds are not counted. With think = 0 the coders are a closed loop
     that saturates the machine; a real coder reads a span for several seconds."""

@@ -3,7 +3,8 @@
 project (k = 2 on a 20 % sample), in process and over HTTP under gunicorn.
 
     .venv/bin/python bench/coding_loop.py [--spans 1000000] [--small 10000]
-        [--coders 16] [--seconds 30] [--database-url URL] [--keep-database]
+        [--coders 16] [--seconds 30] [--think 0 1] [--mode api|html]
+        [--database-url URL] [--keep-database]
 
 1. Builds both corpora with COPY (bench/_common.synthetic_corpus) and a fresh
    project on each (annotator.services.create_project, default codebook).
@@ -17,11 +18,18 @@ project (k = 2 on a 20 % sample), in process and over HTTP under gunicorn.
    (uniform, ±50 %) and the coders start spread over one reading time: people do
    not read in step (a fixed time kept all 16 in lockstep, arriving together).
    Skipped, with a note, while the API routes are missing.
+4. `--mode html` drives the coding screen instead of the API in step 3 and in the
+   cost line (bench/_html_coding.py): each coder signs in through the login page,
+   GETs the coding page once, then per span reads, posts the card's form as htmx
+   does on Enter (form-encoded, HX-Request, X-CSRFToken, session cookie) and times
+   submit → next card (a partial); an answer that is not 200 with a new card is an
+   error, and every acknowledged submit is then looked up in the database.
 
 Prints p50/p95/p99 per request type and requests/s for both sizes. Target: p50 ≤ 15 ms
 and p99 ≤ 50 ms for submit-and-next, the same at 10k and 1M. The database in the URL
 is dropped and re-created unless --keep-database (then the corpora are reused and
-only fresh projects are made): use a scratch name.
+only fresh projects are made): use a scratch name. A quick check at small scale:
+`--spans 5000 --small 2000 --coders 4 --seconds 20 --think 1 --skip-service`.
 """
 
 from __future__ import annotations
@@ -43,12 +51,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     ROOT,
     Timer,
+    collectstatic,
     format_summary,
     latency_summary,
     migrate,
     recreate_database,
     setup_django,
     synthetic_corpus,
+)
+from _html_coding import (  # noqa: E402
+    Browser,
+    HtmlCoder,
+    TestClientBrowser,
+    give_passwords,
+    unsaved,
 )
 from _http_round import gunicorn, http_round  # noqa: E402
 
@@ -290,6 +306,22 @@ def client_pairs(project, token: str, pairs: int) -> None:
         client_cost("claim + submit pairs", "pair", pair, pairs)
 
 
+def html_submits(project, user, submits: int) -> None:
+    """Cost of one coding-form submit as htmx sends it (signed in through the login
+    page, CSRF enforced, production settings), the next card coming back."""
+    from django.test.utils import override_settings
+
+    with override_settings(ALLOWED_HOSTS=["testserver"]):
+        coder = HtmlCoder(TestClientBrowser(), project.pk, user.username, LABELS)
+        coder.open()
+
+        def submit() -> None:
+            if not coder.turn(False, {}, lambda: None):
+                raise SystemExit("the coding screen has nothing left to code")
+
+        client_cost("form submits (next card back)", "submit", submit, submits)
+
+
 def _backend_cpu() -> float:
     """CPU seconds used so far by this connection's PostgreSQL backend (Linux;
     the server is on this machine). 0 where /proc cannot tell."""
@@ -340,7 +372,8 @@ class Client:
 
 
 class ApiCoder:
-    """One coder over the JSON API: per turn POST claim → read → POST submit."""
+    """One coder over the JSON API: per turn POST claim → read → POST submit.
+    (HtmlCoder, in _html_coding.py, is the same coder on the coding screen.)"""
 
     label = "HTTP"
     kinds = ("claim", "submit", "submit + next claim")  # the latencies it reports
@@ -384,6 +417,21 @@ class ApiCoder:
         self.client.close()
 
 
+def check_saved(project_id: int, team: list[HtmlCoder]) -> None:
+    """A submit answered with a next card but not stored would look fast: every one
+    must be in the database, with its form's token."""
+    acknowledged = sum(len(coder.acknowledged) for coder in team)
+    problems = unsaved(project_id, team)
+    done = sum(coder.form is None for coder in team)
+    print(
+        f"  {acknowledged} submits answered with a next card (warm-up included); "
+        f"not stored: {len(problems)}"
+        + (f"; {done} coders ran out of spans" if done else "")
+    )
+    for message in problems[:5]:
+        print(f"    {message}")
+
+
 def _submit_body() -> dict:
     return {"labels": LABELS, "uncertain": False, "comment": ""}
 
@@ -409,7 +457,18 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker")
     parser.add_argument(
-        "--pairs", type=int, default=50, help="test-client pairs for the cost line"
+        "--mode",
+        choices=("api", "html"),
+        default="api",
+        help="what the cost line and the HTTP rounds drive: the JSON API (claim → "
+        "submit, token auth) or the HTML coding screen (signed-in coders posting "
+        "the span card's form as htmx does, the next card coming back)",
+    )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=50,
+        help="test-client pairs (API) or form submits (HTML) for the cost line",
     )
     parser.add_argument("--skip-service", action="store_true")
     parser.add_argument("--skip-http", action="store_true")
@@ -428,6 +487,11 @@ def main() -> None:
     if not args.keep_database:
         recreate_database(args.database_url)
     migrate(args.database_url)
+    html = args.mode == "html"
+    if html:  # production settings serve hashed static names from the manifest
+        collectstatic(args.database_url)
+        # Every sign-in logs INFO lines (django-axes); keep the figures readable.
+        os.environ.setdefault("LOG_LEVEL", "WARNING")
     setup_django(args.database_url)
 
     from annotator.codebooks import import_codebook, read_codebook_file
@@ -436,14 +500,19 @@ def main() -> None:
     people = coders(args.coders + 1)
     explainer, team = people[0][0], people[1:]
     users = [user for user, _ in team]
+    if html:
+        give_passwords([explainer, *users])
     projects = [
         build_project(size, [explainer, *users], codebook)
         for size in (args.small, args.spans)
     ]
 
     analyze()
-    if api_is_there():
-        for project in projects:
+    for project in projects:
+        if html:
+            print(f"\nHTML cost per request, {project.name}:", flush=True)
+            html_submits(project, explainer, args.pairs)
+        elif api_is_there():
             print(f"\nAPI cost per request, {project.name}:", flush=True)
             client_pairs(project, people[0][1], args.pairs)
     if not args.skip_service:
@@ -457,7 +526,7 @@ def main() -> None:
 
     if args.skip_http:
         return
-    if not api_is_there():
+    if not html and not api_is_there():
         print("\nHTTP: the claim/submit API routes are not there yet; skipped.")
         return
     # Statistics that count the codings so far, as autovacuum keeps them on tables
@@ -468,12 +537,21 @@ def main() -> None:
         for think in args.think:
             for project in projects:
                 print(
-                    f"\nHTTP via gunicorn ({args.workers} workers × {args.threads} "
-                    f"threads), {project.name}, {think:g} s reading per span:",
+                    f"\n{'HTML coding screen' if html else 'HTTP'} via gunicorn "
+                    f"({args.workers} workers × {args.threads} threads), "
+                    f"{project.name}, {think:g} s reading per span:",
                     flush=True,
                 )
-                coding = [ApiCoder(port, project.pk, key) for _, key in team]
+                if html:
+                    coding = [
+                        HtmlCoder(Browser(port), project.pk, user.username, LABELS)
+                        for user in users
+                    ]
+                else:
+                    coding = [ApiCoder(port, project.pk, key) for _, key in team]
                 http_round(coding, args.seconds, args.warmup, think)
+                if html:
+                    check_saved(project.pk, coding)
 
 
 if __name__ == "__main__":
