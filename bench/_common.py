@@ -87,6 +87,18 @@ def migrate(url: str) -> None:
     )
 
 
+def collectstatic(url: str) -> None:
+    """Production settings serve hashed static names from collectstatic's manifest:
+    needed before a benchmark renders pages (not for JSON)."""
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "collectstatic", "--no-input"],
+        env=bench_env(url),
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def setup_django(url: str) -> None:
     """Django in this process, on the benchmark database, with production settings."""
     os.environ.update(bench_env(url))

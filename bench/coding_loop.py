@@ -3,7 +3,8 @@
 project (k = 2 on a 20 % sample), in process and over HTTP under gunicorn.
 
     .venv/bin/python bench/coding_loop.py [--spans 1000000] [--small 10000]
-        [--coders 16] [--seconds 30] [--database-url URL] [--keep-database]
+        [--coders 16] [--seconds 30] [--think 0 1] [--mode api|html]
+        [--database-url URL] [--keep-database]
 
 1. Builds both corpora with COPY (bench/_common.synthetic_corpus) and a fresh
    project on each (annotator.services.create_project, default codebook).
@@ -17,11 +18,18 @@ project (k = 2 on a 20 % sample), in process and over HTTP under gunicorn.
    (uniform, ±50 %) and the coders start spread over one reading time: people do
    not read in step (a fixed time kept all 16 in lockstep, arriving together).
    Skipped, with a note, while the API routes are missing.
+4. `--mode html` drives the coding screen instead of the API in step 3 and in the
+   cost line (bench/_html_coding.py): each coder signs in through the login page,
+   GETs the coding page once, then per span reads, posts the card's form as htmx
+   does on Enter (form-encoded, HX-Request, X-CSRFToken, session cookie) and times
+   submit → next card (a partial); an answer that is not 200 with a new card is an
+   error, and every acknowledged submit is then looked up in the database.
 
 Prints p50/p95/p99 per request type and requests/s for both sizes. Target: p50 ≤ 15 ms
 and p99 ≤ 50 ms for submit-and-next, the same at 10k and 1M. The database in the URL
 is dropped and re-created unless --keep-database (then the corpora are reused and
-only fresh projects are made): use a scratch name.
+only fresh projects are made): use a scratch name. A quick check at small scale:
+`--spans 5000 --small 2000 --coders 4 --seconds 20 --think 1 --skip-service`.
 """
 
 from __future__ import annotations
@@ -30,17 +38,12 @@ import argparse
 import http.client
 import json
 import os
-import random
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -48,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     ROOT,
     Timer,
-    bench_env,
+    collectstatic,
     format_summary,
     latency_summary,
     migrate,
@@ -56,6 +59,14 @@ from _common import (  # noqa: E402
     setup_django,
     synthetic_corpus,
 )
+from _html_coding import (  # noqa: E402
+    Browser,
+    HtmlCoder,
+    TestClientBrowser,
+    give_passwords,
+    unsaved,
+)
+from _http_round import gunicorn, http_round  # noqa: E402
 
 SPANS_PER_DOCUMENT = 10
 LABELS = {"topic": "arms_control", "stance": "neutral"}
@@ -244,13 +255,35 @@ def _describe(sql: str) -> str:
 # --- over HTTP -----------------------------------------------------------------------
 
 
-def client_pairs(project, token: str, pairs: int) -> None:
-    """Cost of one claim + submit pair over the API, one request at a time in this
-    process (Django test client, token auth, production settings): SQL queries and
-    CPU time per pair, the first pair (warm-up) not counted."""
+def client_cost(what: str, unit: str, step: Callable[[], None], count: int) -> None:
+    """Cost of `step` (one request, or a pair), one at a time in this process: SQL
+    queries and CPU time per step, the first (warm-up) not counted."""
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    step()
+    backend = _backend_cpu()
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(count):
+        step()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    backend = _backend_cpu() - backend
+    with CaptureQueriesContext(connection) as captured:
+        step()
+    print(
+        f"  one coder, test client, {count} {what}: "
+        f"{wall / count * 1000:.1f} ms wall, {cpu / count * 1000:.1f} ms CPU "
+        f"(+ {backend / count * 1000:.1f} ms PostgreSQL), "
+        f"{len(captured)} queries per {unit}",
+        flush=True,
+    )
+
+
+def client_pairs(project, token: str, pairs: int) -> None:
+    """Cost of one claim + submit pair over the API (Django test client, token auth,
+    production settings)."""
     from django.test import Client as TestClient
-    from django.test.utils import CaptureQueriesContext, override_settings
+    from django.test.utils import override_settings
 
     headers = {"Authorization": f"Token {token}"}
     claim_path = f"/api/v1/projects/{project.pk}/claim/"
@@ -270,22 +303,23 @@ def client_pairs(project, token: str, pairs: int) -> None:
             if submit.status_code != 201:
                 raise SystemExit(f"submit answered {submit.status_code}")
 
-        pair()
-        backend = _backend_cpu()
-        cpu, wall = time.process_time(), time.perf_counter()
-        for _ in range(pairs):
-            pair()
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        backend = _backend_cpu() - backend
-        with CaptureQueriesContext(connection) as captured:
-            pair()
-    print(
-        f"  one coder, test client, {pairs} claim + submit pairs: "
-        f"{wall / pairs * 1000:.1f} ms wall, {cpu / pairs * 1000:.1f} ms CPU "
-        f"(+ {backend / pairs * 1000:.1f} ms PostgreSQL), "
-        f"{len(captured)} queries per pair",
-        flush=True,
-    )
+        client_cost("claim + submit pairs", "pair", pair, pairs)
+
+
+def html_submits(project, user, submits: int) -> None:
+    """Cost of one coding-form submit as htmx sends it (signed in through the login
+    page, CSRF enforced, production settings), the next card coming back."""
+    from django.test.utils import override_settings
+
+    with override_settings(ALLOWED_HOSTS=["testserver"]):
+        coder = HtmlCoder(TestClientBrowser(), project.pk, user.username, LABELS)
+        coder.open()
+
+        def submit() -> None:
+            if not coder.turn(False, {}, lambda: None):
+                raise SystemExit("the coding screen has nothing left to code")
+
+        client_cost("form submits (next card back)", "submit", submit, submits)
 
 
 def _backend_cpu() -> float:
@@ -314,66 +348,6 @@ def api_is_there() -> bool:
     return True
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def gunicorn(url: str, workers: int, threads: int) -> Iterator[int]:
-    """gunicorn on a free loopback port; stopped (the whole group) however we leave."""
-    port = free_port()
-    command = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "annotator.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(threads),
-        "--log-level",
-        "warning",
-        # Coders read for seconds between requests: gunicorn's default (2 s) closed
-        # their idle connections under them (broken pipes from 3 s of reading on).
-        "--keep-alive",
-        "75",
-    ]
-    server = subprocess.Popen(
-        command,
-        env=bench_env(url, ALLOWED_HOSTS="127.0.0.1"),
-        cwd=ROOT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {server.returncode}")
-            try:
-                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                probe.request("GET", "/healthz")
-                if probe.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("gunicorn did not answer /healthz within 60 s")
-            time.sleep(0.2)
-        yield port
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait(timeout=10)
-
-
 class Client:
     """One coder's keep-alive HTTP session with token authentication."""
 
@@ -397,80 +371,65 @@ class Client:
         self.connection.close()
 
 
-def http_round(
-    port: int,
-    project_id: int,
-    tokens: list[str],
-    seconds: float,
-    warmup: float,
-    think: float,
-) -> None:
-    """Every coder: claim → (read for about `think` s) → submit over HTTP, the
-    first `warmup` seconds not counted. With think = 0 the coders are a closed loop
-    that saturates the machine; a real coder reads a span for several seconds."""
-    times: dict[str, list[float]] = defaultdict(list)
-    errors: list[str] = []
-    counts = defaultdict(int)
-    lock = threading.Lock()
-    start = time.monotonic()
-    counted_from = start + warmup
-    deadline = counted_from + seconds
-    claim_path = f"/api/v1/projects/{project_id}/claim/"
+class ApiCoder:
+    """One coder over the JSON API: per turn POST claim → read → POST submit.
+    (HtmlCoder, in _html_coding.py, is the same coder on the coding screen.)"""
 
-    def code(token: str) -> None:
-        client = Client(port, token)
-        local: dict[str, list[float]] = defaultdict(list)
-        reading = random.Random(token)
-        try:
-            previous_submit = None
-            if think:
-                time.sleep(reading.uniform(0, think))
-            while (now := time.monotonic()) < deadline:
-                counting = now >= counted_from
-                status, payload, claim = client.post(claim_path)
-                if status == 204:
-                    return
-                if status != 200:
-                    raise RuntimeError(f"claim answered {status}: {payload[:200]!r}")
-                if counting:
-                    local["claim"].append(claim)
-                    if previous_submit is not None:
-                        local["submit + next claim"].append(previous_submit + claim)
-                assignment = json.loads(payload)["assignment"]
-                if think:
-                    time.sleep(think * reading.uniform(0.5, 1.5))
-                status, payload, submit = client.post(
-                    f"/api/v1/assignments/{assignment}/submit/",
-                    {**_submit_body(), "token": uuid.uuid4().hex},
-                )
-                if status != 201:
-                    raise RuntimeError(f"submit answered {status}: {payload[:200]!r}")
-                previous_submit = submit if counting else None
-                if counting:
-                    local["submit"].append(submit)
-        except Exception as error:  # noqa: BLE001 - counted and reported
-            with lock:
-                errors.append(f"{type(error).__name__}: {error}")
-        finally:
-            client.close()
-            with lock:
-                for label, values in local.items():
-                    times[label].extend(values)
-                    counts[label] += len(values)
+    label = "HTTP"
+    kinds = ("claim", "submit", "submit + next claim")  # the latencies it reports
+    requests = ("claim", "submit")  # the ones counted as requests
 
-    threads = [threading.Thread(target=code, args=(token,)) for token in tokens]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = min(time.monotonic(), deadline) - counted_from
-    print(f"  {len(tokens)} HTTP coders for {elapsed:.1f} s; errors: {len(errors)}")
-    for message in errors[:5]:
+    def __init__(self, port: int, project_id: int, token: str) -> None:
+        self.client = Client(port, token)
+        self.seed = token
+        self.claim_path = f"/api/v1/projects/{project_id}/claim/"
+        self.previous_submit: float | None = None
+
+    def open(self) -> None:
+        """Nothing to do: the token authenticates every request."""
+
+    def turn(
+        self, counting: bool, times: dict[str, list[float]], read: Callable[[], None]
+    ) -> bool:
+        status, payload, claim = self.client.post(self.claim_path)
+        if status == 204:
+            return False
+        if status != 200:
+            raise RuntimeError(f"claim answered {status}: {payload[:200]!r}")
+        if counting:
+            times["claim"].append(claim)
+            if self.previous_submit is not None:
+                times["submit + next claim"].append(self.previous_submit + claim)
+        assignment = json.loads(payload)["assignment"]
+        read()
+        status, payload, submit = self.client.post(
+            f"/api/v1/assignments/{assignment}/submit/",
+            {**_submit_body(), "token": uuid.uuid4().hex},
+        )
+        if status != 201:
+            raise RuntimeError(f"submit answered {status}: {payload[:200]!r}")
+        self.previous_submit = submit if counting else None
+        if counting:
+            times["submit"].append(submit)
+        return True
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def check_saved(project_id: int, team: list[HtmlCoder]) -> None:
+    """A submit answered with a next card but not stored would look fast: every one
+    must be in the database, with its form's token."""
+    acknowledged = sum(len(coder.acknowledged) for coder in team)
+    problems = unsaved(project_id, team)
+    done = sum(coder.form is None for coder in team)
+    print(
+        f"  {acknowledged} submits answered with a next card (warm-up included); "
+        f"not stored: {len(problems)}"
+        + (f"; {done} coders ran out of spans" if done else "")
+    )
+    for message in problems[:5]:
         print(f"    {message}")
-    for label in ("claim", "submit", "submit + next claim"):
-        print(format_summary(label, latency_summary(times[label]), elapsed))
-    requests = counts["claim"] + counts["submit"]
-    print(f"  {requests / elapsed:.1f} requests/s")
 
 
 def _submit_body() -> dict:
@@ -498,7 +457,18 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker")
     parser.add_argument(
-        "--pairs", type=int, default=50, help="test-client pairs for the cost line"
+        "--mode",
+        choices=("api", "html"),
+        default="api",
+        help="what the cost line and the HTTP rounds drive: the JSON API (claim → "
+        "submit, token auth) or the HTML coding screen (signed-in coders posting "
+        "the span card's form as htmx does, the next card coming back)",
+    )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=50,
+        help="test-client pairs (API) or form submits (HTML) for the cost line",
     )
     parser.add_argument("--skip-service", action="store_true")
     parser.add_argument("--skip-http", action="store_true")
@@ -517,6 +487,11 @@ def main() -> None:
     if not args.keep_database:
         recreate_database(args.database_url)
     migrate(args.database_url)
+    html = args.mode == "html"
+    if html:  # production settings serve hashed static names from the manifest
+        collectstatic(args.database_url)
+        # Every sign-in logs INFO lines (django-axes); keep the figures readable.
+        os.environ.setdefault("LOG_LEVEL", "WARNING")
     setup_django(args.database_url)
 
     from annotator.codebooks import import_codebook, read_codebook_file
@@ -525,14 +500,19 @@ def main() -> None:
     people = coders(args.coders + 1)
     explainer, team = people[0][0], people[1:]
     users = [user for user, _ in team]
+    if html:
+        give_passwords([explainer, *users])
     projects = [
         build_project(size, [explainer, *users], codebook)
         for size in (args.small, args.spans)
     ]
 
     analyze()
-    if api_is_there():
-        for project in projects:
+    for project in projects:
+        if html:
+            print(f"\nHTML cost per request, {project.name}:", flush=True)
+            html_submits(project, explainer, args.pairs)
+        elif api_is_there():
             print(f"\nAPI cost per request, {project.name}:", flush=True)
             client_pairs(project, people[0][1], args.pairs)
     if not args.skip_service:
@@ -546,7 +526,7 @@ def main() -> None:
 
     if args.skip_http:
         return
-    if not api_is_there():
+    if not html and not api_is_there():
         print("\nHTTP: the claim/submit API routes are not there yet; skipped.")
         return
     # Statistics that count the codings so far, as autovacuum keeps them on tables
@@ -557,18 +537,21 @@ def main() -> None:
         for think in args.think:
             for project in projects:
                 print(
-                    f"\nHTTP via gunicorn ({args.workers} workers × {args.threads} "
-                    f"threads), {project.name}, {think:g} s reading per span:",
+                    f"\n{'HTML coding screen' if html else 'HTTP'} via gunicorn "
+                    f"({args.workers} workers × {args.threads} threads), "
+                    f"{project.name}, {think:g} s reading per span:",
                     flush=True,
                 )
-                http_round(
-                    port,
-                    project.pk,
-                    [key for _, key in team],
-                    args.seconds,
-                    args.warmup,
-                    think,
-                )
+                if html:
+                    coding = [
+                        HtmlCoder(Browser(port), project.pk, user.username, LABELS)
+                        for user in users
+                    ]
+                else:
+                    coding = [ApiCoder(port, project.pk, key) for _, key in team]
+                http_round(coding, args.seconds, args.warmup, think)
+                if html:
+                    check_saved(project.pk, coding)
 
 
 if __name__ == "__main__":
