@@ -9,7 +9,8 @@ Rows come from one `values_list` query read through `.iterator()` (a server-side
 cursor on PostgreSQL), multi-choice keys aggregated in the database, so memory stays
 flat whatever the project's size and nothing queries per row.
 
-    columns.py      the column names and value helpers every row shares
+    columns.py      one table per row kind (GOLD, ANNOTATION): every column's
+                    name, query values (portable and COPY), JSON and CSV forms
     filters.py      which gold labels: GoldFilters from query parameters
     gold.py         gold rows, CSV cells, and the gold downloads
     annotations.py  annotation rows and CSV cells
@@ -18,7 +19,6 @@ flat whatever the project's size and nothing queries per row.
 """
 
 from annotator.exporting.annotations import (
-    ANNOTATION_VALUES,
     annotation_csv_cells,
     annotation_csv_header,
     annotation_row,
@@ -28,12 +28,18 @@ from annotator.exporting.annotations import (
     dimension_keys,
 )
 from annotator.exporting.columns import (
+    ANNOTATION,
     ANNOTATION_COLUMNS,
+    ANNOTATION_VALUES,
     CHUNK_ROWS,
+    GOLD,
     GOLD_COLUMNS,
+    GOLD_VALUES,
     SEPARATOR,
+    Column,
     IsoText,
     KeysAgg,
+    Table,
     iso,
     parse_pairs,
     split_keys,
@@ -46,7 +52,6 @@ from annotator.exporting.filters import (
     parse_gold_filters,
 )
 from annotator.exporting.gold import (
-    GOLD_VALUES,
     gold_csv,
     gold_csv_cells,
     gold_jsonl,
@@ -55,21 +60,24 @@ from annotator.exporting.gold import (
     gold_values,
     refresh,
 )
-from annotator.exporting.pg_copy import JSON_FIELDS, gold_copy_values
+from annotator.exporting.pg_copy import gold_copy_values
 from annotator.exporting.writers import FLUSH_CHARS, csv_chunks, jsonl_chunks
 
 __all__ = [
+    "ANNOTATION",
     "ANNOTATION_COLUMNS",
     "ANNOTATION_VALUES",
     "CHUNK_ROWS",
     "FLUSH_CHARS",
+    "GOLD",
     "GOLD_COLUMNS",
     "GOLD_VALUES",
-    "JSON_FIELDS",
     "SEPARATOR",
+    "Column",
     "GoldFilters",
     "IsoText",
     "KeysAgg",
+    "Table",
     "annotation_csv_cells",
     "annotation_csv_header",
     "annotation_row",

@@ -8,63 +8,15 @@ import io
 from collections.abc import Iterator
 
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, QuerySet, Subquery, TextField, Value
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import QuerySet
 
-from annotator.exporting.columns import GOLD_COLUMNS, IsoText, KeysAgg
+from annotator.exporting.columns import GOLD, GOLD_COLUMNS
 from annotator.exporting.writers import FLUSH_CHARS
-from annotator.models import GoldLabelCategory
-
-JSON_FIELDS = {
-    "categories": "CASE WHEN r.categories = '' THEN '[]'::json "
-    "ELSE to_json(string_to_array(r.categories, '|')) END",
-    "coder_codes": "r.coder_codes::json",
-}
 
 
 def gold_copy_values(labels: QuerySet) -> QuerySet:
-    """GOLD_COLUMNS as PostgreSQL computes them for COPY (see gold_copy_csv)."""
-    set_keys = (
-        GoldLabelCategory.objects.filter(gold_label=OuterRef("pk"))
-        .order_by()
-        .values("gold_label")
-        .annotate(keys=KeysAgg("category__key", ordered=True))
-        .values("keys")
-    )
-    return (
-        labels.annotate(
-            x_categories=Coalesce(
-                F("category__key"),
-                Subquery(set_keys, output_field=TextField()),
-                Value(""),
-                output_field=TextField(),
-            ),
-            x_decided_at=IsoText("decided_at"),
-            x_codes=Cast("coder_codes", TextField()),
-            x_updated_at=IsoText("updated_at"),
-        )
-        .values_list(
-            "span_id",
-            "span__document_id",
-            "span__document__title",
-            "span__start",
-            "span__end",
-            "span__text",
-            "dimension__key",
-            "x_categories",
-            "method",
-            "decided_by__username",
-            "x_decided_at",
-            "posterior",
-            "codebook__version",
-            "n_ratings",
-            "x_codes",
-            "agreement",
-            "note",
-            "x_updated_at",
-        )  # fmt: skip
-        .order_by("span_id", "dimension_id")
-    )
+    """GOLD_COLUMNS as PostgreSQL computes them for COPY (columns.GOLD's `copy`)."""
+    return GOLD.select_copy(labels).order_by("span_id", "dimension_id")
 
 
 def gold_copy_csv(labels: QuerySet) -> Iterator[str]:
@@ -89,10 +41,12 @@ def gold_copy_jsonl(labels: QuerySet) -> Iterator[str]:
     it is.
     """
     sql, params = gold_copy_values(labels).query.sql_with_params()
-    names = ", ".join(connection.ops.quote_name(name) for name in GOLD_COLUMNS)
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(name) for name in GOLD_COLUMNS)
     fields = ", ".join(
-        f"'{name}', {JSON_FIELDS.get(name, 'r.' + connection.ops.quote_name(name))}"
-        for name in GOLD_COLUMNS
+        f"'{column.name}', "
+        + column.copy_json.replace("{column}", f"r.{quote(column.name)}")
+        for column in GOLD.columns
     )
     statement = (
         f"COPY (SELECT json_build_object({fields}) FROM ({sql}) AS r({names})) "
