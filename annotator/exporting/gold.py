@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from django.db import connection
 from django.db.models import QuerySet
 
 from annotator.exporting.columns import CHUNK_ROWS, GOLD, GOLD_COLUMNS, T, read_rows
@@ -13,6 +12,7 @@ from annotator.exporting.pg_copy import gold_copy_csv, gold_copy_jsonl
 from annotator.exporting.writers import csv_chunks, jsonl_chunks
 from annotator.gold import refresh_gold
 from annotator.models import Project
+from corpus.db import fast_path
 
 
 def refresh(project: Project) -> None:
@@ -61,22 +61,24 @@ def gold_rows(
 def gold_csv(project: Project, filters: GoldFilters = NO_FILTERS) -> Iterator[str]:
     """The gold CSV download: the header, then pieces of rows as they are read.
 
-    On PostgreSQL the database writes the CSV itself (pg_copy.gold_copy_csv: the
-    same columns, ISO timestamps). Elsewhere the csv module writes
-    gold_csv_cells(). Both read back alike with any CSV reader (tests pin it).
+    On the "gold-csv-copy" fast path PostgreSQL writes the CSV itself
+    (pg_copy.gold_copy_csv: the same columns and cells, rows ending in \\n);
+    otherwise the csv module writes gold_csv_cells() (rows ending in \\r\\n). Both
+    read back alike with any CSV reader (tests/annotator/test_export_fast_paths.py).
+    The path is chosen when called, so a caller inside `portable()` gets the
+    portable twin however late it reads.
     """
-    if connection.vendor != "postgresql":
-        yield from csv_chunks(
-            gold_rows(project, filters, make_row=gold_csv_cells), GOLD_COLUMNS
-        )
-        return
-    yield from gold_copy_csv(gold_labels(project, filters))
+    if fast_path("gold-csv-copy"):
+        return gold_copy_csv(gold_labels(project, filters))
+    return csv_chunks(
+        gold_rows(project, filters, make_row=gold_csv_cells), GOLD_COLUMNS
+    )
 
 
 def gold_jsonl(project: Project, filters: GoldFilters = NO_FILTERS) -> Iterator[str]:
-    """The gold JSONL download; on PostgreSQL each line is built by the database
-    (pg_copy.gold_copy_jsonl). Elsewhere, json.dumps of gold_row()."""
-    if connection.vendor != "postgresql":
-        yield from jsonl_chunks(gold_rows(project, filters))
-        return
-    yield from gold_copy_jsonl(gold_labels(project, filters))
+    """The gold JSONL download: json.dumps of gold_row(), or on the
+    "gold-jsonl-copy" fast path each line built by PostgreSQL
+    (pg_copy.gold_copy_jsonl: the same objects, its own spacing)."""
+    if fast_path("gold-jsonl-copy"):
+        return gold_copy_jsonl(gold_labels(project, filters))
+    return jsonl_chunks(gold_rows(project, filters))
