@@ -103,9 +103,11 @@ class Column:
     `value` is what the portable query selects (a field path or an expression);
     `to_json` makes the API / JSONL value of it and `to_cell` the CSV cell (None:
     the value as selected; a missing to_cell falls back on to_json). `copy` is
-    what PostgreSQL's COPY selects instead (None: `value`), and must be text that
-    a CSV reader reads back as to_cell's; `copy_json` is the SQL that makes the
-    JSONL value from that text, `{column}` standing for it.
+    what PostgreSQL's COPY selects instead (None: `value`): text that reads back
+    as the value to_cell gives (PostgreSQL spells a whole float 1 and drops
+    trailing zeros of microseconds; tests/annotator/test_export_fast_paths.py);
+    `copy_json` is the SQL making the JSONL value of it, `{column}` standing
+    for it.
     """
 
     name: str
@@ -219,7 +221,8 @@ GOLD = Table(
     Column(
         "categories",
         # The subquery runs only where `category` is empty (multi-choice), so
-        # single-choice rows cost no extra lookup.
+        # single-choice rows cost no extra lookup. One text for both: keys are
+        # slugs, so a single key splits back to itself.
         Case(
             When(category__isnull=True, then=_set_keys(ordered=False)),
             default=F("category__key"),
