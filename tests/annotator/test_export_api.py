@@ -508,4 +508,3 @@ def test_settle_helper_uses_real_adjudication(project, reviewer):
     settle_disagreements(project, reviewer)
     label = GoldLabel.objects.get(project=project, note=NOTE)
     assert label.method == "adjudicated" and label.decided_by == reviewer
-
