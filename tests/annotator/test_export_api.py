@@ -508,22 +508,3 @@ def test_settle_helper_uses_real_adjudication(project, reviewer):
     settle_disagreements(project, reviewer)
     label = GoldLabel.objects.get(project=project, note=NOTE)
     assert label.method == "adjudicated" and label.decided_by == reviewer
-
-
-@pytest.mark.postgres
-def test_postgresql_copy_csv_reads_back_like_the_portable_writer(project, reviewer):
-    from annotator import exporting
-
-    settle_disagreements(project, reviewer)
-    copied = "".join(exporting.gold_csv(project))
-    portable = "".join(
-        exporting.csv_chunks(
-            exporting.gold_rows(project, make_row=exporting.gold_csv_cells),
-            exporting.GOLD_COLUMNS,
-        )
-    )
-    read = [
-        [parse_gold_csv(r) for r in csv.DictReader(io.StringIO(text, newline=""))]
-        for text in (copied, portable)
-    ]
-    assert read[0] == read[1] and len(read[0]) == len(expected_gold(project))
