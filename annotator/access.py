@@ -122,15 +122,22 @@ def project_for(
 # --- projects in one SQL round trip (the coders' hot path) ---------------------------
 
 # The project row, the user's role in it and the number of its coders (the coding
-# screen sizes each coder's share by it), in one query. What it decides is what
-# visible_projects decides: tests/annotator/test_access.py pins that they agree.
+# screen sizes each coder's share by it), in one query; with an assignment id, also
+# that assignment if it is the user's own in this project, and the codebook of its
+# annotation if it has one. What it decides is what visible_projects decides:
+# tests/annotator/test_access.py pins that they agree.
 PROJECT_FOR_CODER = """
 SELECT p.id, p.name, p.codebook_id, p.lease_minutes, p.total_codings, m.role,
        (SELECT COUNT(*) FROM annotator_membership AS c
-        WHERE c.project_id = p.id AND c.role = %s)
+        WHERE c.project_id = p.id AND c.role = %(coder_role)s),
+       a.id, a.work_item_id, a.span_id, a.status, a.claimed_at, a.shown_at,
+       a.expires_at, a.finished_at, a.skip_reason, n.codebook_id
 FROM annotator_project AS p
-LEFT JOIN annotator_membership AS m ON m.project_id = p.id AND m.user_id = %s
-WHERE p.id = %s
+LEFT JOIN annotator_membership AS m ON m.project_id = p.id AND m.user_id = %(user)s
+LEFT JOIN annotator_assignment AS a
+    ON a.id = %(assignment)s AND a.project_id = p.id AND a.coder_id = %(user)s
+LEFT JOIN annotator_annotation AS n ON n.assignment_id = a.id
+WHERE p.id = %(project)s
 """
 ASSIGNMENT_FOR_CODER = """
 SELECT a.id, a.project_id, a.coder_id, m.role
@@ -146,19 +153,53 @@ def coding_project(user: User, project_id: int) -> Project:
     Loaded: name, codebook_id, lease_minutes, total_codings, `user_role` and
     `n_coders`; other fields are deferred.
     """
+    return coding_project_and_assignment(user, project_id, None)[0]
+
+
+def coding_project_and_assignment(
+    user: User, project_id: int, assignment_id: object
+) -> tuple[Project, Assignment | None]:
+    """coding_project(), and the user's own assignment in it named by
+    `assignment_id` (a form's text: None unless it names one), in one query.
+
+    The assignment has its fields loaded and `codebook_id`: the codebook version
+    of its annotation, or the project's when it has none yet.
+    """
     if not user.is_authenticated:
         raise Http404("No such project.")
-    row = fetch_row(PROJECT_FOR_CODER, [CODER, user.pk, project_id])
+    try:
+        wanted = int(assignment_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        wanted = None
+    row = fetch_row(
+        PROJECT_FOR_CODER,
+        {
+            "coder_role": CODER,
+            "user": user.pk,
+            "assignment": wanted,
+            "project": project_id,
+        },
+    )
     if row is None:
         raise Http404("No such project.")
-    pk, name, codebook_id, lease_minutes, total_codings, role, n_coders = row
+    (pk, name, codebook_id, lease_minutes, total_codings, role, n_coders, a_id,
+     item_id, span_id, status, claimed_at, shown_at, expires_at, finished_at,
+     skip_reason, annotation_codebook_id) = row  # fmt: skip
     check(user, role, Can.CODE)
     project = from_row(
         Project, id=pk, name=name, codebook_id=codebook_id,
         lease_minutes=lease_minutes, total_codings=total_codings,
     )  # fmt: skip
     project.user_role, project.n_coders = role, n_coders
-    return project
+    if a_id is None:
+        return project, None
+    assignment = from_row(
+        Assignment, id=a_id, project_id=pk, work_item_id=item_id, span_id=span_id,
+        coder_id=user.pk, status=status, claimed_at=claimed_at, shown_at=shown_at,
+        expires_at=expires_at, finished_at=finished_at, skip_reason=skip_reason,
+    )  # fmt: skip
+    assignment.codebook_id = annotation_codebook_id or codebook_id
+    return project, assignment
 
 
 def own_assignment(user: User, assignment_id: int) -> Assignment:

@@ -8,9 +8,10 @@ from datetime import datetime
 from math import ceil
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, F, OuterRef, Q
 
-from annotator.models import Annotation, Assignment, Membership, Project, WorkItem
+from annotator.db import fetch_row
+from annotator.models import Annotation, Assignment, Membership, Project
+from annotator.services import queue_sql
 
 Status = Assignment.Status
 # The coding screen's bar counts at most this many open spans per page view (see
@@ -35,6 +36,34 @@ class Progress:
         return round(100 * self.done / self.share) if self.share else 100
 
 
+# The coder's done and held counts, and the spans still open to them (room left,
+# never theirs) counted up to what the share could still use: one round trip, as
+# the coding screen asks after every submit. "Open to them" is the queue's own
+# condition (annotator/services/queue_sql.py), so the bar and the queue agree.
+PROGRESS = f"""
+WITH mine AS (
+    SELECT COUNT(*) FILTER (WHERE status = 'completed') AS done,
+           COUNT(*) FILTER (WHERE status = 'claimed') AS held
+    FROM annotator_assignment
+    WHERE project_id = %(project)s AND coder_id = %(coder)s
+)
+SELECT mine.done, mine.held, (
+    SELECT COUNT(*) FROM (
+        SELECT 1 FROM annotator_workitem AS w
+        WHERE w.project_id = %(project)s
+          AND (({queue_sql.FRESH}) OR ({queue_sql.STARTED_ANYWHERE}))
+          {queue_sql.NOT_MINE}
+        LIMIT (
+            SELECT CASE WHEN room < 0 THEN 0 WHEN room > %(limit)s THEN %(limit)s
+                        ELSE room END + 1
+            FROM (SELECT %(even)s - done - held AS room FROM mine) AS left_over
+        )
+    ) AS open_items
+)
+FROM mine
+"""
+
+
 def coder_progress(project: Project, coder, n_coders: int) -> Progress:
     """How far the coder is through their share of the project.
 
@@ -46,29 +75,21 @@ def coder_progress(project: Project, coder, n_coders: int) -> Progress:
     taken the rest. A coder who goes past the even split keeps being served, so
     their share grows to what they have done and hold, and `beyond_share` says so.
 
-    Cost: two queries, neither growing with the project. The open count walks only
-    open queue rows (through the queue's partial indexes) and stops at what the share
+    Cost: one query, not growing with the project. The open count walks only open
+    queue rows (through the queue's partial indexes) and stops at what the share
     could still use, and at OPEN_COUNT_LIMIT: while more spans than that are open to
     the coder the even split is shown as is, so the cap is exact over the last
     OPEN_COUNT_LIMIT spans, which is where it matters.
     """
-    counts = Assignment.objects.filter(project=project, coder=coder).aggregate(
-        done=Count("pk", filter=Q(status=Status.COMPLETED)),
-        held=Count("pk", filter=Q(status=Status.CLAIMED)),
-    )
-    done, held = counts["done"], counts["held"]
     even = ceil(project.total_codings / max(n_coders, 1))
-    room = max(even - done - held, 0)
-    mine = Assignment.objects.filter(
-        project=project, coder=coder, span_id=OuterRef("span_id")
-    ).exclude(status=Status.EXPIRED)
-    # Spelled as the two partial indexes' conditions, so only open rows are read.
-    still_open = Q(taken=0) | Q(taken__gt=0, taken__lt=F("target"))
-    open_items = (
-        WorkItem.objects.filter(still_open, project=project)
-        .exclude(Exists(mine))
-        .values("pk")[: min(room, OPEN_COUNT_LIMIT) + 1]
-        .count()
+    done, held, open_items = fetch_row(
+        PROGRESS,
+        {
+            "project": project.pk,
+            "coder": coder.pk,
+            "even": even,
+            "limit": OPEN_COUNT_LIMIT,
+        },
     )
     share = min(even, done + held + open_items)
     if open_items > OPEN_COUNT_LIMIT:

@@ -79,25 +79,6 @@ def draft_from_post(post, groups: cards.Groups) -> Draft:
     )
 
 
-def my_assignment(project: Project, coder, raw_id: str | None) -> Assignment | None:
-    """The coder's own assignment in this project named by the form, else None."""
-    try:
-        pk = int(raw_id or "")
-    except ValueError:
-        return None
-    return (
-        Assignment.objects.select_related("annotation")
-        .filter(pk=pk, project=project, coder=coder)
-        .first()
-    )
-
-
-def codebook_of(project: Project, assignment: Assignment) -> int:
-    """A finished annotation keeps the codebook version it was made under."""
-    annotation = getattr(assignment, "annotation", None)
-    return annotation.codebook_id if annotation else project.codebook_id
-
-
 @dataclass
 class Card:
     """Everything the span card shows; rendered as a page or as the htmx partial."""
@@ -234,14 +215,14 @@ def submit(
 @require_http_methods(["GET", "POST"])
 def code(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """GET: the coder's current span. POST: submit it, then show the next one."""
-    project = access.coding_project(request.user, project_id)
+    project, assignment = access.coding_project_and_assignment(
+        request.user, project_id, request.POST.get("assignment")
+    )
     if request.method == "GET":
         return render_card(request, next_card(request, project))
-
-    assignment = my_assignment(project, request.user, request.POST.get("assignment"))
     if assignment is None:
         return not_held(request, project)
-    codebook_id = codebook_of(project, assignment)
+    codebook_id = assignment.codebook_id  # a revision keeps its codebook version
     groups = codebook_groups(codebook_id)
     annotation, card = submit(request, project, assignment, groups, mode="code")
     if annotation is None:
@@ -265,8 +246,9 @@ def code(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
 @require_POST
 def skip(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """Give the current span back with a reason (required), then show the next one."""
-    project = access.coding_project(request.user, project_id)
-    assignment = my_assignment(project, request.user, request.POST.get("assignment"))
+    project, assignment = access.coding_project_and_assignment(
+        request.user, project_id, request.POST.get("assignment")
+    )
     if assignment is None:
         return not_held(request, project)
     try:
