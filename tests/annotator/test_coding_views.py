@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from annotator import progress as progress_reads
 from annotator.models import (
     Annotation,
     AnnotationRevision,
@@ -17,7 +18,6 @@ from annotator.models import (
     Label,
     Membership,
 )
-from annotator import progress as progress_reads
 from annotator.progress import coder_progress
 from annotator.services import claim_next_span, set_membership, submit_annotation
 from annotator.views import cards, coding
