@@ -8,8 +8,10 @@ coding), whatever the status.
 
 Roles: anonymous; `coder` (codes this project); `outsider` (codes another project
 only); `reviewer` and `manager` of this project (the manager is also in the Managers
-group, as managers are); `staff` (is_staff, no membership, no group). Pages are
-opened with a session, /api/ with a token.
+group, as managers are); `other_reviewer` and `other_manager`, who hold those roles
+in another project only (the other manager is in the Managers group too); `staff`
+(is_staff, no membership, no group). Pages are opened with a session, /api/ with a
+token. Every rule checked here is decided in annotator/access.py.
 """
 
 from __future__ import annotations
@@ -28,13 +30,25 @@ from annotator.models import Assignment, Membership
 from annotator.services import claim_next_span, submit_annotation
 from tests.factories import UserFactory, make_project
 
-ROLES = ("anonymous", "coder", "outsider", "reviewer", "manager", "staff")
+ROLES = (
+    "anonymous",
+    "coder",
+    "outsider",
+    "reviewer",
+    "manager",
+    "other_reviewer",
+    "other_manager",
+    "staff",
+)
 OTHER_CODER = "zoltan-other-coder"
 OTHER_COMMENT = "PRIVATE-NOTE-OF-THE-OTHER-CODER"
 
 # name: (method, {role: status}). 302 = sent to the login page (anonymous pages),
 # 401 = API without credentials. `_` fills every role not listed.
 LOGIN = 302
+MANAGERS_GROUP = {"manager": 200, "other_manager": 200}
+# Members of another project only: this project is not theirs to know of.
+NOT_OURS = {"outsider": 404, "other_reviewer": 404, "other_manager": 404}
 EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     # Open to everyone.
     "login": ("GET", {"_": 200}),
@@ -46,48 +60,48 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "home": ("GET", {"anonymous": LOGIN, "_": 200}),
     "api-token": ("GET", {"anonymous": LOGIN, "_": 200}),
     "api-project-list": ("GET", {"anonymous": 401, "_": 200}),
-    # Corpora: the Managers group (its permissions), nobody else.
-    "corpus-list": ("GET", {"anonymous": LOGIN, "manager": 200, "_": 403}),
-    "corpus-import": ("GET", {"anonymous": LOGIN, "manager": 200, "_": 403}),
-    "corpus-detail": ("GET", {"anonymous": LOGIN, "manager": 200, "_": 403}),
-    "document-detail": ("GET", {"anonymous": LOGIN, "manager": 200, "_": 403}),
+    # Corpora: the Managers group (its permissions), whatever their projects.
+    **{
+        name: ("GET", {"anonymous": LOGIN, **MANAGERS_GROUP, "_": 403})
+        for name in ("corpus-list", "corpus-import", "corpus-detail", "document-detail")
+    },
     "project-create": (
         "GET",
-        {"anonymous": LOGIN, "manager": 200, "staff": 200, "_": 403},
+        {"anonymous": LOGIN, **MANAGERS_GROUP, "staff": 200, "_": 403},
     ),
     # A project's pages: members (and staff) see it; non-members get 404.
-    "project-detail": ("GET", {"anonymous": LOGIN, "outsider": 404, "_": 200}),
-    "api-project-detail": ("GET", {"anonymous": 401, "outsider": 404, "_": 200}),
+    "project-detail": ("GET", {"anonymous": LOGIN, **NOT_OURS, "_": 200}),
+    "api-project-detail": ("GET", {"anonymous": 401, **NOT_OURS, "_": 200}),
     "project-members": (
         "GET",
-        {"anonymous": LOGIN, "outsider": 404, "manager": 200, "staff": 200, "_": 403},
+        {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
     ),
     # Coding: the project's coders only.
     "project-code": (
         "GET",
-        {"anonymous": LOGIN, "outsider": 404, "coder": 200, "_": 403},
+        {"anonymous": LOGIN, **NOT_OURS, "coder": 200, "_": 403},
     ),
     "project-code-skip": (
         "POST",
-        {"anonymous": LOGIN, "outsider": 404, "coder": 200, "_": 403},
+        {"anonymous": LOGIN, **NOT_OURS, "coder": 200, "_": 403},
     ),
     "project-code-recent": (
         "GET",
-        {"anonymous": LOGIN, "outsider": 404, "coder": 200, "_": 403},
+        {"anonymous": LOGIN, **NOT_OURS, "coder": 200, "_": 403},
     ),
     "project-code-revise": (
         "GET",
-        {"anonymous": LOGIN, "outsider": 404, "coder": 200, "_": 403},
+        {"anonymous": LOGIN, **NOT_OURS, "coder": 200, "_": 403},
     ),
-    "api-claim": ("POST", {"anonymous": 401, "outsider": 404, "coder": 200, "_": 403}),
+    "api-claim": ("POST", {"anonymous": 401, **NOT_OURS, "coder": 200, "_": 403}),
     # The coder's live claim: an empty submit or skip is refused as such (400); other
     # members see the project, so they are told it is not theirs to do (403).
-    "api-submit": ("POST", {"anonymous": 401, "outsider": 404, "coder": 400, "_": 403}),
-    "api-skip": ("POST", {"anonymous": 401, "outsider": 404, "coder": 400, "_": 403}),
-    "api-my-annotations": ("GET", {"anonymous": 401, "outsider": 404, "_": 200}),
+    "api-submit": ("POST", {"anonymous": 401, **NOT_OURS, "coder": 400, "_": 403}),
+    "api-skip": ("POST", {"anonymous": 401, **NOT_OURS, "coder": 400, "_": 403}),
+    "api-my-annotations": ("GET", {"anonymous": 401, **NOT_OURS, "_": 200}),
     # Reviewing: reviewers and managers.
     **{
-        name: ("GET", {"anonymous": LOGIN, "outsider": 404, "coder": 403, "_": 200})
+        name: ("GET", {"anonymous": LOGIN, **NOT_OURS, "coder": 403, "_": 200})
         for name in (
             "project-agreement",
             "project-adjudicate",
@@ -96,7 +110,7 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         )
     },
     **{
-        name: ("GET", {"anonymous": 401, "outsider": 404, "coder": 403, "_": 200})
+        name: ("GET", {"anonymous": 401, **NOT_OURS, "coder": 403, "_": 200})
         for name in (
             "api-project-agreement",
             "api-gold",
@@ -164,9 +178,16 @@ def build_world() -> dict:
         "outsider": UserFactory(username="outsider"),
         "reviewer": UserFactory(username="reviewer"),
         "manager": UserFactory(username="manager"),
+        "other_reviewer": UserFactory(username="other_reviewer"),
+        "other_manager": UserFactory(username="other_manager"),
         "staff": UserFactory(username="staff", is_staff=True),
     }
-    users["manager"].groups.add(managers_group())
+    for role in ("manager", "other_manager"):
+        users[role].groups.add(managers_group())
+    for role in ("reviewer", "manager"):
+        Membership.objects.create(
+            project=other_project, user=users[f"other_{role}"], role=role
+        )
     for role in ("reviewer", "manager"):
         Membership.objects.create(project=project, user=users[role], role=role)
     other = UserFactory(username=OTHER_CODER)
@@ -255,8 +276,11 @@ def test_access(name, world, db):
             and name != "logout"
         ):
             assert response["Location"].startswith(reverse("login")), (name, role)
-        if role in ("coder", "outsider"):
-            assert OTHER_COMMENT not in text, f"{name} shows {role} another's comment"
+        if role in ("coder", "outsider", "other_reviewer", "other_manager"):
+            assert OTHER_COMMENT not in text, f"{name} shows {role} a coder's comment"
+        # (The Managers group's forms list usernames to add as members, so the
+        # other project's manager is left out of the name check.)
+        if role in ("coder", "outsider", "other_reviewer"):
             assert not re.search(rf"\b{re.escape(OTHER_CODER)}\b", text), (
                 f"{name} shows {role} another coder's name"
             )
