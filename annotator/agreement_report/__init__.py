@@ -28,7 +28,6 @@ from .arrays import (
     LabelArrays,
     annotation_arrays,
     category_scale,
-    dimension_scale,
     label_arrays,
     read_project,
 )
@@ -63,7 +62,6 @@ __all__ = [
     "category_scale",
     "coder_medians",
     "dimension_report",
-    "dimension_scale",
     "label_arrays",
     "project_report",
     "read_project",

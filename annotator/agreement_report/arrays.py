@@ -243,11 +243,6 @@ def _locate(
 # --- scales --------------------------------------------------------------------------
 
 
-def dimension_scale(dimension: Dimension) -> tuple[Category, ...]:
-    """The dimension's categories in scale order (ordinal: by value if all have one)."""
-    return _in_scale_order(dimension, list(dimension.categories.all()))
-
-
 def _in_scale_order(
     dimension: Dimension, categories: list[Category]
 ) -> tuple[Category, ...]:
