@@ -32,12 +32,8 @@ from annotator.agreement.breakdowns import (
 from annotator.agreement.kappa import cohen_from_coded, kappa_family
 from annotator.agreement.metrics import agreement_weights
 from annotator.agreement.result import AgreementResult
-from annotator.agreement_report.arrays import (
-    AnnotationArrays,
-    LabelArrays,
-    read_project,
-)
 from annotator.models import Category, Dimension, Project
+from annotator.ratings import AnnotationArrays, LabelArrays, read_project
 from corpus.models import Document
 
 # Krippendorff (2004, p. 241): rely on variables with alpha >= .800; consider

@@ -10,7 +10,6 @@ from django.db import connection, transaction
 from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
-from annotator.agreement_report import read_project
 from annotator.gold.aggregate import aggregate_dimension, gold_settings
 from annotator.gold.reading import Ratings, chunks, read_spans
 from annotator.gold.store import drop_foreign_dimensions, write_dimension
@@ -23,6 +22,7 @@ from annotator.models import (
     Project,
     WorkItem,
 )
+from annotator.ratings import read_project
 
 LOCK_NAMESPACE = 0x601D  # pg_advisory_xact_lock(namespace, project id)
 # Spans changed since the last run up to this many are recomputed alone; more,
