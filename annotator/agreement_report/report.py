@@ -11,27 +11,32 @@ from typing import Any
 import numpy as np
 from django.contrib.auth import get_user_model
 
-from annotator.agreement._coding import Coded, _code_integers, encode
-from annotator.agreement._grouped import grouped_alpha, grouped_alpha_arrays
-from annotator.agreement.alpha import alpha_parts, coincidence_from_parts
-from annotator.agreement.bootstrap import (
+from annotator.agreement import (
+    AgreementResult,
     BootstrapResult,
-    bootstrap_from_parts,
-    bootstrap_kappa_family,
-)
-from annotator.agreement.breakdowns import (
     CoderStats,
     LabeledMatrix,
+    agreement_weights,
+)
+from annotator.agreement.coded import (
+    Coded,
+    alpha_parts,
+    bootstrap_from_parts,
+    bootstrap_kappa_family,
+    code_integers,
     coder_stats_from_coded,
+    cohen_from_coded,
+    coincidence_from_parts,
+    encode,
     floor_to_monday,
+    grouped_alpha,
+    grouped_alpha_arrays,
+    kappa_family,
     pairwise_kappa_from_coded,
     per_category_from_coded,
     pooled_confusion_from_coded,
     rating_pairs,
 )
-from annotator.agreement.kappa import cohen_from_coded, kappa_family
-from annotator.agreement.metrics import agreement_weights
-from annotator.agreement.result import AgreementResult
 from annotator.models import Category, Dimension, Project
 from annotator.ratings import AnnotationArrays, LabelArrays, read_project
 from corpus.models import Document
@@ -259,7 +264,7 @@ def coder_medians(annotations: AnnotationArrays) -> dict[int, float]:
     coder, seconds = annotations.coder[ok], annotations.seconds[ok]
     if len(coder) == 0:
         return {}
-    labels, codes = _code_integers(coder)
+    labels, codes = code_integers(coder)
     if len(labels) <= 64:  # a few coders: one selection each beats a full sort
         return {
             int(u): float(np.median(seconds[codes == g])) for g, u in enumerate(labels)
@@ -395,7 +400,7 @@ def _per_document(
     many there are. Undefined alphas sort last; ties put bigger documents first."""
     if data.document is None or len(coded.unit) == 0:
         return [], 0
-    doc_labels, doc_codes = _code_integers(data.document)
+    doc_labels, doc_codes = code_integers(data.document)
     arrays = grouped_alpha_arrays(coded, doc_codes.ravel(), len(doc_labels), level)
     used = np.flatnonzero(arrays.n_units > 0)
     value = arrays.value[used]
@@ -438,7 +443,7 @@ def _over_time(
         ]
     seconds = np.where(np.isfinite(done), done, 0.0)
     mondays = floor_to_monday((seconds * 1e9).astype("datetime64[ns]"))
-    day_labels, week_codes = _code_integers(mondays.astype(np.int64))
+    day_labels, week_codes = code_integers(mondays.astype(np.int64))
     keys = [d.item() for d in day_labels.astype("datetime64[D]")]
     results = grouped_alpha(coded, week_codes.ravel()[coded.unit], keys, level)
     return [GroupRow(d, f"week of {d:%Y-%m-%d}", r) for d, r in results.items()]
