@@ -4,17 +4,21 @@ The one place the dashboard, the API and the ``agreement`` command get their
 figures from. The ratings are read by ``annotator.ratings`` (one aggregate
 query per table, never model instances), and the ratings of a dimension are
 coded once and handed to every coefficient and breakdown of the agreement
-engine.
+engine (``annotator.agreement.coded``).
 
 Rating model (see ``annotator.ratings``): the unit is the span, the coder is
 the user; a multi-choice dimension gives one rating per annotation, the set of
 chosen categories, compared with MASI. The scale is the project's codebook
 version's categories in order (ordinal: by numeric value when every category
 has one).
+
+Modules: ``report`` (``project_report``, ``dimension_report``: the figures
+from the engine), ``groups`` (alpha per document and per week or batch),
+``records`` (the report's records, their JSON form, the .667/.800 verdicts).
 """
 
-from .report import (
-    OVER,
+from .groups import OVER
+from .records import (
     RELIABLE,
     TENTATIVE,
     CoderRow,
@@ -22,11 +26,9 @@ from .report import (
     GroupRow,
     ProjectReport,
     band,
-    coder_medians,
-    dimension_report,
-    project_report,
     reading,
 )
+from .report import coder_medians, dimension_report, project_report
 
 __all__ = [
     "OVER",
