@@ -23,6 +23,8 @@ from psycopg.abc import Buffer
 from psycopg.adapt import Loader
 from psycopg.pq import Format
 
+from corpus.db import fast_path
+
 READ_THREADS = 2  # parallel table scans on PostgreSQL (see read_all)
 
 _SEND = {
@@ -98,10 +100,10 @@ def read_columns(queryset: QuerySet, kinds: Sequence[str]) -> list[np.ndarray]:
     ``kinds`` gives each column's type: "int" (int8), "int4", "float" or "time"
     (a datetime, returned as float seconds since the epoch). Integers come back
     as int64, the rest as float64; NULLs become NaN (floats). On PostgreSQL the
-    rows arrive packed in one binary string (``_read_packed``); elsewhere they
-    stream through ``values_list``.
+    rows arrive packed in one binary string (``_read_packed``, fast path
+    "ratings-binary-columns"); elsewhere they stream through ``values_list``.
     """
-    if connection.vendor == "postgresql":
+    if fast_path("ratings-binary-columns"):
         return _read_packed(queryset, kinds)
     return _read_rows(queryset, kinds)
 
@@ -182,9 +184,10 @@ def read_all(reads: dict[str, Read]) -> dict[str, list[np.ndarray]]:
     the reads run one after the other on this connection. Separate snapshots
     can differ by a submit made meanwhile; the numpy joins then drop the
     half-seen rows, so a report taken during coding may lag by a few codings.
+    The threads are fast path "ratings-parallel-reads".
     """
     if (
-        connection.vendor != "postgresql"
+        not fast_path("ratings-parallel-reads")
         or connection.in_atomic_block
         or len(reads) < 2
     ):
