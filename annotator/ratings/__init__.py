@@ -21,6 +21,12 @@ Modules:
   position on it;
 * ``arrays``: ``read_project``, ``label_arrays``, ``annotation_arrays`` and the
   records they return, ``locate`` (the numpy join by id).
+
+PostgreSQL fast paths (``corpus.db.fast_path``): "ratings-binary-columns" (rows
+packed in one binary string; the twin streams ``values_list``) and
+"ratings-parallel-reads" (one connection per read, in threads; the twin reads
+on this connection). tests/annotator/test_ratings_fast_paths.py checks each
+twin reads the same arrays.
 """
 
 from annotator.ratings.arrays import (
