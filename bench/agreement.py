@@ -319,6 +319,7 @@ import django; django.setup()
 from annotator.models import Project
 from annotator import agreement_report as ar
 from annotator.agreement import krippendorff_alpha
+from annotator.ratings import label_arrays
 import annotator.agreement_report.report as report_module
 project = Project.objects.get(name={name!r})
 dims = list(project.codebook.dimensions.all())
@@ -335,7 +336,7 @@ report_module.read_project = timed_read
 cpu0 = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
 t = time.perf_counter()
 if {what!r} == "alpha":
-    data = ar.label_arrays(project, dims[0])
+    data = label_arrays(project, dims[0])
     read_s[0] = time.perf_counter() - t
     a = krippendorff_alpha(data.unit, data.coder, data.value, level=data.level,
                            categories=tuple(range(len(data.categories))))

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from .uniques import code_integers
+
 LEVELS = ("nominal", "ordinal", "interval", "ratio", "set")
 _SETLIKE = (frozenset, set, list, tuple)
 # Above this many cells a dense bincount table is replaced by a sort (np.unique).
@@ -103,29 +105,12 @@ def _code_column(x: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
         except TypeError:  # mixed, unorderable types: compare as text
             labels, inv = np.unique(arr.astype(str), return_inverse=True)
     elif arr.dtype.kind in "iu" and len(arr):
-        return _code_integers(arr)
+        return code_integers(arr)
     else:
         if arr.dtype.kind == "f" and np.isnan(arr).any():
             raise RatingsInputError(f"{name} contains a missing entry")
         labels, inv = np.unique(arr, return_inverse=True)
     return labels, inv.ravel().astype(np.int64)
-
-
-def _code_integers(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(arr, return_inverse=True)`` for integers, by a lookup table when
-    their range is not much wider than their number (database ids usually are):
-    one scatter, one cumulative sum and one gather instead of a sort."""
-    low, high = int(arr.min()), int(arr.max())
-    if high - low >= 4 * len(arr) + 1_000:
-        labels, inv = np.unique(arr, return_inverse=True)
-        return labels, inv.ravel().astype(np.int64)
-    offset = arr - low if low else arr
-    seen = np.zeros(high - low + 1, dtype=bool)
-    seen[offset] = True
-    code = np.cumsum(seen, dtype=np.int64)
-    code -= 1
-    labels = (np.flatnonzero(seen) + low).astype(arr.dtype)
-    return labels, code[offset]
 
 
 def _looks_like_sets(values: Any) -> bool:
@@ -193,7 +178,7 @@ def _code_scalars(arr: np.ndarray, categories: Sequence[Any] | None):
     if arr.dtype.kind == "b":
         arr = arr.astype(np.int64)
     if arr.dtype.kind in "iu" and len(arr):
-        uniq, inv = _code_integers(arr)
+        uniq, inv = code_integers(arr)
     else:
         uniq, inv = np.unique(arr, return_inverse=True)
     inv = inv.ravel().astype(np.int64)
@@ -348,3 +333,8 @@ def subset(c: Coded, mask: np.ndarray) -> Coded:
 def plain(v: Any) -> Any:
     """Turn a numpy scalar label into the equivalent Python object."""
     return _plain(v)
+
+
+def plain_labels(values: Any) -> tuple[Any, ...]:
+    """Numpy labels (coders, categories, groups) as a tuple of Python objects."""
+    return tuple(_plain(v) for v in values)

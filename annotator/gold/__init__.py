@@ -12,7 +12,7 @@ Public interface (pages, API, exports and commands call these):
 * ``adjudication_queue(project, below=...)``: the spans waiting for a reviewer,
   in priority order.
 
-Ratings are read as numpy arrays by ``annotator.agreement_report`` (dimensions
+Ratings are read as numpy arrays by ``annotator.ratings`` (dimensions
 and categories matched by key across codebook versions, as the agreement figures
 are), aggregated by ``annotator.gold_maths`` and written in bulk through staging
 tables (COPY on PostgreSQL), so a million spans is one pass of each.

@@ -1,10 +1,10 @@
 """Reading the ratings of chosen spans (the incremental refresh).
 
-A full refresh reads every rating through ``annotator.agreement_report``; after
+A full refresh reads every rating through ``annotator.ratings``; after
 a few annotations changed, only their spans' ratings are read here, by id, with
 the same scale (dimensions and categories matched by key across codebook
 versions). Both come to ``aggregate_dimension`` as ``Ratings``: what the rules
-need and nothing more, so the agreement report's arrays may grow other fields.
+need and nothing more, so the shared reader's arrays may grow other fields.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from annotator.agreement_report import category_scale
 from annotator.models import Annotation, Category, Dimension, Label, Project
+from annotator.ratings import LabelArrays, category_scale
 
 CHUNK = 5_000  # ids per IN list (SQLite allows 32,766 parameters)
 
@@ -32,8 +32,8 @@ class Ratings:
     level: str  # nominal, ordinal or set
 
     @classmethod
-    def of(cls, arrays) -> Ratings:
-        """From ``annotator.agreement_report``'s LabelArrays."""
+    def of(cls, arrays: LabelArrays) -> Ratings:
+        """From the shared reader's ``LabelArrays``."""
         return cls(
             arrays.unit, arrays.coder, arrays.value, arrays.categories, arrays.level
         )
@@ -46,7 +46,7 @@ def chunks(ids: np.ndarray) -> Iterator[list[int]]:
 
 def _scale(dimension: Dimension) -> tuple[tuple[Category, ...], dict[int, int]]:
     """The categories in scale order and the position of every category id of
-    every version of the dimension: the agreement report's scale, so a full and
+    every version of the dimension: the shared reader's scale, so a full and
     an incremental refresh code values alike."""
     scale = category_scale(dimension)
     return scale.categories, dict(

@@ -1,5 +1,11 @@
 """refresh_gold: recompute a project's automatic gold when its annotations or
-gold settings changed since the last run."""
+gold settings changed since the last run.
+
+PostgreSQL fast paths (``corpus.db.fast_path``): "gold-refresh-lock" (an
+advisory lock per project serialises concurrent refreshes; the portable twin
+takes none, as SQLite serialises writers itself) and "gold-refresh-analyze"
+(fresh statistics for the gold table after a full pass; the twin skips it).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,6 @@ from django.db import connection, transaction
 from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
-from annotator.agreement_report import read_project
 from annotator.gold.aggregate import aggregate_dimension, gold_settings
 from annotator.gold.reading import Ratings, chunks, read_spans
 from annotator.gold.store import drop_foreign_dimensions, write_dimension
@@ -23,6 +28,8 @@ from annotator.models import (
     Project,
     WorkItem,
 )
+from annotator.ratings import read_project
+from corpus.db import fast_path
 
 LOCK_NAMESPACE = 0x601D  # pg_advisory_xact_lock(namespace, project id)
 # Spans changed since the last run up to this many are recomputed alone; more,
@@ -101,7 +108,7 @@ def refresh_gold(project: Project, *, by=None, force: bool = False) -> list[Gold
     if not force and _is_fresh(project, watermark):
         return []
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if fast_path("gold-refresh-lock"):
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, project.pk]
@@ -217,7 +224,7 @@ def _recompute(
                 run.save(update_fields=["n_decided", "n_undecided"])
             runs.append(run)
     drop_foreign_dimensions(project, [d.pk for d in dimensions])
-    if scope is None and connection.vendor == "postgresql":
+    if scope is None and fast_path("gold-refresh-analyze"):
         # A full pass may have written a million rows: fresh statistics, or the
         # queue's and exports' plans take the gold table for a small one.
         with connection.cursor() as cursor:

@@ -1,5 +1,12 @@
 """Writing one dimension's decisions: staging tables (COPY on PostgreSQL), one
-upsert that skips adjudicated and unchanged rows, deletes of now-undecided spans."""
+upsert that skips adjudicated and unchanged rows, deletes of now-undecided spans.
+
+PostgreSQL fast paths (``corpus.db.fast_path``), each with a portable twin that
+writes the same rows: "gold-stage-copy" (COPY into the staging tables, else
+batched INSERTs), "gold-stage-analyze" (statistics for the staging tables, else
+none) and "gold-stage-on-commit-drop" (the staging tables vanish at commit,
+else they are dropped after each dimension).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +26,7 @@ from annotator.models import (
     GoldRun,
     Project,
 )
+from corpus.db import fast_path
 
 STAGE_BATCH = 5_000
 
@@ -58,18 +66,20 @@ STAGE_COLUMNS = {
 }
 
 
-def _create_stage(cursor) -> None:
-    pg = connection.vendor == "postgresql"
+def _create_stage(cursor, on_commit_drop: bool) -> None:
+    # coder_codes staged in the gold table's own column type (jsonb on
+    # PostgreSQL, text on SQLite), so the upsert copies and compares it as is.
+    json_type = GoldLabel._meta.get_field("coder_codes").db_type(connection)
     for name, columns in STAGE_COLUMNS.items():
         cursor.execute(f"DROP TABLE IF EXISTS {name}")
-        columns = columns.format(json="jsonb" if pg else "text")
-        drop = " ON COMMIT DROP" if pg else ""
+        columns = columns.format(json=json_type)
+        drop = " ON COMMIT DROP" if on_commit_drop else ""
         cursor.execute(f"CREATE TEMP TABLE {name} ({columns}){drop}")
 
 
 def _fill(cursor, table: str, n_columns: int, rows: Iterable[tuple]) -> None:
     """Rows into a staging table: COPY on PostgreSQL, batched INSERTs elsewhere."""
-    if connection.vendor == "postgresql":
+    if fast_path("gold-stage-copy"):
         with cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
@@ -83,6 +93,16 @@ def _fill(cursor, table: str, n_columns: int, rows: Iterable[tuple]) -> None:
             batch = []
     if batch:
         cursor.executemany(sql, batch)
+
+
+def _distinct(table: str, column: str) -> str:
+    """SQL for "the stored value differs from the new one", NULLs equal to NULLs.
+
+    PostgreSQL's ``IS DISTINCT FROM`` and SQLite's ``IS NOT``, spelled in SQL
+    both accept (true when one side is NULL and the other not).
+    """
+    old, new = f"{table}.{column}", f"EXCLUDED.{column}"
+    return f"NOT COALESCE({old} = {new}, {old} IS NULL AND {new} IS NULL)"
 
 
 COMPARED = (
@@ -115,22 +135,17 @@ def write_dimension(
     """
     multiple = dimension.multiple
     gl, glc = GoldLabel._meta.db_table, GoldLabelCategory._meta.db_table
-    _create_stage(cursor)
+    on_commit_drop = fast_path("gold-stage-on-commit-drop")
+    analyze = fast_path("gold-stage-analyze")
+    _create_stage(cursor, on_commit_drop)
     _fill(cursor, "gold_stage", 7, _stage_rows(d, multiple))
-    if connection.vendor == "postgresql":
+    if analyze:
         # Temporary tables have no statistics until analysed; without them the
         # planner guesses their size and may pick a walk over the gold table.
         cursor.execute("ANALYZE gold_stage")
     if multiple:
         _fill(cursor, "gold_stage_cat", 2, _stage_categories(d))
-    pg = connection.vendor == "postgresql"
-    distinct = " OR ".join(
-        f"{gl}.{c} IS DISTINCT FROM EXCLUDED.{c}"
-        if pg
-        else f"{gl}.{c} IS NOT excluded.{c}"
-        for c in COMPARED
-    )
-    changed = "TRUE" if force else distinct
+    changed = "TRUE" if force else " OR ".join(_distinct(gl, c) for c in COMPARED)
     # As the ORM stores it (on SQLite: naive UTC text), so raw and ORM-written
     # timestamps compare and sort alike.
     stamp = connection.ops.adapt_datetimefield_value(now)
@@ -172,7 +187,7 @@ def write_dimension(
             f"SELECT g.id FROM gold_scope x JOIN {gl} g ON g.project_id = %s "
             f"AND g.span_id = x.span_id AND g.dimension_id = %s WHERE {undecided}"
         )
-        if pg:
+        if analyze:
             cursor.execute("ANALYZE gold_scope")
     if multiple:
         _fill(cursor, "gold_changed", 1, ((i,) for i in written))
@@ -197,7 +212,7 @@ def write_dimension(
         f"DELETE FROM {gl} WHERE id IN ({stale})", [project.pk, dimension.pk]
     )
     deleted = cursor.rowcount
-    if not pg:
+    if not on_commit_drop:
         for name in STAGE_COLUMNS:
             cursor.execute(f"DROP TABLE IF EXISTS {name}")
     return len(written), deleted

@@ -21,14 +21,9 @@ from annotator.agreement import (
     krippendorff_alpha,
     pairwise_cohen_kappa,
 )
-from annotator.agreement_report import (
-    annotation_arrays,
-    band,
-    label_arrays,
-    project_report,
-    reading,
-)
+from annotator.agreement_report import band, project_report, reading
 from annotator.models import Annotation, Dimension
+from annotator.ratings import annotation_arrays, label_arrays
 from annotator.services import claim_next_span, submit_annotation
 from tests.factories import make_project
 
@@ -311,15 +306,15 @@ def test_parallel_reads_give_the_same_report_as_one_connection():
 
 @pytest.mark.parametrize("spread", [1, 10_000])
 def test_locate_finds_ids_with_dense_and_sparse_keys(spread):
-    from annotator.agreement_report.arrays import _locate
+    from annotator.ratings import locate
 
     rng = np.random.default_rng(spread)
     keys = rng.permutation(np.arange(500) * spread + 7)  # dense, or far apart
     ids = np.concatenate([keys[rng.integers(0, 500, 300)], [0, 6, 10**9]])
-    found, at = _locate(keys, ids)
+    found, at = locate(keys, ids)
     assert found.tolist() == [True] * 300 + [False] * 3
     np.testing.assert_array_equal(keys[at[found]], ids[found])
-    empty_found, _ = _locate(np.array([], dtype=np.int64), ids)
+    empty_found, _ = locate(np.array([], dtype=np.int64), ids)
     assert not empty_found.any()
 
 
@@ -355,7 +350,8 @@ def test_intervals_for_alpha_and_the_unit_level_kappas(coded_project):
 
 @pytest.mark.parametrize("n_coders", [3, 100])
 def test_coder_medians_match_numpy(n_coders):
-    from annotator.agreement_report import AnnotationArrays, coder_medians
+    from annotator.agreement_report import coder_medians
+    from annotator.ratings import AnnotationArrays
 
     rng = np.random.default_rng(n_coders)
     n = 5_000
@@ -395,8 +391,9 @@ def test_an_annotation_without_labels_still_counts(
 ):
     # Every dimension left blank: no label carries its span and coder, so they
     # are looked up; the multi-choice dimension counts it as an empty set.
-    from annotator.agreement_report import arrays, coder_medians
+    from annotator.agreement_report import coder_medians
     from annotator.models import Label
+    from annotator.ratings import arrays
 
     monkeypatch.setattr(arrays, "OWNER_LOOKUP_LIMIT", lookup_limit)
     before = {d.key: d for d in project_report(coded_project).dimensions}
@@ -420,11 +417,11 @@ def test_an_annotation_without_labels_still_counts(
 
 
 def test_epoch_seconds_from_binary_timestamps():
-    from annotator.agreement_report.arrays import _epoch_seconds
+    from annotator.ratings.columns import epoch_seconds
 
     info = np.iinfo(np.int64)
     raw = np.array([0, 1_500_000, -946_684_800_000_000, info.min, info.max])
-    got = _epoch_seconds(raw)
+    got = epoch_seconds(raw)
     assert got[:3].tolist() == [946_684_800.0, 946_684_801.5, 0.0]
     assert math.isnan(got[3]) and got[4] == math.inf
 
@@ -433,10 +430,10 @@ def test_epoch_seconds_from_binary_timestamps():
 def test_times_read_equal_the_servers_epoch_seconds(coded_project):
     from django.db import connection
 
-    from annotator.agreement_report.arrays import _read_columns
+    from annotator.ratings import read_columns
 
     rows = Annotation.objects.filter(project=coded_project).order_by("id")
-    (got,) = _read_columns(rows.values_list("created_at"), ("time",))
+    (got,) = read_columns(rows.values_list("created_at"), ("time",))
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT date_part('epoch', created_at) FROM annotator_annotation "

@@ -17,9 +17,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from annotator.agreement import RatingsInputError, read_ratings_csv, summary
-from annotator.agreement._coding import LEVELS
-from annotator.agreement.metrics import WEIGHT_NAMES
+from annotator.agreement import (
+    LEVELS,
+    WEIGHT_NAMES,
+    RatingsInputError,
+    read_ratings_csv,
+    summary,
+)
 from annotator.agreement_report import OVER, project_report
 from annotator.models import Project
 

@@ -222,11 +222,11 @@ def test_spellings_of_one_number_are_one_value(level):
 @pytest.mark.parametrize("spread", [1, 100_000])
 def test_integer_ids_code_like_np_unique(spread):
     # Dense ids (a lookup table) and sparse ones (a sort) give the same codes.
-    from annotator.agreement._coding import _code_column
+    from annotator.agreement.uniques import code_integers
 
     rng = np.random.default_rng(spread)
     ids = rng.integers(-50, 400, 1000) * spread
-    labels, codes = _code_column(ids, "units")
+    labels, codes = code_integers(ids)
     want_labels, want_codes = np.unique(ids, return_inverse=True)
     np.testing.assert_array_equal(labels, want_labels)
     np.testing.assert_array_equal(codes, want_codes)

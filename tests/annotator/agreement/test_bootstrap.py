@@ -137,9 +137,8 @@ def _kappa_data(seed: int = 2):
 def test_kappa_bootstrap_of_the_sample_itself_is_the_estimate(monkeypatch, weights):
     # A "resample" that draws every unit exactly once must give the point
     # estimates: this pins the per-type sums to the coefficients' formulas.
-    from annotator.agreement import bootstrap as boot
-    from annotator.agreement._coding import encode
-    from annotator.agreement.kappa import kappa_family
+    from annotator.agreement import kappa_bootstrap as boot
+    from annotator.agreement.coded import encode, kappa_family
 
     class Exact:
         def __init__(self, seed):
@@ -159,9 +158,12 @@ def test_kappa_bootstrap_of_the_sample_itself_is_the_estimate(monkeypatch, weigh
 
 
 def test_kappa_bootstrap_intervals_bracket_the_estimates():
-    from annotator.agreement._coding import encode
-    from annotator.agreement.bootstrap import KAPPA_INTERVALS, bootstrap_kappa_family
-    from annotator.agreement.kappa import kappa_family
+    from annotator.agreement.coded import (
+        KAPPA_INTERVALS,
+        bootstrap_kappa_family,
+        encode,
+        kappa_family,
+    )
 
     coded = encode(*_kappa_data(), level="auto")
     a = bootstrap_kappa_family(coded, "linear", n_resamples=400, seed=1)
@@ -180,7 +182,7 @@ def test_kappa_bootstrap_intervals_bracket_the_estimates():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_unit_types_numbered_as_numpy_unique_numbers_them(seed):
     # Most keys small (one-entry units), a few large: same ids and first units.
-    from annotator.agreement.bootstrap import _first_and_inverse
+    from annotator.agreement.uniques import first_and_inverse
 
     rng = np.random.default_rng(seed)
     small = 21
@@ -190,6 +192,6 @@ def test_unit_types_numbered_as_numpy_unique_numbers_them(seed):
         small + rng.integers(0, 10**12, 5_000) % (50 if seed else 10**12),
     )
     _, want_first, want_inverse = np.unique(key, return_index=True, return_inverse=True)
-    first, inverse = _first_and_inverse(key, small)
+    first, inverse = first_and_inverse(key, small)
     np.testing.assert_array_equal(first, want_first)
     np.testing.assert_array_equal(inverse, want_inverse.ravel())

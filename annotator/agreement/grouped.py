@@ -1,4 +1,8 @@
-"""Per-group Krippendorff's alpha for all groups at once (internal; see breakdowns)."""
+"""Krippendorff's alpha within groups (documents, weeks, batches), all groups at once.
+
+One set of coincidence contributions gives every group's alpha, equal to
+``krippendorff_alpha`` run on each group's ratings alone.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ._coding import Coded, dense_table_ok, ratings_per_unit, subset
+from ._coding import Coded, dense_table_ok, plain_labels, ratings_per_unit, subset
 from ._tables import coincidence_weights, dense_ok, pairable_entries, pairs
-from .alpha import alpha_from_parts, alpha_parts, alpha_value
+from .alpha import alpha_from_parts, alpha_parts, alpha_value, encode_for_alpha
 from .metrics import Difference
 from .result import AgreementResult
 
@@ -143,4 +147,74 @@ def grouped_alpha(
     return {lab: arrays.result(i) for i, lab in enumerate(labels)}
 
 
-__all__ = ["GroupedAlpha", "grouped_alpha", "grouped_alpha_arrays"]
+def _group_codes(
+    coded: Coded, groups: Any, name: str
+) -> tuple[np.ndarray, tuple[Any, ...]]:
+    g = np.asarray(groups)
+    if g.ndim != 1 or (coded.kept is None and len(g) != len(coded.unit)):
+        raise ValueError(f"{name} must be parallel to units/coders/values")
+    if coded.kept is not None:
+        if len(g) != len(coded.kept):
+            raise ValueError(f"{name} must be parallel to units/coders/values")
+        g = g[coded.kept]
+    labels, codes = np.unique(g, return_inverse=True)
+    return codes.ravel().astype(np.int64), plain_labels(labels)
+
+
+def alpha_by_group(
+    units: Sequence[Any],
+    coders: Sequence[Any],
+    values: Sequence[Any],
+    groups: Sequence[Any],
+    *,
+    level: str = "nominal",
+    categories: Sequence[Any] | None = None,
+) -> dict[Any, AgreementResult]:
+    """Krippendorff's alpha computed separately within each group (e.g. per document).
+
+    Why: reliability can differ between documents, sources or codebook
+    sections. ``groups`` is parallel to the ratings; ratings of one unit in
+    different groups are treated as different units. The category scale is
+    shared across groups, but expected disagreement uses each group's own
+    values, so every group's alpha equals ``krippendorff_alpha`` on that
+    group's ratings alone (Krippendorff 2011).
+    """
+    coded = encode_for_alpha(units, coders, values, level=level, categories=categories)
+    codes, labels = _group_codes(coded, groups, "groups")
+    return grouped_alpha(coded, codes, labels, level)
+
+
+def alpha_over_time(
+    units: Sequence[Any],
+    coders: Sequence[Any],
+    values: Sequence[Any],
+    times: Sequence[Any],
+    *,
+    level: str = "nominal",
+    categories: Sequence[Any] | None = None,
+    freq: str | None = None,
+) -> dict[Any, AgreementResult]:
+    """Alpha per coding batch, in batch order, to watch reliability drift over time.
+
+    Why: agreement usually rises during training and can decay later. ``times``
+    is parallel to the ratings: a batch key (round number, date) or, with
+    ``freq`` (a numpy datetime unit such as "D", "W", "M"), timestamps floored
+    to that unit. Weeks start on Monday (ISO 8601) and are labelled by that
+    Monday's date; numpy's own "W" unit counts weeks from Thursday 1970-01-01,
+    which would split a Monday-to-Sunday working week in two. Each batch's
+    alpha is computed as in ``alpha_by_group``.
+    """
+    t = np.asarray(times)
+    if freq == "W":
+        t = floor_to_monday(t)
+    elif freq is not None:
+        t = t.astype("datetime64[ns]").astype(f"datetime64[{freq}]")
+    return alpha_by_group(units, coders, values, t, level=level, categories=categories)
+
+
+def floor_to_monday(times: Any) -> np.ndarray:
+    """Each timestamp's ISO week, as the date (datetime64[D]) of its Monday."""
+    days = np.asarray(times).astype("datetime64[ns]").astype("datetime64[D]")
+    # 1970-01-01 was a Thursday: shifting by 3 days makes numpy's weeks start Monday.
+    shift = np.timedelta64(3, "D")
+    return ((days + shift).astype("datetime64[W]").astype("datetime64[D]")) - shift

@@ -1,0 +1,231 @@
+"""The report's records (per dimension, per project), their JSON form and the verdicts.
+
+``DimensionReport.to_dict`` is the API's and the command's JSON; ``reading`` and
+``band`` turn an alpha into the dashboard's sentence and colour against
+Krippendorff's thresholds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from annotator.agreement import (
+    AgreementResult,
+    BootstrapResult,
+    CoderStats,
+    LabeledMatrix,
+)
+from annotator.models import Project
+
+# Krippendorff (2004, p. 241): rely on variables with alpha >= .800; consider
+# .667 <= alpha < .800 only for tentative conclusions.
+RELIABLE = 0.800
+TENTATIVE = 0.667
+
+
+def reading(value: float, low: float = math.nan, high: float = math.nan) -> str:
+    """One line saying what an alpha means against the .667/.800 thresholds."""
+    if not math.isfinite(value):
+        return "Not enough double-coded units with variation to measure agreement."
+    interval = (
+        f" (95% interval {low:.3f} to {high:.3f})"
+        if math.isfinite(low) and math.isfinite(high)
+        else ""
+    )
+    if value >= RELIABLE:
+        verdict = "reliable: at or above .800, fit for drawing conclusions"
+    elif value >= TENTATIVE:
+        verdict = "between .667 and .800: good enough for tentative conclusions only"
+    else:
+        verdict = "below .667: not reliable, revise the codebook or retrain coders"
+    return f"α = {value:.3f}{interval} is {verdict}."
+
+
+def band(value: float) -> str:
+    """Colour band of an alpha: good, tentative, poor or none (undefined)."""
+    if not math.isfinite(value):
+        return "none"
+    if value >= RELIABLE:
+        return "good"
+    return "tentative" if value >= TENTATIVE else "poor"
+
+
+@dataclass(frozen=True)
+class CoderRow:
+    user_id: int
+    username: str
+    stats: CoderStats
+    median_seconds: float
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    key: Any  # document id, Monday's date, or batch number
+    label: str
+    result: AgreementResult
+
+
+@dataclass
+class DimensionReport:
+    """Every figure for one dimension of a project."""
+
+    key: str
+    label: str
+    level: str  # nominal, ordinal or set (MASI)
+    weights: str  # for percent agreement and the kappa family
+    categories: list[tuple[str, str]]  # (key, label) in scale order
+    n_ratings: int
+    n_units_coded: int  # spans with at least one rating
+    alpha: BootstrapResult
+    coefficients: dict[str, AgreementResult]
+    intervals: dict[str, tuple[float, float]]  # 95% unit bootstrap, where available
+    per_category: list[tuple[str, str, AgreementResult]]
+    pairwise: LabeledMatrix  # coder usernames
+    coders: list[CoderRow]
+    documents: list[GroupRow]  # documents with >= 1 pairable unit, worst first
+    n_documents: int  # documents with >= 1 pairable unit
+    over_time: list[GroupRow]
+    over: str  # week or batch
+    batch_size: int
+    confusion: LabeledMatrix  # category labels
+    coincidence: LabeledMatrix
+
+    @property
+    def estimate(self) -> AgreementResult:
+        return self.alpha.estimate
+
+    @property
+    def band(self) -> str:
+        return band(self.estimate.value)
+
+    @property
+    def reading(self) -> str:
+        return reading(self.estimate.value, self.alpha.ci_low, self.alpha.ci_high)
+
+    def to_dict(self, documents_limit: int | None = None) -> dict[str, Any]:
+        """JSON-ready figures (undefined values are None)."""
+        docs = self.documents[:documents_limit] if documents_limit else self.documents
+        return _clean(
+            {
+                "key": self.key,
+                "label": self.label,
+                "level": self.level,
+                "weights": self.weights,
+                "categories": [{"key": k, "label": lab} for k, lab in self.categories],
+                "n_ratings": self.n_ratings,
+                "n_units_coded": self.n_units_coded,
+                "n_units": self.estimate.n_units,
+                "n_pairable": self.estimate.n_pairable,
+                "excluded_units": self.estimate.excluded_units,
+                "n_coders": self.estimate.n_coders,
+                "band": self.band,
+                "reading": self.reading,
+                "alpha": {
+                    "value": self.estimate.value,
+                    "ci_low": self.alpha.ci_low,
+                    "ci_high": self.alpha.ci_high,
+                    "confidence": self.alpha.confidence,
+                    "p_below": {f"{m:.3f}": p for m, p in self.alpha.p_below.items()},
+                    "n_resamples": self.alpha.n_resamples,
+                    "n_valid": self.alpha.n_valid,
+                    "method": self.alpha.method,
+                },
+                "coefficients": {
+                    name: {
+                        **_result(r),
+                        "ci_low": self.intervals.get(name, (None, None))[0],
+                        "ci_high": self.intervals.get(name, (None, None))[1],
+                    }
+                    for name, r in self.coefficients.items()
+                },
+                "per_category": [
+                    {"key": k, "label": lab, **_result(r)}
+                    for k, lab, r in self.per_category
+                ],
+                "pairwise_kappa": {
+                    "coders": list(self.pairwise.row_labels),
+                    "kappa": self.pairwise.matrix.tolist(),
+                    "shared_units": self.pairwise.counts.tolist()
+                    if self.pairwise.counts is not None
+                    else None,
+                },
+                "coders": [
+                    {
+                        "username": row.username,
+                        "n_coded": row.stats.n_coded,
+                        "n_shared_units": row.stats.n_shared_units,
+                        "median_seconds": row.median_seconds,
+                        "percent_agreement": row.stats.percent_agreement,
+                        "n_comparisons": row.stats.n_comparisons,
+                        "alpha_without": row.stats.alpha_without,
+                    }
+                    for row in self.coders
+                ],
+                "documents": {
+                    "n_documents": self.n_documents,
+                    "shown": len(docs),
+                    "rows": [
+                        {"document_id": r.key, "title": r.label, **_result(r.result)}
+                        for r in docs
+                    ],
+                },
+                "over_time": {
+                    "by": self.over,
+                    "batch_size": self.batch_size if self.over == "batch" else None,
+                    "rows": [
+                        {"period": r.label, **_result(r.result)} for r in self.over_time
+                    ],
+                },
+                "confusion_matrix": {
+                    "categories": list(self.confusion.row_labels),
+                    "counts": self.confusion.matrix.tolist(),
+                },
+                "coincidence_matrix": {
+                    "categories": list(self.coincidence.row_labels),
+                    "values": self.coincidence.matrix.tolist(),
+                },
+            }
+        )
+
+
+@dataclass
+class ProjectReport:
+    project: Project
+    dimensions: list[DimensionReport]
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def to_dict(self, documents_limit: int | None = None) -> dict[str, Any]:
+        return {
+            "project": {"id": self.project.pk, "name": self.project.name},
+            "generated_at": self.generated_at.isoformat(),
+            "thresholds": {"reliable": RELIABLE, "tentative": TENTATIVE},
+            "dimensions": [d.to_dict(documents_limit) for d in self.dimensions],
+        }
+
+
+def _result(r: AgreementResult) -> dict[str, Any]:
+    return {
+        "value": r.value,
+        "n_units": r.n_units,
+        "n_pairable": r.n_pairable,
+        "excluded_units": r.excluded_units,
+        "n_coders": r.n_coders,
+    }
+
+
+def _clean(obj: Any) -> Any:
+    """nan/inf -> None and numpy scalars -> Python, recursively (strict JSON)."""
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
