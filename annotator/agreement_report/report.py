@@ -14,7 +14,6 @@ from annotator.agreement.coded import (
     alpha_parts,
     bootstrap_from_parts,
     bootstrap_kappa_family,
-    code_integers,
     coder_stats_from_coded,
     cohen_from_coded,
     coincidence_from_parts,
@@ -32,37 +31,16 @@ from annotator.agreement_report.records import (
     GroupRow,
     ProjectReport,
 )
+from annotator.medians import medians_by_group
 from annotator.models import Category, Dimension, Project
 from annotator.ratings import AnnotationArrays, LabelArrays, read_project
 from corpus.models import Document
 
 
 def coder_medians(annotations: AnnotationArrays) -> dict[int, float]:
-    """Median seconds per span of each coder, from every annotation (NaN ignored).
-
-    One sort by value, then a stable sort by coder: each coder's times end up
-    contiguous and in order, so every median is a lookup.
-    """
-    ok = np.isfinite(annotations.seconds)
-    coder, seconds = annotations.coder[ok], annotations.seconds[ok]
-    if len(coder) == 0:
-        return {}
-    labels, codes = code_integers(coder)
-    if len(labels) <= 64:  # a few coders: one selection each beats a full sort
-        return {
-            int(u): float(np.median(seconds[codes == g])) for g, u in enumerate(labels)
-        }
-    by_value = np.argsort(seconds, kind="stable")
-    order = by_value[np.argsort(codes[by_value], kind="stable")]
-    v = seconds[order]
-    counts = np.bincount(codes, minlength=len(labels))
-    starts = np.cumsum(counts) - counts
-    lo = starts + (counts - 1) // 2
-    hi = starts + counts // 2
-    return {
-        int(u): float((v[a] + v[b]) / 2.0)
-        for u, a, b in zip(labels, lo, hi, strict=True)
-    }
+    """Median seconds per span of each coder, from every annotation (NaN ignored):
+    annotator.medians, as the project page's medians."""
+    return medians_by_group(annotations.coder, annotations.seconds)
 
 
 def _scale_label(value: Any, scale: Sequence[Category]) -> str:

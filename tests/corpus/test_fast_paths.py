@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -309,18 +308,3 @@ def test_the_key_check_twin_leaves_the_checks_deferred():
         checks_as_you_go(Span, connection),
     ):
         _insert_dangling_span()
-
-
-def test_every_fast_path_here_has_a_portable_twin_test():
-    """A fast path added to corpus/ or the archive cannot land without its test."""
-    asked = set()
-    for folder in ("corpus", "annotator/archive"):
-        for path in (ROOT / folder).rglob("*.py"):
-            if path != ROOT / "corpus" / "db.py":  # its docstring's example
-                found = re.findall(r'fast_path\(\s*"([^"]+)"', path.read_text())
-                asked |= set(found)
-    tested = set()
-    for path in (ROOT / "tests").rglob("*.py"):
-        tested |= set(re.findall(r'portable\(\s*"([^"]+)"\)', path.read_text()))
-    assert asked >= IMPORT_FAST_PATHS
-    assert asked - tested == set()
