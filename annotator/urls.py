@@ -82,9 +82,6 @@ urlpatterns += [
     ),
 ]
 
-# The REST API under /api/v1/. Each area's views live in annotator/api/<area>.py.
-urlpatterns += []
-
 # Agreement: the reviewers' dashboard (annotator/views/agreement.py) and its API
 # (annotator/api/agreement.py), both from annotator/agreement_report/.
 urlpatterns += [

@@ -156,9 +156,6 @@ class SpanQuerySet(models.QuerySet):
         """Spans that coders should see (not excluded as page chrome and the like)."""
         return self.filter(excluded=False)
 
-    def in_reading_order(self) -> SpanQuerySet:
-        return self.order_by("document_id", "index")
-
     def in_corpus(self, corpus: Corpus | int) -> SpanQuerySet:
         return self.filter(document__corpus=corpus)
 
