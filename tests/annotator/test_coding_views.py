@@ -632,3 +632,42 @@ def test_coding_view_query_count_is_small_and_constant(
         # Probe for lapsed claims, begin, coder lock, live claim + place, the live
         # claim, commit (was up to 8: the release had a transaction of its own).
         assert len(claim) <= 6
+
+
+# On PostgreSQL the submit and the claim are each one statement; on SQLite the
+# submit is three and the claim tries its kinds of candidate one at a time. (The
+# test's transaction turns the services' BEGIN/COMMIT into savepoints: counted.)
+SUBMIT_AND_NEXT_QUERIES = {"postgresql": 15, "sqlite": 21}
+
+
+def test_htmx_submit_and_next_query_count_is_pinned(client):
+    """The coders' hot path as the browser drives it: a submit that answers the
+    next card. Session, user, project + role + the posted assignment (one query),
+    the submit (its savepoint, the coder's and the assignment's locks, the store),
+    the claim (savepoint, lock + lapsed probe, live claim and place, the take),
+    progress, the span in context; the codebook in use comes from the cache. The
+    same count on a small and on a bigger project."""
+    small = make_project(documents=1, spans_per_document=6, coders=["c1"])
+    big = make_project(documents=8, spans_per_document=12, coders=["c1"])
+    client.force_login(user("c1"))
+    counts = []
+    for project in (small, big):
+        html = client.get(code_url(project)).text
+        for _ in range(3):  # the first submits put the codebook in use
+            with CaptureQueriesContext(connection) as queries:
+                html = client.post(code_url(project), form_of(html), headers=HX).text
+        assert "Saved." in html and 'name="assignment"' in html
+        counts.append(len(queries))
+    assert counts == [SUBMIT_AND_NEXT_QUERIES[connection.vendor]] * 2, "\n".join(
+        " ".join(q["sql"].split())[:90] for q in queries.captured_queries
+    )
+
+
+def form_of(html: str) -> dict:
+    """What the card's form posts, with a topic and a stance chosen."""
+    return {
+        "assignment": re.search(r'name="assignment" value="(\d+)"', html).group(1),
+        "token": re.search(r'name="token" value="([^"]+)"', html).group(1),
+        "topic": "arms",
+        "stance": "neutral",
+    }
