@@ -1,4 +1,4 @@
-"""DRF serializers: shapes only. Rules live in services.py, never here.
+"""DRF serializers: shapes only. Rules live in annotator/services/, never here.
 
 None of these queries per row: views fetch with select_related / prefetch_related
 (see annotator/api/), and tests pin the query counts.
@@ -187,7 +187,7 @@ class AnnotationSerializer(serializers.ModelSerializer):
         return annotation.label_keys()
 
 
-# --- exports (annotator/exporting.py builds the rows; these give their shape) --------
+# --- exports (annotator/exporting/ builds the rows; these give their shape) ---------
 
 
 class ExportSpanFields(serializers.Serializer):

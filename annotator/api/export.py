@@ -7,7 +7,7 @@
 
 Reviewers and managers (and staff) only: coders code blind, so they get 403; a
 project you are not in is 404 (annotator.access); anonymous callers 401. Rows come from
-annotator/exporting.py, which the `export_gold` command shares, so a page, a file
+annotator/exporting/, which the `export_gold` command shares, so a page, a file
 and the command carry the same fields.
 """
 

@@ -141,7 +141,8 @@ def test_every_project_model_is_archived():
     }
     missing = ours - set(MODELS)
     assert not missing, (
-        f"annotator/archive.py TABLES lacks {sorted(m.__name__ for m in missing)}: "
+        "annotator/archive/tables.py TABLES lacks "
+        f"{sorted(m.__name__ for m in missing)}: "
         "archive_project would silently drop their rows"
     )
 
