@@ -1,3 +1,5 @@
+"""The Django admin: codebooks (frozen once in use), projects, annotations, gold."""
+
 from django.contrib import admin, messages
 from rest_framework.authtoken.admin import TokenAdmin
 

@@ -1,3 +1,5 @@
+"""The ASGI entry point (unused by the default set-up; gunicorn serves WSGI)."""
+
 import os
 
 from django.core.asgi import get_asgi_application

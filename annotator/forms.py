@@ -1,3 +1,5 @@
+"""HTML forms: corpus upload, project set-up, members (shapes and input checks)."""
+
 from __future__ import annotations
 
 import re

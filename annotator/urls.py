@@ -1,3 +1,5 @@
+"""Every URL: pages, the API under /api/v1/, its schema and docs; the admin."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path

@@ -1,3 +1,5 @@
+"""The WSGI entry point gunicorn serves (with a warm-up of the views)."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application

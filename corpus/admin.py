@@ -1,3 +1,5 @@
+"""The Django admin for corpora, documents and spans (exclusion toggled here)."""
+
 from django.contrib import admin
 
 from corpus.models import Corpus, Document, Span

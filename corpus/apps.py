@@ -1,3 +1,5 @@
+"""The corpus app's configuration."""
+
 from django.apps import AppConfig
 
 

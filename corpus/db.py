@@ -4,15 +4,16 @@ A fast path is code that only PostgreSQL can run (COPY, one-statement claims,
 binary reads, PERCENTILE_CONT, parallel scans). Each has a portable twin that runs
 on every database and must give the same result. Code asks
 
-    if fast_path("gold-csv"):
+    if fast_path("gold-csv-copy"):
         ...PostgreSQL only...
     else:
         ...portable...
 
 and tests run both on the same PostgreSQL data by calling the same public function
-again inside ``with portable("gold-csv"):``. Every name passed to ``fast_path`` must
-appear in a ``portable("name")`` of some test (tests/test_fast_paths.py checks it),
-so a new fast path cannot land without its equality test.
+again inside ``with portable("gold-csv-copy"):``. Every name passed to
+``fast_path`` must appear in a ``portable("name")`` of some test
+(tests/test_fast_paths.py checks it), so a new fast path cannot land without its
+equality test.
 
 Both apps use it; it lives here because ``corpus`` must not import ``annotator``.
 """

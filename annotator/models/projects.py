@@ -114,9 +114,7 @@ class Project(models.Model):
 
     def role_of(self, user) -> str | None:
         """The user's role here (None if not a member)."""
-        return (
-            self.memberships.filter(user=user).values_list("role", flat=True).first()
-        )
+        return self.memberships.filter(user=user).values_list("role", flat=True).first()
 
 
 class Membership(models.Model):

@@ -1,3 +1,5 @@
+"""archive_project: one project and every row it refers to, to one file."""
+
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser

@@ -1,3 +1,5 @@
+"""export_codebook: a codebook version as YAML or JSON, to a file or stdout."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,3 +1,5 @@
+"""import_codebook: a YAML / JSON codebook in as a new version (or unchanged)."""
+
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError

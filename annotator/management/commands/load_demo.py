@@ -1,3 +1,5 @@
+"""load_demo: the seed corpus, demo users, the demo and simulated projects."""
+
 from django.core.management.base import BaseCommand
 
 from annotator.demo import DEMO_USERS, load_demo_project, load_simulated_project

@@ -1,3 +1,5 @@
+"""restore_project: an archive back into fresh rows, all or nothing."""
+
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser

@@ -1,3 +1,5 @@
+"""import_corpus: .txt / CSV / JSONL files into a corpus, all or nothing."""
+
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
