@@ -118,18 +118,26 @@ class Label(models.Model):
         return f"{self.dimension.key}={self.category.key}"
 
 
-class AnnotationRevision(models.Model):
-    """A change to a submitted annotation: who, when, old → new."""
+class Revision(models.Model):
+    """A change someone made to a stored decision: who, when, old → new (JSON)."""
 
-    annotation = models.ForeignKey(
-        Annotation, on_delete=models.CASCADE, related_name="revisions"
-    )
     changed_by = models.ForeignKey(
         User, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     changed_at = models.DateTimeField(auto_now_add=True)
     old = models.JSONField()
     new = models.JSONField()
+
+    class Meta:
+        abstract = True
+
+
+class AnnotationRevision(Revision):
+    """A change to a submitted annotation: who, when, old → new."""
+
+    annotation = models.ForeignKey(
+        Annotation, on_delete=models.CASCADE, related_name="revisions"
+    )
 
     class Meta:
         ordering = ["annotation_id", "changed_at", "id"]

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from annotator.models.annotations import Revision
 from annotator.models.codebooks import Category, Codebook, Dimension
 from annotator.models.projects import Project
 from corpus.models import Span
@@ -136,18 +137,12 @@ class GoldLabelCategory(models.Model):
         return f"{self.gold_label_id}: category {self.category_id}"
 
 
-class GoldLabelRevision(models.Model):
+class GoldLabelRevision(Revision):
     """A reviewer's change to a gold label: who, when, old → new (with notes)."""
 
     gold_label = models.ForeignKey(
         GoldLabel, on_delete=models.CASCADE, related_name="revisions"
     )
-    changed_by = models.ForeignKey(
-        User, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    changed_at = models.DateTimeField(auto_now_add=True)
-    old = models.JSONField()
-    new = models.JSONField()
 
     class Meta:
         ordering = ["gold_label_id", "changed_at", "id"]
