@@ -18,14 +18,17 @@ it, so no page or endpoint shows a coder another coder's codes, comments, counts
 or names. A request for a project the user may not SEE is answered 404 (the
 project is not revealed); a project they see but may not act on, 403.
 
-Pages, the API (including its SQL fast path), exports, agreement and adjudication
-all call this module; services check their own preconditions (a claim needs a
-coder's membership row) with the role constants defined here.
+Pages, the API (including the coders' one-query check), exports, agreement and
+adjudication all call this module. Services are called from commands and tests
+too, so they re-check what their writes rely on (a claim needs a coder's membership
+row, with the role constant defined here; a submit needs the coder's own claim), and
+the templates show links by the flags computed here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import wraps
 
@@ -33,7 +36,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from annotator.db import fetch_row, from_row
+from annotator.db import fetch_row, from_row, row_id
 from annotator.models import Assignment, Membership, Project, ProjectQuerySet
 
 User = AbstractBaseUser | AnonymousUser
@@ -100,19 +103,16 @@ def visible_projects(user: User) -> ProjectQuerySet:
 
 
 def project_for(
-    user: User,
-    project_id: int,
-    action: Can = Can.SEE,
-    *,
-    projects: ProjectQuerySet | None = None,
-    refusal: str = "",
+    user: User, project_id: int, action: Can = Can.SEE, *, refusal: str = ""
 ) -> Project:
     """The project if the user may do `action` in it (404 / 403 otherwise), with
-    `user_role`, its corpus and codebook loaded. `projects` narrows or annotates
-    the query (it must come from visible_projects)."""
-    if projects is None:
-        projects = visible_projects(user).select_related("corpus", "codebook")
-    project = projects.filter(pk=project_id).first()
+    `user_role`, its corpus and codebook loaded."""
+    project = (
+        visible_projects(user)
+        .select_related("corpus", "codebook")
+        .filter(pk=project_id)
+        .first()
+    )
     if project is None:
         raise Http404("No such project.")
     check(user, project.user_role, action, refusal)
@@ -165,18 +165,14 @@ def coding_project_and_assignment(
     The assignment has its fields loaded and `codebook_id`: the codebook version
     of its annotation, or the project's when it has none yet.
     """
-    if not user.is_authenticated:
+    if not user.is_authenticated or row_id(project_id) is None:
         raise Http404("No such project.")
-    try:
-        wanted = int(assignment_id)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        wanted = None
     row = fetch_row(
         PROJECT_FOR_CODER,
         {
             "coder_role": CODER,
             "user": user.pk,
-            "assignment": wanted,
+            "assignment": row_id(assignment_id),
             "project": project_id,
         },
     )
@@ -204,9 +200,12 @@ def coding_project_and_assignment(
 
 def own_assignment(user: User, assignment_id: int) -> Assignment:
     """The user's own assignment, in one query: 404 for anyone else's (blind
-    coding; an outsider learns nothing), 403 for members who do not code."""
-    row = fetch_row(ASSIGNMENT_FOR_CODER, [user.pk, assignment_id])
-    if row is None:
+    coding; someone outside its project cannot even tell it exists), 403 for
+    members who do not code."""
+    row = None
+    if row_id(assignment_id) is not None:
+        row = fetch_row(ASSIGNMENT_FOR_CODER, [user.pk, assignment_id])
+    if row is None or not allows(user, row[-1], Can.SEE):
         raise Http404("No such assignment.")
     pk, project_id, coder_id, role = row
     check(user, role, Can.CODE)
@@ -215,22 +214,30 @@ def own_assignment(user: User, assignment_id: int) -> Assignment:
     return from_row(Assignment, id=pk, project_id=project_id, coder_id=coder_id)
 
 
-def sees_everyones_work(user: User, project: Project) -> bool:
-    """Reviewers, managers and staff see every coder's progress and codes; a coder
-    sees only their own (blind coding)."""
-    return allows(user, project.user_role, Can.REVIEW)
+@dataclass(frozen=True)
+class Abilities:
+    """What the user may do in a project, for pages and templates to ask by name
+    (`can.code`, `can.review`, `can.manage`) instead of comparing roles."""
+
+    code: bool
+    review: bool  # reviewers, managers and staff see everyone's progress and codes
+    manage: bool
 
 
-def manages(user: User, project: Project) -> bool:
-    return allows(user, project.user_role, Can.MANAGE)
+def abilities(user: User, project: Project) -> Abilities:
+    """The user's abilities in a project loaded with `user_role` (for this user)."""
+    role = project.user_role
+    return Abilities(
+        code=allows(user, role, Can.CODE),
+        review=allows(user, role, Can.REVIEW),
+        manage=allows(user, role, Can.MANAGE),
+    )
 
 
 def may_review(user: User, project: Project) -> bool:
-    """For a project loaded without `user_role` (one query): may the user review?"""
-    if not user.is_authenticated:
-        return False
-    role = project.memberships.filter(user=user).values_list("role", flat=True).first()
-    return allows(user, role, Can.REVIEW)
+    """May this user review the project? (One query for their role: a service's
+    check, whoever loaded the project.)"""
+    return user.is_authenticated and allows(user, project.role_of(user), Can.REVIEW)
 
 
 # --- outside projects ----------------------------------------------------------------

@@ -1,11 +1,11 @@
 """Raw-SQL helpers for the hot paths: run a statement, lock clauses, rows as models.
 
-The claim, the submit, the API's access check and token look-up are each a request
-every few seconds per coder, for hours: their statements are written out in SQL,
-fixed strings with parameters, because building and compiling the equivalent
+The claim, the submit, the coders' access check, their progress and the span in
+context run every few seconds per coder, for hours: their statements are written out
+in SQL, fixed strings with parameters, because building and compiling the equivalent
 QuerySets cost more CPU than the database spends running them. These helpers are
 what such code shares; everything else uses the ORM. Which statements take a
-PostgreSQL-only shape is decided by ``corpus.db.fast_path`` (re-exported here).
+PostgreSQL-only shape is decided by ``corpus.db.fast_path``.
 """
 
 from __future__ import annotations
@@ -17,22 +17,20 @@ from typing import TypeVar
 from django.db import connection
 from django.db.models import DateTimeField, Model
 
-from corpus.db import fast_path, portable
-
-__all__ = [
-    "aware",
-    "db_time",
-    "execute",
-    "fast_path",
-    "fetch_row",
-    "fetch_rows",
-    "for_update",
-    "from_row",
-    "portable",
-]
-
 Params = Mapping | Sequence
 M = TypeVar("M", bound=Model)
+# The largest id a bigint column holds: raw SQL must not be handed a bigger one
+# (SQLite's driver raises OverflowError where the ORM would find no row).
+MAX_ID = 2**63 - 1
+
+
+def row_id(value: object) -> int | None:
+    """`value` (a URL's or a form's text) as a row id, or None if it cannot be one."""
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number <= MAX_ID else None
 
 
 def fetch_rows(sql: str, params: Params = ()) -> list[tuple]:

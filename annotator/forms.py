@@ -247,11 +247,11 @@ class MemberForm(forms.Form):
     username = forms.CharField(max_length=150)
     role = forms.ChoiceField(choices=[], required=False)
 
-    def __init__(self, *args, project, actor, **kwargs) -> None:
+    def __init__(self, *args, project, **kwargs) -> None:
         from annotator.models import Membership
 
         super().__init__(*args, **kwargs)
-        self.project, self.actor = project, actor
+        self.project = project
         self.fields["role"].choices = Membership.Role.choices
 
     def clean(self):
@@ -272,11 +272,4 @@ class MemberForm(forms.Form):
             self.add_error("username", f"{username} is not a member.")
         if op in ("add", "change") and not cleaned.get("role"):
             self.add_error("role", "Choose a role.")
-        if op in ("change", "remove") and user == self.actor:
-            # Managers cannot lock themselves out of their own project.
-            self.add_error(
-                "username",
-                "You cannot remove yourself or change your own role; ask another "
-                "manager.",
-            )
         return cleaned

@@ -1,5 +1,7 @@
-"""How far coders are: a coder's own share on the coding screen, and every coder's
-line on the project page. Reads only; their cost does not grow with the project."""
+"""How far coders are: the coding screen's share bar, the project page's chart.
+
+Reads only; their cost does not grow with the project.
+"""
 
 from __future__ import annotations
 

@@ -38,8 +38,8 @@ from _common import (  # noqa: E402
     setup_django,
     synthetic_corpus,
 )
+from _http_round import gunicorn  # noqa: E402
 from agreement import ensure_database  # noqa: E402
-from coding_loop import gunicorn  # noqa: E402
 
 PROJECT = "export-bench"
 SPANS_PER_DOCUMENT = 10

@@ -44,7 +44,8 @@ from _common import (  # noqa: E402
     setup_django,
     synthetic_corpus,
 )
-from coding_loop import LABELS, Client, coders, gunicorn  # noqa: E402
+from _http_round import gunicorn  # noqa: E402
+from coding_loop import LABELS, Client, coders  # noqa: E402
 
 REVIEWER = "bench-reviewer"
 REVIEWER_PASSWORD = "bench-reviewer-password-1"

@@ -14,10 +14,12 @@ has one).
 
 Modules: ``report`` (``project_report``, ``dimension_report``: the figures
 from the engine), ``groups`` (alpha per document and per week or batch),
-``records`` (the report's records, their JSON form, the .667/.800 verdicts).
+``records`` (the report's records, their JSON form, the .667/.800 verdicts),
+``options`` (the trend's grouping, read from query parameters).
 """
 
 from .groups import OVER
+from .options import Options, parse_options
 from .records import (
     RELIABLE,
     TENTATIVE,
@@ -37,10 +39,12 @@ __all__ = [
     "CoderRow",
     "DimensionReport",
     "GroupRow",
+    "Options",
     "ProjectReport",
     "band",
     "coder_medians",
     "dimension_report",
+    "parse_options",
     "project_report",
     "reading",
 ]

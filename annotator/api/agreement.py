@@ -14,8 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator import access
-from annotator.agreement_report import project_report
-from annotator.views.agreement import parse_options
+from annotator.agreement_report import parse_options, project_report
 
 DOCUMENTS_DEFAULT = 100
 

@@ -37,7 +37,6 @@ from annotator.serializers import (
     SubmitSerializer,
 )
 from annotator.services import claim_next_span, skip_span, submit_annotation
-from annotator.services.labels import LABELS_LOADED
 from annotator.spans import span_in_context
 
 CONFLICT = OpenApiResponse(
@@ -196,7 +195,7 @@ def annotations_with_labels():
     """Annotations with span, codebook and labels loaded: no per-row queries."""
     return Annotation.objects.select_related(
         "assignment__span", "codebook"
-    ).prefetch_related(LABELS_LOADED)
+    ).with_labels()
 
 
 class AnnotationCursor(CursorPagination):

@@ -33,6 +33,7 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from annotator import access, exporting
+from annotator.gold import refresh_gold
 from annotator.models import GoldMethod, Project
 from annotator.serializers import AnnotationRowPageSerializer, GoldRowPageSerializer
 
@@ -199,7 +200,7 @@ class GoldView(ExportView):
         project = self.get_project(project_id)
         filters = parse_filters(project, request)
         pages = KeysetPagination(request)
-        exporting.refresh(project)
+        refresh_gold(project)  # cheap when nothing changed
         values = exporting.gold_values(exporting.gold_labels(project, filters))
         return pages.page(
             values.values_list(*exporting.GOLD_VALUES, "pk"),
@@ -271,7 +272,7 @@ class GoldFileView(ExportView):
     def get(self, request, project_id: int):
         project = self.get_project(project_id)
         filters = parse_filters(project, request)
-        exporting.refresh(project)
+        refresh_gold(project)  # cheap when nothing changed
         if self.fmt == "csv":
             chunks = exporting.gold_csv(project, filters)
         else:

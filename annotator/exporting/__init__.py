@@ -58,7 +58,6 @@ from annotator.exporting.gold import (
     gold_row,
     gold_rows,
     gold_values,
-    refresh,
 )
 from annotator.exporting.pg_copy import gold_copy_values
 from annotator.exporting.writers import FLUSH_CHARS, csv_chunks, jsonl_chunks
@@ -100,6 +99,5 @@ __all__ = [
     "parse_datetime_param",
     "parse_gold_filters",
     "parse_pairs",
-    "refresh",
     "split_keys",
 ]

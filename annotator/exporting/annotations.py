@@ -49,7 +49,7 @@ def dimension_keys(project: Project) -> list[str]:
     """
     keys: list[str] = []
     for key in (
-        Dimension.objects.filter(codebook__family=project.codebook.family)
+        Dimension.objects.in_family_of(project.codebook_id)
         .order_by("-codebook__version", "position", "pk")
         .values_list("key", flat=True)
     ):

@@ -49,9 +49,7 @@ def dimension_ids(project: Project, key: str) -> tuple[int, ...]:
     name several dimension rows. ValueError lists the keys that exist.
     """
     rows = list(
-        Dimension.objects.filter(codebook__family=project.codebook.family).values_list(
-            "pk", "key"
-        )
+        Dimension.objects.in_family_of(project.codebook_id).values_list("pk", "key")
     )
     ids = tuple(pk for pk, row_key in rows if row_key == key)
     if not ids:

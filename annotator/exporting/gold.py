@@ -10,18 +10,8 @@ from annotator.exporting.columns import CHUNK_ROWS, GOLD, GOLD_COLUMNS, T, read_
 from annotator.exporting.filters import NO_FILTERS, GoldFilters, gold_labels
 from annotator.exporting.pg_copy import gold_copy_csv, gold_copy_jsonl
 from annotator.exporting.writers import csv_chunks, jsonl_chunks
-from annotator.gold import refresh_gold
 from annotator.models import Project
 from corpus.db import fast_path
-
-
-def refresh(project: Project) -> None:
-    """Bring the project's gold up to date before reading it.
-
-    annotator.gold decides what changed since its last run (cheap when nothing
-    did) and never touches adjudicated labels.
-    """
-    refresh_gold(project)
 
 
 def gold_values(labels: QuerySet) -> QuerySet:

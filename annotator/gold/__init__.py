@@ -1,5 +1,6 @@
-"""Gold labels: the project's aggregation rules applied to its ratings, and
-reviewers' decisions, each stored with how it was reached.
+"""Gold labels: the project's rules on its ratings, and reviewers' decisions.
+
+Each label is stored with how it was reached.
 
 Public interface (pages, API, exports and commands call these):
 

@@ -1,5 +1,4 @@
-"""A reviewer's decisions: one span and dimension (adjudicate), or a whole span
-(settle_span), each with its revision history."""
+"""A reviewer's decisions on a span's dimensions, each with its revision history."""
 
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ from annotator.gold.disputes import coder_codes, gold_keys, span_golds
 from annotator.models import (
     Annotation,
     Category,
-    Codebook,
     Dimension,
     GoldLabel,
     GoldLabelCategory,
@@ -27,16 +25,6 @@ from annotator.models import (
 )
 from annotator.services import codebook_dimensions, codebook_groups, resolve_choice
 from corpus.models import Span
-
-
-def _family_dimension_ids(dimension: Dimension) -> list[int]:
-    """Ids of this dimension in every version of its codebook (matched by key)."""
-    family = Codebook.objects.filter(pk=dimension.codebook_id).values("family")
-    return list(
-        Dimension.objects.filter(
-            codebook__family__in=family, key=dimension.key
-        ).values_list("pk", flat=True)
-    )
 
 
 def span_codes(project: Project, span_id: int, dimension: Dimension) -> dict[str, list]:
@@ -55,7 +43,9 @@ def span_codes(project: Project, span_id: int, dimension: Dimension) -> dict[str
     for coder_id, key in Label.objects.filter(
         project=project,
         span_id=span_id,
-        dimension_id__in=_family_dimension_ids(dimension),
+        dimension__in=Dimension.objects.in_family_of(dimension.codebook_id).filter(
+            key=dimension.key
+        ),
     ).values_list("coder_id", "category__key"):
         codes.setdefault(coder_id, []).append(key)
     return {str(c): sorted(codes[c]) for c in sorted(codes)}
@@ -65,13 +55,9 @@ def gold_state(label: GoldLabel | None) -> dict:
     """What a revision records of a gold label (an empty dict when there was none)."""
     if label is None:
         return {}
-    if label.dimension.multiple:
-        keys = sorted(c.category.key for c in label.categories.all())
-    else:
-        keys = [label.category.key] if label.category_id else []
     return {
         "method": label.method,
-        "categories": keys,
+        "categories": gold_keys(label),
         "note": label.note,
         "decided_by": label.decided_by_id,
         "decided_at": label.decided_at.isoformat(),

@@ -1,5 +1,8 @@
-"""One dimension's ratings through the project's rules (annotator.gold_maths),
-with the provenance each decided span gets: agreement and the coders' codes."""
+"""One dimension's ratings through the project's rules, with their provenance.
+
+The rules are annotator.gold_maths; each decided span gets its agreement and the
+coders' codes.
+"""
 
 from __future__ import annotations
 

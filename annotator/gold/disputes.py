@@ -1,5 +1,4 @@
-"""What a reviewer reads of one span: its gold labels, each coder's codes and the
-votes per category, and the history of reviewers' decisions."""
+"""What a reviewer reads of one span: gold labels, coders' codes, votes, history."""
 
 from __future__ import annotations
 

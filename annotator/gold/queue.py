@@ -29,12 +29,11 @@ def adjudication_queue(project: Project, *, below: float | None = None) -> Query
     """
     dimensions = list(Dimension.objects.filter(codebook_id=project.codebook_id))
     family: dict[str, list[int]] = {}
-    for pk, key in Dimension.objects.filter(
-        codebook__family=Subquery(
-            Project.objects.filter(pk=project.pk).values("codebook__family")
-        ),
-        key__in=[d.key for d in dimensions],
-    ).values_list("pk", "key"):
+    for pk, key in (
+        Dimension.objects.in_family_of(project.codebook_id)
+        .filter(key__in=[d.key for d in dimensions])
+        .values_list("pk", "key")
+    ):
         family.setdefault(key, []).append(pk)
     span = OuterRef("span_id")
     labels = Label.objects.filter(project=project, span_id=span)

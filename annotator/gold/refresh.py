@@ -1,5 +1,6 @@
-"""refresh_gold: recompute a project's automatic gold when its annotations or
-gold settings changed since the last run.
+"""refresh_gold: recompute a project's automatic gold when something changed.
+
+Something: its annotations or its gold settings, since the last run.
 
 PostgreSQL fast paths (``corpus.db.fast_path``): "gold-refresh-lock" (an
 advisory lock per project serialises concurrent refreshes; the portable twin

@@ -1,5 +1,7 @@
-"""Writing one dimension's decisions: staging tables (COPY on PostgreSQL), one
-upsert that skips adjudicated and unchanged rows, deletes of now-undecided spans.
+"""Writing one dimension's decisions in bulk, through staging tables.
+
+Staging tables (COPY on PostgreSQL), one upsert that skips adjudicated and
+unchanged rows, deletes of now-undecided spans.
 
 PostgreSQL fast paths (``corpus.db.fast_path``), each with a portable twin that
 writes the same rows: "gold-stage-copy" (COPY into the staging tables, else

@@ -34,6 +34,17 @@ class Codebook(models.Model):
         return Annotation.objects.filter(codebook_id=self.pk).exists()
 
 
+class DimensionQuerySet(models.QuerySet):
+    def in_family_of(self, codebook_id: int) -> DimensionQuerySet:
+        """The dimensions of every version of this codebook's family.
+
+        Annotations and gold keep the version they were made under, so a dimension
+        is matched across versions by its key: filter these by key.
+        """
+        family = Codebook.objects.filter(pk=codebook_id).values("family")
+        return self.filter(codebook__family__in=family)
+
+
 class Dimension(models.Model):
     class Level(models.TextChoices):
         NOMINAL = "nominal", "nominal"
@@ -51,6 +62,8 @@ class Dimension(models.Model):
     required = models.BooleanField(default=True)
     instructions = models.TextField(blank=True)
     position = models.PositiveIntegerField(default=0)
+
+    objects = DimensionQuerySet.as_manager()
 
     class Meta:
         ordering = ["codebook_id", "position", "id"]

@@ -10,17 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, Prefetch
+from django.db.models import Exists
 from django.db.models.signals import post_delete, post_save
 
-from annotator.models import Annotation, Category, Codebook, Dimension, Label
+from annotator.models import Annotation, Category, Codebook, Dimension
 
 Chosen = str | Sequence[str]
-
-# Annotations' labels with what label_keys() and the pages read of them.
-LABELS_LOADED = Prefetch(
-    "labels", queryset=Label.objects.select_related("dimension", "category")
-)
 
 
 def resolve_choice(dimension: Dimension, chosen: Chosen | None) -> list[Category]:

@@ -1,5 +1,4 @@
-"""Project set-up and membership: create a project with its sample and queue,
-add, re-role and remove members."""
+"""Project set-up and membership: a project with its sample and queue; members."""
 
 from __future__ import annotations
 
@@ -11,11 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from annotator.db import fast_path
 from annotator.models import Assignment, Codebook, Membership, Project, WorkItem
 from annotator.services.queue import lock_member, release_claims
 from annotator.services.queue_sql import DOCUMENT_SHIFT
 from corpus.bulk import insert_rows
+from corpus.db import fast_path
 from corpus.models import Corpus, Span
 
 WORK_ITEM_COLUMNS = (
@@ -132,10 +131,21 @@ def create_project(
     return project
 
 
+def _not_oneself(user, by) -> None:
+    """Managers cannot lock themselves out of their own project."""
+    if by is not None and by.pk == user.pk:
+        raise ValidationError(
+            "You cannot remove yourself or change your own role; ask another manager."
+        )
+
+
 @transaction.atomic
-def set_membership(*, project: Project, user, role: str) -> Membership:
+def set_membership(*, project: Project, user, role: str, by=None) -> Membership:
+    """Add a member or change their role; `by` (the manager acting) may not
+    change their own."""
     if role not in Membership.Role.values:
         raise ValidationError({"role": f"'{role}' is not a role."})
+    _not_oneself(user, by)
     membership, _ = Membership.objects.update_or_create(
         project=project, user=user, defaults={"role": role}
     )
@@ -143,12 +153,14 @@ def set_membership(*, project: Project, user, role: str) -> Membership:
 
 
 @transaction.atomic
-def remove_member(*, project: Project, user) -> None:
+def remove_member(*, project: Project, user, by=None) -> None:
     """Remove a member; their live claims go back to the pool, their codings stay.
+    `by` (the manager acting) may not remove themselves.
 
     The membership row is locked first, as claims and submits do, so removing a
     coder in the middle of their submit waits for it instead of deadlocking.
     """
+    _not_oneself(user, by)
     lock_member(Membership.objects.filter(project=project, user=user))
     live = list(
         Assignment.objects.live()

@@ -22,7 +22,6 @@ from annotator.db import (
     aware,
     db_time,
     execute,
-    fast_path,
     fetch_row,
     for_update,
     from_row,
@@ -30,6 +29,7 @@ from annotator.db import (
 from annotator.models import Assignment, Project, WorkItem
 from annotator.services import queue_sql as sql
 from annotator.services.queue_sql import DOCUMENT_SHIFT
+from corpus.db import fast_path
 
 Status = Assignment.Status
 DEADLOCK_RETRIES = 5

@@ -18,7 +18,6 @@ from django.utils import timezone
 from annotator.db import (
     db_time,
     execute,
-    fast_path,
     fetch_row,
     fetch_rows,
     for_update,
@@ -34,8 +33,10 @@ from annotator.models import (
     Project,
     WorkItem,
 )
-from annotator.services.labels import LABELS_LOADED, Chosen, resolve_labels
+from annotator.models.annotations import keys_by_dimension
+from annotator.services.labels import Chosen, resolve_labels
 from annotator.services.queue import release_claims
+from corpus.db import fast_path
 from corpus.models import Span
 
 Status = Assignment.Status
@@ -271,14 +272,6 @@ def _state(annotation: Annotation) -> dict:
     }
 
 
-def _label_keys(resolved: Resolved) -> dict[str, list[str]]:
-    """{dimension key: sorted category keys}, as Annotation.label_keys() says it."""
-    keys: dict[str, list[str]] = {}
-    for _, category in resolved:
-        keys.setdefault(category.dimension.key, []).append(category.key)
-    return {key: sorted(values) for key, values in keys.items()}
-
-
 def _resubmit(
     assignment: Assignment,
     annotation_id: int,
@@ -295,7 +288,7 @@ def _resubmit(
     """
     existing = (
         Annotation.objects.select_related("codebook")
-        .prefetch_related(LABELS_LOADED)
+        .with_labels()
         .get(pk=annotation_id)
     )
     existing.assignment = assignment
@@ -307,7 +300,7 @@ def _resubmit(
     resolved = resolve_labels(existing.codebook, labels)
     old = _state(existing)
     new = {
-        "labels": _label_keys(resolved),
+        "labels": keys_by_dimension((c.dimension.key, c.key) for _, c in resolved),
         "uncertain": uncertain,
         "comment": comment.strip(),
     }

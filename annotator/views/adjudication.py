@@ -165,7 +165,7 @@ def render_card(
                 + card.options.query(skip=(*card.options.skip, card.span_id))
             ),
         )
-    return cards.render_card(request, TEMPLATE, context, headers=headers)
+    return cards.render_span_card(request, TEMPLATE, context, headers=headers)
 
 
 def queue_card(
@@ -197,7 +197,7 @@ def queue_card(
     )
 
 
-def refresh(request: HtmxHttpRequest, project: Project) -> None:
+def refresh_or_warn(request: HtmxHttpRequest, project: Project) -> None:
     """Gold up to date before the queue is read; a bad gold setting is said on
     the page (the queue then rests on the gold as it was)."""
     try:
@@ -236,7 +236,7 @@ def queue(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
         options = parse_queue_options(source)
     except ValueError as error:
         return _bad_options(request, project, error)
-    refresh(request, project)
+    refresh_or_warn(request, project)
     if request.method == "GET":
         return render_card(request, queue_card(project, options))
 
@@ -302,7 +302,7 @@ def reopen(request: HtmxHttpRequest, project_id: int, span_id: int) -> HttpRespo
         options = parse_queue_options(request.GET)
     except ValueError as error:
         return _bad_options(request, project, error)
-    refresh(request, project)
+    refresh_or_warn(request, project)
     card = Card(
         project,
         options,

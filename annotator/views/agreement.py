@@ -9,11 +9,10 @@ Plots are server-rendered HTML tables and inline SVG; no JavaScript is needed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, QueryDict
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -23,7 +22,9 @@ from annotator.agreement_report import (
     RELIABLE,
     TENTATIVE,
     DimensionReport,
+    Options,
     band,
+    parse_options,
     project_report,
 )
 from annotator.views.base import HtmxHttpRequest
@@ -43,27 +44,6 @@ COEFFICIENT_NAMES = {
 DOCUMENTS_SHOWN = 10
 # Trend chart geometry (SVG user units).
 WIDTH, HEIGHT, PAD_X, PAD_Y = 640, 200, 40, 16
-
-
-@dataclass(frozen=True)
-class Options:
-    over: str = "week"
-    batch_size: int = 100
-
-
-def parse_options(params: QueryDict) -> Options:
-    """Dashboard/API options from the query string; ValueError names the bad one."""
-    over = params.get("over") or "week"
-    if over not in OVER:
-        raise ValueError(f"over must be one of {', '.join(OVER)}, not {over!r}")
-    raw = params.get("batch_size") or "100"
-    try:
-        batch_size = int(raw)
-    except ValueError:
-        raise ValueError(f"batch_size must be a whole number, not {raw!r}") from None
-    if not 1 <= batch_size <= 1_000_000:
-        raise ValueError("batch_size must be between 1 and 1,000,000")
-    return Options(over, batch_size)
 
 
 def heat(value: float, low: float = 0.0, high: float = 1.0) -> str:

@@ -135,7 +135,7 @@ def general_errors(errors: Mapping[str, list[str]], shown: Iterable[str]) -> lis
     return [m for key, messages in errors.items() if key not in known for m in messages]
 
 
-def render_card(
+def render_span_card(
     request: HtmxHttpRequest,
     template: str,
     context: dict,

@@ -20,14 +20,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import DatabaseError
-from django.db.models import Count, Prefetch
+from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotator import access
-from annotator.models import Annotation, Assignment, Label, Project
+from annotator.models import Annotation, Assignment, Project
 from annotator.progress import coder_progress
 from annotator.services import (
     claim_next_span,
@@ -123,7 +123,7 @@ def render_card(
             else reverse("project-code", args=[project.pk])
         ),
     }
-    return cards.render_card(request, TEMPLATE, context, headers=headers)
+    return cards.render_span_card(request, TEMPLATE, context, headers=headers)
 
 
 def next_card(
@@ -282,29 +282,18 @@ def revise(
     submit_annotation records the change (who, when, old, new) as a revision; the
     annotation keeps the codebook version it was made under.
     """
-    project = access.coding_project(request.user, project_id)
-    assignment = (
-        Assignment.objects.select_related("annotation")
-        .filter(
-            pk=assignment_id,
-            project=project,
-            coder=request.user,
-            status=Status.COMPLETED,
-        )
-        .first()
+    project, assignment = access.coding_project_and_assignment(
+        request.user, project_id, assignment_id
     )
-    if assignment is None:
+    if assignment is None or assignment.status != Status.COMPLETED:
         raise Http404("No finished annotation of yours with that number.")
-    annotation = assignment.annotation
-    groups = codebook_groups(annotation.codebook_id)
+    groups = codebook_groups(assignment.codebook_id)  # the version it was made under
     if request.method == "GET":
-        labels: dict[str, list[str]] = {}
-        for dimension_key, category_key in Label.objects.filter(
-            annotation=annotation
-        ).values_list("dimension__key", "category__key"):
-            labels.setdefault(dimension_key, []).append(category_key)
+        annotation = Annotation.objects.with_labels().get(assignment=assignment)
         draft = Draft(
-            labels=labels, uncertain=annotation.uncertain, comment=annotation.comment
+            labels=annotation.label_keys(),
+            uncertain=annotation.uncertain,
+            comment=annotation.comment,
         )
         return render_card(
             request, Card(project, assignment, groups, draft=draft, mode="revise")
@@ -330,9 +319,6 @@ def revise(
 def recent(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """The coder's own annotations, newest first, each reopenable for revision."""
     project = access.coding_project(request.user, project_id)
-    labels = Label.objects.select_related("dimension", "category").order_by(
-        "dimension__position", "dimension_id", "category__position"
-    )
     annotations = (
         Annotation.objects.for_project(project)
         .by(request.user)
@@ -342,7 +328,7 @@ def recent(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
             "assignment__span__document__metadata",
         )
         .annotate(n_revisions=Count("revisions"))
-        .prefetch_related(Prefetch("labels", queryset=labels))
+        .with_labels()
         .order_by("-created_at", "-pk")
     )
     page = Paginator(annotations, RECENT_PER_PAGE).get_page(request.GET.get("page"))

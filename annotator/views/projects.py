@@ -27,11 +27,13 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
 
     Managers also see the corpora, as before projects existed.
     """
-    projects = (
+    projects = list(
         access.visible_projects(request.user)
         .select_related("corpus", "codebook")
         .order_by("name")
     )
+    for project in projects:
+        project.can = access.abilities(request.user, project)
     corpora = (
         Corpus.objects.annotate(n_documents=Count("documents"))
         if access.can_see_corpora(request.user)
@@ -61,16 +63,15 @@ def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     nobody learns how colleagues code (or how fast) from this page.
     """
     project = access.project_for(request.user, project_id)
-    everyone = access.sees_everyones_work(request.user, project)
+    can = access.abilities(request.user, project)
     context = {
         "project": project,
         "role": project.user_role,
-        "everyone": everyone,
-        "manages": access.manages(request.user, project),
-        "coders": coder_rows(project, only_user=None if everyone else request.user),
+        "can": can,
+        "coders": coder_rows(project, only_user=None if can.review else request.user),
         "sample_pct": project.sample_share * 100,
     }
-    if everyone:
+    if can.review:
         progress = WorkItem.objects.filter(project=project).progress()
         spans = progress["spans"]
         progress.update(
@@ -116,6 +117,16 @@ def project_create(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+def change_membership(request: HtmxHttpRequest, project, data: dict) -> str:
+    """Apply the member form's operation through the services; what was done."""
+    user, op = data["user"], data["op"]
+    if op == "remove":
+        remove_member(project=project, user=user, by=request.user)
+        return f"Removed {user.get_username()}."
+    set_membership(project=project, user=user, role=data["role"], by=request.user)
+    return f"{user.get_username()} is now a {data['role']}."
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_members(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
@@ -126,22 +137,19 @@ def project_members(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
         access.Can.MANAGE,
         refusal="Only the project's managers can change its members.",
     )
-    form = MemberForm(request.POST or None, project=project, actor=request.user)
+    form = MemberForm(request.POST or None, project=project)
+    notice = ""
     if request.method == "POST" and form.is_valid():
-        user, op = form.cleaned_data["user"], form.cleaned_data["op"]
-        if op == "remove":
-            remove_member(project=project, user=user)
-            done = f"Removed {user.get_username()}."
+        try:
+            notice = change_membership(request, project, form.cleaned_data)
+        except ValidationError as error:
+            form.add_error("username", error.messages)
         else:
-            role = form.cleaned_data["role"]
-            set_membership(project=project, user=user, role=role)
-            done = f"{user.get_username()} is now a {role}."
-        if not request.htmx:
-            messages.success(request, done)
-            return see_other(request, reverse("project-members", args=[project.pk]))
-        form, notice = MemberForm(project=project, actor=request.user), done
-    else:
-        notice = ""
+            if not request.htmx:
+                messages.success(request, notice)
+                url = reverse("project-members", args=[project.pk])
+                return see_other(request, url)
+            form = MemberForm(project=project)
     memberships = project.memberships.select_related("user").order_by(
         "role", "user__username"
     )

@@ -19,7 +19,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from annotator.db import portable
 from annotator.medians import medians_by_group
 from annotator.models import Annotation, Assignment, Label, WorkItem
 from annotator.services import (
@@ -27,6 +26,7 @@ from annotator.services import (
     skip_span,
     submit_annotation,
 )
+from corpus.db import portable
 from tests.factories import make_project
 
 # Transactional: a claim skips the synchronous commit only in a transaction of its

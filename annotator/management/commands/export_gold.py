@@ -8,6 +8,7 @@ from contextlib import nullcontext
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from annotator import exporting
+from annotator.gold import refresh_gold
 from annotator.models import Project
 from corpus.progress import ProgressBar
 
@@ -51,7 +52,7 @@ class Command(BaseCommand):
             )
         except ValueError as error:
             raise CommandError(str(error)) from None
-        exporting.refresh(project)
+        refresh_gold(project)  # cheap when nothing changed
         total = exporting.gold_labels(project, filters).count()
         bar = None if options["no_progress"] else ProgressBar(total, "export")
         if options["format"] == "csv":

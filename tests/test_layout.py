@@ -1,0 +1,82 @@
+"""The layout docs/ARCHITECTURE.md describes, checked: module size and docstrings,
+which layer may import which."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# "About 400 lines": a module past this is split along its seams.
+MAX_LINES = 420
+
+
+def modules(*packages: str) -> list[Path]:
+    return sorted(
+        path
+        for package in packages
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+    )
+
+
+def imported(path: Path) -> Iterator[str]:
+    """Every module a file imports (absolute, or relative made absolute)."""
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            module = ".".join(part for part in (base, node.module or "") if part)
+            yield module
+            yield from (f"{module}.{alias.name}" for alias in node.names)
+
+
+@pytest.mark.parametrize("path", modules("annotator", "corpus"), ids=str)
+def test_a_module_is_short_and_opens_with_a_one_line_docstring(path):
+    text = path.read_text()
+    assert len(text.splitlines()) <= MAX_LINES, f"{path}: split it along its seams"
+    if not text.strip():
+        return  # an empty __init__.py
+    docstring = ast.get_docstring(ast.parse(text), clean=False)
+    assert docstring, f"{path} has no docstring saying its job"
+    lines = docstring.split("\n")
+    assert len(lines) == 1 or not lines[1].strip(), (
+        f"{path}: the docstring's first line should say the job on its own"
+    )
+
+
+def test_corpus_never_imports_annotator():
+    for path in modules("corpus"):
+        assert not [m for m in imported(path) if m.split(".")[0] == "annotator"], path
+
+
+def test_the_maths_never_imports_django():
+    pure = [
+        *modules("annotator/agreement"),
+        *modules("annotator/gold_maths"),
+        ROOT / "annotator" / "medians.py",
+    ]
+    for path in pure:
+        for module in imported(path):
+            top = module.split(".")[0]
+            assert top not in ("django", "rest_framework", "corpus"), (path, module)
+
+
+def test_no_view_module_imports_another_ones_helpers():
+    """Pages share only views/base.py and views/cards.py; the API no page at all."""
+    shared = {"annotator.views.base", "annotator.views.cards"}
+    for path in modules("annotator/views", "annotator/api"):
+        own = "annotator." + ".".join(path.relative_to(ROOT / "annotator").parts)
+        for module in imported(path):
+            if not module.startswith("annotator.views."):
+                continue
+            target = ".".join(module.split(".")[:3])
+            allowed = shared if "views" in path.parts else set()
+            assert target in allowed or target == own.removesuffix(".py"), (
+                f"{path.relative_to(ROOT)} imports {module}"
+            )
