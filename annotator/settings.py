@@ -196,10 +196,10 @@ CORPUS_UPLOAD_MAX_BYTES = int(
 REST_FRAMEWORK = {
     # Token first: DRF answers an anonymous request with the first class's
     # challenge, and only Token has one (401 + WWW-Authenticate; Session gives 403).
-    # DRF's own TokenAuthentication: a hand-written SQL copy of its look-up saved
-    # about 0.45 ms of CPU per request, not worth a second implementation of auth.
+    # DRF's TokenAuthentication with its look-up in one SQL statement (0.45 ms of
+    # CPU less per request); every refusal is still DRF's own code.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "annotator.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
