@@ -124,21 +124,31 @@ def project_for(
 # The project row, the user's role in it and the number of its coders (the coding
 # screen sizes each coder's share by it), in one query; with an assignment id, also
 # that assignment if it is the user's own in this project, and the codebook of its
-# annotation if it has one. What it decides is what visible_projects decides:
-# tests/annotator/test_access.py pins that they agree.
-PROJECT_FOR_CODER = """
+# annotation if it has one. The joins for the assignment are there only when one is
+# asked for: they cost PostgreSQL's planner more than the rest of the query. What
+# it decides is what visible_projects decides: tests/annotator/test_access.py pins
+# that they agree.
+PROJECT_COLUMNS = """
 SELECT p.id, p.name, p.codebook_id, p.lease_minutes, p.total_codings, m.role,
        (SELECT COUNT(*) FROM annotator_membership AS c
-        WHERE c.project_id = p.id AND c.role = %(coder_role)s),
-       a.id, a.work_item_id, a.span_id, a.status, a.claimed_at, a.shown_at,
-       a.expires_at, a.finished_at, a.skip_reason, n.codebook_id
+        WHERE c.project_id = p.id AND c.role = %(coder_role)s)
+"""
+PROJECT_FROM = """
 FROM annotator_project AS p
 LEFT JOIN annotator_membership AS m ON m.project_id = p.id AND m.user_id = %(user)s
+"""
+PROJECT_FOR_CODER = f"{PROJECT_COLUMNS}{PROJECT_FROM} WHERE p.id = %(project)s"
+PROJECT_AND_ASSIGNMENT_FOR_CODER = f"""
+{PROJECT_COLUMNS},
+       a.id, a.work_item_id, a.span_id, a.status, a.claimed_at, a.shown_at,
+       a.expires_at, a.finished_at, a.skip_reason, n.codebook_id
+{PROJECT_FROM}
 LEFT JOIN annotator_assignment AS a
     ON a.id = %(assignment)s AND a.project_id = p.id AND a.coder_id = %(user)s
 LEFT JOIN annotator_annotation AS n ON n.assignment_id = a.id
 WHERE p.id = %(project)s
 """
+NO_ASSIGNMENT = (None,) * 10  # the assignment's columns, when none was asked for
 ASSIGNMENT_FOR_CODER = """
 SELECT a.id, a.project_id, a.coder_id, m.role
 FROM annotator_assignment AS a
@@ -167,15 +177,15 @@ def coding_project_and_assignment(
     """
     if not user.is_authenticated or row_id(project_id) is None:
         raise Http404("No such project.")
-    row = fetch_row(
-        PROJECT_FOR_CODER,
-        {
-            "coder_role": CODER,
-            "user": user.pk,
-            "assignment": row_id(assignment_id),
-            "project": project_id,
-        },
-    )
+    wanted = row_id(assignment_id)
+    params = {"coder_role": CODER, "user": user.pk, "project": project_id}
+    if wanted is None:
+        row = fetch_row(PROJECT_FOR_CODER, params)
+        row = row and row + NO_ASSIGNMENT
+    else:
+        row = fetch_row(
+            PROJECT_AND_ASSIGNMENT_FOR_CODER, {**params, "assignment": wanted}
+        )
     if row is None:
         raise Http404("No such project.")
     (pk, name, codebook_id, lease_minutes, total_codings, role, n_coders, a_id,
