@@ -40,8 +40,16 @@ class Progress:
 
 # The coder's done and held counts, and the spans still open to them (room left,
 # never theirs) counted up to what the share could still use: one round trip, as
-# the coding screen asks after every submit. "Open to them" is the queue's own
-# condition (annotator/services/queue_sql.py), so the bar and the queue agree.
+# the coding screen asks after every submit. "Open" is the queue's own condition
+# (annotator/services/queue_sql.py). "Never theirs" is the queue's NOT_MINE plus
+# the project: counting up to a thousand rows, PostgreSQL hashes the coder's
+# assignments, and without the project those are every assignment the coder ever
+# had, in every project.
+NOT_MINE_HERE = """
+    AND NOT EXISTS (SELECT 1 FROM annotator_assignment AS mine
+        WHERE mine.work_item_id = w.id AND mine.coder_id = %(coder)s
+          AND mine.project_id = %(project)s AND mine.status <> 'expired')
+"""
 PROGRESS = f"""
 WITH mine AS (
     SELECT COUNT(*) FILTER (WHERE status = 'completed') AS done,
@@ -54,7 +62,7 @@ SELECT mine.done, mine.held, (
         SELECT 1 FROM annotator_workitem AS w
         WHERE w.project_id = %(project)s
           AND (({queue_sql.FRESH}) OR ({queue_sql.STARTED_ANYWHERE}))
-          {queue_sql.NOT_MINE}
+          {NOT_MINE_HERE}
         LIMIT (
             SELECT CASE WHEN room < 0 THEN 0 WHEN room > %(limit)s THEN %(limit)s
                         ELSE room END + 1
