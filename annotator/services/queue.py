@@ -135,7 +135,9 @@ def claim_next_span(
 
     Order of preference: the coder's live claim; a span another coder has started
     (so agreement data appears early), next in the coder's current document first;
-    then an untouched span, again continuing the coder's document. Candidate rows are
+    then an untouched span, again continuing the coder's document; then any started
+    span still needing coders, past the coder's place first. None means that no
+    span in the project needs this coder now. Candidate rows are
     locked with SKIP LOCKED, so concurrent coders and app processes never take the
     same place twice; on SQLite the IMMEDIATE transaction serialises claims instead.
     Every query walks an index in position order, so its cost does not grow with
@@ -190,7 +192,11 @@ def _claim(
         return live
 
     started, fresh = sql.started_sql, partial(sql.candidate_sql, sql.FRESH)
-    candidates = [started, fresh]
+    # Every started span with room, however far from the window: the last resort,
+    # so "nothing left" is said only when no span needs this coder. It walks past
+    # the coder's own started spans, so it runs only when nothing else is left.
+    any_started = partial(sql.candidate_sql, sql.STARTED_ANYWHERE)
+    candidates = [started, fresh, any_started]
     if document_id is not None:
         end_of_document = ((position >> DOCUMENT_SHIFT) + 1) << DOCUMENT_SHIFT
         params.update(document=document_id, position=position, end=end_of_document)
@@ -199,6 +205,8 @@ def _claim(
             started,
             partial(sql.candidate_sql, f"{sql.FRESH} AND {sql.HERE}"),
             fresh,
+            partial(sql.candidate_sql, sql.STARTED_AFTER_PLACE),
+            any_started,
         ]
     shown_at = now if shown else None
     expires_at = now + timedelta(minutes=project.lease_minutes)
@@ -220,7 +228,7 @@ def _claim(
         # would stay under-coded). So wait for those rows in turn: such claims commit
         # within milliseconds, and a row they filled no longer matches once the lock
         # is granted (PostgreSQL re-checks it), so the scan moves on to the next.
-        taken = _wait_for_room([started, fresh], params)
+        taken = _wait_for_room([any_started, fresh], params)
     if taken is None:
         return None
     assignment_id, item_id, span_id, skip_reason = taken

@@ -62,6 +62,9 @@ LEFT JOIN (
 # word, so the planner can use them.
 STARTED_ANYWHERE = "w.taken > 0 AND w.taken < w.target"
 FRESH = "w.taken = 0"
+# Started spans past the coder's place: a coder catching up on others' work finds
+# the next one a few rows on (the spans behind them are mostly their own).
+STARTED_AFTER_PLACE = f"{STARTED_ANYWHERE} AND w.position > %(position)s"
 # The rest of the coder's document, as a range of positions too (a position is the
 # document's rank << DOCUMENT_SHIFT, plus the span's index): then whichever index the
 # planner picks reads only this document's remaining spans, even with statistics
@@ -94,11 +97,13 @@ def candidate_sql(condition: str, lock: str) -> str:
 def started_sql(lock: str) -> str:
     """The first started span not mine among the first STARTED_WINDOW started.
 
-    Only a window is looked at: a coder who worked alone leaves thousands started
-    by themself, and walking past all of them on every claim would grow with their
-    work. Beyond the window they get fresh spans; the window moves on as others
-    finish the started ones. The window is read once, in position order, and joined
-    (an IN (window) was re-read for every candidate row).
+    Only a window is looked at here: a coder who worked alone leaves thousands
+    started by themself, and walking past all of them on every claim would grow
+    with their work. Beyond the window they get fresh spans; the window moves on as
+    others finish the started ones. The window is read once, in position order, and
+    joined (an IN (window) was re-read for every candidate row). The started spans
+    beyond the window are not forgotten: once there is no fresh span, the claim
+    looks at all of them (STARTED_AFTER_PLACE, then STARTED_ANYWHERE).
     """
     return (
         "SELECT w.id, w.span_id FROM (SELECT id, position FROM annotator_workitem"
