@@ -29,7 +29,7 @@ Status = Assignment.Status
 
 
 def spans_still_needing(project: Project, coder) -> list[int]:
-    """Positions of spans with room left that this coder never had (or lost to expiry)."""
+    """Positions of spans with room left that this coder never held (or lost)."""
     theirs = (
         Assignment.objects.filter(project=project, coder=coder)
         .exclude(status=Status.EXPIRED)
