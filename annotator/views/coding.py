@@ -44,10 +44,12 @@ TEMPLATE = "annotator/code.html"
 RECENT_TEMPLATE = "annotator/code_recent.html"
 RECENT_PER_PAGE = 25
 RECENT_SKIPS = 10  # the skips the recent page lists, each with "Undo skip"
-# Screen actions and their preferred letter. A codebook may use the same letter as a
-# category shortcut (the default codebook's stance "s"): the category wins and the
-# action keeps only the Shift+letter binding. See cards.action_keys().
+# Screen actions and their letter. A category shortcut wins a letter in both cases
+# (the default codebook's stance "s"); the action then answers to Alt+letter. Skip
+# always needs Alt+S: with Caps Lock on, a category's "s" arrives as "S", which
+# must never open the skip box. See cards.action_keys().
 ACTIONS = {"skip": "s", "uncertain": "u", "comment": "c"}
+CHORD_ONLY = {"skip"}
 TRUE_VALUES = {"1", "on", "true", "yes"}
 NOT_HELD = (
     "This span is not assigned to you (it may have been reassigned, or the page is "
@@ -117,7 +119,9 @@ def render_card(
         and assignment is not None
         and card.mode == "code"
         and assignment.status in (Status.SKIPPED, Status.EXPIRED),
-        "actions": cards.action_keys(ACTIONS, cards.category_shortcuts(card.groups)),
+        "actions": cards.action_keys(
+            ACTIONS, cards.category_shortcuts(card.groups), chord_only=CHORD_ONLY
+        ),
         "mode": card.mode,
         "notice": card.notice,
         "saved_url": card.saved_url,

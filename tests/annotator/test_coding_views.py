@@ -135,17 +135,27 @@ def test_buttons_come_from_the_codebook_with_their_shortcuts(c1, project):
                 f'value="{category.key}" data-keys="{category.shortcut}"'
             ) in html
             assert f"<kbd>{category.shortcut}</kbd>{category.label}" in html
-    # The codebook's "s" (stance) wins; skip keeps Shift+S. u and c are free.
-    assert 'data-keys="S"' in html and "<kbd>Shift+S</kbd>" in html
+    # Skip is only ever the chord Alt+S: Caps Lock turns the stance's "s" into "S",
+    # which must pick the category, never open the skip box. u and c are free.
+    assert 'data-keys="S"' not in html and "Shift+S" not in html
+    assert 'data-chord="Alt+KeyS"' in html and "<kbd>Alt+S</kbd> skip" in html
     assert 'name="uncertain" value="1" data-keys="u U"' in html
     assert "<kbd>Enter</kbd> submit" in html and "<kbd>?</kbd> codebook" in html
+    assert "Skip this span — reason" in html
 
 
-def test_action_keys_give_way_to_category_shortcuts():
-    keys = cards.action_keys(coding.ACTIONS, {"s", "U", "c", "C"})
-    assert keys["skip"].keys == "S" and keys["skip"].label == "Shift+S"
-    assert keys["uncertain"].keys == "u" and keys["uncertain"].label == "U"
-    assert keys["comment"].keys == "" and keys["comment"].label == ""
+def test_action_keys_give_way_to_category_shortcuts_in_either_case():
+    keys = cards.action_keys(
+        coding.ACTIONS, {"s", "U", "c"}, chord_only=coding.CHORD_ONLY
+    )
+    assert (keys["skip"].keys, keys["skip"].chord) == ("", "Alt+KeyS")
+    assert keys["skip"].label == "Alt+S"
+    # A category's "U" takes "u" too (Caps Lock): the action moves to Alt+U.
+    assert (keys["uncertain"].keys, keys["uncertain"].label) == ("", "Alt+U")
+    assert (keys["comment"].keys, keys["comment"].label) == ("", "Alt+C")
+    free = cards.action_keys(coding.ACTIONS, {"1"}, chord_only=coding.CHORD_ONLY)
+    assert (free["uncertain"].keys, free["uncertain"].chord) == ("u U", "")
+    assert free["skip"].keys == "" and free["skip"].label == "Alt+S"
 
 
 def test_progress_is_the_coders_even_share(c1, project):
