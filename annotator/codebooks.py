@@ -100,12 +100,15 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
                     "'?' and space."
                 )
             elif shortcut:
-                if shortcut in shortcuts:
+                # Case-blind: with Caps Lock on, "s" arrives as "S" (coding.js
+                # matches either), so "s" and "S" would be one key.
+                if shortcut.lower() in shortcuts:
                     errors.append(
                         f"{c_where}: shortcut '{shortcut}' is already used by "
-                        f"{shortcuts[shortcut]}."
+                        f"{shortcuts[shortcut.lower()]} (shortcuts ignore case: "
+                        "Caps Lock turns one into the other)."
                     )
-                shortcuts[shortcut] = c_where
+                shortcuts[shortcut.lower()] = c_where
             value = category.get("value")
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
             if level == "ordinal" and not numeric:

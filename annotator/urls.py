@@ -63,6 +63,11 @@ urlpatterns += [
         coding.revise,
         name="project-code-revise",
     ),
+    path(
+        "projects/<int:project_id>/code/<int:assignment_id>/unskip/",
+        coding.unskip,
+        name="project-code-unskip",
+    ),
 ]
 
 # Adjudication: reviewers settle disagreements (annotator/views/adjudication.py).
@@ -166,6 +171,11 @@ urlpatterns += [
         "api/v1/assignments/<int:assignment_id>/skip/",
         coding_api.SkipView.as_view(),
         name="api-skip",
+    ),
+    path(
+        "api/v1/assignments/<int:assignment_id>/unskip/",
+        coding_api.UnskipView.as_view(),
+        name="api-unskip",
     ),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

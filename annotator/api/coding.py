@@ -1,4 +1,4 @@
-"""The coder's API: projects, claim, submit, skip, own annotations.
+"""The coder's API: projects, claim, submit, skip and its undo, own annotations.
 
 Every view reaches data through annotator.access, so a non-member gets 404
 whatever the id and a member who does not code 403. Writes go through the same
@@ -36,7 +36,12 @@ from annotator.serializers import (
     SkipSerializer,
     SubmitSerializer,
 )
-from annotator.services import claim_next_span, skip_span, submit_annotation
+from annotator.services import (
+    claim_next_span,
+    skip_span,
+    submit_annotation,
+    unskip_span,
+)
 from annotator.spans import span_in_context
 
 CONFLICT = OpenApiResponse(
@@ -113,15 +118,18 @@ class ClaimView(APIView):
             return Response({"detail": _detail(error)}, status.HTTP_403_FORBIDDEN)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        span, context = span_in_context(assignment.span_id).payload()
-        return Response(
-            {
-                "assignment": assignment.pk,
-                "span": span,
-                "context": context,
-                "expires_at": assignment.expires_at,
-            }
-        )
+        return Response(claim_payload(assignment))
+
+
+def claim_payload(assignment) -> dict:
+    """A claim as ClaimSerializer renders it: the span in context, the lease."""
+    span, context = span_in_context(assignment.span_id).payload()
+    return {
+        "assignment": assignment.pk,
+        "span": span,
+        "context": context,
+        "expires_at": assignment.expires_at,
+    }
 
 
 class SubmitView(APIView):
@@ -174,7 +182,8 @@ class SkipView(APIView):
             409: CONFLICT,
         },
         summary="Give a claimed span back, with a reason",
-        description="You will not get this span again.",
+        description="You will not get this span again unless you undo the skip "
+        "(unskip) while it still has a place for you.",
     )
     def post(self, request, assignment_id: int) -> Response:
         assignment = access.own_assignment(request.user, assignment_id)
@@ -189,6 +198,29 @@ class SkipView(APIView):
         except ValidationError as error:
             return service_error(error)
         return Response(SkippedSerializer(skipped).data)
+
+
+class UnskipView(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            200: ClaimSerializer,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: CONFLICT,
+        },
+        summary="Undo your skip: the span becomes your live claim again",
+        description="Allowed while the span still has a place for you; your next "
+        "claim serves it (a claim you held on another span stays yours). 409 when "
+        "it is not skipped or other coders have filled it since.",
+    )
+    def post(self, request, assignment_id: int) -> Response:
+        assignment = access.own_assignment(request.user, assignment_id)
+        try:
+            claimed = unskip_span(coder=request.user, assignment=assignment)
+        except ValidationError as error:
+            return service_error(error)
+        return Response(claim_payload(claimed))
 
 
 def annotations_with_labels():

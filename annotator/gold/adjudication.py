@@ -24,6 +24,7 @@ from annotator.models import (
     WorkItem,
 )
 from annotator.services import codebook_dimensions, codebook_groups, resolve_choice
+from annotator.services.text import typed_text
 from corpus.models import Span
 
 
@@ -112,8 +113,8 @@ def adjudicate(
     span_id = getattr(span, "pk", span)
     if not WorkItem.objects.filter(project=project, span_id=span_id).exists():
         raise ValidationError({"span": f"Span {span_id} is not in this project."})
+    note = typed_text(note, field="note", label="Note")
     dimension, chosen = _resolve(project, dimension, categories)
-    note = note.strip()
     label = (
         GoldLabel.objects.select_for_update(of=("self",))
         .filter(project=project, span_id=span_id, dimension=dimension)
@@ -188,8 +189,10 @@ def settle_span(
     alone. Returns how many labels were written; a ValidationError names each
     dimension at fault (keyed by its key) and nothing is stored.
     """
+    # Checked once here: per dimension, adjudicate's refusal would be filed under
+    # each dimension's key instead of the note's.
+    note = typed_text(note, field="note", label="Note")
     groups = codebook_groups(project.codebook_id)
-    note = note.strip()
     golds = span_golds(project, span_id)
     _, votes = coder_codes(project, span_id, groups)
     written = 0

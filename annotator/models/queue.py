@@ -104,6 +104,16 @@ class AssignmentQuerySet(models.QuerySet):
     def of(self, user) -> AssignmentQuerySet:
         return self.filter(coder=user)
 
+    def recent_skips(self, project, user) -> AssignmentQuerySet:
+        """The user's skips in the project, newest first, with their span, document
+        title and work item (whether it still has a place: an undo needs one)."""
+        return (
+            self.filter(project=project, coder=user, status=Assignment.Status.SKIPPED)
+            .select_related("span__document", "work_item")
+            .defer("span__document__text", "span__document__metadata")
+            .order_by("-finished_at", "-pk")
+        )
+
     def coder_stats(self) -> AssignmentQuerySet:
         """One row per coder: completed, skipped, live claims, last activity.
 

@@ -5,8 +5,9 @@ input raises django.core.exceptions.ValidationError and writes nothing.
 
 Modules: ``projects`` (create a project with its sample and queue; members),
 ``queue`` (claims, leases, releases) with its SQL text in ``queue_sql``,
-``submits`` (submit, revise, skip) and ``labels`` (the one label validator and the
-cache of codebooks in use).
+``submits`` (submit, revise), ``skips`` (skip and its undo), ``labels`` (the one
+label validator and the cache of codebooks in use) and ``text`` (the check of
+typed text: reasons, comments, notes).
 """
 
 from annotator.services.labels import (
@@ -17,7 +18,8 @@ from annotator.services.labels import (
 )
 from annotator.services.projects import create_project, remove_member, set_membership
 from annotator.services.queue import claim_next_span, release_expired_claims
-from annotator.services.submits import skip_span, submit_annotation
+from annotator.services.skips import skip_span, unskip_span
+from annotator.services.submits import submit_annotation
 
 __all__ = [
     "claim_next_span",
@@ -31,4 +33,5 @@ __all__ = [
     "set_membership",
     "skip_span",
     "submit_annotation",
+    "unskip_span",
 ]

@@ -1,7 +1,7 @@
-"""A coder's writes on a claimed span: submit, revise, replay and skip.
+"""A coder's writes on a claimed span: submit, revise and replay (skips: skips.py).
 
 Submits are the coders' hot path with claims: the first submit of a span is fixed
-SQL (one statement on PostgreSQL), the rare paths (revisions, replays, skips) stay
+SQL (one statement on PostgreSQL), the rare paths (revisions, replays) stay
 in the ORM. All or nothing; bad input raises ValidationError and writes nothing.
 """
 
@@ -35,7 +35,7 @@ from annotator.models import (
 )
 from annotator.models.annotations import keys_by_dimension
 from annotator.services.labels import Chosen, resolve_labels
-from annotator.services.queue import release_claims
+from annotator.services.text import typed_text
 from corpus.db import fast_path
 from corpus.models import Span
 
@@ -167,6 +167,8 @@ def submit_annotation(
     answer without reading it back.
     """
     now = now or timezone.now()
+    comment = typed_text(comment, field="comment", label="Comment")
+    typed_text(token, field="token", label="Token")  # checked, kept as sent
     pk = assignment.pk if isinstance(assignment, Assignment) else assignment
     assignment, annotation_id = _locked_for_submit(pk, coder)
     if annotation_id is not None:
@@ -177,7 +179,6 @@ def submit_annotation(
         raise ValidationError("You skipped this span; it is no longer yours to code.")
     codebook = assignment.project.codebook
     resolved = resolve_labels(codebook, labels)
-    comment = comment.strip()
     _renew_lapsed_claim(assignment, now)
     started = assignment.shown_at or assignment.claimed_at
     seconds = max((now - started).total_seconds(), 0.0)
@@ -302,7 +303,7 @@ def _resubmit(
     new = {
         "labels": keys_by_dimension((c.dimension.key, c.key) for _, c in resolved),
         "uncertain": uncertain,
-        "comment": comment.strip(),
+        "comment": comment,
     }
     if new == old:
         return existing
@@ -321,34 +322,3 @@ def _resubmit(
         annotation=existing, changed_by=coder, old=old, new=new
     )
     return existing
-
-
-def _lock_assignment(assignment: Assignment | int, coder) -> Assignment:
-    pk = assignment.pk if isinstance(assignment, Assignment) else assignment
-    locked = (
-        Assignment.objects.select_for_update(of=("self",))
-        .select_related("project")
-        .filter(pk=pk)
-        .first()
-    )
-    if locked is None or locked.coder_id != coder.pk:
-        raise ValidationError("This span is not assigned to you.")
-    return locked
-
-
-@transaction.atomic
-def skip_span(
-    *, coder, assignment: Assignment | int, reason: str, now: datetime | None = None
-) -> Assignment:
-    """Give a claimed span back with a reason; the coder will not get it again."""
-    now = now or timezone.now()
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError({"reason": "Say why you skip this span."})
-    assignment = _lock_assignment(assignment, coder)
-    if assignment.status != Status.CLAIMED:
-        raise ValidationError("Only a span you currently hold can be skipped.")
-    release_claims([(assignment.pk, assignment.work_item_id)], Status.SKIPPED, now)
-    Assignment.objects.filter(pk=assignment.pk).update(skip_reason=reason[:500])
-    assignment.refresh_from_db()
-    return assignment

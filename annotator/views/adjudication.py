@@ -50,8 +50,8 @@ TEMPLATE = "annotator/adjudicate.html"
 DECIDED_TEMPLATE = "annotator/adjudicate_decided.html"
 DECIDED_PER_PAGE = 25
 SKIP_LIMIT = 200  # spans put off with "Later" that the query string carries
-# Screen actions and their preferred letter; a category shortcut wins the letter
-# (as on the coding screen) and the action keeps Shift+letter.
+# Screen actions and their letter; a category shortcut wins the letter in both cases
+# (as on the coding screen) and the action answers to Alt+letter.
 ACTIONS = {"note": "n", "later": "l"}
 REFUSAL = "Only the project's reviewers and managers settle disagreements."
 

@@ -25,6 +25,7 @@ Groups = list[tuple[Dimension, list[Category]]]
 @dataclass(frozen=True)
 class ActionKey:
     keys: str  # space-separated values of KeyboardEvent.key, for data-keys
+    chord: str  # "Alt+" + a KeyboardEvent.code, for data-chord; or ""
     label: str  # what the screen shows
 
 
@@ -38,24 +39,34 @@ def category_shortcuts(groups: Groups) -> set[str]:
 
 
 def action_keys(
-    actions: Mapping[str, str], shortcuts: Collection[str]
+    actions: Mapping[str, str],
+    shortcuts: Collection[str],
+    *,
+    chord_only: Collection[str] = (),
 ) -> dict[str, ActionKey]:
     """Bind each screen action to its letter unless a category shortcut uses it.
 
     Category shortcuts come first (they are the codebook's, and people press them
-    most); an action keeps whichever case of its letter is free, and shows
-    "Shift+S" when only the capital is left.
+    most) and answer in either case, since Caps Lock turns "s" into "S"
+    (coding.js compares them case-insensitively). An action whose letter a category
+    uses, or one in `chord_only` (one that must not be pressed by accident, such
+    as skip), answers to Alt+letter instead: a chord Caps Lock alone cannot make.
     """
+    taken = {shortcut.lower() for shortcut in shortcuts}
     bound: dict[str, ActionKey] = {}
     for action, letter in actions.items():
-        free = [key for key in (letter, letter.upper()) if key not in shortcuts]
-        if letter in free:
-            label = letter.upper()
-        elif free:
-            label = f"Shift+{letter.upper()}"
+        if action in chord_only or letter.lower() in taken:
+            bound[action] = ActionKey(
+                keys="",
+                chord=f"Alt+Key{letter.upper()}",
+                label=f"Alt+{letter.upper()}",
+            )
         else:
-            label = ""
-        bound[action] = ActionKey(keys=" ".join(free), label=label)
+            bound[action] = ActionKey(
+                keys=f"{letter.lower()} {letter.upper()}",
+                chord="",
+                label=letter.upper(),
+            )
     return bound
 
 

@@ -1,4 +1,4 @@
-"""The coder's keyboard-first coding screen: show a span, submit, skip, revise.
+"""The coder's keyboard-first coding screen: show, submit, skip (and undo), revise.
 
 Every rule (claims, leases, validation, idempotency, revision history) lives in
 annotator.services, who may code in annotator.access, the reads in
@@ -34,18 +34,22 @@ from annotator.services import (
     codebook_groups,
     skip_span,
     submit_annotation,
+    unskip_span,
 )
 from annotator.spans import span_in_context
 from annotator.views import cards
-from annotator.views.base import HtmxHttpRequest, partial
+from annotator.views.base import HtmxHttpRequest, partial, see_other
 
 TEMPLATE = "annotator/code.html"
 RECENT_TEMPLATE = "annotator/code_recent.html"
 RECENT_PER_PAGE = 25
-# Screen actions and their preferred letter. A codebook may use the same letter as a
-# category shortcut (the default codebook's stance "s"): the category wins and the
-# action keeps only the Shift+letter binding. See cards.action_keys().
+RECENT_SKIPS = 10  # the skips the recent page lists, each with "Undo skip"
+# Screen actions and their letter. A category shortcut wins a letter in both cases
+# (the default codebook's stance "s"); the action then answers to Alt+letter. Skip
+# always needs Alt+S: with Caps Lock on, a category's "s" arrives as "S", which
+# must never open the skip box. See cards.action_keys().
 ACTIONS = {"skip": "s", "uncertain": "u", "comment": "c"}
+CHORD_ONLY = {"skip"}
 TRUE_VALUES = {"1", "on", "true", "yes"}
 NOT_HELD = (
     "This span is not assigned to you (it may have been reassigned, or the page is "
@@ -55,6 +59,8 @@ DATABASE_DOWN = (
     "The database could not save this annotation; nothing was saved and your "
     "choices are kept. Try again in a moment (press Enter)."
 )
+
+UNSKIPPED = "Skip undone: the span is yours to code again."
 
 Status = Assignment.Status
 
@@ -91,6 +97,7 @@ class Card:
     mode: str = "code"  # or "revise"
     notice: str = ""
     saved_url: str = ""
+    unskip_url: str = ""  # after a skip: undo it
 
 
 def render_card(
@@ -112,10 +119,13 @@ def render_card(
         and assignment is not None
         and card.mode == "code"
         and assignment.status in (Status.SKIPPED, Status.EXPIRED),
-        "actions": cards.action_keys(ACTIONS, cards.category_shortcuts(card.groups)),
+        "actions": cards.action_keys(
+            ACTIONS, cards.category_shortcuts(card.groups), chord_only=CHORD_ONLY
+        ),
         "mode": card.mode,
         "notice": card.notice,
         "saved_url": card.saved_url,
+        "unskip_url": card.unskip_url,
         "token": secrets.token_urlsafe(16),
         "form_action": (
             reverse("project-code-revise", args=[project.pk, assignment.pk])
@@ -269,7 +279,34 @@ def skip(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
         return render_card(request, card)
     if not request.htmx:
         return after_post(request, project, "Skipped.")
-    return render_card(request, next_card(request, project, notice="Skipped."))
+    card = next_card(request, project, notice="Skipped.")
+    card.unskip_url = reverse("project-code-unskip", args=[project.pk, assignment.pk])
+    return render_card(request, card)
+
+
+@login_required
+@require_POST
+def unskip(
+    request: HtmxHttpRequest, project_id: int, assignment_id: int
+) -> HttpResponse:
+    """Undo one of the coder's skips: the span is their current span again."""
+    project, assignment = access.coding_project_and_assignment(
+        request.user, project_id, assignment_id
+    )
+    if assignment is None:
+        raise Http404("No skip of yours with that number.")
+    try:
+        unskip_span(coder=request.user, assignment=assignment.pk)
+    except ValidationError as error:
+        if not request.htmx:
+            for message in error.messages:
+                messages.error(request, message)
+            return see_other(request, reverse("project-code-recent", args=[project.pk]))
+        card = next_card(request, project, errors=cards.error_messages(error))
+        return render_card(request, card)
+    if not request.htmx:
+        return after_post(request, project, UNSKIPPED)
+    return render_card(request, next_card(request, project, notice=UNSKIPPED))
 
 
 @login_required
@@ -332,8 +369,9 @@ def recent(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
         .order_by("-created_at", "-pk")
     )
     page = Paginator(annotations, RECENT_PER_PAGE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        partial(request, RECENT_TEMPLATE, "recent-list"),
-        {"project": project, "page": page},
-    )
+    context = {"project": project, "page": page}
+    if not request.htmx:  # htmx only pages through the annotations
+        context["skips"] = Assignment.objects.recent_skips(project, request.user)[
+            :RECENT_SKIPS
+        ]
+    return render(request, partial(request, RECENT_TEMPLATE, "recent-list"), context)

@@ -11,6 +11,7 @@ from django.core.validators import URLValidator
 
 from corpus.importing.base import ImportFailed, RawDocument, limit
 from corpus.models import Document, content_hash, is_partial_date
+from corpus.text import unstorable
 
 KNOWN_FIELDS = ("title", "text", "source", "url", "published", "language")
 
@@ -48,11 +49,6 @@ def _published(value: Any, fail: Callable[[str, str], ImportFailed]) -> str:
             f"cannot read '{value[:40]}' as a date; use YYYY, YYYY-MM or YYYY-MM-DD.",
         )
     return value
-
-
-# Neither database stores these: PostgreSQL refuses NUL in text and JSON, and a
-# lone surrogate (JSON allows "\ud800") cannot be encoded as UTF-8 anywhere.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _strings(fields: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -100,14 +96,9 @@ def validate_record(record: RawDocument, *, default_language: str = "") -> Docum
     if not text.strip():
         raise fail("text", "missing or empty; every document needs its text.")
     for name, value in _strings(record.fields):
-        if bad := _UNSTORABLE.search(value):
-            char = bad.group()
+        if problem := unstorable(value, nul_hint="; is this a binary file?"):
             raise fail(
-                name.encode("utf-8", "backslashreplace").decode("utf-8"),
-                "contains a NUL character; is this a binary file?"
-                if char == "\x00"
-                else f"contains an unpaired surrogate (\\u{ord(char):04x}), which is "
-                "not valid Unicode.",
+                name.encode("utf-8", "backslashreplace").decode("utf-8"), problem
             )
     if len(text) > (most := limit("MAX_FIELD_CHARS")):
         raise fail(

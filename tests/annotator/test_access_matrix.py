@@ -85,6 +85,12 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         "POST",
         {"anonymous": LOGIN, **NOT_OURS, "coder": 200, "_": 403},
     ),
+    # Undoing a skip of a span the coder finished: refused as such (the page
+    # sends them back to the recent list with the reason).
+    "project-code-unskip": (
+        "POST",
+        {"anonymous": LOGIN, **NOT_OURS, "coder": 303, "_": 403},
+    ),
     "project-code-recent": (
         "GET",
         {"anonymous": LOGIN, **NOT_OURS, "coder": 200, "_": 403},
@@ -98,6 +104,7 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     # members see the project, so they are told it is not theirs to do (403).
     "api-submit": ("POST", {"anonymous": 401, **NOT_OURS, "coder": 400, "_": 403}),
     "api-skip": ("POST", {"anonymous": 401, **NOT_OURS, "coder": 400, "_": 403}),
+    "api-unskip": ("POST", {"anonymous": 401, **NOT_OURS, "coder": 409, "_": 403}),
     "api-my-annotations": ("GET", {"anonymous": 401, **NOT_OURS, "_": 200}),
     # Reviewing: reviewers and managers.
     **{

@@ -255,6 +255,48 @@ def test_skip_gives_the_span_back_with_a_reason(project, ann):
     assert claim(client, project)["assignment"] != assignment_id
 
 
+def unskip_url(assignment_id):
+    return reverse("api-unskip", args=[assignment_id])
+
+
+def test_unskip_gives_the_span_back_as_the_next_claim(project, ann, bob):
+    client = api_for(ann)
+    first = claim(client, project)["assignment"]
+    client.post(skip_url(first), {"reason": "Not English"}, format="json")
+    second = claim(client, project)["assignment"]
+    response = client.post(unskip_url(first))
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["assignment"] == first and body["expires_at"]
+    assert body["span"]["text"] == Assignment.objects.get(pk=first).span.text
+    assert set(body["context"]) == {"before", "after"}
+    assert claim(client, project)["assignment"] == first
+    # Not skipped any more: a second undo is refused as a conflict.
+    again = client.post(unskip_url(first))
+    assert again.status_code == 409 and "Only a skipped span" in again.json()["detail"]
+    # Someone else's skip is not there for you (blind coding).
+    assert api_for(bob).post(unskip_url(first)).status_code == 404
+    assert Assignment.objects.get(pk=second).status == Assignment.Status.CLAIMED
+
+
+def test_unskip_is_refused_once_others_filled_the_span():
+    project = make_project(
+        documents=1, spans_per_document=2, coders=["ann", "bob"], coders_per_span=1
+    )
+    ann, bob = (project.memberships.get(user__username=n).user for n in ("ann", "bob"))
+    client = api_for(ann)
+    first = claim(client, project)["assignment"]
+    client.post(skip_url(first), {"reason": "x"}, format="json")
+    taken = claim(api_for(bob), project)["assignment"]
+    assert Assignment.objects.get(pk=taken).span_id == (
+        Assignment.objects.get(pk=first).span_id
+    )
+    response = client.post(unskip_url(first))
+    assert response.status_code == 409
+    assert "Other coders have taken this span" in response.json()["detail"]
+    assert Assignment.objects.get(pk=first).status == Assignment.Status.SKIPPED
+
+
 def test_coders_of_another_project_get_404(project, ann):
     other = make_project(documents=1, spans_per_document=2, coders=["zed"])
     zed = other.memberships.get().user
@@ -290,6 +332,7 @@ def test_reviewers_and_managers_may_not_claim_or_submit(project, ann, role):
     response = client.post(submit_url(assignment_id), {"labels": LABELS}, format="json")
     assert response.status_code == 403
     assert client.post(skip_url(assignment_id), {"reason": "x"}).status_code == 403
+    assert client.post(unskip_url(assignment_id)).status_code == 403
     assert not Annotation.objects.exists()
     assert not Assignment.objects.filter(coder=user).exists()
 

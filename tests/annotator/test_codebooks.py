@@ -112,6 +112,11 @@ def test_export_names_unknown_codebooks():
             "dimension 'topic', category 'arms'",
         ),
         (
+            lambda d: d["dimensions"][2]["categories"][0].update(shortcut="S"),
+            "dimension 'tags', category 'quote': shortcut 'S' is already used by "
+            "dimension 'stance', category 'neutral' (shortcuts ignore case",
+        ),
+        (
             lambda d: d["dimensions"][0].update(level="interval"),
             "dimension 'topic': level must be one of",
         ),

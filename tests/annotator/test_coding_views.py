@@ -135,17 +135,27 @@ def test_buttons_come_from_the_codebook_with_their_shortcuts(c1, project):
                 f'value="{category.key}" data-keys="{category.shortcut}"'
             ) in html
             assert f"<kbd>{category.shortcut}</kbd>{category.label}" in html
-    # The codebook's "s" (stance) wins; skip keeps Shift+S. u and c are free.
-    assert 'data-keys="S"' in html and "<kbd>Shift+S</kbd>" in html
+    # Skip is only ever the chord Alt+S: Caps Lock turns the stance's "s" into "S",
+    # which must pick the category, never open the skip box. u and c are free.
+    assert 'data-keys="S"' not in html and "Shift+S" not in html
+    assert 'data-chord="Alt+KeyS"' in html and "<kbd>Alt+S</kbd> skip" in html
     assert 'name="uncertain" value="1" data-keys="u U"' in html
     assert "<kbd>Enter</kbd> submit" in html and "<kbd>?</kbd> codebook" in html
+    assert "Skip this span — reason" in html
 
 
-def test_action_keys_give_way_to_category_shortcuts():
-    keys = cards.action_keys(coding.ACTIONS, {"s", "U", "c", "C"})
-    assert keys["skip"].keys == "S" and keys["skip"].label == "Shift+S"
-    assert keys["uncertain"].keys == "u" and keys["uncertain"].label == "U"
-    assert keys["comment"].keys == "" and keys["comment"].label == ""
+def test_action_keys_give_way_to_category_shortcuts_in_either_case():
+    keys = cards.action_keys(
+        coding.ACTIONS, {"s", "U", "c"}, chord_only=coding.CHORD_ONLY
+    )
+    assert (keys["skip"].keys, keys["skip"].chord) == ("", "Alt+KeyS")
+    assert keys["skip"].label == "Alt+S"
+    # A category's "U" takes "u" too (Caps Lock): the action moves to Alt+U.
+    assert (keys["uncertain"].keys, keys["uncertain"].label) == ("", "Alt+U")
+    assert (keys["comment"].keys, keys["comment"].label) == ("", "Alt+C")
+    free = cards.action_keys(coding.ACTIONS, {"1"}, chord_only=coding.CHORD_ONLY)
+    assert (free["uncertain"].keys, free["uncertain"].chord) == ("u U", "")
+    assert free["skip"].keys == "" and free["skip"].label == "Alt+S"
 
 
 def test_progress_is_the_coders_even_share(c1, project):
@@ -429,6 +439,83 @@ def test_skip_gives_the_span_back_and_shows_the_next(c1, project):
 
 def test_skip_only_accepts_get_free_posts(c1, project):
     assert c1.get(reverse("project-code-skip", args=[project.pk])).status_code == 405
+
+
+def skip_current(client, project, reason="Not in English", headers=None):
+    client.get(code_url(project))
+    held = current(project)
+    url = reverse("project-code-skip", args=[project.pk])
+    response = client.post(
+        url, {"assignment": held.pk, "reason": reason}, headers=headers or {}
+    )
+    return held, response
+
+
+def unskip_url(project, assignment):
+    return reverse("project-code-unskip", args=[project.pk, assignment.pk])
+
+
+def test_undo_skip_right_after_skipping_with_htmx(c1, project):
+    skipped, response = skip_current(c1, project, headers=HX)
+    assert "Skipped." in response.text and unskip_url(project, skipped) in response.text
+    assert "Undo skip" in response.text
+    response = c1.post(unskip_url(project, skipped), headers=HX)
+    assert response.status_code == 200 and "<html" not in response.text
+    assert response.text.lstrip().startswith('<section id="span-card"')
+    assert "Skip undone" in response.text and skipped.span.text in response.text
+    assert f'name="assignment" value="{skipped.pk}"' in response.text
+    # Served first: the coder's newest claim (the one shown before stays theirs).
+    assert claim_next_span(project=project, coder=user("c1")).pk == skipped.pk
+
+
+def test_undo_skip_without_javascript_goes_back_to_the_span(c1, project):
+    skipped, _ = skip_current(c1, project)
+    response = c1.post(unskip_url(project, skipped))
+    assert response.status_code == 303 and response["Location"] == code_url(project)
+    page = c1.get(code_url(project))
+    assert "Skip undone" in page.text and skipped.span.text in page.text
+    # Served first: the coder's newest claim (the one shown before stays theirs).
+    assert claim_next_span(project=project, coder=user("c1")).pk == skipped.pk
+
+
+def test_recent_page_lists_skips_with_undo_full_page_only(c1, project):
+    skipped, _ = skip_current(c1, project, reason="Garbled text")
+    url = reverse("project-code-recent", args=[project.pk])
+    full = c1.get(url)
+    assert "Spans you skipped" in full.text and "Garbled text" in full.text
+    assert unskip_url(project, skipped) in full.text
+    part = c1.get(url, headers=HX)
+    assert part.status_code == 200 and "Spans you skipped" not in part.text
+
+
+def test_a_skip_others_have_filled_cannot_be_undone(client, project):
+    log_in(client, "c1")
+    skipped, _ = skip_current(client, project)
+    claim_next_span(project=project, coder=user("c2"))
+    third = UserFactory(username="c3")
+    set_membership(project=project, user=third, role=Membership.Role.CODER)
+    claim_next_span(project=project, coder=third)  # both places of the span taken
+    recent = client.get(reverse("project-code-recent", args=[project.pk]))
+    assert unskip_url(project, skipped) not in recent.text
+    assert "taken by others" in recent.text
+    # Posted anyway: refused with the reason, as a page and as a partial.
+    response = client.post(unskip_url(project, skipped))
+    assert response.status_code == 303
+    assert response["Location"] == reverse("project-code-recent", args=[project.pk])
+    assert "Other coders have taken this span" in client.get(response["Location"]).text
+    response = client.post(unskip_url(project, skipped), headers=HX)
+    assert response.status_code == 200
+    assert "Other coders have taken this span" in response.text
+    assert Assignment.objects.get(pk=skipped.pk).status == Assignment.Status.SKIPPED
+
+
+def test_undo_skip_is_a_post_of_the_coders_own_skip(client, project):
+    log_in(client, "c1")
+    skipped, _ = skip_current(client, project)
+    assert client.get(unskip_url(project, skipped)).status_code == 405
+    log_in(client, "c2")
+    assert client.post(unskip_url(project, skipped)).status_code == 404
+    assert Assignment.objects.get(pk=skipped.pk).status == Assignment.Status.SKIPPED
 
 
 # --- revising ------------------------------------------------------------------------

@@ -54,7 +54,7 @@ def test_coder_codes_five_spans_with_the_keyboard_and_revises_one(page, demo):
     log_in(page, "coder1", "coder1-demo-pass")
     page.goto(reverse("project-code", args=[demo.pk]))
     page.locator("#target-span").wait_for()
-    assert "Shift+S" in page.locator("footer.keys").inner_text()
+    assert "Alt+S" in page.locator("footer.keys").inner_text()
 
     loads = []
     page.on("load", lambda: loads.append(page.url))
@@ -122,8 +122,8 @@ def test_keyboard_skip_and_an_invalid_submit(page, demo):
     assert held_id(page) == first
     page.screenshot(path=f"{SCREENSHOTS}/h1_invalid.png", full_page=True)
 
-    # Shift+S opens the reason box; typing there does not trigger shortcuts.
-    page.keyboard.press("Shift+S")
+    # Alt+S opens the reason box; typing there does not trigger shortcuts.
+    page.keyboard.press("Alt+S")
     reason = page.locator("#skip-reason")
     assert reason.evaluate("el => el === document.activeElement")
     page.keyboard.type("Page chrome, not a statement 1 2 3")
@@ -134,3 +134,53 @@ def test_keyboard_skip_and_an_invalid_submit(page, demo):
     assert skipped.status == Assignment.Status.SKIPPED
     assert skipped.skip_reason == "Page chrome, not a statement 1 2 3"
     assert held_id(page) != first
+
+
+def test_caps_lock_picks_categories_and_only_the_chord_skips_then_undo(page, demo):
+    log_in(page, "coder3", "coder3-demo-pass")
+    page.goto(reverse("project-code", args=[demo.pk]))
+    first = held_id(page)
+    skip_box = page.locator("details.skip-box")
+
+    # Caps Lock on: the stance's "s" arrives as "S" (and Shift+S is the same key).
+    page.keyboard.press("S")
+    assert page.locator("input[name=stance][value=neutral]").is_checked()
+    assert skip_box.get_attribute("open") is None
+    page.keyboard.press("A")
+    assert page.locator("input[name=stance][value=hostile]").is_checked()
+    page.keyboard.press("Shift+S")
+    assert page.locator("input[name=stance][value=neutral]").is_checked()
+    assert skip_box.get_attribute("open") is None
+
+    # The chord opens the box, which says it is a skip; Esc cancels it.
+    page.keyboard.press("Alt+S")
+    assert skip_box.get_attribute("open") is not None
+    assert "Skip this span — reason" in skip_box.inner_text()
+    page.keyboard.type("half a reason")
+    page.keyboard.press("Escape")
+    assert skip_box.get_attribute("open") is None
+    assert page.locator("#skip-reason").input_value() == ""
+    assert Assignment.objects.get(pk=first).status == Assignment.Status.CLAIMED
+
+    # A real skip, then "Undo skip" from the recent page brings the span back.
+    page.keyboard.press("Alt+S")
+    page.keyboard.type("Page chrome")
+    page.keyboard.press("Enter")
+    page.get_by_role("status").filter(has_text="Skipped.").wait_for()
+    assert held_id(page) != first
+    page.get_by_role("link", name="Recent annotations").click()
+    skips = page.locator("#recent-skips")
+    assert "Page chrome" in skips.inner_text()
+    skips.get_by_role("button", name="Undo skip").click()
+    page.get_by_text("Skip undone").wait_for()
+    assert held_id(page) == first
+    assert Assignment.objects.get(pk=first).status == Assignment.Status.CLAIMED
+
+    # Right after a skip, the notice offers the undo in place (htmx).
+    page.keyboard.press("Alt+S")
+    page.keyboard.type("Garbled")
+    page.keyboard.press("Enter")
+    page.get_by_role("status").filter(has_text="Skipped.").wait_for()
+    page.locator("#span-card").get_by_role("button", name="Undo skip").click()
+    page.get_by_role("status").filter(has_text="Skip undone").wait_for()
+    assert held_id(page) == first

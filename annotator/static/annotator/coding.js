@@ -1,10 +1,14 @@
 /* Keyboard-first coding screen.
  *
  * Every binding is declared in the HTML: an element with data-keys="a b" answers to
- * those KeyboardEvent.key values (the server decides them from the codebook, so no
- * category is hard-wired here). Radios are picked, checkboxes toggled, <summary>
+ * those KeyboardEvent.key values, in either case (Caps Lock turns a category's "s"
+ * into "S"; the codebook refuses shortcuts that differ only by case), and one with
+ * data-chord="Alt+KeyS" to Alt and that physical key (event.code: Caps Lock cannot
+ * make it, and macOS's Option+S, which types "ß", still arrives as KeyS). The server
+ * decides them from the codebook, so no category is hard-wired here. Radios are picked, checkboxes toggled, <summary>
  * boxes opened (focusing their field), anything else clicked. Enter submits the
- * coding form. Keys are ignored while typing in a text field; Esc leaves the field.
+ * coding form. Keys are ignored while typing in a text field; Esc leaves the field
+ * (and cancels a skip: the reason is cleared and the box closed).
  * Listeners sit on document, so spans swapped in by htmx need no re-binding.
  * Without JavaScript the page still works: the same forms post and redirect.
  */
@@ -22,9 +26,21 @@
   }
 
   function boundTo(key) {
+    var wanted = key.toLowerCase();
     var all = document.querySelectorAll("[data-keys]");
     for (var i = 0; i < all.length; i++) {
-      if (all[i].getAttribute("data-keys").split(" ").indexOf(key) !== -1) return all[i];
+      var keys = all[i].getAttribute("data-keys").toLowerCase().split(" ");
+      if (keys.indexOf(wanted) !== -1) return all[i];
+    }
+    return null;
+  }
+
+  function chordedTo(event) {
+    if (!event.altKey || event.ctrlKey || event.metaKey || !event.code) return null;
+    var chord = "Alt+" + event.code;
+    var all = document.querySelectorAll("[data-chord]");
+    for (var i = 0; i < all.length; i++) {
+      if (all[i].getAttribute("data-chord") === chord) return all[i];
     }
     return null;
   }
@@ -86,6 +102,11 @@
     var target = event.target;
     if (isTyping(target)) {
       if (event.key === "Escape") {
+        var skipBox = target.closest && target.closest("details.skip-box");
+        if (skipBox) {
+          target.value = "";
+          skipBox.open = false;
+        }
         target.blur();
       } else if (
         event.key === "Enter" && target.form && !event.repeat &&
@@ -96,6 +117,12 @@
         event.preventDefault();
         submitForm(target.form);
       }
+      return;
+    }
+    var chorded = chordedTo(event);
+    if (chorded) {
+      event.preventDefault();
+      activate(chorded);
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey) return;
