@@ -151,6 +151,25 @@ def parse_filters(project: Project, request) -> exporting.GoldFilters:
         raise BadRequest(str(error)) from None
 
 
+def raw_csv(request) -> bool:
+    """?raw=1: the exact text, cells that would open as formulas not quoted."""
+    raw = request.query_params.get("raw", "")
+    if raw.lower() in ("", "0", "false"):
+        return False
+    if raw.lower() in ("1", "true"):
+        return True
+    raise BadRequest(f"raw: expected 1 or 0, not {raw!r}")
+
+
+RAW = OpenApiParameter(
+    "raw",
+    bool,
+    description="CSV only. By default a text cell starting with =, +, -, @, tab or "
+    "CR gets a leading ' so no spreadsheet opens it as a formula; raw=1 gives the "
+    "exact text (for data pipelines; JSONL is always exact).",
+)
+
+
 def since_filter(request) -> datetime | None:
     raw = request.query_params.get("updated_since")
     if not raw:
@@ -272,9 +291,10 @@ class GoldFileView(ExportView):
     def get(self, request, project_id: int):
         project = self.get_project(project_id)
         filters = parse_filters(project, request)
+        raw = raw_csv(request)
         refresh_gold(project)  # cheap when nothing changed
         if self.fmt == "csv":
-            chunks = exporting.gold_csv(project, filters)
+            chunks = exporting.gold_csv(project, filters, raw=raw)
         else:
             chunks = exporting.gold_jsonl(project, filters)
         return streamed(chunks, f"project-{project.pk}-gold.{self.fmt}", self.fmt)
@@ -292,6 +312,7 @@ class AnnotationsFileView(ExportView):
                     project, make_row=exporting.annotation_csv_cells(keys)
                 ),
                 exporting.annotation_csv_header(keys),
+                raw=raw_csv(request),
             )
         else:
             chunks = exporting.jsonl_chunks(exporting.annotation_rows(project))
@@ -300,7 +321,7 @@ class AnnotationsFileView(ExportView):
         )
 
 
-@file_schema("csv", "gold labels", GOLD_FILTERS)
+@file_schema("csv", "gold labels", GOLD_FILTERS + [RAW])
 class GoldCSVView(GoldFileView):
     fmt = "csv"
 
@@ -310,7 +331,7 @@ class GoldJSONLView(GoldFileView):
     fmt = "jsonl"
 
 
-@file_schema("csv", "every coder's annotations", [])
+@file_schema("csv", "every coder's annotations", [RAW])
 class AnnotationsCSVView(AnnotationsFileView):
     fmt = "csv"
 
