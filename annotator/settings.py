@@ -79,13 +79,14 @@ MIDDLEWARE = [
     "annotator.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
-    # Before anything reads the body; after the two above so a 413 has their headers.
-    "annotator.middleware.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before anything reads the body (CSRF reads it in process_view, after every
+    # __call__); after the user is known: only importers may send large uploads.
+    "annotator.middleware.BodySizeLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -186,8 +187,9 @@ LOGOUT_REDIRECT_URL = "login"
 # Uploads larger than this are streamed to a temporary file rather than held in RAM.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Request bodies: BodySizeLimitMiddleware answers 413 before reading one over these
-# (forms and JSON: DATA_UPLOAD_MAX_MEMORY_SIZE; file uploads: CORPUS_UPLOAD_MAX_BYTES
-# for the whole request). Import limits per file: corpus/importing/base.py.
+# (every body, multipart included: DATA_UPLOAD_MAX_MEMORY_SIZE; an upload to the
+# corpus import page by a user who may import: CORPUS_UPLOAD_MAX_BYTES for the whole
+# request). Import limits per file: corpus/importing/base.py.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 CORPUS_UPLOAD_MAX_BYTES = int(
     os.environ.get("CORPUS_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
