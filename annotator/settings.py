@@ -137,7 +137,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Repeated failed logins (django-axes, counted in the database so every app server
 # sees them): 5 failures for one username from one address lock that pair out for
-# 15 minutes; a success resets the count.
+# 15 minutes; a success resets the count. 30 failures from one address across all
+# usernames lock the address out (auth_backends.LoginThrottleBackend).
 AUTHENTICATION_BACKENDS = [
     "annotator.auth_backends.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -148,6 +149,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # no banner on every manage.py command; lockouts answer 429
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "annotator.auth_backends.lockout_response"
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", 30))
 # Behind a proxy the client is the first X-Forwarded-For address; direct, REMOTE_ADDR.
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", 0)) or None
 
