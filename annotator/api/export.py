@@ -19,6 +19,7 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db.models import BooleanField, DateTimeField, F, Func, QuerySet, Value
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -141,6 +142,15 @@ class ExportView(APIView):
     def handle_exception(self, exc):
         if isinstance(exc, BadRequest):
             return Response({"detail": str(exc)}, status=400)
+        if isinstance(exc, ValidationError):
+            # refresh_gold refuses a project whose rules are bad in the database
+            # (written before they were checked, or by SQL): a conflict with the
+            # project's state that a manager fixes, not a server error.
+            return Response(
+                {"detail": " ".join(exc.messages) + " A manager can fix this in "
+                 "the project's admin page."},
+                status=409,
+            )  # fmt: skip
         return super().handle_exception(exc)
 
 
@@ -205,6 +215,13 @@ ERRORS = {
     403: OpenApiResponse(description="Coders cannot read gold or others' codes."),
     404: OpenApiResponse(description="No such project of yours."),
 }
+GOLD_ERRORS = {
+    **ERRORS,
+    409: OpenApiResponse(
+        description="The project's gold rules (gold_methods) are invalid; the "
+        "detail names the bad entry."
+    ),
+}
 
 
 class GoldView(ExportView):
@@ -213,7 +230,7 @@ class GoldView(ExportView):
         description="Ordered by (updated_at, id). Follow `next` to the end; later, "
         "resume with updated_since = the last updated_at you stored.",
         parameters=GOLD_FILTERS + PAGING,
-        responses={200: GoldRowPageSerializer, **ERRORS},
+        responses={200: GoldRowPageSerializer, **GOLD_ERRORS},
     )
     def get(self, request, project_id: int) -> Response:
         project = self.get_project(project_id)
@@ -266,7 +283,7 @@ def streamed(chunks: Iterator[str], filename: str, fmt: str) -> StreamingHttpRes
     return response
 
 
-def file_schema(fmt: str, what: str, parameters: list):
+def file_schema(fmt: str, what: str, parameters: list, errors: dict = ERRORS):
     media_type = FORMATS[fmt].split(";")[0]
     return extend_schema_view(
         get=extend_schema(
@@ -280,7 +297,7 @@ def file_schema(fmt: str, what: str, parameters: list):
                 else "One JSON object per line, with the same fields as the API's rows."
             ),
             parameters=parameters,
-            responses={(200, media_type): OpenApiTypes.STR, **ERRORS},
+            responses={(200, media_type): OpenApiTypes.STR, **errors},
         )
     )
 
@@ -321,12 +338,12 @@ class AnnotationsFileView(ExportView):
         )
 
 
-@file_schema("csv", "gold labels", GOLD_FILTERS + [RAW])
+@file_schema("csv", "gold labels", GOLD_FILTERS + [RAW], GOLD_ERRORS)
 class GoldCSVView(GoldFileView):
     fmt = "csv"
 
 
-@file_schema("jsonl", "gold labels", GOLD_FILTERS)
+@file_schema("jsonl", "gold labels", GOLD_FILTERS, GOLD_ERRORS)
 class GoldJSONLView(GoldFileView):
     fmt = "jsonl"
 

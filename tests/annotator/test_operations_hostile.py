@@ -11,9 +11,8 @@ from django.http.multipartparser import MultiPartParser
 from django.test import Client
 from django.urls import reverse
 
-from annotator.services import set_membership
-from corpus.models import Corpus, Document
-from tests.factories import PASSWORD, UserFactory, make_project
+from corpus.models import Document
+from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 MB = 1024 * 1024
