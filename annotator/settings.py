@@ -197,6 +197,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 CORPUS_UPLOAD_MAX_BYTES = int(
     os.environ.get("CORPUS_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
 )
+# restore_project refuses a decompressed line over this, or an archive of more rows
+# (annotator/archive/restoring.py): what bounds its memory, whatever the file holds.
+ARCHIVE_MAX_LINE_BYTES = int(os.environ.get("ARCHIVE_MAX_LINE_BYTES", 64 * 1024**2))
+ARCHIVE_MAX_ROWS = int(os.environ.get("ARCHIVE_MAX_ROWS", 20_000_000))
 
 REST_FRAMEWORK = {
     # Token first: DRF answers an anonymous request with the first class's
