@@ -32,12 +32,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import wraps
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from annotator.db import fetch_row, from_row, row_id
 from annotator.models import Assignment, Membership, Project, ProjectQuerySet
+from corpus.models import Corpus
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -268,6 +271,34 @@ def can_see_corpora(user: User) -> bool:
 
 def can_import_corpora(user: User) -> bool:
     return user.has_perm("corpus.add_document")
+
+
+def visible_corpora(user: User) -> QuerySet[Corpus]:
+    """The corpora a manager's work needs: those of the projects they are in, and
+    those in no project yet (just imported, to build a project on). Staff see all.
+    A corpus outside these answers 404, as a project does."""
+    if not can_see_corpora(user):
+        return Corpus.objects.none()
+    if user.is_staff:
+        return Corpus.objects.all()
+    mine = Project.objects.filter(memberships__user=user).values("corpus_id")
+    return Corpus.objects.filter(Q(pk__in=mine) | Q(projects__isnull=True)).distinct()
+
+
+def addable_users(user: User) -> QuerySet:
+    """Active users a manager may name in a project: those who share a project with
+    them, and accounts in no project yet that are not staff (new coders to
+    recruit). Staff may name anyone active. Forms answer alike for a username
+    outside this and one that does not exist, so no one probes for accounts."""
+    active = get_user_model().objects.filter(is_active=True).order_by("username")
+    if not user.is_authenticated:
+        return active.none()
+    if user.is_staff:
+        return active
+    return active.filter(
+        Q(memberships__project__memberships__user=user)
+        | Q(memberships__isnull=True, is_staff=False, is_superuser=False)
+    ).distinct()
 
 
 def require(allowed: bool, message: str) -> None:

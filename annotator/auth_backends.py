@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from axes.backends import AxesStandaloneBackend
-from django.http import HttpRequest
+from axes.exceptions import AxesBackendPermissionDenied
+from axes.helpers import get_client_username, get_cool_off, get_failure_limit
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.db.models import Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
 
 
 class LoginThrottleBackend(AxesStandaloneBackend):
     """django-axes' lockout check, for logins that come over HTTP.
+
+    axes locks one username from one address; on top of that, an address whose
+    failed logins across all usernames reach LOGIN_ADDRESS_FAILURE_LIMIT within
+    the cool-off is locked out for every username (password spraying). The
+    limit is higher than the per-username one: a classroom behind one NAT
+    address shares it.
 
     Without a request (manage.py, scripts, the test client's login()) there is no
     address to count failures against and axes would raise; such calls go straight
@@ -25,4 +39,38 @@ class LoginThrottleBackend(AxesStandaloneBackend):
     ) -> None:
         if request is None:
             return None
-        return super().authenticate(request, username, password, **kwargs)
+        super().authenticate(request, username, password, **kwargs)
+        if address_failures(request) >= settings.LOGIN_ADDRESS_FAILURE_LIMIT:
+            request.axes_locked_out = True
+            request.address_locked_out = True
+            raise AxesBackendPermissionDenied("Too many failed logins from an address.")
+        return None
+
+
+def address_failures(request: HttpRequest) -> int:
+    """Failed logins from the request's address, every username, in the cool-off."""
+    cool_off = get_cool_off(request) or timedelta(0)
+    failures = AccessAttempt.objects.filter(
+        ip_address=request.axes_ip_address,
+        attempt_time__gte=timezone.now() - cool_off,
+    ).aggregate(total=Sum("failures_since_start"))["total"]
+    return failures or 0
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: Any
+) -> HttpResponse:
+    """The 429 page: which lock (this username here, or the whole address) and why."""
+    by_address = getattr(request, "address_locked_out", False)
+    context = {
+        "by_address": by_address,
+        "failure_limit": settings.LOGIN_ADDRESS_FAILURE_LIMIT
+        if by_address
+        else get_failure_limit(request, credentials),
+        "username": get_client_username(request, credentials) or "",
+        "cooloff_timedelta": get_cool_off(request),
+    }
+    return render(
+        request, settings.AXES_LOCKOUT_TEMPLATE, context,
+        status=settings.AXES_HTTP_RESPONSE_CODE,
+    )  # fmt: skip

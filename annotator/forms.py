@@ -55,6 +55,10 @@ class CorpusImportForm(forms.Form):
     )
     language = forms.CharField(max_length=35, required=False, initial="en")
 
+    def __init__(self, *args, corpora, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["corpus"].queryset = corpora  # access.visible_corpora
+
     def clean_files(self):
         files = self.cleaned_data["files"]
         limit = settings.CORPUS_UPLOAD_MAX_BYTES
@@ -109,12 +113,6 @@ class CorpusImportForm(forms.Form):
 
 
 # --- projects ------------------------------------------------------------------------
-
-
-def active_users():
-    from django.contrib.auth.models import User
-
-    return User.objects.filter(is_active=True).order_by("username")
 
 
 # Rule chains offered on the form (any order is valid in the admin): the key is the
@@ -195,16 +193,19 @@ class ProjectForm(forms.Form):
         queryset=None, required=False, widget=forms.CheckboxSelectMultiple
     )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, corpora, users, **kwargs) -> None:
+        """`corpora`, `users`: what the manager may choose (access.visible_corpora,
+        access.addable_users)."""
         from annotator.models import Codebook, Project
 
         super().__init__(*args, **kwargs)
+        self.fields["corpus"].queryset = corpora.order_by("name")
         self.fields["codebook"].queryset = Codebook.objects.order_by(
             "family", "-version"
         )
         self.fields["order"].choices = Project.Order.choices
-        self.fields["coders"].queryset = active_users()
-        self.fields["reviewers"].queryset = active_users()
+        self.fields["coders"].queryset = users
+        self.fields["reviewers"].queryset = users
 
     def clean(self):
         cleaned = super().clean()
@@ -247,11 +248,13 @@ class MemberForm(forms.Form):
     username = forms.CharField(max_length=150)
     role = forms.ChoiceField(choices=[], required=False)
 
-    def __init__(self, *args, project, **kwargs) -> None:
+    def __init__(self, *args, project, users, **kwargs) -> None:
+        """`users`: whom the manager may name (access.addable_users)."""
         from annotator.models import Membership
 
         super().__init__(*args, **kwargs)
         self.project = project
+        self.users = users
         self.fields["role"].choices = Membership.Role.choices
 
     def clean(self):
@@ -260,9 +263,14 @@ class MemberForm(forms.Form):
         op = cleaned.get("op")
         if not username or not op:
             return cleaned
-        user = active_users().filter(username=username).first()
+        user = self.users.filter(username=username).first()
         if user is None:
-            self.add_error("username", f"No active user named '{username}'.")
+            # One answer for "no such account" and "not one you may see".
+            self.add_error(
+                "username",
+                f"No user named '{username}' that you can add; an administrator "
+                "creates accounts.",
+            )
             return cleaned
         cleaned["user"] = user
         is_member = self.project.memberships.filter(user=user).exists()

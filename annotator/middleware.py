@@ -8,6 +8,9 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+
+from annotator import access
 
 request_log = logging.getLogger("annotator.requests")
 
@@ -46,34 +49,64 @@ class BodySizeLimitMiddleware:
     """413 with a clear message for a body over the limit, before any of it is read.
 
     Django checks DATA_UPLOAD_MAX_MEMORY_SIZE only when a view reads the body, as a
-    bare 400, and not at all for DRF's parsers or for file uploads; this checks the
-    declared Content-Length of every request up front.
+    bare 400, and never counts file parts; DRF's parsers skip it too. This checks
+    the declared Content-Length of every request up front: DATA_UPLOAD_MAX_MEMORY_SIZE
+    for everything, multipart included, except an upload to the corpus import page
+    by a user allowed to import (access.can_import_corpora), who may send
+    CORPUS_UPLOAD_MAX_BYTES. It sits after AuthenticationMiddleware to know the
+    user; nothing before it reads the body (CSRF reads the form in process_view,
+    which runs after every middleware's __call__).
+
+    A body without a Content-Length (chunked) is never read by Django, whose
+    request stream stops at the declared length; such a request is answered 411 so
+    the client learns why, rather than seeing its fields vanish.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self._import_path = ""
+
+    def import_path(self) -> str:
+        if not self._import_path:  # the URLconf is not loaded when this is built
+            self._import_path = reverse("corpus-import")
+        return self._import_path
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        declared = request.META.get("CONTENT_LENGTH") or ""
+        if (
+            not declared
+            and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        ):
+            return refusal(
+                request, "Send a Content-Length: chunked request bodies are not read.",
+                status=411,
+            )  # fmt: skip
         try:
-            size = int(request.META.get("CONTENT_LENGTH") or 0)
+            size = int(declared or 0)
         except ValueError:
-            size = 0
-        if request.content_type == "multipart/form-data":
-            most, what = settings.CORPUS_UPLOAD_MAX_BYTES, "upload"
-            allowed = most + MULTIPART_SLACK
-        else:
-            most, what = settings.DATA_UPLOAD_MAX_MEMORY_SIZE, "request body"
-            allowed = most
+            size = 0  # Django reads nothing of a body whose length it cannot parse
+        most, what, allowed = self.limit(request)
         if size <= allowed:
             return self.get_response(request)
-        message = (
-            f"The {what} is {size:,} bytes; at most {most:,} bytes are accepted."
-            + (
-                " Import large corpora with 'manage.py import_corpus'."
-                if what == "upload"
-                else ""
-            )
-        )
-        if request.path.startswith("/api/"):
-            return JsonResponse({"detail": message}, status=413)
-        return HttpResponse(message, status=413, content_type="text/plain")
+        message = f"The {what} is {size:,} bytes; at most {most:,} bytes are accepted."
+        if what == "upload":
+            message += " Import large corpora with 'manage.py import_corpus'."
+        return refusal(request, message, status=413)
+
+    def limit(self, request: HttpRequest) -> tuple[int, str, int]:
+        """(limit, what it is called, bytes allowed) for this request's body."""
+        if (
+            request.content_type == "multipart/form-data"
+            and request.path_info == self.import_path()
+            and access.can_import_corpora(request.user)
+        ):
+            most = settings.CORPUS_UPLOAD_MAX_BYTES
+            return most, "upload", most + MULTIPART_SLACK
+        most = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return most, "request body", most
+
+
+def refusal(request: HttpRequest, message: str, *, status: int) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=status)
+    return HttpResponse(message, status=status, content_type="text/plain")

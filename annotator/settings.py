@@ -79,13 +79,14 @@ MIDDLEWARE = [
     "annotator.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
-    # Before anything reads the body; after the two above so a 413 has their headers.
-    "annotator.middleware.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before anything reads the body (CSRF reads it in process_view, after every
+    # __call__); after the user is known: only importers may send large uploads.
+    "annotator.middleware.BodySizeLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -136,7 +137,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Repeated failed logins (django-axes, counted in the database so every app server
 # sees them): 5 failures for one username from one address lock that pair out for
-# 15 minutes; a success resets the count.
+# 15 minutes; a success resets the count. 30 failures from one address across all
+# usernames lock the address out (auth_backends.LoginThrottleBackend).
 AUTHENTICATION_BACKENDS = [
     "annotator.auth_backends.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -147,6 +149,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # no banner on every manage.py command; lockouts answer 429
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "annotator.auth_backends.lockout_response"
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", 30))
 # Behind a proxy the client is the first X-Forwarded-For address; direct, REMOTE_ADDR.
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", 0)) or None
 
@@ -186,12 +190,17 @@ LOGOUT_REDIRECT_URL = "login"
 # Uploads larger than this are streamed to a temporary file rather than held in RAM.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Request bodies: BodySizeLimitMiddleware answers 413 before reading one over these
-# (forms and JSON: DATA_UPLOAD_MAX_MEMORY_SIZE; file uploads: CORPUS_UPLOAD_MAX_BYTES
-# for the whole request). Import limits per file: corpus/importing/base.py.
+# (every body, multipart included: DATA_UPLOAD_MAX_MEMORY_SIZE; an upload to the
+# corpus import page by a user who may import: CORPUS_UPLOAD_MAX_BYTES for the whole
+# request). Import limits per file: corpus/importing/base.py.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 CORPUS_UPLOAD_MAX_BYTES = int(
     os.environ.get("CORPUS_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
 )
+# restore_project refuses a decompressed line over this, or an archive of more rows
+# (annotator/archive/restoring.py): what bounds its memory, whatever the file holds.
+ARCHIVE_MAX_LINE_BYTES = int(os.environ.get("ARCHIVE_MAX_LINE_BYTES", 64 * 1024**2))
+ARCHIVE_MAX_ROWS = int(os.environ.get("ARCHIVE_MAX_ROWS", 20_000_000))
 
 REST_FRAMEWORK = {
     # Token first: DRF answers an anonymous request with the first class's

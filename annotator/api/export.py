@@ -19,6 +19,7 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db.models import BooleanField, DateTimeField, F, Func, QuerySet, Value
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -141,6 +142,15 @@ class ExportView(APIView):
     def handle_exception(self, exc):
         if isinstance(exc, BadRequest):
             return Response({"detail": str(exc)}, status=400)
+        if isinstance(exc, ValidationError):
+            # refresh_gold refuses a project whose rules are bad in the database
+            # (written before they were checked, or by SQL): a conflict with the
+            # project's state that a manager fixes, not a server error.
+            return Response(
+                {"detail": " ".join(exc.messages) + " A manager can fix this in "
+                 "the project's admin page."},
+                status=409,
+            )  # fmt: skip
         return super().handle_exception(exc)
 
 
@@ -149,6 +159,25 @@ def parse_filters(project: Project, request) -> exporting.GoldFilters:
         return exporting.parse_gold_filters(project, request.query_params)
     except ValueError as error:
         raise BadRequest(str(error)) from None
+
+
+def raw_csv(request) -> bool:
+    """?raw=1: the exact text, cells that would open as formulas not quoted."""
+    raw = request.query_params.get("raw", "")
+    if raw.lower() in ("", "0", "false"):
+        return False
+    if raw.lower() in ("1", "true"):
+        return True
+    raise BadRequest(f"raw: expected 1 or 0, not {raw!r}")
+
+
+RAW = OpenApiParameter(
+    "raw",
+    bool,
+    description="CSV only. By default a text cell starting with =, +, -, @, tab or "
+    "CR gets a leading ' so no spreadsheet opens it as a formula; raw=1 gives the "
+    "exact text (for data pipelines; JSONL is always exact).",
+)
 
 
 def since_filter(request) -> datetime | None:
@@ -186,6 +215,13 @@ ERRORS = {
     403: OpenApiResponse(description="Coders cannot read gold or others' codes."),
     404: OpenApiResponse(description="No such project of yours."),
 }
+GOLD_ERRORS = {
+    **ERRORS,
+    409: OpenApiResponse(
+        description="The project's gold rules (gold_methods) are invalid; the "
+        "detail names the bad entry."
+    ),
+}
 
 
 class GoldView(ExportView):
@@ -194,7 +230,7 @@ class GoldView(ExportView):
         description="Ordered by (updated_at, id). Follow `next` to the end; later, "
         "resume with updated_since = the last updated_at you stored.",
         parameters=GOLD_FILTERS + PAGING,
-        responses={200: GoldRowPageSerializer, **ERRORS},
+        responses={200: GoldRowPageSerializer, **GOLD_ERRORS},
     )
     def get(self, request, project_id: int) -> Response:
         project = self.get_project(project_id)
@@ -247,7 +283,7 @@ def streamed(chunks: Iterator[str], filename: str, fmt: str) -> StreamingHttpRes
     return response
 
 
-def file_schema(fmt: str, what: str, parameters: list):
+def file_schema(fmt: str, what: str, parameters: list, errors: dict = ERRORS):
     media_type = FORMATS[fmt].split(";")[0]
     return extend_schema_view(
         get=extend_schema(
@@ -261,7 +297,7 @@ def file_schema(fmt: str, what: str, parameters: list):
                 else "One JSON object per line, with the same fields as the API's rows."
             ),
             parameters=parameters,
-            responses={(200, media_type): OpenApiTypes.STR, **ERRORS},
+            responses={(200, media_type): OpenApiTypes.STR, **errors},
         )
     )
 
@@ -272,9 +308,10 @@ class GoldFileView(ExportView):
     def get(self, request, project_id: int):
         project = self.get_project(project_id)
         filters = parse_filters(project, request)
+        raw = raw_csv(request)
         refresh_gold(project)  # cheap when nothing changed
         if self.fmt == "csv":
-            chunks = exporting.gold_csv(project, filters)
+            chunks = exporting.gold_csv(project, filters, raw=raw)
         else:
             chunks = exporting.gold_jsonl(project, filters)
         return streamed(chunks, f"project-{project.pk}-gold.{self.fmt}", self.fmt)
@@ -292,6 +329,7 @@ class AnnotationsFileView(ExportView):
                     project, make_row=exporting.annotation_csv_cells(keys)
                 ),
                 exporting.annotation_csv_header(keys),
+                raw=raw_csv(request),
             )
         else:
             chunks = exporting.jsonl_chunks(exporting.annotation_rows(project))
@@ -300,17 +338,17 @@ class AnnotationsFileView(ExportView):
         )
 
 
-@file_schema("csv", "gold labels", GOLD_FILTERS)
+@file_schema("csv", "gold labels", GOLD_FILTERS + [RAW], GOLD_ERRORS)
 class GoldCSVView(GoldFileView):
     fmt = "csv"
 
 
-@file_schema("jsonl", "gold labels", GOLD_FILTERS)
+@file_schema("jsonl", "gold labels", GOLD_FILTERS, GOLD_ERRORS)
 class GoldJSONLView(GoldFileView):
     fmt = "jsonl"
 
 
-@file_schema("csv", "every coder's annotations", [])
+@file_schema("csv", "every coder's annotations", [RAW])
 class AnnotationsCSVView(AnnotationsFileView):
     fmt = "csv"
 

@@ -11,7 +11,9 @@ Rows keep their original ids only as references inside the file: a restore inser
 fresh rows and maps every foreign key (and the user ids kept inside JSON: coder_codes,
 coder_accuracy, a gold revision's decided_by) through what it inserted, so an
 archive loads into any database. Users travel by username and are created, without a
-usable password, when missing.
+usable password and never as staff, when missing; existing users are left as they are.
+A restore reads line by line under ARCHIVE_MAX_LINE_BYTES and ARCHIVE_MAX_ROWS and
+validates every row as the admin would, naming the line of the first bad one.
 
 writing.py writes, restoring.py restores; tables.py describes what both walk.
 """

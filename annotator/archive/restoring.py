@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 
 from annotator.archive.tables import (
@@ -19,7 +21,6 @@ from annotator.archive.tables import (
     FORMAT,
     TABLE_BY_NAME,
     TABLES,
-    USER_FIELDS,
     VERSION,
     ArchiveError,
     Table,
@@ -45,20 +46,43 @@ def _keeping_timestamps():
             f.auto_now, f.auto_now_add = auto_now, auto_now_add
 
 
-def _lines(stream: IO[bytes], origin: str) -> Iterator[tuple[int, dict]]:
+# Fields a restore gives a user it creates. Never is_staff or is_superuser: an
+# archive is data from elsewhere and must not hand out rights on this server.
+RESTORED_USER_FIELDS = ("username", "email", "first_name", "last_name", "is_active")
+
+
+def _lines(stream: IO[bytes], origin: str) -> Iterator[tuple[int, Any]]:
+    """The archive's lines parsed, one at a time, each at most
+    ARCHIVE_MAX_LINE_BYTES long once decompressed (a 1 MB gzip can hold a 1 GB
+    line: it is refused after reading the limit, never held whole)."""
+    most = settings.ARCHIVE_MAX_LINE_BYTES
     try:
-        with gzip.open(stream, "rt", encoding="utf-8") as z:
-            for number, line in enumerate(z, start=1):
-                try:
-                    yield number, json.loads(line)
-                except json.JSONDecodeError as exc:
+        with gzip.open(stream, "rb") as z:
+            number = 0
+            while line := z.readline(most + 1):
+                number += 1
+                if len(line) > most:
                     raise ArchiveError(
-                        f"{origin}, line {number}: not JSON ({exc.msg})."
-                    ) from None
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
+                        f"{origin}, line {number}: longer than {most:,} bytes "
+                        "(ARCHIVE_MAX_LINE_BYTES)."
+                    )
+                yield number, _parse(line, origin, number)
+    except (OSError, EOFError, zlib.error) as exc:
         raise ArchiveError(
             f"{origin}: not a complete project archive (gzip'd JSON Lines): {exc}."
         ) from None
+
+
+def _parse(line: bytes, origin: str, number: int) -> Any:
+    try:
+        return json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        problem = "not UTF-8"
+    except json.JSONDecodeError as exc:
+        problem = f"not JSON ({exc.msg})"
+    except (RecursionError, ValueError) as exc:  # nesting; numbers past 4,300 digits
+        problem = f"not a row this program reads ({type(exc).__name__})"
+    raise ArchiveError(f"{origin}, line {number}: {problem}.")
 
 
 class _Restorer:
@@ -67,7 +91,8 @@ class _Restorer:
         self.ids: dict[str, dict[int, int]] = {t.name: {} for t in TABLES}
         self.users: dict[str, int] = {}
         self.counts: dict[str, int] = {}
-        self.pending: list[tuple[int, models.Model]] = []
+        self.n_rows = 0
+        self.pending: list[tuple[int, int, models.Model]] = []
         self.pending_table: Table | None = None
 
     def fail(self, line: int, problem: str) -> ArchiveError:
@@ -78,11 +103,17 @@ class _Restorer:
         name = fields.get("username")
         if not name:
             raise self.fail(line, "a user without a username.")
+        # An existing user is matched by username and left exactly as it is: a
+        # restore never changes anyone's rights or details.
         user = User.objects.filter(username=name).first()
         if user is None:
-            user = User(**{f: fields[f] for f in USER_FIELDS if f in fields})
+            user = User(**{f: fields[f] for f in RESTORED_USER_FIELDS if f in fields})
             user.date_joined = fields.get("date_joined") or timezone.now()
             user.set_unusable_password()
+            try:
+                user.full_clean(exclude=["password"])
+            except ValidationError as exc:
+                raise self.fail(line, f"user '{name}': {_named(exc)}") from None
             user.save()
         self.users[name] = user.pk
 
@@ -138,20 +169,68 @@ class _Restorer:
                         line, f"{table.name}.{f.attname}: {'; '.join(exc.messages)}"
                     ) from None
             values[f.attname] = value
-        self.pending.append((old_id, table.model(**values)))
+        obj = table.model(**values)
+        self.validate(line, table, obj)
+        self.pending.append((line, old_id, obj))
         if len(self.pending) >= BATCH:
             self.flush()
+
+    def validate(self, line: int, table: Table, obj: models.Model) -> None:
+        """The checks the admin's form runs (each field's own, the model's clean),
+        without a query per row: references were mapped above, and the database's
+        constraints are checked when the batch is inserted (flush)."""
+        exclude = [
+            f.name
+            for f in table.model._meta.concrete_fields
+            if f.is_relation or (f.null and getattr(obj, f.attname) is None)
+        ]
+        try:
+            obj.clean_fields(exclude=exclude)
+            obj.clean()
+        except ValidationError as exc:
+            raise self.fail(line, f"{table.name}: {_named(exc)}") from None
 
     def flush(self) -> None:
         if not self.pending:
             return
         table = self.pending_table
-        objs = table.model.objects.bulk_create([obj for _, obj in self.pending])
-        ids = self.ids[table.name]
-        for (old_id, _), obj in zip(self.pending, objs, strict=True):
-            ids[old_id] = obj.pk
+        try:
+            with transaction.atomic():
+                objs = table.model.objects.bulk_create(
+                    [obj for _, _, obj in self.pending]
+                )
+        except DatabaseError:
+            self.name_refused_row(table)
+            raise
+        if table.referenced:
+            ids = self.ids[table.name]
+            for (_, old_id, _), obj in zip(self.pending, objs, strict=True):
+                ids[old_id] = obj.pk
         self.counts[table.name] = self.counts.get(table.name, 0) + len(objs)
         self.pending = []
+
+    def name_refused_row(self, table: Table) -> None:
+        """The database refused a batch: insert its rows one by one (all undone
+        afterwards) to name the line it refused, and why."""
+        with transaction.atomic():
+            for line, _, obj in self.pending:
+                try:
+                    with transaction.atomic():
+                        table.model.objects.bulk_create([obj])
+                except DatabaseError as exc:
+                    reason = str(exc).strip().splitlines()[0]
+                    raise self.fail(
+                        line, f"{table.name}: the database refused the row: {reason}"
+                    ) from None
+            transaction.set_rollback(True)
+
+    def count_row(self, line: int) -> None:
+        self.n_rows += 1
+        if self.n_rows > settings.ARCHIVE_MAX_ROWS:
+            raise self.fail(
+                line,
+                f"more than {settings.ARCHIVE_MAX_ROWS:,} rows (ARCHIVE_MAX_ROWS).",
+            )
 
     def check_clashes(self, line: int, table: Table, fields: dict) -> None:
         """Unique names that a restore cannot map away: say so before inserting."""
@@ -197,6 +276,7 @@ def read_archive(stream: IO[bytes], origin: str) -> Project:
             if row.get("end"):
                 trailer = row
                 continue
+            restorer.count_row(number)
             kind, fields = row.get("t"), row.get("f")
             if not isinstance(fields, dict):
                 raise restorer.fail(number, "a row without fields ('f').")
@@ -221,6 +301,16 @@ def read_archive(stream: IO[bytes], origin: str) -> Project:
         if len(project_ids) != 1:
             raise ArchiveError(f"{origin}: holds {len(project_ids)} projects, not 1.")
         return Project.objects.get(pk=project_ids[0])
+
+
+def _named(error: ValidationError) -> str:
+    """A ValidationError's messages, each after the field it is about."""
+    if hasattr(error, "error_dict"):
+        return "; ".join(
+            f"{field}: {' '.join(messages)}"
+            for field, messages in error.message_dict.items()
+        )
+    return "; ".join(error.messages)
 
 
 def restore_project(path: str | Path) -> Project:

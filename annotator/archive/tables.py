@@ -59,6 +59,12 @@ class Table:
     def name(self) -> str:
         return self.model._meta.label_lower
 
+    @property
+    def referenced(self) -> bool:
+        """Does a row of another table refer to this one? Only then does a restore
+        keep its map of old to new ids (labels and revisions are most rows)."""
+        return self.model in REFERENCED
+
 
 # In dependency order: a row only refers to tables above it.
 TABLES: tuple[Table, ...] = (
@@ -94,6 +100,15 @@ TABLES: tuple[Table, ...] = (
     ),
 )
 TABLE_BY_NAME = {table.name: table for table in TABLES}
+REFERENCED = frozenset(
+    [
+        f.related_model
+        for t in TABLES
+        for f in t.model._meta.concrete_fields
+        if f.is_relation
+    ]
+    + [model for t in TABLES for _, model in t.loose_keys]
+)
 
 
 # --- user ids inside JSON ------------------------------------------------------------

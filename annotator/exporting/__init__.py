@@ -14,7 +14,7 @@ flat whatever the project's size and nothing queries per row.
     filters.py      which gold labels: GoldFilters from query parameters
     gold.py         gold rows, CSV cells, and the gold downloads
     annotations.py  annotation rows and CSV cells
-    writers.py      csv_chunks, jsonl_chunks
+    writers.py      csv_chunks (formula-safe cells unless raw), jsonl_chunks
     pg_copy.py      the PostgreSQL fast path: COPY writes the gold files
 """
 
@@ -60,7 +60,13 @@ from annotator.exporting.gold import (
     gold_values,
 )
 from annotator.exporting.pg_copy import gold_copy_values
-from annotator.exporting.writers import FLUSH_CHARS, csv_chunks, jsonl_chunks
+from annotator.exporting.writers import (
+    FLUSH_CHARS,
+    FORMULA_STARTS,
+    csv_chunks,
+    formula_safe,
+    jsonl_chunks,
+)
 
 __all__ = [
     "ANNOTATION",
@@ -68,6 +74,7 @@ __all__ = [
     "ANNOTATION_VALUES",
     "CHUNK_ROWS",
     "FLUSH_CHARS",
+    "FORMULA_STARTS",
     "GOLD",
     "GOLD_COLUMNS",
     "GOLD_VALUES",
@@ -86,6 +93,7 @@ __all__ = [
     "csv_chunks",
     "dimension_ids",
     "dimension_keys",
+    "formula_safe",
     "gold_copy_values",
     "gold_csv",
     "gold_csv_cells",

@@ -107,7 +107,8 @@ class Column:
     as the value to_cell gives (PostgreSQL spells a whole float 1 and drops
     trailing zeros of microseconds; tests/annotator/test_export_fast_paths.py);
     `copy_json` is the SQL making the JSONL value of it, `{column}` standing
-    for it.
+    for it. `text`: free text or a key (anyone's input), which the CSV quotes when
+    it would open as a formula (writers.formula_safe; COPY: pg_copy.safe_sql).
     """
 
     name: str
@@ -116,6 +117,7 @@ class Column:
     to_cell: Convert | None = None
     copy: str | BaseExpression | None = None
     copy_json: str = "{column}"
+    text: bool = False
 
 
 def _selected(
@@ -213,11 +215,11 @@ def _set_keys(ordered: bool) -> Subquery:
 GOLD = Table(
     Column("span_id", "span_id"),
     Column("document_id", "span__document_id"),
-    Column("document_title", "span__document__title"),
+    Column("document_title", "span__document__title", text=True),
     Column("start", "span__start"),
     Column("end", "span__end"),
-    Column("text", "span__text"),
-    Column("dimension", "dimension__key"),
+    Column("text", "span__text", text=True),
+    Column("dimension", "dimension__key", text=True),
     Column(
         "categories",
         # The subquery runs only where `category` is empty (multi-choice), so
@@ -238,9 +240,10 @@ GOLD = Table(
         ),
         copy_json="CASE WHEN {column} = '' THEN '[]'::json "
         "ELSE to_json(string_to_array({column}, '" + SEPARATOR + "')) END",
+        text=True,
     ),
-    Column("method", "method"),
-    Column("decided_by", "decided_by__username"),
+    Column("method", "method", text=True),
+    Column("decided_by", "decided_by__username", text=True),
     Column("decided_at", "decided_at", to_json=iso, copy=IsoText("decided_at")),
     Column("posterior", "posterior"),
     Column("codebook_version", "codebook__version"),
@@ -254,7 +257,7 @@ GOLD = Table(
         copy_json="{column}::json",
     ),
     Column("agreement", "agreement"),
-    Column("note", "note"),
+    Column("note", "note", text=True),
     # Last: the API's keyset pages read it off the end of each tuple.
     Column("updated_at", "updated_at", to_json=iso, copy=IsoText("updated_at")),
 )

@@ -48,7 +48,9 @@ def gold_rows(
     return read_rows(values, make_row, chunk)
 
 
-def gold_csv(project: Project, filters: GoldFilters = NO_FILTERS) -> Iterator[str]:
+def gold_csv(
+    project: Project, filters: GoldFilters = NO_FILTERS, *, raw: bool = False
+) -> Iterator[str]:
     """The gold CSV download: the header, then pieces of rows as they are read.
 
     On the "gold-csv-copy" fast path PostgreSQL writes the CSV itself
@@ -56,12 +58,13 @@ def gold_csv(project: Project, filters: GoldFilters = NO_FILTERS) -> Iterator[st
     otherwise the csv module writes gold_csv_cells() (rows ending in \\r\\n). Both
     read back alike with any CSV reader (tests/annotator/test_export_fast_paths.py).
     The path is chosen when called, so a caller inside `portable()` gets the
-    portable twin however late it reads.
+    portable twin however late it reads. Cells that would open as a formula in
+    a spreadsheet are quoted on both paths unless `raw` (writers.formula_safe).
     """
     if fast_path("gold-csv-copy"):
-        return gold_copy_csv(gold_labels(project, filters))
+        return gold_copy_csv(gold_labels(project, filters), raw=raw)
     return csv_chunks(
-        gold_rows(project, filters, make_row=gold_csv_cells), GOLD_COLUMNS
+        gold_rows(project, filters, make_row=gold_csv_cells), GOLD_COLUMNS, raw=raw
     )
 
 

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from annotator.exporting.columns import GOLD, GOLD_COLUMNS
-from annotator.exporting.writers import FLUSH_CHARS
+from annotator.exporting.writers import FLUSH_CHARS, FORMULA_STARTS
 
 
 def gold_copy_values(labels: QuerySet) -> QuerySet:
@@ -19,16 +19,36 @@ def gold_copy_values(labels: QuerySet) -> QuerySet:
     return GOLD.select_copy(labels).order_by("span_id", "dimension_id")
 
 
-def gold_copy_csv(labels: QuerySet) -> Iterator[str]:
+def safe_sql(column: str) -> str:
+    """writers.formula_safe in SQL: a text cell that would open as a formula in a
+    spreadsheet gets a leading single quote."""
+    starts = ", ".join(f"chr({ord(c)})" for c in FORMULA_STARTS)
+    return (
+        f"CASE WHEN left({column}, 1) IN ({starts}) "
+        f"THEN chr(39) || {column} ELSE {column} END"
+    )
+
+
+def gold_copy_csv(labels: QuerySet, *, raw: bool = False) -> Iterator[str]:
     """The gold CSV as COPY … TO STDOUT writes it, after a header in its style.
 
     Python only relays the database's blocks: a million-row file is bound by the
-    query, not by per-row Python. Rows end in \\n, COPY's line end.
+    query, not by per-row Python. Rows end in \\n, COPY's line end. Unless `raw`,
+    the text columns pass through safe_sql() in an outer query (the inner one is
+    the JSONL's too, whose text stays exact).
     """
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow(GOLD_COLUMNS)  # as COPY's rows
     yield header.getvalue()
     sql, params = gold_copy_values(labels).query.sql_with_params()
+    if not raw:
+        quote = connection.ops.quote_name
+        names = ", ".join(quote(name) for name in GOLD_COLUMNS)
+        cells = ", ".join(
+            safe_sql(f"r.{quote(c.name)}") if c.text else f"r.{quote(c.name)}"
+            for c in GOLD.columns
+        )
+        sql = f"SELECT {cells} FROM ({sql}) AS r({names})"
     yield from copy_text(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params)
 
 

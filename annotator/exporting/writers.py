@@ -6,15 +6,35 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 FLUSH_CHARS = 64 * 1024  # a streamed download sends pieces of about this size
 
+# A spreadsheet opens a cell starting with one of these as a formula (=HYPERLINK,
+# =cmd|…); tab and CR because some programs drop them and read what follows. OWASP's
+# advice, followed here: such a text cell gets a leading single quote. Numbers are
+# not text (their columns hold ints and floats), so -0.5 stays a number.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-def csv_chunks(rows: Iterable[Iterable], header: Iterable[str]) -> Iterator[str]:
+
+def formula_safe(cell: Any) -> Any:
+    """A text cell that a spreadsheet would run, quoted; anything else as it is.
+
+    pg_copy.safe_sql() is the same rule in SQL for the COPY path.
+    """
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
+def csv_chunks(
+    rows: Iterable[Iterable], header: Iterable[str], *, raw: bool = False
+) -> Iterator[str]:
     """RFC 4180 CSV (the csv module's quoting: commas, quotes, newlines are safe).
 
     The header goes out at once, then pieces of about FLUSH_CHARS; rows are
-    sequences of cells (None is an empty cell).
+    sequences of cells (None is an empty cell). Text cells that would open as a
+    formula are quoted (formula_safe) unless `raw`: the exact text, for pipelines.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -24,7 +44,7 @@ def csv_chunks(rows: Iterable[Iterable], header: Iterable[str]) -> Iterator[str]
     buffer.truncate()
     writerow = writer.writerow
     for row in rows:
-        writerow(row)
+        writerow(row if raw else [formula_safe(cell) for cell in row])
         if buffer.tell() >= FLUSH_CHARS:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -18,6 +18,7 @@ from annotator.gold.reading import Ratings
 from annotator.models import (
     Dimension,
     Project,
+    gold_methods_problem,
 )
 
 # Posteriors and agreements are stored rounded: a model refit after one new
@@ -33,17 +34,10 @@ def gold_settings(project: Project) -> tuple[list[str], float, float]:
     before any work, rather than failing deep in the maths.
     """
     methods = project.gold_methods or []
-    if (
-        not isinstance(methods, list)
-        or any(m not in gold_maths.METHODS for m in methods)
-        or len(set(methods)) != len(methods)
-    ):
+    problem = gold_methods_problem(methods)
+    if problem:
         raise ValidationError(
-            {
-                "gold_methods": f"Project {project.pk}: gold_methods must list "
-                f"distinct rules from {', '.join(gold_maths.METHODS)}; "
-                f"got {methods!r}."
-            }
+            {"gold_methods": f"Project {project.pk}: gold_methods {problem}"}
         )
     return list(methods), project.gold_min_share, project.gold_min_posterior
 

@@ -23,6 +23,7 @@ from annotator.models.projects import (
     Project,
     ProjectQuerySet,
     default_gold_methods,
+    gold_methods_problem,
 )
 from annotator.models.queue import (
     Assignment,
@@ -53,4 +54,5 @@ __all__ = [
     "WorkItem",
     "WorkItemQuerySet",
     "default_gold_methods",
+    "gold_methods_problem",
 ]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import OuterRef, Q
 from django.urls import reverse
 
+from annotator.gold_maths import METHODS as GOLD_METHODS
 from annotator.models.codebooks import Codebook
 from corpus.models import Corpus
 
@@ -31,6 +33,23 @@ class ProjectQuerySet(models.QuerySet):
 
 def default_gold_methods() -> list[str]:
     return ["unanimous", "single"]
+
+
+def gold_methods_problem(methods: object) -> str | None:
+    """What is wrong with a gold_methods value, naming the bad entry; None if fine.
+
+    The one rule: the admin (Project.clean), an archive's restore and the gold
+    refresh (gold.aggregate.gold_settings) all ask it.
+    """
+    allowed = ", ".join(GOLD_METHODS)
+    if not isinstance(methods, list):
+        return f"must be a list of rules from {allowed}; got {methods!r}."
+    for at, method in enumerate(methods):
+        if method not in GOLD_METHODS:
+            return f"entry {at + 1}, {method!r}, is not a rule; use {allowed}."
+        if method in methods[:at]:
+            return f"entry {at + 1}, {method!r}, is listed twice."
+    return None
 
 
 class Project(models.Model):
@@ -111,6 +130,11 @@ class Project(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("project-detail", args=[self.pk])
+
+    def clean(self) -> None:
+        problem = gold_methods_problem(self.gold_methods)
+        if problem:
+            raise ValidationError({"gold_methods": f"gold_methods {problem}"})
 
     def role_of(self, user) -> str | None:
         """The user's role here (None if not a member)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from itertools import chain
 
 from django.contrib import messages
@@ -16,19 +17,25 @@ from annotator import access
 from annotator.forms import CorpusImportForm
 from annotator.views.base import HtmxHttpRequest, partial, see_other
 from corpus.importing import ImportFailed, import_documents, read_upload
-from corpus.models import Corpus, Document
+from corpus.models import Document
 
 SEE_CORPORA = "Only managers see corpora."
+logger = logging.getLogger(__name__)
 
 
 @require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
-    """Liveness and database reachability for load balancers."""
+    """Liveness and database reachability for load balancers.
+
+    The caller is anonymous: the driver's error (host, port, user) goes to the
+    log, the answer only says the database is unreachable.
+    """
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception as error:  # any driver error means "not healthy"
-        return JsonResponse({"status": "error", "database": str(error)}, status=503)
+    except Exception:  # any driver error means "not healthy"
+        logger.exception("healthz: the database did not answer")
+        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok"})
 
 
@@ -36,7 +43,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @access.requires(access.can_see_corpora, SEE_CORPORA)
 @require_GET
 def corpus_list(request: HtmxHttpRequest) -> HttpResponse:
-    corpora = Corpus.objects.order_by("name")
+    corpora = access.visible_corpora(request.user).order_by("name")
     return render(request, "annotator/corpus_list.html", {"corpora": corpora})
 
 
@@ -44,7 +51,7 @@ def corpus_list(request: HtmxHttpRequest) -> HttpResponse:
 @access.requires(access.can_see_corpora, SEE_CORPORA)
 @require_GET
 def corpus_detail(request: HtmxHttpRequest, corpus_id: int) -> HttpResponse:
-    corpus = get_object_or_404(Corpus, pk=corpus_id)
+    corpus = get_object_or_404(access.visible_corpora(request.user), pk=corpus_id)
     documents = (
         Document.objects.filter(corpus=corpus)
         .with_span_counts()
@@ -64,7 +71,10 @@ def corpus_detail(request: HtmxHttpRequest, corpus_id: int) -> HttpResponse:
 @require_GET
 def document_detail(request: HtmxHttpRequest, document_id: int) -> HttpResponse:
     document = get_object_or_404(
-        Document.objects.select_related("corpus"), pk=document_id
+        Document.objects.select_related("corpus").filter(
+            corpus__in=access.visible_corpora(request.user)
+        ),
+        pk=document_id,
     )
     return render(
         request,
@@ -78,7 +88,11 @@ def document_detail(request: HtmxHttpRequest, document_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def corpus_import(request: HtmxHttpRequest) -> HttpResponse:
     """Upload files into a new or existing corpus; all or nothing."""
-    form = CorpusImportForm(request.POST or None, request.FILES or None)
+    form = CorpusImportForm(
+        request.POST or None,
+        request.FILES or None,
+        corpora=access.visible_corpora(request.user),
+    )
     if request.method == "POST" and form.is_valid():
         uploads = form.cleaned_data["files"]
         try:

@@ -17,7 +17,6 @@ from annotator.models import Membership, WorkItem
 from annotator.progress import coder_rows
 from annotator.services import create_project, remove_member, set_membership
 from annotator.views.base import HtmxHttpRequest, partial, see_other
-from corpus.models import Corpus
 
 
 @login_required
@@ -34,10 +33,8 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     )
     for project in projects:
         project.can = access.abilities(request.user, project)
-    corpora = (
-        Corpus.objects.annotate(n_documents=Count("documents"))
-        if access.can_see_corpora(request.user)
-        else Corpus.objects.none()
+    corpora = access.visible_corpora(request.user).annotate(
+        n_documents=Count("documents")
     )
     return render(
         request,
@@ -96,7 +93,11 @@ def project_create(request: HtmxHttpRequest) -> HttpResponse:
     access.require(
         access.can_create_projects(request.user), "Only managers can create projects."
     )
-    form = ProjectForm(request.POST or None)
+    form = ProjectForm(
+        request.POST or None,
+        corpora=access.visible_corpora(request.user),
+        users=access.addable_users(request.user),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             project = create_project(created_by=request.user, **form.design())
@@ -137,7 +138,8 @@ def project_members(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
         access.Can.MANAGE,
         refusal="Only the project's managers can change its members.",
     )
-    form = MemberForm(request.POST or None, project=project)
+    users = access.addable_users(request.user)
+    form = MemberForm(request.POST or None, project=project, users=users)
     notice = ""
     if request.method == "POST" and form.is_valid():
         try:
@@ -149,7 +151,7 @@ def project_members(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
                 messages.success(request, notice)
                 url = reverse("project-members", args=[project.pk])
                 return see_other(request, url)
-            form = MemberForm(project=project)
+            form = MemberForm(project=project, users=users)
     memberships = project.memberships.select_related("user").order_by(
         "role", "user__username"
     )

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from rest_framework.authtoken.models import Token
 
@@ -30,6 +31,8 @@ def change_token(user, action: str) -> Token | None:
     return Token.objects.get_or_create(user=user)[0]
 
 
+# never_cache: the page shows a secret; no browser or proxy cache may keep it.
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def api_token(request: HtmxHttpRequest) -> HttpResponse:

@@ -60,10 +60,18 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "home": ("GET", {"anonymous": LOGIN, "_": 200}),
     "api-token": ("GET", {"anonymous": LOGIN, "_": 200}),
     "api-project-list": ("GET", {"anonymous": 401, "_": 200}),
-    # Corpora: the Managers group (its permissions), whatever their projects.
+    # Corpora: the Managers group (its permissions); a corpus and its documents only
+    # when one of their projects uses it (access.visible_corpora).
     **{
         name: ("GET", {"anonymous": LOGIN, **MANAGERS_GROUP, "_": 403})
-        for name in ("corpus-list", "corpus-import", "corpus-detail", "document-detail")
+        for name in ("corpus-list", "corpus-import")
+    },
+    **{
+        name: (
+            "GET",
+            {"anonymous": LOGIN, **MANAGERS_GROUP, "other_manager": 404, "_": 403},
+        )
+        for name in ("corpus-detail", "document-detail")
     },
     "project-create": (
         "GET",

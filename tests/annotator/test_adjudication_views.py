@@ -222,4 +222,5 @@ def test_a_bad_gold_setting_is_said_on_the_page(client, project):
     logged_in(client, member(project, "boss", Membership.Role.MANAGER))
     response = client.get(url(project))
     assert response.status_code == 200
-    assert "gold_methods must list distinct rules" in response.content.decode()
+    page = response.content.decode()
+    assert "gold_methods entry 2, &#x27;model&#x27;, is listed twice" in page

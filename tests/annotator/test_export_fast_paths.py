@@ -45,6 +45,9 @@ project = api.project
 reviewer = api.reviewer
 
 EMPTY_NOTE = 'Nothing to tag — "none", really;\nchecked twice 🙂'
+# Cells a spreadsheet would run: both CSV paths must quote them alike.
+FORMULA_TITLE = '=HYPERLINK("http://evil.example/","details")'
+FORMULA_NOTE = "\t@SUM(1+1)*cmd|' /C calc'!A0"
 
 
 @pytest.fixture
@@ -66,6 +69,9 @@ def awkward(project, reviewer):
     Document.objects.filter(pk=labels[0].span.document_id).update(
         title='Talks, "round 2"\r\nand after — 🙂'
     )
+    last_document = labels.order_by("-span_id")[0].span.document_id
+    Document.objects.filter(pk=last_document).update(title=FORMULA_TITLE)
+    GoldLabel.objects.filter(pk=tags[1].pk).update(note=FORMULA_NOTE)
     # Gold kept under v2 of the codebook: one key, two dimension rows.
     v2 = new_codebook_version(project.codebook)
     topic_v2 = Dimension.objects.get(codebook=v2, key="topic")
@@ -160,6 +166,15 @@ def test_gold_csv_copy_reads_back_like_the_csv_module(awkward):
     assert len(everything) == GoldLabel.objects.filter(project=awkward).count()
     categories = [r[exporting.GOLD_COLUMNS.index("categories")] for r in everything]
     assert "" in categories and "number|quote" in categories
+    titles = {r[exporting.GOLD_COLUMNS.index("document_title")] for r in everything}
+    notes = {r[exporting.GOLD_COLUMNS.index("note")] for r in everything}
+    assert "'" + FORMULA_TITLE in titles and "'" + FORMULA_NOTE in notes
+    raw = csv_rows("".join(exporting.gold_csv(awkward, raw=True)))[1:]
+    with portable("gold-csv-copy"):
+        assert raw == csv_rows("".join(exporting.gold_csv(awkward, raw=True)))[1:]
+    assert FORMULA_TITLE in {
+        r[exporting.GOLD_COLUMNS.index("document_title")] for r in raw
+    }
 
 
 @pytest.mark.postgres
@@ -175,7 +190,8 @@ def test_gold_jsonl_copy_builds_the_same_objects(awkward):
         assert all(list(r) == list(exporting.GOLD_COLUMNS) for r in fast_rows)
     rows = jsonl_rows("".join(exporting.gold_jsonl(awkward)))
     assert [] in [r["categories"] for r in rows]
-    assert {r["note"] for r in rows} >= {api.NOTE, EMPTY_NOTE}
+    assert {r["note"] for r in rows} >= {api.NOTE, EMPTY_NOTE, FORMULA_NOTE}
+    assert FORMULA_TITLE in {r["document_title"] for r in rows}
     model = next(r for r in rows if r["method"] == "model")
     assert model["posterior"] == 0.8123456789012345 and model["decided_by"] is None
 

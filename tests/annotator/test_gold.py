@@ -433,5 +433,5 @@ def test_a_bad_rule_name_is_named(project):
 
     project.gold_methods = ["unanimous", "coin-toss"]
     project.save()
-    with pytest.raises(ValidationError, match="gold_methods must list distinct rules"):
+    with pytest.raises(ValidationError, match="entry 2, .coin-toss., is not a rule"):
         refresh_gold(project)

@@ -31,6 +31,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--updated-since", help="only labels updated at or after (ISO 8601)"
         )
+        parser.add_argument(
+            "--raw-csv",
+            action="store_true",
+            help="exact text in CSV cells: by default a cell starting with =, +, -, "
+            "@, tab or CR gets a leading ' so no spreadsheet runs it as a formula",
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options) -> None:
@@ -56,7 +62,9 @@ class Command(BaseCommand):
         total = exporting.gold_labels(project, filters).count()
         bar = None if options["no_progress"] else ProgressBar(total, "export")
         if options["format"] == "csv":
-            chunks = counted_lines(exporting.gold_csv(project, filters), bar, total)
+            chunks = counted_lines(
+                exporting.gold_csv(project, filters, raw=options["raw_csv"]), bar, total
+            )
         else:
             chunks = counted_lines(exporting.gold_jsonl(project, filters), bar, total)
         path = options["output"]
