@@ -190,3 +190,20 @@ def test_enough_double_coded_units_show_intervals_that_hold(client, db):
             if name != "krippendorff_alpha":
                 assert f"{low:.3f} – {high:.3f}" in html, name
     assert f"[{d.alpha.ci_low:.3f}, {d.alpha.ci_high:.3f}]" in html
+
+
+def test_command_table_gives_the_same_caution_and_hides_the_intervals(small):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("agreement", "--project", str(small.pk), stdout=out)
+    topic = out.getvalue().split("Stance [stance")[0]
+    assert "Too few double-coded units for a stable estimate: 2" in topic
+    assert "revise the codebook" not in topic
+    report = project_report(small).dimensions[0]
+    for low, high in report.intervals.values():
+        assert f"{low:.3f} – {high:.3f}" not in topic
+    assert "not reliable" in topic and "coded units: 12" in topic
+    assert "Cohen's κ uses only the 2 units both coders coded" in topic
