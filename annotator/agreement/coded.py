@@ -30,7 +30,13 @@ from .breakdowns import (
 from .coders import coder_stats_from_coded, leave_one_coder_out_alpha
 from .grouped import GroupedAlpha, floor_to_monday, grouped_alpha, grouped_alpha_arrays
 from .kappa import cohen_from_coded, kappa_family
-from .kappa_bootstrap import KAPPA_INTERVALS, bootstrap_kappa_family
+from .kappa_bootstrap import (
+    KAPPA_INTERVALS,
+    KappaTables,
+    bootstrap_kappa_family,
+    kappa_samples,
+    kappa_tables,
+)
 from .uniques import code_integers
 
 __all__ = [
@@ -38,6 +44,7 @@ __all__ = [
     "AlphaParts",
     "Coded",
     "GroupedAlpha",
+    "KappaTables",
     "RatingPairs",
     "alpha_from_parts",
     "alpha_parts",
@@ -52,6 +59,8 @@ __all__ = [
     "grouped_alpha",
     "grouped_alpha_arrays",
     "kappa_family",
+    "kappa_samples",
+    "kappa_tables",
     "leave_one_coder_out_alpha",
     "pairwise_kappa_from_coded",
     "per_category_from_coded",

@@ -21,6 +21,7 @@ from the engine), ``groups`` (alpha per document and per week or batch),
 from .groups import OVER
 from .options import Options, parse_options
 from .records import (
+    MIN_PAIRABLE_UNITS,
     RELIABLE,
     TENTATIVE,
     CoderRow,
@@ -33,6 +34,7 @@ from .records import (
 from .report import coder_medians, dimension_report, project_report
 
 __all__ = [
+    "MIN_PAIRABLE_UNITS",
     "OVER",
     "RELIABLE",
     "TENTATIVE",

@@ -20,6 +20,12 @@ from annotator.agreement import (
     CoderStats,
     LabeledMatrix,
 )
+from annotator.agreement.small_samples import (
+    MIN_PAIRABLE_UNITS,
+    UNIT_BASIS,
+    interval_holds,
+    too_few_units,
+)
 from annotator.models import Project
 
 # Krippendorff (2004, p. 241): rely on variables with alpha >= .800; consider
@@ -28,10 +34,36 @@ RELIABLE = 0.800
 TENTATIVE = 0.667
 
 
-def reading(value: float, low: float = math.nan, high: float = math.nan) -> str:
-    """One line saying what an alpha means against the .667/.800 thresholds."""
+def caution(n_units: int) -> str:
+    """The neutral warning below MIN_PAIRABLE_UNITS double-coded units, or ""."""
+    if not too_few_units(n_units):
+        return ""
+    return (
+        f"Too few double-coded units for a stable estimate: {n_units} "
+        f"(fewer than {MIN_PAIRABLE_UNITS}); intervals at this size are wide "
+        "and may not cover the true value."
+    )
+
+
+def reading(
+    value: float,
+    low: float = math.nan,
+    high: float = math.nan,
+    n_units: int | None = None,
+) -> str:
+    """One line saying what an alpha means against the .667/.800 thresholds.
+
+    Given ``n_units`` (double-coded units), a sample below MIN_PAIRABLE_UNITS
+    gets the caution instead of a verdict, and an interval that cannot hold
+    (``interval_holds``) is left out.
+    """
     if not math.isfinite(value):
         return "Not enough double-coded units with variation to measure agreement."
+    if n_units is not None:
+        if too_few_units(n_units):
+            return f"α = {value:.3f}. {caution(n_units)}"
+        if not interval_holds(value, low, high, n_units):
+            low = high = math.nan
     interval = (
         f" (95% interval {low:.3f} to {high:.3f})"
         if math.isfinite(low) and math.isfinite(high)
@@ -105,7 +137,44 @@ class DimensionReport:
 
     @property
     def reading(self) -> str:
-        return reading(self.estimate.value, self.alpha.ci_low, self.alpha.ci_high)
+        a = self.alpha
+        return reading(self.estimate.value, a.ci_low, a.ci_high, self.estimate.n_units)
+
+    @property
+    def caution(self) -> str:
+        return caution(self.estimate.n_units)
+
+    def units(self, name: str) -> dict[str, Any]:
+        """The units a coefficient's estimate (and its interval) rests on."""
+        basis = UNIT_BASIS.get(name, "pairable")
+        n = self.n_units_coded if basis == "coded" else self.coefficients[name].n_units
+        return {"basis": basis, "n": n}
+
+    def interval_holds(self, name: str) -> bool:
+        """Whether the coefficient's interval may be shown as an interval for it."""
+        low, high = self.intervals.get(name, (math.nan, math.nan))
+        r = self.coefficients[name]
+        return interval_holds(r.value, low, high, r.n_units)
+
+    @property
+    def conger_cohen_note(self) -> str:
+        """Why Conger's and Cohen's kappa differ with two coders, or "" when they
+        agree to three decimals (they coincide on the same units)."""
+        cohen = self.coefficients.get("cohen_kappa")
+        conger = self.coefficients.get("conger_kappa")
+        if cohen is None or conger is None:
+            return ""
+        a, b = cohen.value, conger.value
+        if (math.isnan(a) and math.isnan(b)) or round(a, 3) == round(b, 3):
+            return ""
+        return (
+            "With two coders Conger's κ is Cohen's κ on the same units; here they "
+            f"differ because Cohen's κ uses only the {cohen.n_units} units both "
+            "coders coded (chance agreement from their table), while Conger's "
+            "chance agreement takes each coder's categories over every unit that "
+            f"coder coded ({self.n_units_coded} units, {conger.excluded_units} "
+            "of them coded by one coder only)."
+        )
 
     def to_dict(self, documents_limit: int | None = None) -> dict[str, Any]:
         """JSON-ready figures (undefined values are None)."""
@@ -125,6 +194,9 @@ class DimensionReport:
                 "n_coders": self.estimate.n_coders,
                 "band": self.band,
                 "reading": self.reading,
+                "caution": self.caution or None,
+                "min_pairable_units": MIN_PAIRABLE_UNITS,
+                "conger_cohen_note": self.conger_cohen_note or None,
                 "alpha": {
                     "value": self.estimate.value,
                     "ci_low": self.alpha.ci_low,
@@ -134,12 +206,16 @@ class DimensionReport:
                     "n_resamples": self.alpha.n_resamples,
                     "n_valid": self.alpha.n_valid,
                     "method": self.alpha.method,
+                    "interval_holds": self.interval_holds("krippendorff_alpha"),
+                    "units": self.units("krippendorff_alpha"),
                 },
                 "coefficients": {
                     name: {
                         **_result(r),
                         "ci_low": self.intervals.get(name, (None, None))[0],
                         "ci_high": self.intervals.get(name, (None, None))[1],
+                        "interval_holds": self.interval_holds(name),
+                        "units": self.units(name),
                     }
                     for name, r in self.coefficients.items()
                 },

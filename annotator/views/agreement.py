@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 
 from annotator import access
 from annotator.agreement_report import (
+    MIN_PAIRABLE_UNITS,
     OVER,
     RELIABLE,
     TENTATIVE,
@@ -62,12 +63,19 @@ def alpha_heat(value: float) -> str:
 
 
 def _trend(d: DimensionReport) -> dict[str, Any]:
-    """Points of the alpha-over-time line, threshold lines and axis labels (SVG)."""
+    """Points of the alpha-over-time line, threshold lines and axis labels (SVG).
+
+    Alpha can be negative (systematic disagreement). The axis then reaches a
+    tenth below the lowest value, so no point sits on the bottom line and none
+    is mistaken for zero, and a zero line is drawn at 0 for points to fall below.
+    """
     rows = d.over_time
     values = [r.result.value for r in rows]
     finite = [v for v in values if math.isfinite(v)]
     low = min([0.0, *finite])
-    span = 1.0 - low or 1.0
+    if low < 0:
+        low = math.floor(round((low - 0.05) * 10, 9)) / 10
+    span = 1.0 - low
 
     def y(v: float) -> float:
         return round(PAD_Y + (1.0 - v) / span * (HEIGHT - 2 * PAD_Y), 1)
@@ -102,6 +110,7 @@ def _trend(d: DimensionReport) -> dict[str, Any]:
         "tentative_y": y(TENTATIVE),
         "top_y": y(1.0),
         "bottom_y": y(low),
+        "zero_y": y(0.0),
         "low": low,
         "first": rows[0].label if rows else "",
         "last": rows[-1].label if rows else "",
@@ -109,16 +118,30 @@ def _trend(d: DimensionReport) -> dict[str, Any]:
     }
 
 
+BASIS_NAMES = {
+    "pairable": "pairable units",
+    "coded": "all coded units",
+}
+
+
 def card(d: DimensionReport) -> dict[str, Any]:
-    """Everything one dimension's card draws."""
+    """Everything one dimension's card draws.
+
+    Below the minimum sample (``d.caution``) nothing is coloured against the
+    thresholds: a colour is a verdict the sample cannot carry.
+    """
     coefficients = [
         {
             "key": key,
             "name": COEFFICIENT_NAMES.get(key, key),
             "result": r,
             # Percent agreement is not chance-corrected: the thresholds do not apply.
-            "style": "" if key == "percent_agreement" else alpha_heat(r.value),
+            "style": ""
+            if key == "percent_agreement" or d.caution
+            else alpha_heat(r.value),
             "interval": d.intervals.get(key),
+            "interval_holds": d.interval_holds(key),
+            "units": {**d.units(key), "name": BASIS_NAMES[d.units(key)["basis"]]},
         }
         for key, r in d.coefficients.items()
     ]
@@ -158,6 +181,8 @@ def card(d: DimensionReport) -> dict[str, Any]:
     ]
     return {
         "d": d,
+        "band": "none" if d.caution else d.band,
+        "alpha_interval_holds": d.interval_holds("krippendorff_alpha"),
         "estimate": d.estimate,
         "coefficients": coefficients,
         "per_category": [
@@ -233,6 +258,7 @@ def project_agreement(request: HtmxHttpRequest, project_id: int) -> HttpResponse
         "over_choices": OVER,
         "reliable": RELIABLE,
         "tentative": TENTATIVE,
+        "min_pairable_units": MIN_PAIRABLE_UNITS,
     }
     if request.htmx and key:
         return render(request, f"{TEMPLATE}#dimension-card", {**context, "c": cards[0]})

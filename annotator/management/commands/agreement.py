@@ -152,11 +152,28 @@ class Command(BaseCommand):
                 f"{e.n_pairable} pairable values, {e.n_coders} coders; "
                 f"{e.excluded_units} single-coded units excluded"
             )
-            out(f"  {'coefficient':<20} {'value':>8} {'95% interval':>17} {'units':>7}")
+            if d.caution:
+                out(f"  {d.caution}")
+            out(
+                f"  {'coefficient':<20} {'value':>8} {'95% interval':>17} "
+                f"{'units':>7}  rests on"
+            )
             for name, r in d.coefficients.items():
                 low, high = d.intervals.get(name, (math.nan, math.nan))
-                interval = f"{_fmt(low)} – {_fmt(high)}" if math.isfinite(low) else "–"
-                out(f"  {name:<20} {_fmt(r.value):>8} {interval:>17} {r.n_units:>7}")
+                interval = (
+                    f"{_fmt(low)} – {_fmt(high)}"
+                    if d.interval_holds(name)
+                    else "not reliable"
+                    if math.isfinite(low)
+                    else "–"
+                )
+                units = d.units(name)
+                out(
+                    f"  {name:<20} {_fmt(r.value):>8} {interval:>17} {r.n_units:>7}"
+                    f"  {units['basis']} units: {units['n']}"
+                )
+            if d.conger_cohen_note:
+                out(f"  {d.conger_cohen_note}")
             out(
                 f"  {'coder':<20} {'coded':>7} {'median s':>9} {'agree':>7} "
                 f"{'α without':>10}"
