@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='annotation',
             name='change',
-            field=models.BigIntegerField(default=0),
+            field=models.BigIntegerField(default=0, editable=False),
         ),
         migrations.RemoveField(model_name='goldrun', name='watermark'),
         migrations.AddField(

@@ -96,7 +96,7 @@ class Annotation(models.Model):
     # The project's change number of the last write (ChangeCounter): what a gold
     # refresh asks "changed since I read?" by, exactly, where updated_at (taken
     # before commit) is not.
-    change = models.BigIntegerField(default=0)
+    change = models.BigIntegerField(default=0, editable=False)
 
     objects = AnnotationQuerySet.as_manager()
 

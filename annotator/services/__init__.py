@@ -5,8 +5,9 @@ input raises django.core.exceptions.ValidationError and writes nothing.
 
 Modules: ``projects`` (create a project with its sample and queue; members),
 ``queue`` (claims, leases, releases) with its SQL text in ``queue_sql``,
-``submits`` (submit, revise, skip) and ``labels`` (the one label validator and the
-cache of codebooks in use).
+``submits`` (submit, revise, skip; ``next_change`` numbers any write that changes
+a project's annotations, for gold freshness) and ``labels`` (the one label
+validator and the cache of codebooks in use).
 """
 
 from annotator.services.labels import (
@@ -17,13 +18,14 @@ from annotator.services.labels import (
 )
 from annotator.services.projects import create_project, remove_member, set_membership
 from annotator.services.queue import claim_next_span, release_expired_claims
-from annotator.services.submits import skip_span, submit_annotation
+from annotator.services.submits import next_change, skip_span, submit_annotation
 
 __all__ = [
     "claim_next_span",
     "codebook_dimensions",
     "codebook_groups",
     "create_project",
+    "next_change",
     "release_expired_claims",
     "remove_member",
     "resolve_choice",

@@ -124,3 +124,53 @@ def test_a_revision_makes_gold_stale_and_nothing_else_does():
         project=project, span_id=first.span_id, dimension__key="topic"
     )
     assert label.category.key == "trade"
+
+
+@pytest.mark.django_db
+def test_an_annotation_edited_in_the_admin_makes_gold_stale(client):
+    """The admin edits an annotation's labels by hand: the next refresh sees it."""
+    from django.contrib.auth.models import User
+
+    from annotator.models import Category, Label
+
+    project, late, early = single_coder_project()
+    first = claim_next_span(project=project, coder=early)
+    annotation = submit_annotation(coder=early, assignment=first, labels=LABELS)
+    refresh_gold(project)
+    label = Label.objects.get(annotation=annotation, dimension__key="topic")
+    trade = Category.objects.get(dimension=label.dimension, key="trade")
+    client.force_login(User.objects.create_superuser("root", "r@example.org", "pw"))
+    url = f"/admin/annotator/annotation/{annotation.pk}/change/"
+    labels = list(Label.objects.filter(annotation=annotation).order_by("pk"))
+    form = {
+        "assignment": annotation.assignment_id,
+        "project": project.pk,
+        "codebook": annotation.codebook_id,
+        "comment": "",
+        "seconds": annotation.seconds,
+        "submission_token": "",
+        "labels-TOTAL_FORMS": len(labels),
+        "labels-INITIAL_FORMS": len(labels),
+        "revisions-TOTAL_FORMS": 0,
+        "revisions-INITIAL_FORMS": 0,
+    }
+    for i, row in enumerate(labels):
+        form |= {
+            f"labels-{i}-id": row.pk,
+            f"labels-{i}-annotation": annotation.pk,
+            f"labels-{i}-project": project.pk,
+            f"labels-{i}-span": row.span_id,
+            f"labels-{i}-coder": row.coder_id,
+            f"labels-{i}-dimension": row.dimension_id,
+            f"labels-{i}-category": trade.pk if row.pk == label.pk else row.category_id,
+        }
+    response = client.post(url, form)
+    assert response.status_code == 302, [
+        line for line in response.content.decode().splitlines() if "error" in line
+    ]
+    assert Label.objects.get(pk=label.pk).category_id == trade.pk
+    assert refresh_gold(project)
+    gold = GoldLabel.objects.get(
+        project=project, span_id=first.span_id, dimension__key="topic"
+    )
+    assert gold.category.key == "trade"
