@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import subprocess
 import sys
 import venv
@@ -20,6 +21,8 @@ ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("ANNOTATOR_VENV", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
+# Read by annotator/settings.py unless the environment says DEBUG=0; git-ignored.
+LOCAL_ENV = ROOT / ".env.local"
 
 
 def say(message: str) -> None:
@@ -59,8 +62,27 @@ def ensure_environment(requirements: str) -> None:
     stamp.write_text(digest.hexdigest())
 
 
+def write_local_env(path: Path = LOCAL_ENV) -> None:
+    """Development settings with a generated key, so the README's
+    `.venv/bin/python manage.py …` commands work as printed. Written once: an
+    existing file (and its key, which signs sessions) is kept."""
+    if path.exists():
+        return
+    say(f"writing {path.name} (DEBUG=1 and a generated SECRET_KEY; git-ignored)")
+    path.write_text(
+        "# Local development settings, written once by `python3 dev.py demo`.\n"
+        "# annotator/settings.py reads this file unless the environment says\n"
+        "# DEBUG=0 (production: `dev.py serve`); the environment wins over it.\n"
+        "DEBUG=1\n"
+        f"SECRET_KEY={secrets.token_urlsafe(50)}\n",
+        encoding="utf-8",
+    )
+    path.chmod(0o600)
+
+
 def demo(args: list[str]) -> None:
     ensure_environment("requirements.txt")
+    write_local_env()
     env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "1")}
     address = args[0] if args else "127.0.0.1:8000"
     manage = [PYTHON, ROOT / "manage.py"]

@@ -48,6 +48,18 @@ CODER = Membership.Role.CODER.value
 REVIEWER = Membership.Role.REVIEWER.value
 MANAGER = Membership.Role.MANAGER.value
 MANAGERS_GROUP = "Managers"
+# The corpus permissions the Managers group holds (see and import corpora, exclude
+# page chrome). Migration 0002 creates the group with a frozen copy of this list.
+MANAGERS_PERMISSIONS = (
+    "view_corpus",
+    "add_corpus",
+    "change_corpus",
+    "view_document",
+    "add_document",
+    "change_document",
+    "view_span",
+    "change_span",
+)
 
 
 class Can(StrEnum):

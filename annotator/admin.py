@@ -19,6 +19,7 @@ from annotator.models import (
     Membership,
     Project,
 )
+from annotator.services import next_change
 
 TokenAdmin.raw_id_fields = ["user"]
 
@@ -120,6 +121,12 @@ class AnnotationAdmin(admin.ModelAdmin):
     list_filter = ["codebook", "uncertain"]
     raw_id_fields = ["assignment"]
     inlines = [LabelInline, RevisionInline]
+
+    def save_model(self, request, obj, form, change):
+        # A hand edit (of the annotation or its labels, saved in the same
+        # transaction) changes ratings: numbered like a submit, gold sees it.
+        obj.change = next_change(obj.project_id)
+        super().save_model(request, obj, form, change)
 
 
 class ReadOnly:

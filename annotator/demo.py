@@ -19,7 +19,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 from django.utils import timezone
 
-from annotator.access import MANAGERS_GROUP
+from annotator.access import MANAGERS_GROUP, MANAGERS_PERMISSIONS
 from annotator.codebooks import import_codebook, read_codebook_file
 from annotator.gold import refresh_gold
 from annotator.models import Annotation, Category, Codebook, Membership, Project
@@ -90,21 +90,14 @@ def load_seed_corpus(
 
 
 def managers_group() -> Group:
-    """Managers may see and import corpora; project roles come from memberships."""
+    """Managers may see and import corpora; project roles come from memberships.
+
+    Migrate creates the group; this re-asserts its permissions for databases
+    whose group was edited by hand."""
     group, _ = Group.objects.get_or_create(name=MANAGERS_GROUP)
     group.permissions.set(
         Permission.objects.filter(
-            content_type__app_label="corpus",
-            codename__in=[
-                "view_corpus",
-                "add_corpus",
-                "change_corpus",
-                "view_document",
-                "add_document",
-                "change_document",
-                "view_span",
-                "change_span",
-            ],
+            content_type__app_label="corpus", codename__in=MANAGERS_PERMISSIONS
         )
     )
     return group

@@ -4,6 +4,11 @@ DATABASE_URL  sqlite:///path (default: db.sqlite3 beside manage.py) or postgres:
 SECRET_KEY    required unless DEBUG is on; production refuses to start without it
 DEBUG         "1"/"true" for development; off by default so a forgotten flag fails safe
 ALLOWED_HOSTS comma-separated; defaults to localhost when DEBUG is on
+
+A local file (ANNOTATOR_ENV_FILE, default .env.local beside manage.py; written once by
+`dev.py demo`, git-ignored) supplies KEY=VALUE defaults for development. The real
+environment wins, and an environment that says DEBUG is off (production, `dev.py
+serve`) never reads it, so production still needs its own SECRET_KEY.
 """
 
 import os
@@ -30,9 +35,34 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return items or default
 
 
-DEBUG = env_flag("DEBUG")
+def read_local_env(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of the local file ('#' comments, blank lines allowed)."""
+    values = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, equals, value = line.partition("=")
+        if not equals or not key.strip():
+            raise ImproperlyConfigured(
+                f"{path}, line {number}: expected KEY=VALUE, got {line[:40]!r}."
+            )
+        values[key.strip()] = value.strip()
+    return values
+
+
 # pytest (8.2+) sets PYTEST_VERSION for the whole session: tests may use the dev key.
 UNDER_PYTEST = "PYTEST_VERSION" in os.environ
+
+LOCAL_ENV = Path(os.environ.get("ANNOTATOR_ENV_FILE", BASE_DIR / ".env.local"))
+# Not when the environment turns DEBUG off: a production process must not pick up a
+# developer's DEBUG=1 or generated key from a checkout. Not under pytest either: the
+# suite tests production settings and must not turn DEBUG on after a demo.
+if env_flag("DEBUG", True) and not UNDER_PYTEST and LOCAL_ENV.is_file():
+    for _key, _value in read_local_env(LOCAL_ENV).items():
+        os.environ.setdefault(_key, _value)
+
+DEBUG = env_flag("DEBUG")
 
 _DEV_SECRET = "django-insecure-development-only-key-never-use-in-production"
 SECRET_KEY = os.environ.get("SECRET_KEY", "")

@@ -53,9 +53,13 @@ if what == "first":
     project.gold_methods = ["unanimous", "single"]
     project.save()
 elif what == "changed":
+    from django.db import transaction
+    from annotator.services import next_change
     a = Annotation.objects.filter(project=project).order_by("-id").first()
     a.comment = (a.comment or "") + "."
-    a.save()
+    with transaction.atomic():  # numbered as a submit is, so gold sees the change
+        a.change = next_change(project.pk)
+        a.save()
 elif what == "model":
     project.gold_methods = ["unanimous", "single", "model"]
     project.save()

@@ -14,6 +14,7 @@ from annotator.models import (
     AnnotationRevision,
     Assignment,
     Category,
+    ChangeCounter,
     Codebook,
     Dimension,
     GoldLabel,
@@ -75,6 +76,9 @@ TABLES: tuple[Table, ...] = (
     Table(Dimension, lambda p, cb: Dimension.objects.filter(codebook__in=cb)),
     Table(Category, lambda p, cb: Category.objects.filter(dimension__codebook__in=cb)),
     Table(Project, lambda p, cb: Project.objects.filter(pk=p.pk)),
+    # Restored with the annotations' change numbers and the runs' watermarks it
+    # counted, so gold freshness keeps working in the restored project.
+    Table(ChangeCounter, lambda p, cb: ChangeCounter.objects.filter(project=p)),
     Table(Membership, lambda p, cb: Membership.objects.filter(project=p)),
     Table(
         WorkItem,

@@ -1,6 +1,9 @@
 """refresh_gold: recompute a project's automatic gold when something changed.
 
-Something: its annotations or its gold settings, since the last run.
+Something: its annotations or its gold settings, since the last run. Annotation
+writes are numbered by the project's ChangeCounter, whose numbers commit in order: a
+run records the number it read, and a higher one later means something committed
+since, however late and whatever its timestamp.
 
 PostgreSQL fast paths (``corpus.db.fast_path``): "gold-refresh-lock" (an
 advisory lock per project serialises concurrent refreshes; the portable twin
@@ -10,11 +13,9 @@ takes none, as SQLite serialises writers itself) and "gold-refresh-analyze"
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from annotator.gold.aggregate import aggregate_dimension, gold_settings
@@ -22,6 +23,7 @@ from annotator.gold.reading import Ratings, chunks, read_spans
 from annotator.gold.store import drop_foreign_dimensions, write_dimension
 from annotator.models import (
     Annotation,
+    ChangeCounter,
     Dimension,
     GoldLabel,
     GoldMethod,
@@ -36,17 +38,19 @@ LOCK_NAMESPACE = 0x601D  # pg_advisory_xact_lock(namespace, project id)
 # Spans changed since the last run up to this many are recomputed alone; more,
 # and a full pass (one read per table) is cheaper than reading them by id.
 INCREMENTAL_LIMIT = 50_000
-SAFETY_MARGIN = timedelta(minutes=10)
 
 
-def _watermark(project: Project) -> datetime | None:
-    """The newest annotation change of the project (one index lookup)."""
-    return Annotation.objects.filter(project=project).aggregate(t=Max("updated_at"))[
-        "t"
-    ]
+def _watermark(project: Project) -> int | None:
+    """The project's last committed change number; None before its first write.
+
+    Read before the ratings: each later read (READ COMMITTED, or another
+    connection) sees at least the changes numbered up to it."""
+    return (
+        ChangeCounter.objects.filter(project=project).values_list("n", flat=True)
+    ).first()
 
 
-def _is_fresh(project: Project, watermark: datetime | None) -> bool:
+def _is_fresh(project: Project, watermark: int | None) -> bool:
     """True when every dimension's latest run read up to ``watermark`` with the
     project's current settings."""
     dimension_ids = set(
@@ -92,9 +96,9 @@ def _sample_spans(project: Project, among: np.ndarray | None = None) -> np.ndarr
 def refresh_gold(project: Project, *, by=None, force: bool = False) -> list[GoldRun]:
     """Bring the project's automatic gold labels up to date; returns the new runs.
 
-    Cheap when nothing changed: the newest ``Annotation.updated_at`` of the
-    project and its gold settings are compared with each dimension's last
-    ``GoldRun`` (three indexed queries, nothing written, ``[]`` returned).
+    Cheap when nothing changed: the project's change number and its gold
+    settings are compared with each dimension's last ``GoldRun`` (three
+    indexed queries, nothing written, ``[]`` returned).
     Otherwise every dimension of the codebook is recomputed with the project's
     rules (``gold_methods`` in order, ``gold_min_share``,
     ``gold_min_posterior``) and one ``GoldRun`` per dimension records the
@@ -127,8 +131,7 @@ def _changed_spans(
 
     The rules other than the model decide each span from its own ratings, so
     after annotations changed only their spans need recomputing: the ones
-    whose annotation changed since the last run's watermark (less a margin, so
-    a submit that committed late with an earlier timestamp is still seen).
+    whose annotation's change number is above the last run's watermark.
     The model, a settings change, a new dimension or a large change recompute
     everything.
     """
@@ -145,9 +148,9 @@ def _changed_spans(
         )
     ):
         return None
-    since = min(run.watermark for run in runs) - SAFETY_MARGIN
+    since = min(run.watermark for run in runs)
     spans = (
-        Annotation.objects.filter(project=project, updated_at__gt=since)
+        Annotation.objects.filter(project=project, change__gt=since)
         .values_list("assignment__span_id", flat=True)
         .order_by()[: INCREMENTAL_LIMIT + 1]
     )
@@ -156,7 +159,7 @@ def _changed_spans(
 
 
 def _recompute(
-    project: Project, watermark: datetime | None, by, force: bool
+    project: Project, watermark: int | None, by, force: bool
 ) -> list[GoldRun]:
     methods, min_share, min_posterior = gold_settings(project)
     dimensions = list(

@@ -7,6 +7,7 @@ from annotator.models.annotations import (
     Annotation,
     AnnotationQuerySet,
     AnnotationRevision,
+    ChangeCounter,
     Label,
     Median,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "Assignment",
     "AssignmentQuerySet",
     "Category",
+    "ChangeCounter",
     "Codebook",
     "Dimension",
     "GoldLabel",

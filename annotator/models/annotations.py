@@ -93,11 +93,18 @@ class Annotation(models.Model):
     submission_token = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The project's change number of the last write (ChangeCounter): what a gold
+    # refresh asks "changed since I read?" by, exactly, where updated_at (taken
+    # before commit) is not.
+    change = models.BigIntegerField(default=0, editable=False)
 
     objects = AnnotationQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["project", "updated_at"])]
+        indexes = [
+            models.Index(fields=["project", "updated_at"]),
+            models.Index(fields=["project", "change"]),
+        ]
 
     def __str__(self) -> str:
         return f"annotation of {self.assignment}"
@@ -167,3 +174,19 @@ class AnnotationRevision(Revision):
 
     def __str__(self) -> str:
         return f"revision of {self.annotation_id} at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class ChangeCounter(models.Model):
+    """A project's count of annotation writes, numbered inside each write's transaction.
+
+    A submit or revision takes the next number (services.submits.next_change) and
+    keeps the row locked until it commits, so numbers commit in order: a reader that
+    sees n has seen every change numbered up to n and none above. No row: nothing
+    was ever written.
+    """
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="+")
+    n = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.n} change(s) in project {self.project_id}"

@@ -32,8 +32,10 @@ class GoldRun(models.Model):
     methods = models.JSONField(default=list)
     min_share = models.FloatField()
     min_posterior = models.FloatField()
-    # Annotations updated up to this moment were read; later ones make gold stale.
-    watermark = models.DateTimeField(null=True, blank=True)
+    # The project's change number (ChangeCounter.n) the run read: every annotation
+    # write numbered up to it was seen; a higher number makes gold stale. None: the
+    # project had no write yet.
+    watermark = models.BigIntegerField(null=True, blank=True)
     converged = models.BooleanField(null=True, blank=True)
     iterations = models.PositiveIntegerField(null=True, blank=True)
     coder_accuracy = models.JSONField(

@@ -5,9 +5,10 @@ input raises django.core.exceptions.ValidationError and writes nothing.
 
 Modules: ``projects`` (create a project with its sample and queue; members),
 ``queue`` (claims, leases, releases) with its SQL text in ``queue_sql``,
-``submits`` (submit, revise), ``skips`` (skip and its undo), ``labels`` (the one
-label validator and the cache of codebooks in use) and ``text`` (the check of
-typed text: reasons, comments, notes).
+``submits`` (submit, revise; ``next_change`` numbers any write that changes a
+project's annotations, for gold freshness), ``skips`` (skip and its undo),
+``labels`` (the one label validator and the cache of codebooks in use) and ``text``
+(the check of typed text: reasons, comments, notes).
 """
 
 from annotator.services.labels import (
@@ -19,13 +20,14 @@ from annotator.services.labels import (
 from annotator.services.projects import create_project, remove_member, set_membership
 from annotator.services.queue import claim_next_span, release_expired_claims
 from annotator.services.skips import skip_span, unskip_span
-from annotator.services.submits import submit_annotation
+from annotator.services.submits import next_change, submit_annotation
 
 __all__ = [
     "claim_next_span",
     "codebook_dimensions",
     "codebook_groups",
     "create_project",
+    "next_change",
     "release_expired_claims",
     "remove_member",
     "resolve_choice",

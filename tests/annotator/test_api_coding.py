@@ -495,11 +495,11 @@ def test_claim_and_submit_cost_few_fixed_queries(project, ann):
     # Submit: token + user, the assignment (access), begin, coder lock, assignment
     # lock with annotation, codebook and span, the codebook's dimensions and
     # categories (until it is in use: then they are cached), then on PostgreSQL one
-    # statement for annotation, labels and status (three on SQLite), commit; no
-    # read-back. Was 20 + 18, then 13-14 + 10.
+    # statement for the project's change number, annotation, labels and status (four
+    # on SQLite), commit; no read-back. Was 20 + 18, then 13-14 + 10.
     expected = {
         "postgresql": [(8, 8), (8, 8), (8, 7)],
-        "sqlite": [(11, 10), (12, 10), (12, 9)],
+        "sqlite": [(11, 11), (12, 11), (12, 10)],
     }
     assert counts == expected[connection.vendor]
 

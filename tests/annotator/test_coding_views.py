@@ -724,7 +724,9 @@ def test_coding_view_query_count_is_small_and_constant(
 # On PostgreSQL the submit and the claim are each one statement; on SQLite the
 # submit is three and the claim tries its kinds of candidate one at a time. (The
 # test's transaction turns the services' BEGIN/COMMIT into savepoints: counted.)
-SUBMIT_AND_NEXT_QUERIES = {"postgresql": 15, "sqlite": 21}
+# SQLite: 22 since the submit numbers its change apart (inside the one statement
+# on PostgreSQL).
+SUBMIT_AND_NEXT_QUERIES = {"postgresql": 15, "sqlite": 22}
 
 
 def test_htmx_submit_and_next_query_count_is_pinned(client):

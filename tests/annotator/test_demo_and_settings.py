@@ -67,6 +67,8 @@ PRINT_SETTINGS = (
 def settings_in_subprocess(env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
     clean.pop("PYTEST_VERSION", None)
+    # A developer's .env.local (written by `dev.py demo`) must not change the answer.
+    clean["ANNOTATOR_ENV_FILE"] = ""
     return subprocess.run(
         [sys.executable, "-c", PRINT_SETTINGS],
         env={**clean, **env},

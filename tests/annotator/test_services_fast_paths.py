@@ -108,14 +108,15 @@ def play(tag: str) -> dict:
             )
         ),
         "annotations": sorted(
-            (name[coder], position[span], uncertain, comment, seconds)
-            for coder, span, uncertain, comment, seconds in (
+            (name[coder], position[span], uncertain, comment, seconds, change)
+            for coder, span, uncertain, comment, seconds, change in (
                 Annotation.objects.filter(project=project).values_list(
                     "assignment__coder_id",
                     "assignment__span_id",
                     "uncertain",
                     "comment",
                     "seconds",
+                    "change",
                 )  # fmt: skip
             )
         ),
@@ -167,7 +168,7 @@ def test_the_fast_paths_are_the_ones_that_ran():
             coder=coder, assignment=live, labels={"topic": "arms", "stance": "neutral"}
         )
     )
-    assert any(q.startswith("WITH annotation AS (INSERT") for q in submit)
+    assert any(q.startswith("WITH change AS (INSERT") for q in submit)
     with portable():
         claim = statements(lambda: claim_next_span(project=project, coder=coder))
         assert not any(q.startswith("WITH pick") for q in claim)
@@ -180,7 +181,7 @@ def test_the_fast_paths_are_the_ones_that_ran():
                 labels={"topic": "trade", "stance": "neutral"},
             )
         )
-        assert not any(q.startswith("WITH annotation") for q in submit)
+        assert not any(q.startswith("WITH change") for q in submit)
         assert any(q.startswith("INSERT INTO annotator_label") for q in submit)
 
 
