@@ -77,6 +77,10 @@ class Project(models.Model):
     seed = models.PositiveIntegerField(
         default=1, help_text="Seeds the sample and the random order."
     )
+    # Bumped whenever a span may need a coder it did not need before (a place given
+    # back, a design asking for more): a coder told "nothing left" at this version
+    # is told so again without the queue being searched (see services.queue).
+    queue_version = models.PositiveBigIntegerField(default=0, editable=False)
     lease_minutes = models.PositiveIntegerField(
         default=30, help_text="An unsubmitted claim returns to the pool after this."
     )
@@ -153,6 +157,10 @@ class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role, default=Role.CODER)
     added_at = models.DateTimeField(auto_now_add=True)
+    # The project's queue_version when this coder was last told "nothing left".
+    nothing_left_at = models.PositiveBigIntegerField(
+        null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["project_id", "role", "user_id"]

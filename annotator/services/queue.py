@@ -48,16 +48,27 @@ def release_claims(
     # Lock the rows in one order (by id) before the updates below, which each lock
     # their share in whatever order they scan: two releases overlapping on the same
     # work items would otherwise deadlock.
-    list(
+    projects = set(
         WorkItem.objects.filter(id__in=list(per_item))
         .order_by("id")
         .select_for_update()
-        .values_list("id", flat=True)
+        .values_list("project_id", flat=True)
     )
     for times in set(per_item.values()):
         WorkItem.objects.filter(
             id__in=[item for item, count in per_item.items() if count == times]
         ).update(taken=F("taken") - times)
+    reopen_queues(projects)
+
+
+def reopen_queues(project_ids) -> None:
+    """A span may need coders who were told "nothing left": they must look again.
+
+    Called by every write that gives a place back or asks for more codings.
+    """
+    Project.objects.filter(id__in=list(project_ids)).update(
+        queue_version=F("queue_version") + 1
+    )
 
 
 def release_expired_claims(*, project: Project, now: datetime | None = None) -> int:
@@ -108,6 +119,14 @@ def lock_coder(
     Returns whether the project has lapsed claims to release: asked in the same
     round trip, since almost always there are none.
     """
+    return _lock_coder(project, coder, now, lease_only=lease_only)[0]
+
+
+def _lock_coder(
+    project: Project, coder, now: datetime, *, lease_only: bool = False
+) -> tuple[bool, int, int | None]:
+    """lock_coder, with the project's queue version and the version at which the
+    coder was last told "nothing left"."""
     extra = ""
     if lease_only and fast_path("claim-without-sync-commit"):
         # A claim is a lease, not data: committing it without waiting for the WAL
@@ -118,11 +137,11 @@ def lock_coder(
         extra = ", set_config('synchronous_commit', 'off', true)"
     locked = fetch_row(
         sql.LOCK_CODER.format(lapsed=sql.LAPSED, extra=extra, lock=for_update()),
-        [project.pk, db_time(now), project.pk, coder.pk, CODER],
+        [project.pk, db_time(now), project.pk, project.pk, coder.pk, CODER],
     )
     if locked is None:
         raise ValidationError("You are not a coder in this project.")
-    return bool(locked[0])
+    return bool(locked[0]), locked[1], locked[2]
 
 
 def claim_next_span(
@@ -170,8 +189,11 @@ def _take(pick: str, params: dict) -> tuple | None:
 def _claim(
     project: Project, coder, now: datetime, *, lease_only: bool, shown: bool
 ) -> Assignment | None:
-    if lock_coder(project, coder, now, lease_only=lease_only):
-        release_lapsed(project, now)
+    lapsed, version, nothing_left_at = _lock_coder(
+        project, coder, now, lease_only=lease_only
+    )
+    if lapsed and release_lapsed(project, now):
+        version = None  # places were given back just now: look
     params = {"project": project.pk, "coder": coder.pk}
     (live_id, item_id, span_id, claimed_at, shown_at, expires_at, skip_reason,
      document_id, position) = fetch_row(sql.LIVE_AND_PLACE, params)  # fmt: skip
@@ -190,6 +212,11 @@ def _claim(
                 [db_time(now), live_id],
             )
         return live
+    if version is not None and nothing_left_at == version:
+        # Told "nothing left" and no place given back since: still true. Saying so
+        # at once spares a finished coder's every request the search below, which
+        # must then walk every started span (all theirs) before it can answer.
+        return None
 
     started, fresh = sql.started_sql, partial(sql.candidate_sql, sql.FRESH)
     # Every started span with room, however far from the window: the last resort,
@@ -230,6 +257,10 @@ def _claim(
         # is granted (PostgreSQL re-checks it), so the scan moves on to the next.
         taken = _wait_for_room([any_started, fresh], params)
     if taken is None:
+        if version is not None:
+            # The version read before the search: a place given back during it
+            # bumps the version, so the coder looks again next time.
+            execute(sql.NOTHING_LEFT, [version, project.pk, coder.pk, CODER])
         return None
     assignment_id, item_id, span_id, skip_reason = taken
     assignment = from_row(

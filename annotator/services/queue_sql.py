@@ -26,9 +26,16 @@ LAPSED = (
 # The coder's membership row, locked: every write of a coder's queue state takes it
 # first (see queue.lock_member). {extra} carries PostgreSQL's set_config on the
 # same round trip; {lock} is the row-lock clause.
+# Also read: the project's queue version, and the version at which this coder was
+# last told "nothing left" (see queue.claim_next_span).
 LOCK_CODER = (
-    "SELECT {lapsed}{extra} FROM annotator_membership"
+    "SELECT {lapsed}, (SELECT queue_version FROM annotator_project WHERE id = %s),"
+    " nothing_left_at{extra} FROM annotator_membership"
     " WHERE project_id = %s AND user_id = %s AND role = %s{lock}"
+)
+NOTHING_LEFT = (
+    "UPDATE annotator_membership SET nothing_left_at = %s"
+    " WHERE project_id = %s AND user_id = %s AND role = %s"
 )
 
 # After the coder's lock (so a concurrent request of this coder is seen), one round

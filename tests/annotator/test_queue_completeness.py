@@ -174,3 +174,57 @@ def _work_until_done(design, work, skip_rate, lapse_rate, rng: random.Random):
                 .count()
                 == n_coders
             ), (item, design, work)
+
+
+def test_a_coder_told_nothing_left_is_told_again_without_a_search(
+    django_assert_max_num_queries,
+):
+    """At 1M spans the search behind "nothing left" walks every started span (all
+    the coder's own): it must not run again on every request of a finished coder."""
+    project = make_project(
+        documents=3, spans_per_document=2, coders=["a", "b", "c"], coders_per_span=3
+    )
+    ahead = User.objects.get(username="a")
+    while assignment := claim_next_span(project=project, coder=ahead):
+        submit_annotation(coder=ahead, assignment=assignment, labels=LABELS)
+    # The coder's lock (with the versions), and their live claim and place.
+    with django_assert_max_num_queries(4) as captured:
+        assert claim_next_span(project=project, coder=ahead) is None
+    searches = [
+        q["sql"] for q in captured.captured_queries if "ORDER BY w.position" in q["sql"]
+    ]
+    assert searches == []
+
+
+def test_a_place_given_back_reaches_a_coder_told_nothing_left():
+    """A place given back (a skip, a lapsed lease: both through release_claims, as a
+    removed coder's claims) makes the coders told "nothing left" look again."""
+    project = make_project(
+        documents=1, spans_per_document=3, coders=["a", "b", "c", "d"],
+        coders_per_span=2, lease_minutes=5,
+    )  # fmt: skip
+    a, b, c, d = (User.objects.get(username=n) for n in "abcd")
+    now = timezone.now()
+
+    def code_all(user):
+        while assignment := claim_next_span(project=project, coder=user, now=now):
+            submit_annotation(coder=user, assignment=assignment, labels=LABELS, now=now)
+
+    code_all(a)
+    held_by_b = claim_next_span(project=project, coder=b, now=now)
+    held_by_c = [claim_next_span(project=project, coder=c, now=now)]
+    submit_annotation(coder=c, assignment=held_by_c[0], labels=LABELS, now=now)
+    held_by_c.append(claim_next_span(project=project, coder=c, now=now))
+    # d finds every span full (a coded all, b and c hold or coded the rest).
+    assert claim_next_span(project=project, coder=d, now=now) is None
+    skip_span(coder=b, assignment=held_by_b, reason="unclear", now=now)
+    skipped_one = claim_next_span(project=project, coder=d, now=now)
+    assert skipped_one.span_id == held_by_b.span_id
+    submit_annotation(coder=d, assignment=skipped_one, labels=LABELS, now=now)
+    assert claim_next_span(project=project, coder=d, now=now) is None
+    # c's claim lapses: d gets it at d's next request after the lease.
+    later = now + timedelta(minutes=6)
+    lapsed = claim_next_span(project=project, coder=d, now=later)
+    assert lapsed.span_id == held_by_c[1].span_id
+    submit_annotation(coder=d, assignment=lapsed, labels=LABELS, now=later)
+    assert claim_next_span(project=project, coder=d, now=later) is None
