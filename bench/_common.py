@@ -158,6 +158,22 @@ class Timer:
 # --- a synthetic corpus straight into the database -----------------------------------
 
 
+def reused_corpus(name: str, spans: int, spans_per_document: int):
+    """The synthetic corpus called `name`, written on first use and reused after."""
+    from corpus.models import Corpus
+
+    corpus = Corpus.objects.filter(name=name).first()
+    if corpus is None:
+        with Timer() as timer:
+            corpus = synthetic_corpus(
+                name=name,
+                documents=max(1, spans // spans_per_document),
+                spans_per_document=spans_per_document,
+            )
+        print(f"corpus {name}: written in {timer.seconds:.1f} s", flush=True)
+    return corpus
+
+
 def synthetic_corpus(
     *, name: str, documents: int, spans_per_document: int, seed: int = 7
 ):

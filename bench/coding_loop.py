@@ -56,8 +56,8 @@ from _common import (  # noqa: E402
     latency_summary,
     migrate,
     recreate_database,
+    reused_corpus,
     setup_django,
-    synthetic_corpus,
 )
 from _html_coding import (  # noqa: E402
     Browser,
@@ -93,18 +93,9 @@ def build_project(spans: int, members: list, codebook):
     """A fresh project over the `spans`-span bench corpus (made on first use)."""
     from annotator.models import Membership
     from annotator.services import create_project
-    from corpus.models import Corpus
 
     name = f"bench {spans:,} spans"
-    corpus = Corpus.objects.filter(name=name).first()
-    if corpus is None:
-        with Timer() as timer:
-            corpus = synthetic_corpus(
-                name=name,
-                documents=max(1, spans // SPANS_PER_DOCUMENT),
-                spans_per_document=SPANS_PER_DOCUMENT,
-            )
-        print(f"corpus {name}: written in {timer.seconds:.1f} s", flush=True)
+    corpus = reused_corpus(name, spans, SPANS_PER_DOCUMENT)
     with Timer() as timer:
         project = create_project(
             name=f"{name} {time.strftime('%H:%M:%S')}",

@@ -38,8 +38,8 @@ from _common import (  # noqa: E402
     latency_summary,
     migrate,
     recreate_database,
+    reused_corpus,
     setup_django,
-    synthetic_corpus,
 )
 
 SPANS_PER_DOCUMENT = 10
@@ -52,7 +52,6 @@ def build(spans: int):
     from annotator.codebooks import import_codebook, read_codebook_file
     from annotator.models import Membership
     from annotator.services import create_project
-    from corpus.models import Corpus
 
     codebook, _ = import_codebook(read_codebook_file(ROOT / "fixtures/codebook.yaml"))
     people = [
@@ -60,15 +59,7 @@ def build(spans: int):
         for name in ("ahead", "catching-up", "new")
     ]
     name = f"tail {spans:,} spans"
-    corpus = Corpus.objects.filter(name=name).first()
-    if corpus is None:
-        with Timer() as timer:
-            corpus = synthetic_corpus(
-                name=name,
-                documents=max(1, spans // SPANS_PER_DOCUMENT),
-                spans_per_document=SPANS_PER_DOCUMENT,
-            )
-        print(f"corpus {name}: written in {timer.seconds:.1f} s", flush=True)
+    corpus = reused_corpus(name, spans, SPANS_PER_DOCUMENT)
     project = create_project(
         name=f"{name} {time.strftime('%H:%M:%S')}",
         corpus=corpus,

@@ -159,9 +159,11 @@ def claim_next_span(
     span in the project needs this coder now. Candidate rows are
     locked with SKIP LOCKED, so concurrent coders and app processes never take the
     same place twice; on SQLite the IMMEDIATE transaction serialises claims instead.
-    Every query walks an index in position order, so its cost does not grow with
-    the project. The project's lapsed claims are released first, so their spans
-    can be taken at once.
+    Every query walks an index in position order, so a claim's cost does not grow
+    with the project; only the last resort, when nothing else is left, walks all
+    started spans, and a coder it finds nothing for is not searched for again
+    until a place is given back (Project.queue_version). The project's lapsed
+    claims are released first, so their spans can be taken at once.
 
     `project` needs only its pk and lease_minutes loaded.
     """
