@@ -287,14 +287,18 @@ def can_import_corpora(user: User) -> bool:
 
 def visible_corpora(user: User) -> QuerySet[Corpus]:
     """The corpora a manager's work needs: those of the projects they are in, and
-    those in no project yet (just imported, to build a project on). Staff see all.
-    A corpus outside these answers 404, as a project does."""
+    those in no project yet (to build a project on) that they uploaded or that an
+    operator imported for everyone (no uploader). Staff see all. A corpus outside
+    these answers 404, as a project does."""
     if not can_see_corpora(user):
         return Corpus.objects.none()
     if user.is_staff:
         return Corpus.objects.all()
     mine = Project.objects.filter(memberships__user=user).values("corpus_id")
-    return Corpus.objects.filter(Q(pk__in=mine) | Q(projects__isnull=True)).distinct()
+    unused = ~Q(pk__in=Project.objects.values("corpus_id"))
+    return Corpus.objects.filter(
+        Q(pk__in=mine) | (unused & (Q(created_by=user) | Q(created_by__isnull=True)))
+    )
 
 
 def addable_users(user: User) -> QuerySet:

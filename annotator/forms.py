@@ -105,10 +105,10 @@ class CorpusImportForm(forms.Form):
             )
         return cleaned
 
-    def target_corpus(self) -> Corpus:
+    def target_corpus(self, created_by) -> Corpus:
         """The chosen corpus, or a new one (made inside the caller's transaction)."""
         return self.cleaned_data["corpus"] or Corpus.objects.create(
-            name=self.cleaned_data["new_corpus_name"].strip()
+            name=self.cleaned_data["new_corpus_name"].strip(), created_by=created_by
         )
 
 

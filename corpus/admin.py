@@ -7,8 +7,9 @@ from corpus.models import Corpus, Document, Span
 
 @admin.register(Corpus)
 class CorpusAdmin(admin.ModelAdmin):
-    list_display = ["name", "created_at"]
+    list_display = ["name", "created_by", "created_at"]
     search_fields = ["name"]
+    raw_id_fields = ["created_by"]
 
 
 @admin.register(Document)

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from datetime import date
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -51,6 +52,16 @@ class Corpus(models.Model):
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Who uploaded it through the site; none for `import_corpus` and the demo, which
+    # an operator runs for the whole team. Until a project uses the corpus, only its
+    # uploader (and staff) sees it: a draft corpus is no other manager's business.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name_plural = "corpora"

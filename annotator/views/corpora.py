@@ -97,7 +97,7 @@ def corpus_import(request: HtmxHttpRequest) -> HttpResponse:
         uploads = form.cleaned_data["files"]
         try:
             with transaction.atomic():
-                corpus = form.target_corpus()
+                corpus = form.target_corpus(created_by=request.user)
                 report = import_documents(
                     corpus=corpus,
                     records=chain.from_iterable(

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from annotator.models import Membership
-from annotator.services import set_membership
-from tests.factories import CorpusFactory, UserFactory, make_project
+from annotator.services import create_project, set_membership
+from corpus.models import Corpus
+from tests.factories import CorpusFactory, UserFactory, make_codebook, make_project
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +91,38 @@ def test_adding_a_member_does_not_reveal_whether_a_username_exists(
     )
     assert response.status_code in (200, 303)
     assert mine.memberships.filter(user__username="recruit").exists()
+
+
+def test_a_corpus_another_manager_imported_stays_theirs(client, manager, mine):
+    """A corpus a manager uploads, in no project yet, is theirs alone (and staff's):
+    another manager neither lists it, opens it, nor imports into it."""
+    other = UserFactory(username="other-manager")
+    other.groups.add(*manager.groups.all())
+    client.force_login(other)
+    upload = SimpleUploadedFile("talks.txt", b"Embargo talks\n\nA first paragraph.")
+    response = client.post(
+        reverse("corpus-import"),
+        {
+            "new_corpus_name": "Other's draft",
+            "files": upload,
+            "segmentation": "paragraph",
+        },
+    )
+    assert response.status_code in (302, 303)
+    drafted = Corpus.objects.get(name="Other's draft")
+    assert drafted.created_by == other
+    assert client.get(reverse("corpus-detail", args=[drafted.pk])).status_code == 200
+    client.force_login(manager)
+    assert "Other's draft" not in client.get(reverse("corpus-list")).text
+    assert "Other's draft" not in client.get(reverse("project-create")).text
+    assert "Other's draft" not in client.get(reverse("corpus-import")).text
+    assert client.get(reverse("corpus-detail", args=[drafted.pk])).status_code == 404
+    # Once it is in a project of theirs, they see it.
+    create_project(
+        name="Built on it",
+        corpus=drafted,
+        codebook=make_codebook(),
+        members={manager: Membership.Role.MANAGER},
+        coders_per_span=1,
+    )
+    assert client.get(reverse("corpus-detail", args=[drafted.pk])).status_code == 200
