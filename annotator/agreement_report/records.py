@@ -133,7 +133,8 @@ class DimensionReport:
 
     @property
     def band(self) -> str:
-        return band(self.estimate.value)
+        """The verdict's colour; none below the minimum sample (the caution instead)."""
+        return "none" if self.caution else band(self.estimate.value)
 
     @property
     def reading(self) -> str:

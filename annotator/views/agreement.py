@@ -181,7 +181,7 @@ def card(d: DimensionReport) -> dict[str, Any]:
     ]
     return {
         "d": d,
-        "band": "none" if d.caution else d.band,
+        "band": d.band,
         "alpha_interval_holds": d.interval_holds("krippendorff_alpha"),
         "estimate": d.estimate,
         "coefficients": coefficients,

@@ -103,6 +103,7 @@ def test_api_says_which_units_each_coefficient_rests_on(client, small):
     assert topic["caution"].startswith("Too few double-coded units")
     assert topic["min_pairable_units"] == MIN_PAIRABLE_UNITS
     assert "revise" not in topic["reading"]
+    assert topic["band"] == "none"  # no verdict colour either
     coefficients = topic["coefficients"]
     assert coefficients["krippendorff_alpha"]["units"] == {"basis": "pairable", "n": 2}
     assert coefficients["percent_agreement"]["units"] == {"basis": "pairable", "n": 2}
