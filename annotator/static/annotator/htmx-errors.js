@@ -86,11 +86,14 @@
     document.body.setAttribute("hx-headers", JSON.stringify(headers));
   }
 
-  // Send the failed request again, as htmx sent it (its element's values and target).
+  // Send the failed request again, as htmx sent it (its element's values and target),
+  // once htmx is done with this one: hx-sync would drop a request sent meanwhile.
   function resend(detail) {
     var config = detail.requestConfig || {};
     if (!window.htmx || !config.verb) return;
-    window.htmx.ajax(config.verb.toUpperCase(), config.path, { source: detail.elt });
+    setTimeout(function () {
+      window.htmx.ajax(config.verb.toUpperCase(), config.path, { source: detail.elt });
+    }, 0);
   }
 
   document.addEventListener("htmx:responseError", function (event) {
