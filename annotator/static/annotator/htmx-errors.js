@@ -100,6 +100,8 @@
     var detail = event.detail, xhr = detail.xhr;
     var box = problemBox(detail.elt, true);
     if (!box) return;
+    // A poll (hx-trigger="every 30s") must not wipe a sign-in half typed in.
+    if (xhr.status === 401 && box.querySelector("[data-inline-login]")) return;
     var nodes = fragment(xhr);
     var answer = nodes && nodes[0].querySelector ? nodes[0] : null;
     var token = answer && answer.getAttribute("data-csrf-token");
