@@ -34,6 +34,7 @@ from functools import wraps
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -315,6 +316,28 @@ def addable_users(user: User) -> QuerySet:
         Q(memberships__project__memberships__user=user)
         | Q(memberships__isnull=True, is_staff=False, is_superuser=False)
     ).distinct()
+
+
+class SignedOut(Exception):
+    """An htmx request from someone no longer signed in: answered 401 with a
+    sign-in card (annotator.middleware.ErrorAnswerMiddleware), never with the
+    redirect htmx would follow and swap the login page into a card with."""
+
+
+def login_required(view):
+    """Django's login_required, except for htmx: a page goes to the login page and
+    back; an htmx request raises SignedOut, so the page it came from, and the
+    choices in its form, stay where they are."""
+
+    @wraps(view)
+    def checked(request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        if request.headers.get("HX-Request") == "true":
+            raise SignedOut
+        return redirect_to_login(request.get_full_path())
+
+    return checked
 
 
 def require(allowed: bool, message: str) -> None:

@@ -1,4 +1,4 @@
-"""Request middleware of our own: one log line per request, and body-size limits."""
+"""Request middleware of our own: the request log, error answers, body-size limits."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 
 from annotator import access
+from annotator.views import errors
 
 request_log = logging.getLogger("annotator.requests")
+error_log = logging.getLogger("annotator.errors")
 
 # A multipart body carries boundaries and the form's other fields beside the files;
 # the per-file limit itself is checked (with a message naming the file) by the form.
@@ -24,6 +27,8 @@ class RequestLogMiddleware:
 
     logfmt (key=value) so it reads by eye and parses with one split; the duration
     ends when the response is handed to the server (a streamed body may go on).
+    A failed request (status 500 and up) is logged at ERROR, with the name of the
+    exception that failed it (`error=OperationalError`) when there was one.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -33,16 +38,59 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        user = getattr(request, "user", None)
-        request_log.info(
-            "method=%s path=%s status=%d duration_ms=%.1f user=%s",
+        status = response.status_code
+        error = getattr(request, "error_name", "")
+        request_log.log(
+            logging.ERROR if status >= 500 else logging.INFO,
+            "method=%s path=%s status=%d duration_ms=%.1f user=%s%s",
             request.method,
             request.path,
-            response.status_code,
+            status,
             elapsed_ms,
-            user.pk if user is not None and user.is_authenticated else "-",
+            user_of(request),
+            f" error={error}" if error else "",
         )
         return response
+
+
+def user_of(request: HttpRequest) -> object:
+    """The user's id, or "-"; the user is read lazily from the session, which may
+    be what failed: the line is still written."""
+    user = getattr(request, "user", None)
+    try:
+        return user.pk if user is not None and user.is_authenticated else "-"
+    except DatabaseError:
+        return "-"
+
+
+class ErrorAnswerMiddleware:
+    """A view's exception answered in a form its caller can use (views/errors.py).
+
+    The database down (OperationalError, InterfaceError) is a 503 everywhere: JSON
+    under /api/ (DRF re-raises what is not its own), an htmx fragment that keeps
+    the coder's choices, a page that needs no database. An htmx request from
+    someone signed out (access.SignedOut) gets the 401 sign-in card; its 403s and
+    404s get fragments even with DEBUG on, whose error pages are whole documents.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponse | None:
+        answer = errors.exception_answer(request, exception)
+        if answer is not None:
+            request.error_name = type(exception).__name__
+            if answer.status_code >= 500:
+                error_log.error(
+                    "%s %s failed: %s", request.method, request.path, exception,
+                    exc_info=exception,
+                )  # fmt: skip
+        return answer
 
 
 class BodySizeLimitMiddleware:

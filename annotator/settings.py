@@ -122,7 +122,13 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Last: turns a login refused for too many failures into the lockout page.
     "axes.middleware.AxesMiddleware",
+    # Its process_exception answers a view's exception (database down, signed out
+    # under htmx) before Django's handlers would; where it sits does not matter.
+    "annotator.middleware.ErrorAnswerMiddleware",
 ]
+# A stale CSRF token (signed in or out in another tab): a page that says so, or a
+# fragment carrying the current token for htmx-errors.js to retry with.
+CSRF_FAILURE_VIEW = "annotator.views.errors.csrf_failure"
 
 ROOT_URLCONF = "annotator.urls"
 WSGI_APPLICATION = "annotator.wsgi.application"

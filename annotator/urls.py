@@ -13,15 +13,24 @@ from annotator.views import (
     agreement,
     coding,
     corpora,
+    errors,
     projects,
     tokens,
 )
+
+# Error answers: pages in the site's layout, fragments for htmx, JSON under /api/.
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+handler500 = errors.server_error
 
 # Pages. Each area's views live in annotator/views/<area>.py.
 urlpatterns = [
     path("", projects.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Where the sign-in card of a 401 lands (views/errors.py signed_in).
+    path("signed-in/", errors.signed_in, name="signed-in"),
     path("healthz", corpora.healthz, name="healthz"),
     path("corpora/", corpora.corpus_list, name="corpus-list"),
     path("corpora/import/", corpora.corpus_import, name="corpus-import"),

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Window
@@ -226,7 +225,7 @@ def _in_project(project: Project, span_id: int | None) -> bool:
 # --- views ---------------------------------------------------------------------------
 
 
-@login_required
+@access.login_required
 @require_http_methods(["GET", "POST"])
 def queue(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """GET: the most urgent disputed span. POST: settle a span, show the next."""
@@ -291,7 +290,7 @@ def queue(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     return render_card(request, card, headers=headers)
 
 
-@login_required
+@access.login_required
 @require_GET
 def reopen(request: HtmxHttpRequest, project_id: int, span_id: int) -> HttpResponse:
     """One span of the project, to settle it or revise an earlier decision."""
@@ -313,7 +312,7 @@ def reopen(request: HtmxHttpRequest, project_id: int, span_id: int) -> HttpRespo
     return render_card(request, card)
 
 
-@login_required
+@access.login_required
 @require_GET
 def decided(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """The reviewers' decisions, newest first, each reopenable."""

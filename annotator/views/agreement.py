@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -213,7 +212,7 @@ def card(d: DimensionReport) -> dict[str, Any]:
     }
 
 
-@login_required
+@access.login_required
 @require_GET
 def project_agreement(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """Agreement dashboard; with htmx and ``?dimension=key``, just that card.
@@ -225,7 +224,7 @@ def project_agreement(request: HtmxHttpRequest, project_id: int) -> HttpResponse
         request.user,
         project_id,
         access.Can.REVIEW,
-        refusal="Only reviewers and managers see agreement: coders code blind.",
+        refusal="Coders code blind: agreement is for reviewers and managers.",
     )
     try:
         options = parse_options(request.GET)

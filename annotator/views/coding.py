@@ -16,7 +16,6 @@ import secrets
 from dataclasses import dataclass, field
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import DatabaseError
@@ -221,7 +220,7 @@ def submit(
 # --- views ---------------------------------------------------------------------------
 
 
-@login_required
+@access.login_required
 @require_http_methods(["GET", "POST"])
 def code(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """GET: the coder's current span. POST: submit it, then show the next one."""
@@ -252,7 +251,7 @@ def code(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     )
 
 
-@login_required
+@access.login_required
 @require_POST
 def skip(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """Give the current span back with a reason (required), then show the next one."""
@@ -284,7 +283,7 @@ def skip(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     return render_card(request, card)
 
 
-@login_required
+@access.login_required
 @require_POST
 def unskip(
     request: HtmxHttpRequest, project_id: int, assignment_id: int
@@ -309,7 +308,7 @@ def unskip(
     return render_card(request, next_card(request, project, notice=UNSKIPPED))
 
 
-@login_required
+@access.login_required
 @require_http_methods(["GET", "POST"])
 def revise(
     request: HtmxHttpRequest, project_id: int, assignment_id: int
@@ -351,7 +350,7 @@ def revise(
     )
 
 
-@login_required
+@access.login_required
 @require_GET
 def recent(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """The coder's own annotations, newest first, each reopenable for revision."""

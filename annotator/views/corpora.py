@@ -6,7 +6,6 @@ import logging
 from itertools import chain
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -39,7 +38,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok"})
 
 
-@login_required
+@access.login_required
 @access.requires(access.can_see_corpora, SEE_CORPORA)
 @require_GET
 def corpus_list(request: HtmxHttpRequest) -> HttpResponse:
@@ -47,7 +46,7 @@ def corpus_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "annotator/corpus_list.html", {"corpora": corpora})
 
 
-@login_required
+@access.login_required
 @access.requires(access.can_see_corpora, SEE_CORPORA)
 @require_GET
 def corpus_detail(request: HtmxHttpRequest, corpus_id: int) -> HttpResponse:
@@ -66,7 +65,7 @@ def corpus_detail(request: HtmxHttpRequest, corpus_id: int) -> HttpResponse:
     )
 
 
-@login_required
+@access.login_required
 @access.requires(access.can_see_corpora, SEE_CORPORA)
 @require_GET
 def document_detail(request: HtmxHttpRequest, document_id: int) -> HttpResponse:
@@ -83,7 +82,7 @@ def document_detail(request: HtmxHttpRequest, document_id: int) -> HttpResponse:
     )
 
 
-@login_required
+@access.login_required
 @access.requires(access.can_import_corpora, "Only managers import corpora.")
 @require_http_methods(["GET", "POST"])
 def corpus_import(request: HtmxHttpRequest) -> HttpResponse:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpResponse
@@ -19,7 +18,7 @@ from annotator.services import create_project, remove_member, set_membership
 from annotator.views.base import HtmxHttpRequest, partial, see_other
 
 
-@login_required
+@access.login_required
 @require_GET
 def home(request: HtmxHttpRequest) -> HttpResponse:
     """The user's projects with their role and what they can do there.
@@ -51,7 +50,7 @@ def percent(part: int, whole: int) -> float:
     return round(100 * part / whole, 1) if whole else 0.0
 
 
-@login_required
+@access.login_required
 @require_GET
 def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """Progress: spans done / in the sample / left and a bar per coder.
@@ -86,7 +85,7 @@ def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     )
 
 
-@login_required
+@access.login_required
 @require_http_methods(["GET", "POST"])
 def project_create(request: HtmxHttpRequest) -> HttpResponse:
     """Managers (the Managers group, or staff) set up a project and its queue."""
@@ -128,7 +127,7 @@ def change_membership(request: HtmxHttpRequest, project, data: dict) -> str:
     return f"{user.get_username()} is now a {data['role']}."
 
 
-@login_required
+@access.login_required
 @require_http_methods(["GET", "POST"])
 def project_members(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """Add, re-role or remove members. htmx swaps the table; without JS, 303."""

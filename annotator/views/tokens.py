@@ -7,7 +7,6 @@ Django admin. Regenerating replaces the key at once: scripts using the old one g
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
@@ -16,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from rest_framework.authtoken.models import Token
 
+from annotator import access
 from annotator.views.base import HtmxHttpRequest, partial, see_other
 
 ACTIONS = ("create", "regenerate", "revoke")
@@ -33,7 +33,7 @@ def change_token(user, action: str) -> Token | None:
 
 # never_cache: the page shows a secret; no browser or proxy cache may keep it.
 @never_cache
-@login_required
+@access.login_required
 @require_http_methods(["GET", "POST"])
 def api_token(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "POST":

@@ -59,6 +59,8 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     # Any signed-in user: their own things only.
     "home": ("GET", {"anonymous": LOGIN, "_": 200}),
     "api-token": ("GET", {"anonymous": LOGIN, "_": 200}),
+    # The 401 card's sign-in lands here: the new CSRF token of one's own session.
+    "signed-in": ("GET", {"anonymous": LOGIN, "_": 200}),
     "api-project-list": ("GET", {"anonymous": 401, "_": 200}),
     # Corpora: the Managers group (its permissions); a corpus and its documents only
     # when one of their projects uses it (access.visible_corpora).

@@ -87,16 +87,6 @@
     if (form) submitForm(form);
   }
 
-  function showProblem(text) {
-    var box = document.querySelector("#span-card [data-problem]");
-    if (!box) return;
-    box.textContent = "";
-    var p = document.createElement("p");
-    p.textContent = text;
-    box.appendChild(p);
-    box.hidden = false;
-  }
-
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.isComposing) return;
     var target = event.target;
@@ -166,21 +156,9 @@
     } catch (e) { /* ignore */ }
   });
 
-  // A failed request leaves the card (and the coder's choices) untouched: htmx does
-  // not swap error responses. Say what happened inside the card.
-  document.addEventListener("htmx:responseError", function (event) {
-    var status = event.detail && event.detail.xhr ? event.detail.xhr.status : "?";
-    showProblem(
-      "The server could not save this (error " + status + "). Nothing was saved and " +
-        "your choices are kept: press Enter to try again."
-    );
-  });
-  document.addEventListener("htmx:sendError", function () {
-    showProblem(
-      "The server cannot be reached. Nothing was saved and your choices are kept: " +
-        "press Enter to try again when you are back online."
-    );
-  });
+  // A failed request (signed out, database down, no answer) leaves the card and the
+  // coder's choices as they were: htmx-errors.js, on every page, says why in it.
+
   // The next span starts at the top of the card, wherever the last one was scrolled.
   document.addEventListener("htmx:afterSwap", function () {
     var card = document.getElementById("span-card");
