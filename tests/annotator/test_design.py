@@ -309,3 +309,52 @@ def test_preview_counts_match_what_the_change_does():
     change_design(project, coders_per_span=3, sample_share=0.7)
     assert designed_total(project) - before == preview.more - preview.fewer
     assert len(sampled(project)) == len(preview.added) + 6 - len(preview.removed)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_design_changes_while_coders_code_in_threads_stay_consistent():
+    """Row locks in the queue's order: no deadlock, no span over- or under-coded."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from tests.annotator.test_concurrency import code_until_done
+
+    names = [f"t{n}" for n in range(6)]
+    project = make_project(
+        documents=8, spans_per_document=8, coders=names, sample_share=0.5
+    )
+    manager = UserFactory(username="boss")
+    barrier = threading.Barrier(len(names) + 1)
+
+    def manage() -> None:
+        try:
+            barrier.wait(timeout=30)
+            for changes in ({"coders_per_span": 3}, {"sample_share": 0.8},
+                            {"coders_per_span": 2}):  # fmt: skip
+                time.sleep(0.05)
+                change_design(Project.objects.get(pk=project.pk), by=manager, **changes)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(names) + 1) as pool:
+        managing = pool.submit(manage)
+        coding = [pool.submit(code_until_done, project.pk, n, barrier) for n in names]
+        managing.result()
+        [future.result() for future in coding]
+    for name in names:  # whatever a late change asked for
+        code_until_done(project.pk, name)
+    project.refresh_from_db()
+    assert DesignChange.objects.filter(project=project).count() == 3
+    done = Counter(
+        Assignment.objects.done()
+        .filter(project=project)
+        .values_list("work_item_id", flat=True)
+    )
+    for item in WorkItem.objects.filter(project=project):
+        assert done[item.pk] == item.taken == item.target, item
+        assert item.target == (max(2, item.taken) if item.in_sample else 1)
+    assert project.total_codings == designed_total(project) == sum(done.values())

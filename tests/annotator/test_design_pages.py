@@ -169,3 +169,12 @@ def test_design_page_query_count_does_not_grow_with_history(
     with django_assert_num_queries(7):
         response = client.get(design_url(project))
     assert response.text.count("<tr><td><time") == n_changes
+
+
+def test_the_admin_lists_design_changes_read_only(client, manager, project):
+    change_design(project, lease_minutes=40, by=manager)
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    listing = client.get(reverse("admin:annotator_designchange_changelist"))
+    assert listing.status_code == 200 and "lease 30 → 40 min" in listing.text
+    assert client.get(reverse("admin:annotator_designchange_add")).status_code == 403
