@@ -10,6 +10,7 @@ from annotator.models import (
     Assignment,
     Category,
     Codebook,
+    DesignChange,
     Dimension,
     GoldLabel,
     GoldLabelCategory,
@@ -89,7 +90,8 @@ class ProjectAdmin(admin.ModelAdmin):
                        "sample_share", "order"]  # fmt: skip
 
     def get_readonly_fields(self, request, obj=None):
-        # The sample and queue are drawn at creation (use the project form for that).
+        # The sample and queue are drawn at creation (the project form) and changed
+        # on the project's design page, which adjusts the queue with them.
         return self.readonly_fields if obj else ["total_codings"]
 
     def has_add_permission(self, request):
@@ -167,3 +169,13 @@ class GoldRunAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["project", "dimension", "methods", "n_decided", "n_undecided",
                     "converged", "watermark", "created_at"]  # fmt: skip
     list_filter = ["project"]
+
+
+@admin.register(DesignChange)
+class DesignChangeAdmin(ReadOnly, admin.ModelAdmin):
+    """The history of design changes, written by services.design.change_design."""
+
+    list_display = ["project", "changed_at", "changed_by", "summary"]
+    list_filter = ["project"]
+    readonly_fields = ["project", "changed_by", "changed_at", "before", "after",
+                       "summary", "change"]  # fmt: skip

@@ -1,4 +1,4 @@
-"""HTML forms: corpus upload, project set-up, members (shapes and input checks)."""
+"""HTML forms: corpus upload, project set-up and design, members (input shapes)."""
 
 from __future__ import annotations
 
@@ -141,7 +141,8 @@ class ProjectForm(forms.Form):
         min_value=1,
         max_value=50,
         initial=2,
-        help_text="How many coders code each span in the reliability sample.",
+        help_text="How many coders code each span in the reliability sample; needs "
+        "at least that many coders (you may add them later).",
     )
     sample_share = forms.DecimalField(
         label="Reliability sample (%)",
@@ -281,3 +282,57 @@ class MemberForm(forms.Form):
         if op in ("add", "change") and not cleaned.get("role"):
             self.add_error("role", "Choose a role.")
         return cleaned
+
+
+class DesignForm(forms.Form):
+    """An existing project's design: k, the sample share (in %) and the lease.
+
+    The bounds here shape the input; services.design checks the values and says
+    what a change does to the queue.
+    """
+
+    coders_per_span = forms.IntegerField(
+        label="Coders per span (k)",
+        min_value=1,
+        help_text="Coders per span in the reliability sample; at most the number "
+        "of coders.",
+    )
+    sample_share = forms.DecimalField(
+        label="Reliability sample (%)",
+        min_value=0,
+        max_value=100,
+        decimal_places=2,
+        help_text="Growing it draws more spans per document; shrinking it keeps "
+        "spans that already have two or more codings.",
+    )
+    lease_minutes = forms.IntegerField(
+        label="Lease (minutes)",
+        min_value=1,
+        help_text="Applies to new claims; claims already made keep their expiry.",
+    )
+
+    def __init__(self, *args, project, **kwargs) -> None:
+        from annotator.services.design import MAX_CODERS_PER_SPAN, MAX_LEASE_MINUTES
+
+        kwargs.setdefault(
+            "initial",
+            {
+                "coders_per_span": project.coders_per_span,
+                "sample_share": round(project.sample_share * 100, 2),
+                "lease_minutes": project.lease_minutes,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["coders_per_span"].widget.attrs["max"] = MAX_CODERS_PER_SPAN
+        self.fields["lease_minutes"].widget.attrs["max"] = MAX_LEASE_MINUTES
+
+    def changes(self) -> dict:
+        """Keyword arguments for services.change_design (share as a fraction);
+        only the fields changed (a share shown rounded must not count as new)."""
+        data = self.cleaned_data
+        values = {
+            "coders_per_span": data["coders_per_span"],
+            "sample_share": float(data["sample_share"]) / 100,
+            "lease_minutes": data["lease_minutes"],
+        }
+        return {name: values[name] for name in self.changed_data}

@@ -13,6 +13,7 @@ from annotator.views import (
     agreement,
     coding,
     corpora,
+    design,
     errors,
     projects,
     tokens,
@@ -51,6 +52,16 @@ urlpatterns += [
         "projects/<int:project_id>/members/",
         projects.project_members,
         name="project-members",
+    ),
+    path(
+        "projects/<int:project_id>/design/",
+        design.project_design,
+        name="project-design",
+    ),
+    path(
+        "projects/<int:project_id>/design/preview/",
+        design.project_design_preview,
+        name="project-design-preview",
     ),
 ]
 

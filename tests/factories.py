@@ -108,9 +108,13 @@ def make_codebook(**changes):
 
 
 def make_project(*, documents=3, spans_per_document=3, coders=(), **design):
-    """A project over a fresh corpus; `coders` are usernames made coders in it."""
+    """A project over a fresh corpus; `coders` are usernames made coders in it.
+
+    The coders join after creation, as a manager may add them, so a test may
+    give fewer coders than the design needs (create_project refuses that).
+    """
     from annotator.models import Membership
-    from annotator.services import create_project
+    from annotator.services import create_project, set_membership
 
     corpus = CorpusFactory()
     for d in range(documents):
@@ -118,11 +122,13 @@ def make_project(*, documents=3, spans_per_document=3, coders=(), **design):
             corpus=corpus,
             text="\n\n".join(f"Doc {d} para {i}." for i in range(spans_per_document)),
         )
-    members = {UserFactory(username=name): Membership.Role.CODER for name in coders}
-    return create_project(
+    users = [UserFactory(username=name) for name in coders]
+    project = create_project(
         name=f"Project on {corpus.name}",
         corpus=corpus,
         codebook=make_codebook(),
-        members=members,
         **design,
     )
+    for user in users:
+        set_membership(project=project, user=user, role=Membership.Role.CODER)
+    return project

@@ -16,6 +16,7 @@ from annotator.models import (
     Category,
     ChangeCounter,
     Codebook,
+    DesignChange,
     Dimension,
     GoldLabel,
     GoldLabelCategory,
@@ -80,6 +81,7 @@ TABLES: tuple[Table, ...] = (
     # counted, so gold freshness keeps working in the restored project.
     Table(ChangeCounter, lambda p, cb: ChangeCounter.objects.filter(project=p)),
     Table(Membership, lambda p, cb: Membership.objects.filter(project=p)),
+    Table(DesignChange, lambda p, cb: DesignChange.objects.filter(project=p)),
     Table(
         WorkItem,
         lambda p, cb: WorkItem.objects.filter(project=p),

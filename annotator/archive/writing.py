@@ -27,6 +27,7 @@ from annotator.models import (
     AnnotationRevision,
     Assignment,
     Codebook,
+    DesignChange,
     GoldLabel,
     GoldLabelRevision,
     GoldRun,
@@ -62,6 +63,7 @@ def _user_ids(project: Project) -> set[int]:
     for model, column in (
         (Assignment, "coder"),
         (Project, "created_by"),
+        (DesignChange, "changed_by"),
         (GoldRun, "created_by"),
         (GoldLabel, "decided_by"),
     ):

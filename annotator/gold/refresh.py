@@ -24,6 +24,7 @@ from annotator.gold.store import drop_foreign_dimensions, write_dimension
 from annotator.models import (
     Annotation,
     ChangeCounter,
+    DesignChange,
     Dimension,
     GoldLabel,
     GoldMethod,
@@ -132,8 +133,8 @@ def _changed_spans(
     The rules other than the model decide each span from its own ratings, so
     after annotations changed only their spans need recomputing: the ones
     whose annotation's change number is above the last run's watermark.
-    The model, a settings change, a new dimension or a large change recompute
-    everything.
+    The model, a settings change, a new dimension, a design change that changed
+    targets (the sample is target > 1) or a large change recompute everything.
     """
     methods = gold_settings(project)
     runs = [previous.get(d.pk) for d in dimensions]
@@ -149,6 +150,9 @@ def _changed_spans(
     ):
         return None
     since = min(run.watermark for run in runs)
+    if DesignChange.objects.filter(project=project, change__gt=since).exists():
+        # Targets changed: spans may have entered or left the sample (target > 1).
+        return None
     spans = (
         Annotation.objects.filter(project=project, change__gt=since)
         .values_list("assignment__span_id", flat=True)

@@ -20,6 +20,7 @@ from annotator.models.gold import (
     GoldRun,
 )
 from annotator.models.projects import (
+    DesignChange,
     Membership,
     Project,
     ProjectQuerySet,
@@ -42,6 +43,7 @@ __all__ = [
     "Category",
     "ChangeCounter",
     "Codebook",
+    "DesignChange",
     "Dimension",
     "GoldLabel",
     "GoldLabelCategory",

@@ -1,4 +1,4 @@
-"""Projects (a corpus + a codebook + a design) and their members."""
+"""Projects (a corpus + a codebook + a design), their members and design changes."""
 
 from __future__ import annotations
 
@@ -172,3 +172,31 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role}) in {self.project}"
+
+
+class DesignChange(models.Model):
+    """One change of a project's design after creation, as it was applied.
+
+    Written by services.design.change_design only; the design page and the admin
+    show the history.
+    """
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="design_changes"
+    )
+    changed_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    before = models.JSONField(help_text="coders_per_span, sample_share, lease_minutes")
+    after = models.JSONField()
+    summary = models.TextField(help_text="The effect on the queue, as previewed.")
+    # The project's change number taken when spans entered or left the reliability
+    # sample: gold recomputes every span after it (see gold.refresh._changed_spans).
+    change = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.project} · {self.changed_at:%Y-%m-%d %H:%M} · {self.summary}"

@@ -4,6 +4,7 @@ Called alike from pages, the API, commands and tests. Keyword-only arguments; ba
 input raises django.core.exceptions.ValidationError and writes nothing.
 
 Modules: ``projects`` (create a project with its sample and queue; members),
+``design`` (can a design be met; change k, the sample share, the lease after creation),
 ``queue`` (claims, leases, releases) with its SQL text in ``queue_sql``,
 ``submits`` (submit, revise; ``next_change`` numbers any write that changes a
 project's annotations, for gold freshness), ``skips`` (skip and its undo),
@@ -11,6 +12,7 @@ project's annotations, for gold freshness), ``skips`` (skip and its undo),
 (the check of typed text: reasons, comments, notes).
 """
 
+from annotator.services.design import change_design, design_problem, preview_design
 from annotator.services.labels import (
     codebook_dimensions,
     codebook_groups,
@@ -23,11 +25,14 @@ from annotator.services.skips import skip_span, unskip_span
 from annotator.services.submits import next_change, submit_annotation
 
 __all__ = [
+    "change_design",
     "claim_next_span",
     "codebook_dimensions",
     "codebook_groups",
     "create_project",
+    "design_problem",
     "next_change",
+    "preview_design",
     "release_expired_claims",
     "remove_member",
     "resolve_choice",

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from annotator.models import Assignment, Codebook, Membership, Project, WorkItem
+from annotator.services.design import design_problem
 from annotator.services.queue import lock_member, release_claims
 from annotator.services.queue_sql import DOCUMENT_SHIFT
 from corpus.bulk import insert_rows
@@ -90,6 +91,11 @@ def create_project(
         raise ValidationError({"coders_per_span": "At least one coder per span."})
     if not 0 <= sample_share <= 1:
         raise ValidationError({"sample_share": "The share must be between 0 and 1."})
+    named = sum(1 for role in dict(members).values() if role == Membership.Role.CODER)
+    # Coders may also be added after creation (the project page warns until they
+    # are); a design that the coders named at creation cannot meet is refused.
+    if named and (problem := design_problem(coders_per_span, named)):
+        raise ValidationError({"coders_per_span": problem})
     project = Project.objects.create(
         name=name,
         description=description,

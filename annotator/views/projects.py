@@ -14,7 +14,12 @@ from annotator import access
 from annotator.forms import MemberForm, ProjectForm
 from annotator.models import Membership, WorkItem
 from annotator.progress import coder_rows
-from annotator.services import create_project, remove_member, set_membership
+from annotator.services import (
+    create_project,
+    design_problem,
+    remove_member,
+    set_membership,
+)
 from annotator.views.base import HtmxHttpRequest, partial, see_other
 
 
@@ -80,6 +85,10 @@ def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
             progress["codings_done"], project.total_codings
         )
         context["progress"] = progress
+        # Every current coder has a line (coder_rows): no query of its own.
+        coders = sum(1 for line in context["coders"] if line.member)
+        context["design_problem"] = design_problem(project.coders_per_span, coders)
+        context["coders_needed"] = project.coders_per_span - coders
     return render(
         request, partial(request, "annotator/project_detail.html", "progress"), context
     )

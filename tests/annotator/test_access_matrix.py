@@ -86,6 +86,15 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         "GET",
         {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
     ),
+    "project-design": (
+        "GET",
+        {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
+    ),
+    # An empty preview: the form's errors, nothing changed.
+    "project-design-preview": (
+        "POST",
+        {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
+    ),
     # Coding: the project's coders only.
     "project-code": (
         "GET",

@@ -119,6 +119,7 @@ def test_context_skips_excluded_spans_and_keeps_reading_order():
         corpus=corpus,
         codebook=make_codebook(),
         members={coder: "coder"},
+        coders_per_span=1,  # one coder can meet k = 1 only
     )
     client = api_for(coder)
     for _ in range(3):  # code spans 0, 2, 3; span 4 comes next

@@ -16,7 +16,12 @@ from django.core.management.base import CommandError
 from annotator.archive import TABLES
 from annotator.gold import adjudicate, refresh_gold
 from annotator.models import Codebook, Membership, Project, WorkItem
-from annotator.services import claim_next_span, skip_span, submit_annotation
+from annotator.services import (
+    change_design,
+    claim_next_span,
+    skip_span,
+    submit_annotation,
+)
 from corpus.models import Corpus, Document
 from tests.factories import UserFactory, make_project
 
@@ -43,6 +48,10 @@ def coded_project(name_suffix: str = "") -> Project:
     reviewer = UserFactory(username=f"rev{name_suffix}", first_name="Rita")
     Membership.objects.create(
         project=project, user=reviewer, role=Membership.Role.REVIEWER
+    )
+    # A design change by a manager who is no longer a member: its author travels.
+    change_design(
+        project, lease_minutes=45, by=UserFactory(username=f"max{name_suffix}")
     )
     rng = random.Random(3)
     for user in coders:
@@ -183,7 +192,7 @@ def test_archive_holds_one_project_and_reuses_existing_users(tmp_path):
     assert rows[0]["format"] == "annotator-project-archive" and rows[0]["version"] == 1
     assert rows[-1]["end"] is True
     users = {r["f"]["username"] for r in rows if r.get("t") == "user"}
-    assert users == {"ana", "boris", "chen", "rev"}
+    assert users == {"ana", "boris", "chen", "rev", "max"}  # max: a design change
     assert not any(other.name == r.get("f", {}).get("name") for r in rows)
 
     # Into a database where the users exist but the project's data does not.

@@ -216,12 +216,13 @@ def test_manager_creates_a_project_with_members(client, manager):
     corpus = CorpusFactory()
     DocumentFactory.create_batch(4, corpus=corpus)
     codebook = make_codebook()
-    ann, bob, rev = (UserFactory(username=n) for n in ("ann", "bob", "rev"))
+    ann, bob, cy, rev = (UserFactory(username=n) for n in ("ann", "bob", "cy", "rev"))
     client.force_login(manager)
     assert client.get(reverse("project-create")).status_code == 200
+    coders = [ann.pk, bob.pk, cy.pk]  # k = 3
     response = client.post(
         reverse("project-create"),
-        form_data(corpus, codebook, coders=[ann.pk, bob.pk], reviewers=[rev.pk]),
+        form_data(corpus, codebook, coders=coders, reviewers=[rev.pk]),
     )
     project = Project.objects.get(name="Stance in TASS")
     assert response.status_code == 303
@@ -236,6 +237,7 @@ def test_manager_creates_a_project_with_members(client, manager):
         "manager": "manager",
         "ann": "coder",
         "bob": "coder",
+        "cy": "coder",
         "rev": "reviewer",
     }
     assert project.created_by == manager

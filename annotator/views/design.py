@@ -1,0 +1,93 @@
+"""The design page: a manager changes k, the sample share and the lease of a project."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from annotator import access
+from annotator.forms import DesignForm
+from annotator.services import change_design, preview_design
+from annotator.services.design import DesignEffect, design_problem, n_coders
+from annotator.views.base import HtmxHttpRequest, partial, see_other
+
+REFUSAL = "Only the project's managers can change its design."
+HISTORY = 50
+
+
+def _project(request: HtmxHttpRequest, project_id: int):
+    return access.project_for(
+        request.user, project_id, access.Can.MANAGE, refusal=REFUSAL
+    )
+
+
+def _add_errors(form: DesignForm, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, problems in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, problems)
+    else:
+        form.add_error(None, error.messages)
+
+
+def _render(
+    request: HtmxHttpRequest,
+    project,
+    form: DesignForm,
+    effect: DesignEffect | None = None,
+    *,
+    part: str = "design-form",
+    previewing: bool = False,
+) -> HttpResponse:
+    coders = n_coders(project)
+    context = {
+        "project": project,
+        "form": form,
+        "effect": effect,
+        "previewing": previewing,
+        "n_coders": coders,
+        "problem": design_problem(project.coders_per_span, coders),
+        "history": project.design_changes.select_related("changed_by")[:HISTORY],
+    }
+    return render(
+        request, partial(request, "annotator/project_design.html", part), context
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_design(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    """Show the design and its history; POST applies a change (303 back here)."""
+    project = _project(request, project_id)
+    form = DesignForm(request.POST or None, project=project)
+    if request.method == "POST" and form.is_valid():
+        try:
+            change = change_design(project, by=request.user, **form.changes())
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, f"Design changed: {change.summary}")
+            return see_other(request, reverse("project-design", args=[project.pk]))
+    return _render(request, project, form)
+
+
+@login_required
+@require_POST
+def project_design_preview(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    """What the posted change would do, nothing written: the preview partial for
+    htmx, the design page with the preview without JavaScript."""
+    project = _project(request, project_id)
+    form = DesignForm(request.POST, project=project)
+    effect = None
+    if form.is_valid():
+        try:
+            effect = preview_design(project, **form.changes())
+        except ValidationError as error:
+            _add_errors(form, error)
+    return _render(
+        request, project, form, effect, part="design-preview", previewing=True
+    )
