@@ -131,3 +131,25 @@ def test_a_session_changed_in_another_tab_is_retried_once_with_the_new_token(
     assert held_id(page) != first
     assert page.locator("#span-card #span-card").count() == 0  # swapped as htmx does
     assert saved_labels(first) == [("stance", "cooperative"), ("topic", "arms_control")]
+
+
+def test_someone_else_signing_in_from_the_card_starts_afresh_as_themselves(page, demo):
+    """A shared screen: coder2 signs in where coder1 was signed out. coder1's choices
+    are not saved under coder2's name, and the header names coder2."""
+    log_in(page, "coder1", "coder1-demo-pass")
+    page.goto(reverse("project-code", args=[demo.pk]))
+    page.locator("#target-span").wait_for()
+    first = held_id(page)
+    choose_arms_control_and_cooperative(page)
+    page.context.clear_cookies(name="sessionid")
+    page.keyboard.press("Enter")
+    username = page.locator("[data-inline-login] input[name=username]")
+    username.wait_for()
+    assert username.input_value() == "coder1"  # filled in: usually the same person
+    username.fill("coder2")
+    page.fill("[data-inline-login] input[name=password]", "coder2-demo-pass")
+    page.press("[data-inline-login] input[name=password]", "Enter")
+    page.locator("header .who", has_text="coder2").wait_for()
+    page.locator("#target-span").wait_for()
+    assert not Annotation.objects.filter(assignment_id=int(first)).exists()
+    assert page.locator("input[name=topic][value=arms_control]").is_checked() is False

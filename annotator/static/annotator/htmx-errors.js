@@ -115,7 +115,13 @@
     }
     show(box, nodes || [paragraph(sentence(xhr.status))]);
     var field = box.querySelector("[data-inline-login] input[name=username]");
-    if (field) field.focus();
+    if (field) {
+      // The name this page was coded under: the usual case is the same person.
+      var pageUser = document.body.getAttribute("data-user");
+      if (pageUser && !field.value) field.value = pageUser;
+      var password = box.querySelector("[data-inline-login] input[name=password]");
+      (pageUser && password ? password : field).focus();
+    }
   });
 
   document.addEventListener("htmx:sendError", function (event) {
@@ -155,6 +161,17 @@
         throw new Error("That username and password do not match. Try again.");
       })
       .then(function (signedIn) {
+        // Someone else signing in on this screen must not save the choices made
+        // under the previous name (a shared lab computer): start afresh as them.
+        var pageUser = document.body.getAttribute("data-user");
+        if (pageUser && signedIn.username !== pageUser) {
+          var note = form.closest("[data-signed-out]").parentNode;
+          show(note, [paragraph("Signed in as " + signedIn.username + ", not " + pageUser +
+            ": the choices made here were " + pageUser + "'s and are not saved. Loading " +
+            signedIn.username + "'s page…")]);
+          window.location.reload();
+          return;
+        }
         setToken(signedIn.csrf_token);
         var card = form.closest("[data-signed-out]");
         var box = card.parentNode;
