@@ -55,3 +55,46 @@ def test_coder_is_refused(page, project):
     response = page.goto(reverse("project-agreement", args=[project.pk]))
     assert response.status == 403
     assert page.locator("section.card").count() == 0
+
+
+@pytest.mark.parametrize("width", [1280, 1920, 800])
+def test_no_table_runs_under_its_neighbour(page, project, width):
+    """The coefficients table (five columns) once ran under the per-category panel
+    and the matrices stuck out of the card: every grid cell now keeps its content."""
+    set_membership(project=project, user=UserFactory(username="rev"), role="reviewer")
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, "rev", PASSWORD)
+    page.goto(reverse("project-agreement", args=[project.pk]))
+    overlaps = page.evaluate(
+        """() => {
+          const out = [];
+          for (const grid of document.querySelectorAll('.grid2')) {
+            const cells = [...grid.children].map(c => c.getBoundingClientRect());
+            for (let i = 0; i < cells.length; i++)
+              for (let j = i + 1; j < cells.length; j++) {
+                const a = cells[i], b = cells[j];
+                if (a.left < b.right - 1 && b.left < a.right - 1 &&
+                    a.top < b.bottom - 1 && b.top < a.bottom - 1)
+                  out.push('cells overlap');
+              }
+            for (const cell of grid.children)
+              for (const table of cell.querySelectorAll('table')) {
+                const t = table.getBoundingClientRect();
+                const c = cell.getBoundingClientRect();
+                if (t.right > c.right + 1 && cell.scrollWidth <= cell.clientWidth)
+                  out.push('table sticks out: ' + table.className);
+              }
+          }
+          const card = document.querySelector('#card-topic').getBoundingClientRect();
+          for (const cell of document.querySelectorAll('#card-topic .grid2 > *'))
+            if (cell.getBoundingClientRect().right > card.right + 1)
+              out.push('cell past card');
+          return out;
+        }"""
+    )
+    assert overlaps == []
+    cell = page.locator(
+        "#card-topic .grid2 > div", has=page.locator("table.coefficients")
+    )
+    if width >= 1280:  # wide screens show it whole, no scrolling
+        assert cell.evaluate("c => c.scrollWidth <= c.clientWidth")
