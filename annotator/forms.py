@@ -142,7 +142,8 @@ class ProjectForm(forms.Form):
         max_value=50,
         initial=2,
         help_text="How many coders code each span in the reliability sample; needs "
-        "at least that many coders (you may add them later).",
+        "at least that many coders below (or none yet: add them later on the "
+        "Members page).",
     )
     sample_share = forms.DecimalField(
         label="Reliability sample (%)",

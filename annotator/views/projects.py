@@ -20,6 +20,7 @@ from annotator.services import (
     remove_member,
     set_membership,
 )
+from annotator.services.design import n_coders
 from annotator.views.base import HtmxHttpRequest, partial, see_other
 
 
@@ -133,7 +134,9 @@ def change_membership(request: HtmxHttpRequest, project, data: dict) -> str:
         remove_member(project=project, user=user, by=request.user)
         return f"Removed {user.get_username()}."
     set_membership(project=project, user=user, role=data["role"], by=request.user)
-    return f"{user.get_username()} is now a {data['role']}."
+    done = f"{user.get_username()} is now a {data['role']}."
+    problem = design_problem(project.coders_per_span, n_coders(project))
+    return f"{done} Still too few coders: {problem}" if problem else done
 
 
 @access.login_required

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from annotator.models import DesignChange, Project, WorkItem
+from annotator.models import DesignChange, Membership, Project, WorkItem
 from annotator.services import change_design, set_membership
 from tests.factories import (
     CorpusFactory,
@@ -72,16 +72,35 @@ def test_a_project_without_coders_yet_says_it_is_not_codable(client, manager):
     created = client.post(reverse("project-create"), new_project(corpus, codebook))
     assert created.status_code == 303
     page = client.get(created["Location"])
-    assert "Not yet codable: needs 3 more coders" in page.text
+    assert "Too few coders for this design: 3 more needed" in page.text
     assert design_url(Project.objects.get()) in page.text
+
+
+def test_adding_a_coder_says_how_many_are_still_missing(client, manager):
+    corpus, codebook = CorpusFactory(), make_codebook()
+    DocumentFactory.create_batch(2, corpus=corpus)
+    client.force_login(manager)
+    client.post(reverse("project-create"), new_project(corpus, codebook))
+    project = Project.objects.get()
+    set_membership(project=project, user=manager, role=Membership.Role.MANAGER)
+    UserFactory(username="newcoder")
+    added = client.post(
+        reverse("project-members", args=[project.pk]),
+        {"op": "add", "username": "newcoder", "role": "coder"},
+        follow=True,
+    )
+    assert (
+        "newcoder is now a coder. Still too few coders: 3 coders per span need "
+        "at least 3 coders; this project has 1." in added.text
+    )
 
 
 def test_the_project_page_warns_until_there_are_k_coders(client, manager, project):
     client.force_login(manager)
-    assert "Not yet codable" not in client.get(project.get_absolute_url()).text
+    assert "Too few coders" not in client.get(project.get_absolute_url()).text
     Project.objects.filter(pk=project.pk).update(coders_per_span=4)
     page = client.get(project.get_absolute_url()).text
-    assert "Not yet codable: needs 2 more coders" in page
+    assert "Too few coders for this design: 2 more needed" in page
     assert "4 coders per span need at least 4 coders; this project has 2." in page
 
 
