@@ -90,8 +90,13 @@ def input_problems(
         or not 0 < sample_share <= 1
     ):
         problems["sample_share"] = (
-            f"The sample share must be above 0 and at most 1 (100%); "
-            f"got {sample_share!r}."
+            "The reliability sample must be above 0% and at most 100%; got "
+            + (
+                f"{sample_share * 100:g}%."
+                if isinstance(sample_share, (int, float))
+                and not isinstance(sample_share, bool)
+                else f"{sample_share!r}."
+            )
         )
     if lease_minutes is not None and (
         not isinstance(lease_minutes, int)

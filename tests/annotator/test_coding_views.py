@@ -184,6 +184,20 @@ def test_share_is_capped_by_what_is_left_for_the_coder(client):
     assert "All done" in html and "<strong>0</strong> of 0 done" in html
 
 
+def test_past_an_even_share_says_so_without_a_share_to_reach(client):
+    """'6 of 6 done · 0 left · past your share' said done and over in one line."""
+    project = make_project(
+        documents=1, spans_per_document=4, coders=["c1", "c2"], coders_per_span=1
+    )
+    c1 = log_in(client, "c1")
+    for _ in range(3):
+        c1.get(code_url(project))
+        post_code(c1, project, topic="arms", stance="neutral", headers=HX)
+    html = c1.get(code_url(project)).text
+    assert "<strong>3</strong> done, more than an even share" in html
+    assert " of 4 done" not in html and "past your share" not in html
+
+
 def test_share_counts_open_spans_only_up_to_a_limit(monkeypatch):
     """Past OPEN_COUNT_LIMIT open spans the even split shows; below it, the cap."""
     monkeypatch.setattr(progress_reads, "OPEN_COUNT_LIMIT", 2)

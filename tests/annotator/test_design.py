@@ -271,7 +271,7 @@ def test_refuses_k_above_the_coders_and_bad_values_writing_nothing():
     assert set(bad.value.message_dict) == {
         "coders_per_span", "sample_share", "lease_minutes"
     }  # fmt: skip
-    assert "above 0 and at most 1" in bad.value.message_dict["sample_share"][0]
+    assert "above 0% and at most 100%" in bad.value.message_dict["sample_share"][0]
     with pytest.raises(ValidationError, match="already so"):
         change_design(project, coders_per_span=2)
     assert list(WorkItem.objects.values_list("target", flat=True)) == targets
