@@ -59,6 +59,7 @@ def test_reviewers_and_managers_see_every_dimension_card(client, project, role):
         assert f"<strong data-units>{d.estimate.n_units}</strong>" in html
         assert f"<strong data-excluded>{d.estimate.excluded_units}</strong>" in html
     assert 'class="heatmap pairwise"' in html and 'class="heatmap confusion"' in html
+    assert "κ is undefined, not zero" in html  # a – is explained, never read as 0
     assert '<svg class="trend"' in html
     # Served locally: no stylesheet or script from another host (no CDN).
     assert "agreement.css" in html
