@@ -117,6 +117,7 @@ MIDDLEWARE = [
     # Before anything reads the body (CSRF reads it in process_view, after every
     # __call__); after the user is known: only importers may send large uploads.
     "annotator.middleware.BodySizeLimitMiddleware",
+    "annotator.middleware.Utf8RequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -99,3 +99,29 @@ def test_a_visible_clash_points_to_the_corpus(manager_client, manager):
         manager_client, new_corpus_name="mine", files=[upload("a.txt", "Text")]
     )
     assert "A corpus named &#x27;Mine&#x27; exists; choose it above." in response.text
+
+
+# --- B: a multipart body in another charset ------------------------------------------
+
+
+def test_a_multipart_form_in_another_charset_is_refused(manager_client):
+    """Django decodes multipart fields in the charset the Content-Type names: in
+    UTF-7, "+3AA-" is a lone surrogate, which no page or database can carry."""
+    from django.test.client import BOUNDARY, encode_multipart
+
+    body = encode_multipart(
+        BOUNDARY,
+        {
+            "new_corpus_name": "+3AA-",
+            "segmentation": "line",
+            "files": [upload("a.txt", "Text")],
+        },
+    )
+    response = manager_client.post(
+        reverse("corpus-import"),
+        body,
+        content_type=f"multipart/form-data; boundary={BOUNDARY}; charset=utf-7",
+    )
+    assert response.status_code == 400
+    assert "UTF-8" in response.content.decode()
+    assert not Corpus.objects.exists()
