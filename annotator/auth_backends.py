@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from typing import Any
 
@@ -55,6 +56,46 @@ def address_failures(request: HttpRequest) -> int:
         attempt_time__gte=timezone.now() - cool_off,
     ).aggregate(total=Sum("failures_since_start"))["total"]
     return failures or 0
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address: what the PROXY_COUNT-th proxy from us saw, else the peer.
+
+    axes (AXES_CLIENT_IP_CALLABLE) and so the per-address limit read it. Each of
+    our proxies appends the address it received from to X-Forwarded-For, so the
+    client is the PROXY_COUNT-th entry from the right; entries left of it are the
+    client's own claims. Without proxies the header is the client's word alone and
+    is ignored. A missing or malformed entry (a misconfigured proxy) falls back to
+    REMOTE_ADDR rather than to anything the client wrote.
+    """
+    peer = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.PROXY_COUNT
+    if proxies <= 0:
+        return peer
+    forwarded = [
+        part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    ]
+    if len(forwarded) < proxies:
+        return peer
+    try:
+        return str(ipaddress.ip_address(forwarded[-proxies]))
+    except ValueError:
+        return peer
+
+
+def attempted_username(request: HttpRequest, credentials: Any) -> str | None:
+    """The username axes records (AXES_USERNAME_CALLABLE), cut to its column.
+
+    AccessAttempt.username is varchar(255) and the login form does not enforce
+    the User model's 150: a longer name failed the login as a server error on
+    PostgreSQL. No account has a name that long, so the cut name matches none.
+    """
+    field = settings.AXES_USERNAME_FORM_FIELD
+    source = credentials if credentials else getattr(request, "data", request.POST)
+    username = source.get(field) if source else None
+    if not isinstance(username, str):
+        return username
+    return username[: AccessAttempt._meta.get_field("username").max_length]
 
 
 def lockout_response(

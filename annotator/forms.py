@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from django import forms
 from django.conf import settings
 
-from corpus.importing import SUPPORTED_SUFFIXES
+from corpus.importing import SUPPORTED_SUFFIXES, ImportFailed, compile_patterns
 from corpus.models import Corpus
 from corpus.segmenting import Segmentation
 
@@ -25,6 +23,10 @@ class MultipleFileField(forms.FileField):
 
     def clean(self, data, initial=None):
         files = data if isinstance(data, (list, tuple)) else [data]
+        if self.required and not files:  # [] skipped FileField's own check
+            raise forms.ValidationError(
+                "Choose at least one file to import.", code="required"
+            )
         return [super(MultipleFileField, self).clean(item, initial) for item in files]
 
 
@@ -81,13 +83,11 @@ class CorpusImportForm(forms.Form):
             line.strip() for line in self.cleaned_data["exclude_patterns"].splitlines()
         ]
         patterns = [pattern for pattern in patterns if pattern]
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as error:
-                raise forms.ValidationError(
-                    f"{pattern!r} is not a valid pattern: {error}."
-                ) from None
+        try:
+            compile_patterns(patterns)  # the import's own engine and syntax
+        except ImportFailed as error:
+            problem = error.problem
+            raise forms.ValidationError(f"Not a valid pattern: {problem}") from None
         return patterns
 
     def clean(self):
@@ -95,15 +95,24 @@ class CorpusImportForm(forms.Form):
         name = (cleaned.get("new_corpus_name") or "").strip()
         if not cleaned.get("corpus") and not name:
             self.add_error("new_corpus_name", "Choose a corpus or name a new one.")
-        if (
-            not cleaned.get("corpus")
-            and name
-            and Corpus.objects.filter(name=name).exists()
-        ):
-            self.add_error(
-                "new_corpus_name", f"A corpus named '{name}' exists; choose it above."
-            )
+        if not cleaned.get("corpus") and name and (problem := self.name_clash(name)):
+            self.add_error("new_corpus_name", problem)
         return cleaned
+
+    def name_clash(self, name: str) -> str:
+        """Why `name` cannot be a new corpus's, or "".
+
+        Names equal but for case are reserved (one name, one corpus to a reader).
+        A corpus the manager may see is named; for any other clash one answer
+        serves, so it tells the name of a hidden corpus from a merely reserved one
+        no better than names' uniqueness forces.
+        """
+        visible = self.fields["corpus"].queryset.filter(name__iexact=name).first()
+        if visible is not None:
+            return f"A corpus named '{visible.name}' exists; choose it above."
+        if Corpus.objects.filter(name__iexact=name).exists():
+            return "That name is not available; choose another."
+        return ""
 
     def target_corpus(self, created_by) -> Corpus:
         """The chosen corpus, or a new one (made inside the caller's transaction)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import logging
 import time
 from collections.abc import Callable
@@ -152,6 +153,40 @@ class BodySizeLimitMiddleware:
             return most, "upload", most + MULTIPART_SLACK
         most = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         return most, "request body", most
+
+
+class Utf8RequestMiddleware:
+    """400 for a request whose Content-Type names a charset other than UTF-8.
+
+    Django decodes the query string and a multipart form in the charset the
+    request names (it refuses only a urlencoded body that is not UTF-8, and with a
+    bare 400): in UTF-7 "+3AA-" becomes a lone surrogate, which no page can send
+    back and no database can store, so one header turned any echoed field into a
+    server error. Browsers send UTF-8; JSON's own escapes are checked per field
+    (corpus.text, DRF's CharField).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        charset = (
+            request.content_params.get("charset") if request.content_params else None
+        )
+        if charset and not is_utf8(charset):
+            return refusal(
+                request,
+                f"Send the request as UTF-8: charset {ascii(charset)} is not accepted.",
+                status=400,
+            )
+        return self.get_response(request)
+
+
+def is_utf8(charset: str) -> bool:
+    try:
+        return codecs.lookup(charset).name in ("utf-8", "ascii")
+    except LookupError:
+        return True  # Django ignores a charset it does not know and reads UTF-8
 
 
 def refusal(request: HttpRequest, message: str, *, status: int) -> HttpResponse:

@@ -12,7 +12,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotator.models import Annotation, Assignment, Codebook, Project
+from annotator.services.text import NUL_HINT
 from corpus.models import Document, Span
+from corpus.text import shown, unstorable
 
 LABELS_SCHEMA = {
     "type": "object",
@@ -105,6 +107,7 @@ class LabelsField(serializers.Field):
         "shape": "Expected an object mapping dimension keys to a category key or a "
         "list of category keys.",
         "value": "'{dimension}': expected a category key or a list of category keys.",
+        "text": "Labels: a {what} {problem}",
     }
 
     def to_internal_value(self, data) -> dict[str, str | list[str]]:
@@ -112,6 +115,7 @@ class LabelsField(serializers.Field):
             self.fail("shape")
         clean: dict[str, str | list[str]] = {}
         for key, value in data.items():
+            self.check_text(str(key), "dimension key")
             if isinstance(value, str):
                 clean[str(key)] = value
             elif isinstance(value, Sequence) and all(
@@ -119,8 +123,15 @@ class LabelsField(serializers.Field):
             ):
                 clean[str(key)] = list(value)
             else:
-                self.fail("value", dimension=key)
+                self.fail("value", dimension=shown(str(key)))
+            for item in [value] if isinstance(value, str) else value:
+                self.check_text(item, "category key")
         return clean
+
+    def check_text(self, text: str, what: str) -> None:
+        """The one rule for typed text (corpus.text), said without echoing it."""
+        if problem := unstorable(text, nul_hint=NUL_HINT):
+            self.fail("text", what=what, problem=problem)
 
     def to_representation(self, value):
         return value

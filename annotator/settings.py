@@ -117,6 +117,7 @@ MIDDLEWARE = [
     # Before anything reads the body (CSRF reads it in process_view, after every
     # __call__); after the user is known: only importers may send large uploads.
     "annotator.middleware.BodySizeLimitMiddleware",
+    "annotator.middleware.Utf8RequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -187,8 +188,11 @@ AXES_VERBOSE = False  # no banner on every manage.py command; lockouts answer 42
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_LOCKOUT_CALLABLE = "annotator.auth_backends.lockout_response"
 LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", 30))
-# Behind a proxy the client is the first X-Forwarded-For address; direct, REMOTE_ADDR.
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", 0)) or None
+# Behind PROXY_COUNT proxies the client is the address the outermost one appended to
+# X-Forwarded-For; direct (0), REMOTE_ADDR (auth_backends.client_address).
+PROXY_COUNT = int(os.environ.get("PROXY_COUNT", 0))
+AXES_CLIENT_IP_CALLABLE = "annotator.auth_backends.client_address"
+AXES_USERNAME_CALLABLE = "annotator.auth_backends.attempted_username"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"django.contrib.auth.password_validation.{name}"}

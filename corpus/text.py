@@ -24,3 +24,9 @@ def unstorable(value: str, *, nul_hint: str = "") -> str | None:
         f"contains an unpaired surrogate (\\u{ord(char):04x}), which is not valid "
         "Unicode."
     )
+
+
+def shown(value: str) -> str:
+    """The text as a message may quote it: each unstorable character written as its
+    escape (\\x00, \\udc00), since a lone surrogate cannot even be sent back."""
+    return UNSTORABLE.sub(lambda bad: ascii(bad.group())[1:-1], value)

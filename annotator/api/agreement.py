@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from annotator import access
 from annotator.agreement_report import parse_options, project_report
+from annotator.params import whole_number
 
 DOCUMENTS_DEFAULT = 100
 
@@ -51,12 +52,12 @@ class AgreementView(APIView):
         except ValueError as error:
             return Response({"detail": str(error)}, status=400)
         raw = request.query_params.get("documents") or str(DOCUMENTS_DEFAULT)
-        if not raw.isdigit():
+        documents = whole_number(raw)
+        if documents is None:
             return Response(
                 {"detail": f"documents must be a whole number >= 0, not {raw!r}"},
                 status=400,
             )
-        documents = int(raw)
         report = project_report(
             project,
             over=options.over,

@@ -36,6 +36,7 @@ from rest_framework.views import APIView
 from annotator import access, exporting
 from annotator.gold import refresh_gold
 from annotator.models import GoldMethod, Project
+from annotator.params import whole_number
 from annotator.serializers import AnnotationRowPageSerializer, GoldRowPageSerializer
 
 PAGE_SIZE = 100
@@ -81,12 +82,13 @@ class KeysetPagination:
     def __init__(self, request) -> None:
         self.request = request
         raw = request.query_params.get("page_size") or str(PAGE_SIZE)
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        size = whole_number(raw)
+        if size is None or not 1 <= size <= MAX_PAGE_SIZE:
             raise BadRequest(
                 f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, "
                 f"not {raw!r}"
             )
-        self.size = int(raw)
+        self.size = size
         self.after = self.decode(request.query_params.get("cursor"))
 
     @staticmethod

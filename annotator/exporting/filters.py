@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
 
 from annotator.models import Dimension, GoldLabel, GoldMethod, Project
+from annotator.params import whole_number
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,9 @@ def parse_gold_filters(project: Project, params: Mapping[str, str]) -> GoldFilte
             )
         filters["method"] = method
     if document := params.get("document"):
-        if not document.isdigit():
+        if (number := whole_number(document)) is None:
             raise ValueError(f"document: expected a document id, not {document!r}")
-        filters["document"] = int(document)
+        filters["document"] = number
     if since := params.get("updated_since"):
         filters["updated_since"] = parse_datetime_param("updated_since", since)
     return GoldFilters(**filters)

@@ -14,6 +14,7 @@ from django.db.models import Exists
 from django.db.models.signals import post_delete, post_save
 
 from annotator.models import Annotation, Category, Codebook, Dimension
+from corpus.text import shown
 
 Chosen = str | Sequence[str]
 
@@ -30,7 +31,7 @@ def resolve_choice(dimension: Dimension, chosen: Chosen | None) -> list[Category
     categories = dimension.category_map
     unknown = [key for key in keys if key not in categories]
     if unknown:
-        message = f"'{unknown[0]}' is not a category of this dimension."
+        message = f"'{shown(unknown[0])}' is not a category of this dimension."
     elif not keys and dimension.required:
         message = "choose a category (required)."
     elif len(keys) > 1 and not dimension.multiple:
@@ -50,7 +51,7 @@ def resolve_labels(
     """
     dimensions = codebook_dimensions(getattr(codebook, "pk", codebook))
     errors: dict[str, list[str]] = {
-        key: [f"'{key}' is not a dimension of this codebook."]
+        shown(key): [f"'{shown(key)}' is not a dimension of this codebook."]
         for key in labels
         if key not in dimensions
     }

@@ -14,6 +14,7 @@ from corpus.importing.base import (
     RawDocument,
     limit,
 )
+from corpus.importing.exclusion import compile_patterns
 from corpus.importing.readers import (
     READERS,
     SUPPORTED_SUFFIXES,
@@ -37,7 +38,6 @@ from corpus.importing.writer import (
     ImportReport,
     Prepared,
     SpanRow,
-    compile_patterns,
     import_documents,
 )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -11,6 +10,7 @@ from typing import NamedTuple
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
+from regex import Pattern
 
 from corpus.bulk import (
     batch_writer,
@@ -22,6 +22,7 @@ from corpus.bulk import (
 )
 from corpus.db import fast_path
 from corpus.importing.base import ImportFailed, RawDocument, limit
+from corpus.importing.exclusion import compile_patterns, exclusion_reason
 from corpus.importing.records import validate_record
 from corpus.models import Corpus, Document, Span
 from corpus.segmenting import Segmentation, segment
@@ -44,14 +45,6 @@ class ImportReport:
             text += f" ({self.excluded_spans} span(s) excluded from coding)"
         text += f"; {len(self.duplicates)} duplicate(s) skipped."
         return text
-
-
-def _exclusion(text: str, patterns: Sequence[re.Pattern[str]]) -> str:
-    stripped = " ".join(text.split())
-    for pattern in patterns:
-        if pattern.fullmatch(stripped):
-            return f"matches exclusion pattern {pattern.pattern!r}"
-    return ""
 
 
 class SpanRow(NamedTuple):
@@ -85,12 +78,20 @@ def _prepare(
     record: RawDocument,
     document: Document,
     segmentation: Segmentation,
-    patterns: Sequence[re.Pattern[str]],
+    patterns: Sequence[Pattern],
 ) -> Prepared:
     spans = []
-    for start, end in segment(document.text, segmentation, document.language or "en"):
+    cuts = segment(document.text, segmentation, document.language or "en")
+    for number, (start, end) in enumerate(cuts, start=1):
         text = document.span_text(start, end)
-        spans.append((start, end, text, _exclusion(text, patterns) if patterns else ""))
+        reason = (
+            exclusion_reason(
+                text, patterns, record=record, title=document.title, span=number
+            )
+            if patterns
+            else ""
+        )
+        spans.append((start, end, text, reason))
     return Prepared(record, document, spans)
 
 
@@ -164,18 +165,6 @@ def _write_batch(
     for prepared in fresh:
         report.spans += len(prepared.spans)
         report.excluded_spans += sum(1 for span in prepared.spans if span[3])
-
-
-def compile_patterns(patterns: Iterable[str]) -> list[re.Pattern[str]]:
-    compiled = []
-    for pattern in patterns:
-        try:
-            compiled.append(re.compile(pattern))
-        except re.error as error:
-            raise ImportFailed(
-                "exclusion pattern", None, None, f"{pattern!r}: {error}."
-            ) from None
-    return compiled
 
 
 @transaction.atomic

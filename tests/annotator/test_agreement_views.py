@@ -114,6 +114,10 @@ def test_bad_options_are_named(client, project):
     response = client.get(api_url(project), {"batch_size": "x"})
     assert response.status_code == 400
     assert "batch_size must be a whole number" in response.json()["detail"]
+    # Unicode digits pass str.isdigit(): named, never a 500.
+    response = client.get(api_url(project), {"documents": "\u00b2"})
+    assert response.status_code == 400
+    assert "documents must be a whole number" in response.json()["detail"]
 
 
 def test_api_returns_the_report_as_json(client, project):

@@ -375,9 +375,14 @@ def test_gold_filters(client, project, reviewer):
         ({"dimension": "colour"}, "dimension: 'colour' is not in the codebook"),
         ({"method": "vote"}, "method: 'vote' is not one of unanimous"),
         ({"document": "abc"}, "document: expected a document id"),
+        # Unicode digits pass str.isdigit() but not int(): named, not a 500.
+        ({"document": "\u00b2"}, "document: expected a document id"),
+        ({"document": "\u0665"}, "document: expected a document id"),
+        ({"document": "99999999999999999999"}, "document: expected a document id"),
         ({"updated_since": "yesterday"}, "updated_since: expected an ISO 8601"),
         ({"page_size": "1001"}, "page_size must be a whole number from 1 to 1000"),
         ({"page_size": "0"}, "page_size must be a whole number from 1 to 1000"),
+        ({"page_size": "\u00b2"}, "page_size must be a whole number from 1 to 1000"),
         ({"cursor": "bogus"}, "cursor: not one this API made"),
     ],
 )

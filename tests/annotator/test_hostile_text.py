@@ -210,3 +210,90 @@ def test_session_authenticated_api_also_refuses_deep_json(project, ann):
         content_type="application/json",
     )
     assert response.status_code == 400
+
+
+# --- lone surrogates: in label keys and values, and in bodies not sent as UTF-8 -----
+
+# Raw JSON text: the escapes decode to lone surrogates, which no UTF-8 can carry.
+SURROGATE_BODIES = [
+    '{"labels": {"t\\udc00": "syria"}, "token": "t"}',
+    '{"labels": {"topic": "\\udc00"}}',
+    '{"labels": {"topic": ["arms", "\\ud800"], "stance": "neutral"}}',
+    '{"labels": {"topic": "arms", "stance": "neutral"}, "comment": "\\udc00"}',
+    '{"labels": {"topic": "arms", "stance": "neutral"}, "token": "\\udc00"}',
+]
+
+
+@pytest.mark.parametrize("body", SURROGATE_BODIES)
+def test_api_submit_with_a_lone_surrogate_answers_400_naming_the_field(
+    project, ann, body
+):
+    """Was a 500: the error message echoed the key, which JSON cannot encode."""
+    client = api_for(ann)
+    assignment = held(project, ann)
+    response = client.post(
+        reverse("api-submit", args=[assignment.pk]),
+        body,
+        content_type="application/json",
+    )
+    assert response.status_code == 400, response.content
+    field = "comment" if '"comment": "\\u' in body else (
+        "token" if '"token": "\\u' in body else "labels"
+    )  # fmt: skip
+    assert field in response.json(), response.json()
+    assert "surrogate" in str(response.json()).lower()
+    assignment.refresh_from_db()
+    assert assignment.status == Assignment.Status.CLAIMED
+    assert not Annotation.objects.exists()
+
+
+def test_label_messages_never_carry_unencodable_text(project):
+    """Commands and tests call the validator directly: its words must encode."""
+    from django.core.exceptions import ValidationError
+
+    from annotator.services.labels import resolve_labels
+
+    for labels in ({"t\udc00": "arms"}, {"topic": "\udc00"}, {"topic": "a\x00"}):
+        with pytest.raises(ValidationError) as error:
+            resolve_labels(project.codebook, labels)
+        for field, messages in error.value.message_dict.items():
+            (field + " ".join(messages)).encode("utf-8")
+
+
+# Django decodes a form in the charset its Content-Type names: UTF-7 or
+# unicode_escape turn plain ASCII into lone surrogates (and NULs) in request.POST.
+@pytest.mark.parametrize(
+    ("charset", "comment"),
+    [("utf-7", "%2B2AA-"), ("unicode_escape", "%5Cudc00")],
+)
+@pytest.mark.parametrize("headers", [{}, HX], ids=["full-page", "htmx"])
+def test_a_form_in_another_charset_is_refused_on_the_coding_page(
+    client, project, ann, headers, charset, comment
+):
+    client.force_login(ann)
+    client.get(reverse("project-code", args=[project.pk]))
+    assignment = Assignment.objects.get(coder=ann, status="claimed")
+    response = client.post(
+        reverse("project-code", args=[project.pk]),
+        f"assignment={assignment.pk}&topic=arms&stance=neutral&comment={comment}",
+        content_type=f"application/x-www-form-urlencoded; charset={charset}",
+        headers=headers,
+    )
+    assert response.status_code == 400
+    assert "UTF-8" in response.content.decode()
+    assert not Annotation.objects.exists()
+
+
+def test_a_query_string_in_another_charset_is_refused(client, project, ann):
+    client.force_login(ann)
+    response = client.get(
+        reverse("project-code", args=[project.pk]),
+        {"x": "+2AA-"},
+        CONTENT_TYPE="text/plain; charset=utf-7",
+    )
+    assert response.status_code == 400
+    ok = client.get(
+        reverse("project-code", args=[project.pk]),
+        CONTENT_TYPE="application/x-www-form-urlencoded; charset=UTF-8",
+    )
+    assert ok.status_code == 200

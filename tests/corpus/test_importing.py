@@ -376,3 +376,54 @@ def test_command_bad_exclusion_pattern(tmp_path):
             "(",
             "--no-progress",
         )
+
+
+# --- exclusion patterns that backtrack for ever --------------------------------------
+
+# (a|a)+$ backtracks in 2**n steps on n a's and a b; `re` matched without a limit.
+CATASTROPHIC = "(a|a)+$"
+
+
+def test_a_pattern_that_takes_too_long_refuses_the_import(tmp_path, settings):
+    settings.CORPUS_IMPORT_PATTERN_SECONDS = 0.05
+    slow = "a" * 40 + "b"
+    path = write(tmp_path, "docs.csv", f"title,text\nFine,Short\nSlow,{slow}\n")
+    before = database_state()
+    with pytest.raises(ImportFailed) as error:
+        run_import(CorpusFactory(), path, exclude_patterns=["Subscribe", CATASTROPHIC])
+    message = str(error.value)
+    assert "docs.csv, line 3" in message
+    took = f"pattern '{CATASTROPHIC}' took over 0.05 s on span 1 of document 'Slow'"
+    assert took in message
+    assert "simplify it" in message
+    assert database_state() == (before[0] + 1, *before[1:])  # the factory's corpus only
+
+
+def test_the_command_refuses_a_slow_pattern_and_imports_nothing(tmp_path, settings):
+    settings.CORPUS_IMPORT_PATTERN_SECONDS = 0.05
+    path = write(tmp_path, "slow.txt", "Title\n\n" + "a" * 40 + "b")
+    with pytest.raises(CommandError, match="took over 0.05 s.*Nothing was imported"):
+        call_command(
+            "import_corpus", str(path), "--corpus", "Slow", "--exclude", CATASTROPHIC,
+            "--segment", "line", "--no-progress",
+        )  # fmt: skip
+    assert not Corpus.objects.filter(name="Slow").exists()
+
+
+def test_the_command_checks_patterns_before_reading_any_file(tmp_path):
+    """The same engine as the import: its own syntax error, before any path is read."""
+    with pytest.raises(CommandError, match="exclusion pattern") as error:
+        call_command(
+            "import_corpus", str(tmp_path / "missing.txt"), "--corpus", "X",
+            "--exclude", "(", "--no-progress",
+        )  # fmt: skip
+    assert "missing.txt" not in str(error.value)
+
+
+def test_patterns_use_the_timed_engine_s_syntax(tmp_path):
+    """Unicode properties (which `re` lacks) work, so the form accepts them too."""
+    path = write(tmp_path, "a.txt", "Title\n\nSHOUTING\n\nquiet words")
+    report = run_import(
+        CorpusFactory(), path, segmentation="line", exclude_patterns=[r"\p{Lu}+"]
+    )
+    assert report.excluded_spans == 1

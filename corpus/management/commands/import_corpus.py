@@ -5,7 +5,13 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from corpus.importing import ImportFailed, expand_paths, import_documents, read_paths
+from corpus.importing import (
+    ImportFailed,
+    compile_patterns,
+    expand_paths,
+    import_documents,
+    read_paths,
+)
 from corpus.models import Corpus
 from corpus.progress import ProgressBar
 from corpus.segmenting import Segmentation
@@ -48,6 +54,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         try:
+            compile_patterns(options["exclude"])  # before any file is read
             paths = expand_paths(options["paths"])
         except ImportFailed as error:
             raise CommandError(str(error)) from None
