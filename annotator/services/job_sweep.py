@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 
 from django.conf import settings
 from django.db import transaction
@@ -57,6 +58,16 @@ def reason(job: Job) -> str:
     )
 
 
+def _database_task_id(task_id: str) -> bool:
+    """Whether the id can be the database backend's (a UUID); other backends'
+    results are not in its table."""
+    try:
+        uuid.UUID(task_id)
+    except ValueError:
+        return False
+    return True
+
+
 def fail_if_orphaned(job: Job) -> bool:
     """Fail a running job whose worker is gone; True if it was."""
     if job.state != JobState.RUNNING or not worker_is_gone(job):
@@ -68,7 +79,7 @@ def fail_if_orphaned(job: Job) -> bool:
             note="failed",
             finished_at=timezone.now(),
         )
-        if job.task_id:
+        if _database_task_id(job.task_id):
             # Its django-tasks record says RUNNING forever otherwise, and
             # prune_db_task_results deletes finished records only.
             DBTaskResult.objects.filter(
