@@ -35,9 +35,12 @@ def gold_status(project: Project) -> GoldStatus:
     jobs = Job.objects.of(project, JobKind.GOLD_REFRESH).exclude(
         state=JobState.SUPERSEDED
     )
-    # One query: a waiting or running refresh first, else the newest finished.
+    # One query: a running refresh (its progress), else a waiting one, else
+    # the newest finished (a failure is said).
     active_first = Case(
-        When(state__in=(JobState.RUNNING, JobState.QUEUED), then=0), default=1
+        When(state=JobState.RUNNING, then=0),
+        When(state=JobState.QUEUED, then=1),
+        default=2,
     )
     job = jobs.order_by(active_first, "-created_at", "-id").first()
     return GoldStatus(gold_as_of(project), job)
