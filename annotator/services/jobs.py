@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import (
@@ -233,3 +233,14 @@ class JobProgress:
             total_units=self.job.total_units,
             note=self.job.note[:200],
         )
+
+
+def prune_finished_jobs(*, older_than: timedelta, dry_run: bool = False) -> int:
+    """Delete jobs that finished (done, failed, superseded) longer ago than
+    ``older_than``; returns how many. Waiting and running jobs are kept."""
+    old = Job.objects.exclude(state__in=(JobState.QUEUED, JobState.RUNNING)).filter(
+        finished_at__lt=timezone.now() - older_than
+    )
+    if dry_run:
+        return old.count()
+    return old.delete()[0]

@@ -7,6 +7,7 @@ worker is tests/annotator/test_worker.py.
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import subprocess
@@ -284,3 +285,26 @@ def read_elsewhere(job_id: int) -> tuple:
     thread.start()
     thread.join(timeout=10)
     return found[0]
+
+
+def test_prune_jobs_deletes_only_jobs_finished_long_ago(db):
+    from django.core.management import call_command
+
+    project = coded_project(spans=2)
+    long_ago = timezone.now() - timedelta(days=40)
+    old = Job.objects.create(
+        project=project, kind="gold_refresh", state=JobState.DONE, finished_at=long_ago
+    )
+    recent = Job.objects.create(
+        project=project,
+        kind="gold_refresh",
+        state=JobState.FAILED,
+        finished_at=timezone.now(),
+    )
+    waiting = Job.objects.create(project=project, kind="gold_refresh")
+    out = io.StringIO()
+    call_command("prune_jobs", "--min-age-days", "30", "--dry-run", stdout=out)
+    assert out.getvalue() == "would delete 1 job finished more than 30 days ago\n"
+    call_command("prune_jobs", "--min-age-days", "30", stdout=io.StringIO())
+    assert set(Job.objects.values_list("pk", flat=True)) == {recent.pk, waiting.pk}
+    assert not Job.objects.filter(pk=old.pk).exists()
