@@ -19,7 +19,8 @@ from annotator.gold import refresh_gold
 from annotator.models import Job, JobKind
 from annotator.services import jobs
 
-RETRY_BUSY_AFTER = timedelta(seconds=2)
+# Each wait is a new task record: every few seconds is enough for work of minutes.
+RETRY_BUSY_AFTER = timedelta(seconds=5)
 
 
 def in_words(error: BaseException) -> str:
