@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The two set-up commands, runnable with nothing but Python 3.11+.
 
-    python3 dev.py demo   virtualenv + install + migrate + demo data + serve on :8000
+    python3 dev.py demo   virtualenv + install + migrate + demo data + serve on :8000,
+                          with a background worker (gold refreshes) beside it
     python3 dev.py test   virtualenv + install + the whole test suite (args: pytest's)
 
 Other commands: serve (gunicorn + whitenoise, production settings), lint.
@@ -90,8 +91,35 @@ def demo(args: list[str]) -> None:
     run(*manage, "migrate", "--no-input", "-v", "0", env=env)
     say("loading the demo")
     run(*manage, "load_demo", "--url", f"http://{address}/", env=env)
-    say(f"serving on http://{address}/ (Ctrl-C stops)")
-    run(*manage, "runserver", address, env=env)
+    say("starting a background worker (manage.py db_worker) for long jobs")
+    worker = subprocess.Popen(
+        [str(a) for a in (*manage, "db_worker")], cwd=ROOT, env=env
+    )
+    say(f"serving on http://{address}/ (Ctrl-C stops both)")
+    try:
+        server = subprocess.run(
+            [str(a) for a in (*manage, "runserver", address)], cwd=ROOT, env=env
+        )
+    except KeyboardInterrupt:
+        server = None  # Ctrl-C reached the server and the worker too
+    finally:
+        stop(worker)
+    if server is not None and server.returncode:
+        sys.exit(server.returncode)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM (a worker finishes the job in hand), then SIGKILL after 30 s."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    except KeyboardInterrupt:  # a second Ctrl-C: stop now
+        process.kill()
+        process.wait()
 
 
 def test(args: list[str]) -> None:

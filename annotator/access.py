@@ -40,7 +40,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from annotator.db import fetch_row, from_row, row_id
-from annotator.models import Assignment, Membership, Project, ProjectQuerySet
+from annotator.models import Assignment, Job, Membership, Project, ProjectQuerySet
 from corpus.models import Corpus
 
 User = AbstractBaseUser | AnonymousUser
@@ -133,6 +133,26 @@ def project_for(
         raise Http404("No such project.")
     check(user, project.user_role, action, refusal)
     return project
+
+
+# Jobs (long work a request asked for) are the managers': coders and reviewers see
+# how fresh the gold is, never the jobs behind it.
+JOBS_REFUSAL = "Only the project's managers see its jobs."
+
+
+def project_jobs(user: User, project_id: int) -> Project:
+    """The project whose jobs the user may see and ask for (404 / 403)."""
+    return project_for(user, project_id, Can.MANAGE, refusal=JOBS_REFUSAL)
+
+
+def job_for(user: User, job_id: int) -> Job:
+    """A job of a project the user manages: 404 if they may not see the project
+    (or there is no such job), 403 if they see it but do not manage it."""
+    job = Job.objects.select_related("requested_by").filter(pk=job_id).first()
+    if job is None:
+        raise Http404("No such job.")
+    job.project = project_jobs(user, job.project_id)
+    return job
 
 
 # --- projects in one SQL round trip (the coders' hot path) ---------------------------

@@ -101,7 +101,11 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "corpus",
+    # Before django_tasks_db: our db_worker (which first sweeps jobs whose worker
+    # died) must win over its own of the same name.
     "annotator",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -171,6 +175,36 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Long work (gold refreshes) runs in `manage.py db_worker` processes, not in the
+# request: django-tasks with its database backend, so the queue is a table of the
+# same database and needs no other service. TASKS_BACKEND=immediate runs a task
+# inside the call that enqueues it; the test suite does that by default, so a test
+# that asks for gold sees it computed (tests/annotator/test_worker.py runs real
+# workers against the database backend).
+TASKS_BACKEND = os.environ.get(
+    "TASKS_BACKEND", "immediate" if UNDER_PYTEST else "database"
+)
+if TASKS_BACKEND not in {"immediate", "database"}:
+    raise ImproperlyConfigured(
+        f"TASKS_BACKEND must be 'database' or 'immediate', not {TASKS_BACKEND!r}."
+    )
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend"
+        if TASKS_BACKEND == "database"
+        else "django_tasks.backends.immediate.ImmediateBackend",
+    }
+}
+# A running job whose worker is on another machine is taken for dead when its
+# progress has not moved for this long (one on this machine: when its process is
+# gone). Read by the sweep (annotator/services/job_sweep.py).
+JOB_STALE_AFTER = timedelta(
+    seconds=int(os.environ.get("JOB_STALE_AFTER_SECONDS", 30 * 60))
+)
+# Tests only: a job sleeps this long after each step of progress, so a test can
+# kill its worker midway (tests/annotator/test_worker.py).
+JOB_TEST_PAUSE_SECONDS = float(os.environ.get("ANNOTATOR_JOB_TEST_PAUSE", 0) or 0)
 
 # Repeated failed logins (django-axes, counted in the database so every app server
 # sees them): 5 failures for one username from one address lock that pair out for

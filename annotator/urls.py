@@ -15,6 +15,7 @@ from annotator.views import (
     corpora,
     design,
     errors,
+    jobs,
     projects,
     tokens,
 )
@@ -106,6 +107,23 @@ urlpatterns += [
         "projects/<int:project_id>/adjudicate/<int:span_id>/",
         adjudication.reopen,
         name="project-adjudicate-span",
+    ),
+]
+
+# Long work run by the workers (annotator/views/jobs.py): a project's jobs and one
+# job's progress for its managers; the gold freshness panel for whoever reads gold.
+urlpatterns += [
+    path("projects/<int:project_id>/jobs/", jobs.project_jobs, name="project-jobs"),
+    path(
+        "projects/<int:project_id>/jobs/refresh-gold/",
+        jobs.refresh_gold_now,
+        name="project-refresh-gold",
+    ),
+    path("jobs/<int:job_id>/", jobs.job_detail, name="job-detail"),
+    path(
+        "projects/<int:project_id>/gold/status/",
+        jobs.gold_freshness,
+        name="project-gold-status",
     ),
 ]
 

@@ -80,3 +80,19 @@ def test_no_view_module_imports_another_ones_helpers():
             assert target in allowed or target == own.removesuffix(".py"), (
                 f"{path.relative_to(ROOT)} imports {module}"
             )
+
+
+def test_no_request_computes_gold():
+    """Pages and the API queue long work (annotator.services.jobs); none of them
+    reaches refresh_gold, which only tasks and commands call."""
+    for path in modules("annotator/views", "annotator/api"):
+        source = path.read_text()
+        assert "refresh_gold(" not in source, path.relative_to(ROOT)
+        tree = ast.parse(source)
+        names = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            for alias in node.names
+        }
+        assert not names & {"refresh_gold", "refresh"}, path.relative_to(ROOT)

@@ -9,6 +9,11 @@ Reviewers and managers (and staff) only: coders code blind, so they get 403; a
 project you are not in is 404 (annotator.access); anonymous callers 401. Rows come from
 annotator/exporting/, which the `export_gold` command shares, so a page, a file
 and the command carry the same fields.
+
+Gold is never computed here: stale gold is handed to a worker
+(``services.jobs.refresh_gold_if_stale``) and the answer carries the last
+finished gold, with ``X-Gold-As-Of`` (when it was computed) and
+``X-Gold-Refreshing`` (whether a newer one is on its way).
 """
 
 from __future__ import annotations
@@ -34,10 +39,10 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from annotator import access, exporting
-from annotator.gold import refresh_gold
 from annotator.models import GoldMethod, Project
 from annotator.params import whole_number
 from annotator.serializers import AnnotationRowPageSerializer, GoldRowPageSerializer
+from annotator.services import jobs
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -145,7 +150,7 @@ class ExportView(APIView):
         if isinstance(exc, BadRequest):
             return Response({"detail": str(exc)}, status=400)
         if isinstance(exc, ValidationError):
-            # refresh_gold refuses a project whose rules are bad in the database
+            # The freshness check refuses a project whose rules are bad in the database
             # (written before they were checked, or by SQL): a conflict with the
             # project's state that a manager fixes, not a server error.
             return Response(
@@ -154,6 +159,15 @@ class ExportView(APIView):
                 status=409,
             )  # fmt: skip
         return super().handle_exception(exc)
+
+
+def gold_freshness(project: Project, request) -> dict[str, str]:
+    """Stale gold to a worker; the headers saying how fresh the gold sent is."""
+    status = jobs.refresh_gold_if_stale(project, by=request.user)
+    headers = {"X-Gold-Refreshing": "true" if status.refreshing else "false"}
+    if status.as_of is not None:
+        headers["X-Gold-As-Of"] = status.as_of.isoformat()
+    return headers
 
 
 def parse_filters(project: Project, request) -> exporting.GoldFilters:
@@ -203,6 +217,24 @@ GOLD_FILTERS = [
         "means UTC): pass the last updated_at you stored to sync incrementally.",
     ),
 ]
+GOLD_HEADERS = [
+    OpenApiParameter(
+        "X-Gold-As-Of",
+        OpenApiTypes.DATETIME,
+        location=OpenApiParameter.HEADER,
+        response=[200],
+        description="When the gold sent was computed (ISO 8601); absent if it "
+        "never was. Gold is computed by background workers, never in the request.",
+    ),
+    OpenApiParameter(
+        "X-Gold-Refreshing",
+        OpenApiTypes.BOOL,
+        location=OpenApiParameter.HEADER,
+        response=[200],
+        description="true while a newer refresh waits or runs (the annotations "
+        "changed since): ask again later for fresher gold.",
+    ),
+]
 PAGING = [
     OpenApiParameter(
         "page_size",
@@ -231,20 +263,23 @@ class GoldView(ExportView):
         summary="Gold labels with provenance, in pages",
         description="Ordered by (updated_at, id). Follow `next` to the end; later, "
         "resume with updated_since = the last updated_at you stored.",
-        parameters=GOLD_FILTERS + PAGING,
+        parameters=GOLD_FILTERS + PAGING + GOLD_HEADERS,
         responses={200: GoldRowPageSerializer, **GOLD_ERRORS},
     )
     def get(self, request, project_id: int) -> Response:
         project = self.get_project(project_id)
         filters = parse_filters(project, request)
         pages = KeysetPagination(request)
-        refresh_gold(project)  # cheap when nothing changed
+        headers = gold_freshness(project, request)
         values = exporting.gold_values(exporting.gold_labels(project, filters))
-        return pages.page(
+        response = pages.page(
             values.values_list(*exporting.GOLD_VALUES, "pk"),
             make_row=lambda row: exporting.gold_row(row[:-1]),
             key=lambda row: (row[-2], row[-1]),
         )
+        for name, value in headers.items():
+            response[name] = value
+        return response
 
 
 class AnnotationsView(ExportView):
@@ -311,12 +346,15 @@ class GoldFileView(ExportView):
         project = self.get_project(project_id)
         filters = parse_filters(project, request)
         raw = raw_csv(request)
-        refresh_gold(project)  # cheap when nothing changed
+        headers = gold_freshness(project, request)
         if self.fmt == "csv":
             chunks = exporting.gold_csv(project, filters, raw=raw)
         else:
             chunks = exporting.gold_jsonl(project, filters)
-        return streamed(chunks, f"project-{project.pk}-gold.{self.fmt}", self.fmt)
+        response = streamed(chunks, f"project-{project.pk}-gold.{self.fmt}", self.fmt)
+        for name, value in headers.items():
+            response[name] = value
+        return response
 
 
 class AnnotationsFileView(ExportView):
@@ -340,12 +378,12 @@ class AnnotationsFileView(ExportView):
         )
 
 
-@file_schema("csv", "gold labels", GOLD_FILTERS + [RAW], GOLD_ERRORS)
+@file_schema("csv", "gold labels", GOLD_FILTERS + [RAW] + GOLD_HEADERS, GOLD_ERRORS)
 class GoldCSVView(GoldFileView):
     fmt = "csv"
 
 
-@file_schema("jsonl", "gold labels", GOLD_FILTERS, GOLD_ERRORS)
+@file_schema("jsonl", "gold labels", GOLD_FILTERS + GOLD_HEADERS, GOLD_ERRORS)
 class GoldJSONLView(GoldFileView):
     fmt = "jsonl"
 

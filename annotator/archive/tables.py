@@ -22,6 +22,7 @@ from annotator.models import (
     GoldLabelCategory,
     GoldLabelRevision,
     GoldRun,
+    Job,
     Label,
     Membership,
     Project,
@@ -106,6 +107,9 @@ TABLES: tuple[Table, ...] = (
     ),
 )
 TABLE_BY_NAME = {table.name: table for table in TABLES}
+# Not the project's content but the record of work done on it: a restored project
+# starts with no jobs (their workers' task ids mean nothing in another database).
+NOT_ARCHIVED = frozenset({Job})
 REFERENCED = frozenset(
     [
         f.related_model

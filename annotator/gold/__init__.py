@@ -6,7 +6,11 @@ Public interface (pages, API, exports and commands call these):
 
 * ``refresh_gold(project, by=...)``: brings the automatic gold labels up to date
   with the annotations; a no-op (three small indexed queries) when nothing
-  changed since the last run. Never touches adjudicated labels.
+  changed since the last run. Never touches adjudicated labels. Requests do not
+  call it: they ask ``annotator.services.jobs`` for a refresh in a worker and
+  read the last finished gold, saying how fresh it is.
+* ``gold_is_fresh(project)`` (the same cheap check), ``gold_freshness(project)``
+  (the check and the gold's age at once) and ``gold_as_of(project)``.
 * ``adjudicate(project, span, dimension, categories, reviewer=..., note=...)``:
   a reviewer's decision, with its revision history; ``settle_span`` decides every
   dimension of a span at once (the adjudication screen's submit).
@@ -31,11 +35,19 @@ from annotator.gold.adjudication import (
     span_codes,
 )
 from annotator.gold.queue import adjudication_queue
-from annotator.gold.refresh import refresh_gold
+from annotator.gold.refresh import (
+    gold_as_of,
+    gold_freshness,
+    gold_is_fresh,
+    refresh_gold,
+)
 
 __all__ = [
     "adjudicate",
     "adjudication_queue",
+    "gold_as_of",
+    "gold_freshness",
+    "gold_is_fresh",
     "gold_state",
     "refresh_gold",
     "settle_span",

@@ -13,6 +13,9 @@ takes none, as SQLite serialises writers itself) and "gold-refresh-analyze"
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 import numpy as np
 from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
@@ -40,6 +43,14 @@ LOCK_NAMESPACE = 0x601D  # pg_advisory_xact_lock(namespace, project id)
 # and a full pass (one read per table) is cheaper than reading them by id.
 INCREMENTAL_LIMIT = 50_000
 
+# progress(done, total, words): ratings aggregated so far out of all read (total
+# None while they are being read). Called a few times per dimension at most.
+Progress = Callable[[int, int | None, str], None]
+
+
+def _no_progress(done: int, total: int | None, words: str) -> None:
+    pass
+
 
 def _watermark(project: Project) -> int | None:
     """The project's last committed change number; None before its first write.
@@ -54,30 +65,69 @@ def _watermark(project: Project) -> int | None:
 def _is_fresh(project: Project, watermark: int | None) -> bool:
     """True when every dimension's latest run read up to ``watermark`` with the
     project's current settings."""
+    return _freshness(project, watermark)[0]
+
+
+def _freshness(project: Project, watermark: int | None) -> tuple[bool, datetime | None]:
+    """``_is_fresh``, and when the newest of the dimensions' latest runs was made."""
     dimension_ids = set(
         Dimension.objects.filter(codebook_id=project.codebook_id).values_list(
             "pk", flat=True
         )
     )
-    latest = GoldRun.objects.filter(
-        pk__in=Dimension.objects.filter(codebook_id=project.codebook_id).values(
-            last=Subquery(
-                GoldRun.objects.filter(project=project, dimension=OuterRef("pk"))
-                .order_by("-created_at", "-id")
-                .values("pk")[:1]
+    latest = list(
+        GoldRun.objects.filter(
+            pk__in=Dimension.objects.filter(codebook_id=project.codebook_id).values(
+                last=Subquery(
+                    GoldRun.objects.filter(project=project, dimension=OuterRef("pk"))
+                    .order_by("-created_at", "-id")
+                    .values("pk")[:1]
+                )
             )
+        ).values_list(
+            "dimension_id",
+            "watermark",
+            "methods",
+            "min_share",
+            "min_posterior",
+            "created_at",
         )
-    ).values_list("dimension_id", "watermark", "methods", "min_share", "min_posterior")
+    )
     methods, min_share, min_posterior = gold_settings(project)
     fresh = {
         dimension_id
-        for dimension_id, mark, m, share, posterior in latest
+        for dimension_id, mark, m, share, posterior, _ in latest
         if mark == watermark
         and list(m) == methods
         and share == min_share
         and posterior == min_posterior
     }
-    return fresh == dimension_ids
+    as_of = max((row[-1] for row in latest), default=None)
+    return fresh == dimension_ids, as_of
+
+
+def gold_is_fresh(project: Project) -> bool:
+    """Whether every dimension's gold was computed from the project's latest
+    change with its current settings: what ``refresh_gold`` would skip on.
+
+    Three indexed queries; ValidationError names a bad gold setting."""
+    return gold_freshness(project)[0]
+
+
+def gold_freshness(project: Project) -> tuple[bool, datetime | None]:
+    """``gold_is_fresh``, and when the newest run was made (None: never), in
+    the same three queries."""
+    return _freshness(project, _watermark(project))
+
+
+def gold_as_of(project: Project) -> datetime | None:
+    """When the project's gold was last computed (its newest run), or None."""
+    return (
+        GoldRun.objects.filter(project=project)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
 
 
 def _sample_spans(project: Project, among: np.ndarray | None = None) -> np.ndarray:
@@ -94,7 +144,13 @@ def _sample_spans(project: Project, among: np.ndarray | None = None) -> np.ndarr
     return np.sort(np.fromiter(ids, dtype=np.int64))
 
 
-def refresh_gold(project: Project, *, by=None, force: bool = False) -> list[GoldRun]:
+def refresh_gold(
+    project: Project,
+    *,
+    by=None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> list[GoldRun]:
     """Bring the project's automatic gold labels up to date; returns the new runs.
 
     Cheap when nothing changed: the project's change number and its gold
@@ -108,7 +164,9 @@ def refresh_gold(project: Project, *, by=None, force: bool = False) -> list[Gold
     deleted (they are the adjudication queue); adjudicated rows are never
     touched. ``force`` recomputes even when fresh. Safe to call concurrently:
     on PostgreSQL a per-project advisory lock makes the second caller wait and
-    then find the gold fresh.
+    then find the gold fresh. ``progress(done, total, words)`` hears how far
+    it got (ratings aggregated of those read); everything is written in one
+    transaction, so a run stopped midway leaves the previous gold as it was.
     """
     watermark = _watermark(project)
     if not force and _is_fresh(project, watermark):
@@ -122,7 +180,7 @@ def refresh_gold(project: Project, *, by=None, force: bool = False) -> list[Gold
             watermark = _watermark(project)
             if not force and _is_fresh(project, watermark):
                 return []
-        return _recompute(project, watermark, by, force)
+        return _recompute(project, watermark, by, force, progress or _no_progress)
 
 
 def _changed_spans(
@@ -163,7 +221,7 @@ def _changed_spans(
 
 
 def _recompute(
-    project: Project, watermark: int | None, by, force: bool
+    project: Project, watermark: int | None, by, force: bool, progress: Progress
 ) -> list[GoldRun]:
     methods, min_share, min_posterior = gold_settings(project)
     dimensions = list(
@@ -176,6 +234,13 @@ def _recompute(
         for run in GoldRun.objects.filter(project=project).order_by("created_at", "id")
     }
     scope = None if force else _changed_spans(project, previous, dimensions)
+    progress(
+        0,
+        None,
+        "reading every rating"
+        if scope is None
+        else f"reading the ratings of {len(scope):,} changed spans",
+    )
     if scope is None:
         _, arrays = read_project(project, dimensions, documents=False, times=False)
         ratings = [Ratings.of(a) for a in arrays]
@@ -185,8 +250,12 @@ def _recompute(
         sample = _sample_spans(project, scope)
     now = timezone.now()
     runs = []
+    total, done = sum(len(r.unit) for r in ratings), 0
+    progress(0, total, f"aggregating {total:,} ratings")
     with connection.cursor() as cursor:
-        for dimension, arrays in zip(dimensions, ratings, strict=True):
+        for number, (dimension, arrays) in enumerate(
+            zip(dimensions, ratings, strict=True), 1
+        ):
             d = aggregate_dimension(project, dimension, arrays, sample)
             last = previous.get(dimension.pk)
             changed_settings = last is None or (
@@ -231,6 +300,13 @@ def _recompute(
                 run.n_undecided = max(last.n_undecided - (after - before), 0)
                 run.save(update_fields=["n_decided", "n_undecided"])
             runs.append(run)
+            done += len(arrays.unit)
+            progress(
+                done,
+                total,
+                f"{dimension.key}: {n_decided:,} spans decided "
+                f"(dimension {number} of {len(dimensions)})",
+            )
     drop_foreign_dimensions(project, [d.pk for d in dimensions])
     if scope is None and fast_path("gold-refresh-analyze"):
         # A full pass may have written a million rows: fresh statistics, or the

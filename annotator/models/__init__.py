@@ -19,6 +19,7 @@ from annotator.models.gold import (
     GoldMethod,
     GoldRun,
 )
+from annotator.models.jobs import Job, JobKind, JobQuerySet, JobState
 from annotator.models.projects import (
     DesignChange,
     Membership,
@@ -50,6 +51,10 @@ __all__ = [
     "GoldLabelRevision",
     "GoldMethod",
     "GoldRun",
+    "Job",
+    "JobKind",
+    "JobQuerySet",
+    "JobState",
     "Label",
     "Median",
     "Membership",

@@ -9,7 +9,9 @@ Modules: ``projects`` (create a project with its sample and queue; members),
 ``submits`` (submit, revise; ``next_change`` numbers any write that changes a
 project's annotations, for gold freshness), ``skips`` (skip and its undo),
 ``labels`` (the one label validator and the cache of codebooks in use) and ``text``
-(the check of typed text: reasons, comments, notes).
+(the check of typed text: reasons, comments, notes). ``jobs`` (long work asked
+for by a request and run by a worker: gold refreshes) and ``job_sweep`` (jobs
+whose worker died) are imported as modules: they import ``annotator.gold``.
 """
 
 from annotator.services.design import change_design, design_problem, preview_design

@@ -1,8 +1,8 @@
 """The reviewers' adjudication screen: one disputed span at a time, settled by key.
 
 The queue, the rules, the reads of a span and every write live in
-``annotator.gold`` (``adjudication_queue``, ``refresh_gold``, ``settle_span``,
-``gold.disputes``); these views parse the form, call them and render the card:
+``annotator.gold`` (``adjudication_queue``, ``settle_span``, ``gold.disputes``);
+these views parse the form, call them and render the card:
 the whole page, or for htmx the ``span-card`` partial. The card shares the coding
 screen's reading, buttons and keyboard script (``annotator.views.cards`` and
 ``coding.js``: ``data-keys`` bindings, Enter submits ``#code-form``), so a category
@@ -10,6 +10,10 @@ has the same key on both screens.
 
 Reviewers and managers only (and staff): coders code blind and get 403, people
 outside the project 404 (``annotator.access``).
+
+Gold is never computed here: stale gold is handed to a worker
+(``services.jobs.refresh_gold_if_stale``) and the queue rests on the last
+finished gold, the page saying how fresh it is (the polled freshness panel).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from annotator import access
-from annotator.gold import adjudication_queue, refresh_gold, settle_span
+from annotator.gold import adjudication_queue, settle_span
 from annotator.gold.disputes import (
     coder_codes,
     decision_history,
@@ -40,10 +44,10 @@ from annotator.models import (
     Project,
     WorkItem,
 )
-from annotator.services import codebook_groups
+from annotator.services import codebook_groups, jobs
 from annotator.spans import span_in_context
 from annotator.views import cards
-from annotator.views.base import HtmxHttpRequest
+from annotator.views.base import HtmxHttpRequest, gold_panel
 
 TEMPLATE = "annotator/adjudicate.html"
 DECIDED_TEMPLATE = "annotator/adjudicate_decided.html"
@@ -134,6 +138,8 @@ def render_card(
         "groups": [],
         "actions": cards.action_keys(ACTIONS, cards.category_shortcuts(groups)),
     }
+    if not request.htmx:  # the panel sits outside the card; it polls itself
+        context.update(gold_panel(request, project))
     if card.span_id is not None:
         golds = span_golds(project, card.span_id)
         coders, votes = coder_codes(project, card.span_id, groups)
@@ -197,10 +203,10 @@ def queue_card(
 
 
 def refresh_or_warn(request: HtmxHttpRequest, project: Project) -> None:
-    """Gold up to date before the queue is read; a bad gold setting is said on
-    the page (the queue then rests on the gold as it was)."""
+    """Stale gold goes to a worker (the queue rests on the last finished gold
+    meanwhile); a bad gold setting is said on the page."""
     try:
-        refresh_gold(project, by=request.user)
+        jobs.refresh_gold_if_stale(project, by=request.user)
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)

@@ -28,6 +28,7 @@ from annotator.demo import managers_group
 from annotator.gold import refresh_gold
 from annotator.models import Assignment, Membership
 from annotator.services import claim_next_span, submit_annotation
+from annotator.services.jobs import request_gold_refresh
 from tests.factories import UserFactory, make_project
 
 ROLES = (
@@ -147,6 +148,24 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
             "api-annotations-jsonl",
         )
     },
+    # Jobs (long work in the workers): the project's managers and staff only.
+    "project-jobs": (
+        "GET",
+        {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
+    ),
+    "project-refresh-gold": (
+        "POST",
+        {"anonymous": LOGIN, **NOT_OURS, "manager": 303, "staff": 303, "_": 403},
+    ),
+    "job-detail": (
+        "GET",
+        {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
+    ),
+    # How fresh the gold is: whoever reads gold (no job is named but to managers).
+    "project-gold-status": (
+        "GET",
+        {"anonymous": LOGIN, **NOT_OURS, "coder": 403, "_": 200},
+    ),
     # Django's admin: staff only.
     "admin": ("GET", {"staff": 200, "_": 302}),
 }
@@ -230,6 +249,7 @@ def build_world() -> dict:
             comment=comment,
         )
     refresh_gold(project)
+    job = request_gold_refresh(project, force=True)
     mine = Assignment.objects.get(project=project, coder=users["coder"])
     live = claim_next_span(project=project, coder=users["coder"])
     claim_next_span(project=other_project, coder=users["outsider"])
@@ -244,6 +264,7 @@ def build_world() -> dict:
             "assignment_id": mine.pk,
             "live_assignment_id": live.pk,
             "span_id": mine.span_id,
+            "job_id": job.pk,
         },
         "tokens": {
             role: Token.objects.create(user=user).key for role, user in users.items()

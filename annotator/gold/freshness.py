@@ -1,0 +1,46 @@
+"""How fresh a project's gold is, as pages and the API say it.
+
+The gold a request reads is the last finished refresh's: ``gold_status`` adds
+when that was and whether a newer one is waiting or running (with its progress),
+or why the last one failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Case, When
+
+from annotator.gold.refresh import gold_as_of
+from annotator.models import Job, JobKind, JobState, Project
+
+
+@dataclass(frozen=True)
+class GoldStatus:
+    as_of: datetime | None  # the newest gold run; None: never computed
+    job: Job | None  # the refresh waiting or running, else the last one finished
+
+    @property
+    def refreshing(self) -> bool:
+        return self.job is not None and self.job.is_active
+
+    @property
+    def failed(self) -> bool:
+        return self.job is not None and self.job.state == JobState.FAILED
+
+
+def gold_status(project: Project) -> GoldStatus:
+    """Two indexed queries: the newest run's time and the latest refresh job."""
+    jobs = Job.objects.of(project, JobKind.GOLD_REFRESH).exclude(
+        state=JobState.SUPERSEDED
+    )
+    # One query: a running refresh (its progress), else a waiting one, else
+    # the newest finished (a failure is said).
+    active_first = Case(
+        When(state=JobState.RUNNING, then=0),
+        When(state=JobState.QUEUED, then=1),
+        default=2,
+    )
+    job = jobs.order_by(active_first, "-created_at", "-id").first()
+    return GoldStatus(gold_as_of(project), job)

@@ -1,0 +1,101 @@
+"""Jobs: long work a request asked for, as shown to managers (state, progress, error).
+
+A job is run by a django-tasks task (``annotator/tasks.py``) in a ``db_worker``
+process; django-tasks keeps its own row per attempt (``task_id``), this one is what
+managers see and what supersede and one-at-a-time are decided on.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from annotator.models.projects import Project
+
+User = settings.AUTH_USER_MODEL
+
+
+class JobKind(models.TextChoices):
+    GOLD_REFRESH = "gold_refresh", "gold refresh"
+    # Room for the later parts of the issue: web import, archive, restore, agreement.
+
+
+class JobState(models.TextChoices):
+    QUEUED = "queued", "queued"
+    RUNNING = "running", "running"
+    DONE = "done", "done"
+    FAILED = "failed", "failed"
+    SUPERSEDED = "superseded", "superseded"
+
+
+ACTIVE = (JobState.QUEUED, JobState.RUNNING)
+
+
+class JobQuerySet(models.QuerySet["Job"]):
+    def of(self, project: Project, kind: str = JobKind.GOLD_REFRESH) -> JobQuerySet:
+        return self.filter(project=project, kind=kind)
+
+    def active(self) -> JobQuerySet:
+        return self.filter(state__in=ACTIVE)
+
+
+class Job(models.Model):
+    """One request for long work on a project, from queued to done or failed."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=20, choices=JobKind)
+    state = models.CharField(max_length=12, choices=JobState, default=JobState.QUEUED)
+    options = models.JSONField(default=dict, blank=True)  # e.g. {"force": true}
+    done_units = models.BigIntegerField(default=0)
+    total_units = models.BigIntegerField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True)  # the progress, in words
+    error = models.TextField(blank=True)  # why it failed, in words
+    requested_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Progress moved (or the job started) at this time: how a sweep on another
+    # machine tells a dead worker from a slow one.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True)  # "host:pid" running it
+    task_id = models.CharField(max_length=64, blank=True)  # django-tasks' result id
+    attempt = models.PositiveSmallIntegerField(default=1)
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "kind", "state"])]
+        constraints = [
+            # The database, not only the service, keeps one waiting and one running
+            # job per project and kind: a newer request supersedes the waiting one.
+            models.UniqueConstraint(
+                fields=["project", "kind"],
+                condition=Q(state="queued"),
+                name="job_one_queued",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "kind"],
+                condition=Q(state="running"),
+                name="job_one_running",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.pk} of project {self.project_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE
+
+    @property
+    def percent(self) -> int | None:
+        if not self.total_units:
+            return None
+        return min(100, round(100 * self.done_units / self.total_units))

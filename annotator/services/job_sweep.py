@@ -1,0 +1,122 @@
+"""Jobs whose worker died mid-run: failed with the reason, and retried once.
+
+A worker killed outright (SIGKILL, a lost machine) cannot say so: its job stays
+"running" and its work, one transaction, was rolled back by the database, so the
+previous gold stands. ``manage.py db_worker`` sweeps such jobs before it starts
+(``sweep_orphaned_jobs``), and a job that finds one in its way sweeps that one
+(``fail_if_orphaned``). A worker on this machine is dead when its process is
+gone; one elsewhere when its job's progress has not moved for
+``settings.JOB_STALE_AFTER``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from annotator.models import Job, JobKind, JobState
+
+MAX_ATTEMPTS = 2  # the first run and one retry
+
+
+class WorkerStopped(Exception):
+    """What the task's own record says when its worker died mid-run."""
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # a sweeping worker that has just started runs nothing yet
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def worker_is_gone(job: Job) -> bool:
+    """Whether the worker running ``job`` has died (see the module's rule)."""
+    host, _, pid = job.worker.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        return not _process_alive(int(pid))
+    beat = job.heartbeat_at or job.started_at or job.created_at
+    return timezone.now() - beat > settings.JOB_STALE_AFTER
+
+
+def reason(job: Job) -> str:
+    return (
+        f"The worker running this job ({job.worker or 'unknown'}) stopped before "
+        "it finished. Nothing it computed was kept: the gold is as it was before."
+    )
+
+
+def _database_task_id(task_id: str) -> bool:
+    """Whether the id can be the database backend's (a UUID); other backends'
+    results are not in its table."""
+    try:
+        uuid.UUID(task_id)
+    except ValueError:
+        return False
+    return True
+
+
+def fail_if_orphaned(job: Job) -> bool:
+    """Fail a running job whose worker is gone; True if it was."""
+    if job.state != JobState.RUNNING or not worker_is_gone(job):
+        return False
+    with transaction.atomic():
+        failed = Job.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
+            state=JobState.FAILED,
+            error=reason(job),
+            note="failed",
+            finished_at=timezone.now(),
+        )
+        if _database_task_id(job.task_id):
+            # Its django-tasks record says RUNNING forever otherwise, and
+            # prune_db_task_results deletes finished records only.
+            DBTaskResult.objects.filter(
+                id=job.task_id, status=TaskResultStatus.RUNNING
+            ).update(
+                status=TaskResultStatus.FAILED,
+                finished_at=timezone.now(),
+                exception_class_path=f"{__name__}.WorkerStopped",
+                traceback=reason(job),
+            )
+    return bool(failed)
+
+
+def sweep_orphaned_jobs() -> list[str]:
+    """Fail every running job whose worker is gone and retry each once (unless
+    a newer request already waits); returns what was done, a line each."""
+    from annotator.services.jobs import request_gold_refresh
+
+    done = []
+    for job in Job.objects.filter(state=JobState.RUNNING).select_related(
+        "project", "requested_by"
+    ):
+        if not fail_if_orphaned(job):
+            continue
+        line = f"job {job.pk} ({job.get_kind_display()}, project {job.project_id}): "
+        line += f"its worker {job.worker} stopped; marked failed"
+        waiting = Job.objects.of(job.project, job.kind).filter(state=JobState.QUEUED)
+        if job.kind == JobKind.GOLD_REFRESH and job.attempt < MAX_ATTEMPTS:
+            if waiting.exists():
+                line += "; a newer request already waits"
+            else:
+                retry = request_gold_refresh(
+                    job.project,
+                    by=job.requested_by,
+                    force=bool(job.options.get("force")),
+                    retry_of=job,
+                )
+                line += f"; retried as job {retry.pk}"
+        done.append(line)
+    return done

@@ -1,0 +1,88 @@
+"""The django-tasks tasks: what a ``db_worker`` process runs for a Job.
+
+One task, ``run_job(job_id)``, for every kind: it claims the job (a superseded
+one is skipped, one whose project already has a refresh running waits for it),
+runs the work with a progress callback and records done or failed, the failure
+in words. The work writes in one transaction, so a failure stores nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError
+from django.utils import timezone
+from django_tasks import task
+
+from annotator.gold import refresh_gold
+from annotator.models import Job, JobKind
+from annotator.services import jobs
+
+# Each wait is a new task record: every few seconds is enough for work of minutes.
+RETRY_BUSY_AFTER = timedelta(seconds=5)
+
+
+def in_words(error: BaseException) -> str:
+    """Why a job failed, for the manager reading the job page."""
+    if isinstance(error, ValidationError):
+        return (
+            " ".join(error.messages)
+            + " A manager can fix this in the project's admin page."
+        )
+    if isinstance(error, DatabaseError):
+        return f"The database refused the work: {error}".strip()
+    if isinstance(error, (KeyboardInterrupt, SystemExit)):
+        return "The worker was stopped while running this job."
+    return f"An unexpected error stopped the work ({type(error).__name__}: {error})."
+
+
+def _gold_refresh(job: Job, progress: jobs.JobProgress) -> str:
+    runs = refresh_gold(
+        job.project,
+        by=job.requested_by,
+        force=bool(job.options.get("force")),
+        progress=progress,
+    )
+    if not runs:
+        return "the gold was already fresh: nothing to do"
+    decided = sum(run.n_decided for run in runs)
+    return f"{len(runs)} dimensions recomputed; {decided:,} automatic labels in all"
+
+
+WORK = {JobKind.GOLD_REFRESH: _gold_refresh}
+
+
+@task()
+def run_job(job_id: int) -> str:
+    job = jobs.start_job(job_id, worker=jobs.this_worker())
+    if job is None:
+        return "skipped: superseded or already finished"
+    if job is jobs.BUSY:
+        return _wait(job_id)
+    job = Job.objects.select_related("project", "requested_by").get(pk=job_id)
+    progress = jobs.JobProgress(job)
+    try:
+        note = WORK[job.kind](job, progress)
+    except BaseException as error:
+        progress.close()
+        jobs.fail_job(job, error=in_words(error))
+        raise  # the worker's own record keeps the traceback for operators
+    progress.close()
+    jobs.finish_job(job, note=note)
+    return note
+
+
+def _wait(job_id: int) -> str:
+    """Run again in a moment; without a backend that defers, fail in words."""
+    job = Job.objects.get(pk=job_id)
+    if not run_job.get_backend().supports_defer:
+        jobs.fail_job(
+            job,
+            error="Another gold refresh of this project was running; ask again "
+            "when it has finished.",
+        )
+        return "failed: another refresh was running"
+    result = run_job.using(run_after=timezone.now() + RETRY_BUSY_AFTER).enqueue(job_id)
+    jobs.wait_for_turn(job, str(result.id))
+    return "waiting for the running refresh"

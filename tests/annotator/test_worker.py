@@ -1,0 +1,198 @@
+"""Real `manage.py db_worker` processes on PostgreSQL: enqueue → run → the page shows
+the result; supersede and one-at-a-time across workers; a worker killed mid-job.
+
+Each test commits (transaction=True) so the worker, another process, sees its rows;
+workers run on the database backend against the test database.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
+from rest_framework.authtoken.models import Token
+
+from annotator.gold import gold_is_fresh, refresh_gold
+from annotator.models import GoldRun, Job, JobState, Membership
+from annotator.services import jobs
+from tests.annotator.test_adjudication_views import logged_in, member
+from tests.annotator.test_jobs import coded_project, gold_rows
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+ROOT = Path(__file__).resolve().parents[2]
+DATABASE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+class Workers:
+    """Start and stop db_worker processes against the test database."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.running: list[subprocess.Popen] = []
+
+    def start(self, *, pause: float = 0) -> subprocess.Popen:
+        db = connection.settings_dict
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/"
+            f"{db['NAME']}",
+            "TASKS_BACKEND": "database",
+            "ANNOTATOR_JOB_TEST_PAUSE": str(pause),
+        }
+        log = (self.tmp_path / f"worker-{len(self.running)}.log").open("w")
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "db_worker", "--no-reload"]
+            + ["--no-startup-delay", "--interval", "0.2"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.running.append(process)
+        return process
+
+    def kill(self, process: subprocess.Popen) -> None:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)  # reaped: its pid is gone, as after a real crash
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text() for p in sorted(self.tmp_path.glob("*.log")))
+
+    def stop_all(self) -> None:
+        for process in self.running:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)  # graceful: after the job in hand
+        for process in self.running:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def workers(tmp_path, settings):
+    settings.TASKS = DATABASE
+    pool = Workers(tmp_path)
+    yield pool
+    pool.stop_all()
+
+
+def wait_for(condition, what: str, workers: Workers, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}; worker logs:\n{workers.logs()}")
+
+
+def job_state(pk: int) -> str:
+    return Job.objects.get(pk=pk).state
+
+
+def test_a_page_queues_the_refresh_a_worker_runs_and_then_shows_it(client, workers):
+    project = coded_project()
+    logged_in(client, member(project, "rev", Membership.Role.REVIEWER))
+    adjudicate = reverse("project-adjudicate", args=[project.pk])
+    panel = reverse("project-gold-status", args=[project.pk])
+    html = client.get(adjudicate).content.decode()
+    assert "No gold computed yet, refresh waiting for a worker…" in html
+    job = Job.objects.get()
+    assert job.state == JobState.QUEUED and not gold_rows(project)
+    workers.start()
+    wait_for(lambda: job_state(job.pk) == JobState.DONE, "the refresh", workers)
+    partial = client.get(panel, HTTP_HX_REQUEST="true").content.decode()
+    assert "reload the page" in partial and 'hx-trigger="every 2s"' not in partial
+    html = client.get(adjudicate).content.decode()
+    assert "Gold as of <time" in html and "refreshing" not in html
+    assert '<strong class="waiting-count">4</strong>' in html  # every topic disputed
+    token = Token.objects.create(user=member(project, "script", "reviewer"))
+    response = client.get(
+        reverse("api-gold", args=[project.pk]), HTTP_AUTHORIZATION=f"Token {token}"
+    )
+    assert response["X-Gold-Refreshing"] == "false" and response["X-Gold-As-Of"]
+    assert response.json()["results"]
+    result = DBTaskResult.objects.get(id=Job.objects.get(pk=job.pk).task_id)
+    assert result.status == "SUCCESSFUL"
+
+
+def test_a_superseded_refresh_is_skipped_by_the_worker(workers):
+    project = coded_project()
+    first = jobs.request_gold_refresh(project)
+    second = jobs.request_gold_refresh(project, force=True)
+    assert job_state(first.pk) == JobState.SUPERSEDED
+    workers.start()
+    wait_for(lambda: job_state(second.pk) == JobState.DONE, "the refresh", workers)
+    assert job_state(first.pk) == JobState.SUPERSEDED
+    skipped = DBTaskResult.objects.get(id=first.task_id)
+    assert skipped.status == "SUCCESSFUL"
+    assert skipped.return_value.startswith("skipped")
+    assert GoldRun.objects.filter(project=project).count() == 3  # one run, 3 dims
+
+
+def test_two_workers_run_one_refresh_of_a_project_at_a_time(workers):
+    project = coded_project()
+    first = jobs.request_gold_refresh(project, force=True)
+    slow = workers.start(pause=1)  # a second per step: still running below
+    wait_for(lambda: job_state(first.pk) == JobState.RUNNING, "the first", workers)
+    second = jobs.request_gold_refresh(project, force=True)
+    workers.start()
+    wait_for(
+        lambda: "already running" in Job.objects.get(pk=second.pk).note,
+        "the second to wait its turn",
+        workers,
+    )
+    assert Job.objects.filter(state=JobState.RUNNING).count() == 1
+    wait_for(lambda: job_state(second.pk) == JobState.DONE, "both", workers)
+    assert job_state(first.pk) == JobState.DONE
+    first, second = Job.objects.get(pk=first.pk), Job.objects.get(pk=second.pk)
+    assert second.started_at >= first.finished_at
+    assert slow.poll() is None  # the worker carries on after its job
+
+
+def test_a_worker_killed_mid_job_leaves_the_gold_as_it_was_and_is_retried(workers):
+    project = coded_project()
+    refresh_gold(project)
+    before = gold_rows(project)
+    runs = GoldRun.objects.count()
+    job = jobs.request_gold_refresh(project, force=True)  # rewrites every row
+    victim = workers.start(pause=30)
+    # Progress past the first dimension: its rows are written, not committed.
+    wait_for(
+        lambda: Job.objects.get(pk=job.pk).done_units > 0, "the first step", workers
+    )
+    assert gold_rows(project) == before  # nobody sees uncommitted rows
+    workers.kill(victim)
+    job = Job.objects.get(pk=job.pk)
+    assert job.state == JobState.RUNNING  # nobody could say otherwise yet
+    assert gold_rows(project) == before and GoldRun.objects.count() == runs
+
+    workers.start()  # sweeps before taking work
+    wait_for(
+        lambda: Job.objects.filter(retry_of=job, state=JobState.DONE).exists(),
+        "the retry",
+        workers,
+    )
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED
+    assert job.error == (
+        f"The worker running this job ({job.worker}) stopped before it finished. "
+        "Nothing it computed was kept: the gold is as it was before."
+    )
+    assert DBTaskResult.objects.get(id=job.task_id).status == "FAILED"
+    retry = Job.objects.get(retry_of=job)
+    assert retry.attempt == 2 and retry.options == {"force": True}
+    assert gold_is_fresh(project)
+    after = gold_rows(project)
+    assert len(after) == len(before) and after != before  # new runs named
+    assert f"retried as job {retry.pk}" in workers.logs()
