@@ -147,10 +147,16 @@ def project_jobs(user: User, project_id: int) -> Project:
 
 def job_for(user: User, job_id: int) -> Job:
     """A job of a project the user manages: 404 if they may not see the project
-    (or there is no such job), 403 if they see it but do not manage it."""
+    (or there is no such job), 403 if they see it but do not manage it. A job
+    without a project (a corpus import, a restore) is its requester's and
+    staff's: 404 for anyone else."""
     job = Job.objects.select_related("requested_by").filter(pk=job_id).first()
     if job is None:
         raise Http404("No such job.")
+    if job.project_id is None:
+        if not (user.is_staff or job.requested_by_id == user.pk):
+            raise Http404("No such job.")
+        return job
     job.project = project_jobs(user, job.project_id)
     return job
 

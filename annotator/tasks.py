@@ -50,6 +50,8 @@ def _gold_refresh(job: Job, progress: jobs.JobProgress) -> str:
     return f"{len(runs)} dimensions recomputed; {decided:,} automatic labels in all"
 
 
+# Each kind's work: (job, progress) -> a line saying what was done. It writes
+# in one transaction (a failure stores nothing) and may set job.result.
 WORK = {JobKind.GOLD_REFRESH: _gold_refresh}
 
 
@@ -69,7 +71,7 @@ def run_job(job_id: int) -> str:
         jobs.fail_job(job, error=in_words(error))
         raise  # the worker's own record keeps the traceback for operators
     progress.close()
-    jobs.finish_job(job, note=note)
+    jobs.finish_job(job, note=note, result=job.result)
     return note
 
 
@@ -79,10 +81,10 @@ def _wait(job_id: int) -> str:
     if not run_job.get_backend().supports_defer:
         jobs.fail_job(
             job,
-            error="Another gold refresh of this project was running; ask again "
-            "when it has finished.",
+            error=f"Another {job.get_kind_display()} of this project was running; "
+            "ask again when it has finished.",
         )
-        return "failed: another refresh was running"
+        return "failed: another job of its kind was running"
     result = run_job.using(run_after=timezone.now() + RETRY_BUSY_AFTER).enqueue(job_id)
     jobs.wait_for_turn(job, str(result.id))
-    return "waiting for the running refresh"
+    return f"waiting for the running {job.get_kind_display()}"

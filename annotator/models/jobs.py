@@ -18,7 +18,20 @@ User = settings.AUTH_USER_MODEL
 
 class JobKind(models.TextChoices):
     GOLD_REFRESH = "gold_refresh", "gold refresh"
-    # Room for the later parts of the issue: web import, archive, restore, agreement.
+    CORPUS_IMPORT = "corpus_import", "corpus import"
+    ARCHIVE = "archive", "project archive"
+    RESTORE = "restore", "project restore"
+    AGREEMENT = "agreement", "agreement report"
+
+
+# What a kind's progress counts ("40 % (400 of 1,000 ratings)").
+UNITS = {
+    JobKind.GOLD_REFRESH: "ratings",
+    JobKind.CORPUS_IMPORT: "bytes",
+    JobKind.ARCHIVE: "rows",
+    JobKind.RESTORE: "bytes",
+    JobKind.AGREEMENT: "resamples",
+}
 
 
 class JobState(models.TextChoices):
@@ -33,7 +46,9 @@ ACTIVE = (JobState.QUEUED, JobState.RUNNING)
 
 
 class JobQuerySet(models.QuerySet["Job"]):
-    def of(self, project: Project, kind: str = JobKind.GOLD_REFRESH) -> JobQuerySet:
+    def of(
+        self, project: Project | int, kind: str = JobKind.GOLD_REFRESH
+    ) -> JobQuerySet:
         return self.filter(project=project, kind=kind)
 
     def active(self) -> JobQuerySet:
@@ -41,9 +56,16 @@ class JobQuerySet(models.QuerySet["Job"]):
 
 
 class Job(models.Model):
-    """One request for long work on a project, from queued to done or failed."""
+    """One request for long work, from queued to done or failed.
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs")
+    Most work is a project's (gold, archive, agreement); a corpus import or a
+    restore has no project when it is asked for (``project`` is empty), and
+    only its requester (or staff) sees it.
+    """
+
+    project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
     kind = models.CharField(max_length=20, choices=JobKind)
     state = models.CharField(max_length=12, choices=JobState, default=JobState.QUEUED)
     options = models.JSONField(default=dict, blank=True)  # e.g. {"force": true}
@@ -51,6 +73,8 @@ class Job(models.Model):
     total_units = models.BigIntegerField(null=True, blank=True)
     note = models.CharField(max_length=200, blank=True)  # the progress, in words
     error = models.TextField(blank=True)  # why it failed, in words
+    # What the work made, for the job page to link: {"corpus": 3}, {"project": 7}.
+    result = models.JSONField(default=dict, blank=True)
     requested_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -93,6 +117,10 @@ class Job(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE
+
+    @property
+    def units(self) -> str:
+        return UNITS.get(self.kind, "units")
 
     @property
     def percent(self) -> int | None:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from annotator.models import Job, JobKind, JobState
+from annotator.models import Job, JobState
 
 MAX_ATTEMPTS = 2  # the first run and one retry
 
@@ -95,8 +95,12 @@ def fail_if_orphaned(job: Job) -> bool:
 
 def sweep_orphaned_jobs() -> list[str]:
     """Fail every running job whose worker is gone and retry each once (unless
-    a newer request already waits); returns what was done, a line each."""
-    from annotator.services.jobs import request_gold_refresh
+    a newer request already waits); returns what was done, a line each.
+
+    Every kind's work writes in one transaction, so a retry starts from
+    nothing stored.
+    """
+    from annotator.services.jobs import request_job
 
     done = []
     for job in Job.objects.filter(state=JobState.RUNNING).select_related(
@@ -104,17 +108,23 @@ def sweep_orphaned_jobs() -> list[str]:
     ):
         if not fail_if_orphaned(job):
             continue
-        line = f"job {job.pk} ({job.get_kind_display()}, project {job.project_id}): "
+        whose = f"project {job.project_id}" if job.project_id else "no project"
+        line = f"job {job.pk} ({job.get_kind_display()}, {whose}): "
         line += f"its worker {job.worker} stopped; marked failed"
-        waiting = Job.objects.of(job.project, job.kind).filter(state=JobState.QUEUED)
-        if job.kind == JobKind.GOLD_REFRESH and job.attempt < MAX_ATTEMPTS:
-            if waiting.exists():
+        waiting = job.project_id is not None and (
+            Job.objects.of(job.project_id, job.kind)
+            .filter(state=JobState.QUEUED)
+            .exists()
+        )
+        if job.attempt < MAX_ATTEMPTS:
+            if waiting:
                 line += "; a newer request already waits"
             else:
-                retry = request_gold_refresh(
-                    job.project,
+                retry = request_job(
+                    job.kind,
+                    project=job.project,
                     by=job.requested_by,
-                    force=bool(job.options.get("force")),
+                    options=job.options,
                     retry_of=job,
                 )
                 line += f"; retried as job {retry.pk}"

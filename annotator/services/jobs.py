@@ -1,13 +1,13 @@
 """Jobs: ask for long work in a worker, and move a job from queued to done or failed.
 
-Requests call ``request_gold_refresh`` (a manager's explicit ask) or
-``refresh_gold_if_stale`` (a page or the API about to read gold) and return at
-once; the task in ``annotator/tasks.py`` runs the work in a ``db_worker`` and
-records it here with ``start_job``, ``JobProgress``, ``finish_job`` and
-``fail_job``. One waiting and one running job per project and kind: a newer
-request supersedes the waiting one (a partial unique index on ``Job`` holds it
-even between two web servers), and a job that finds another running waits for
-it (``start_job`` answers ``BUSY``).
+Requests call ``request_job`` (``request_gold_refresh`` for a manager's explicit ask
+of gold, ``refresh_gold_if_stale`` for a page or the API about to read gold) and
+return at once; the task in ``annotator/tasks.py`` runs the work in a ``db_worker``
+and records it here with ``start_job``, ``JobProgress``, ``finish_job`` and
+``fail_job``. One waiting and one running job per project and kind: a newer request
+supersedes the waiting one (a partial unique index on ``Job`` holds it even between
+two web servers), and a job that finds another running waits for it (``start_job``
+answers ``BUSY``).
 """
 
 from __future__ import annotations
@@ -45,34 +45,47 @@ def this_worker() -> str:
 # --- asking for work -----------------------------------------------------------------
 
 
-def request_gold_refresh(
-    project: Project, *, by=None, force: bool = False, retry_of: Job | None = None
+def request_job(
+    kind: str,
+    *,
+    project: Project | None = None,
+    by=None,
+    options: dict | None = None,
+    retry_of: Job | None = None,
 ) -> Job:
-    """Queue a gold refresh of the project; returns its job.
+    """Queue work of ``kind`` (see ``annotator.tasks.WORK``); returns its job.
 
-    A refresh of the project still waiting is superseded (its task finds it so
-    and exits); a forced one passes ``force`` on, so nothing asked for is lost.
-    A running refresh is left alone: the new job waits for it.
+    A project's job of the same kind still waiting is superseded (its task
+    finds it so and exits); its options are merged into the new job's by
+    ``merge_options``, so nothing asked for is lost. A running one is left
+    alone: the new job waits for it. Work without a project (a corpus import,
+    a restore) is never superseded.
     """
     from annotator.tasks import run_job
 
     user = by if by is not None and by.is_authenticated else None
+    options = dict(options or {})
     with transaction.atomic():
-        waiting = list(
-            Job.objects.of(project, JobKind.GOLD_REFRESH)
-            .filter(state=JobState.QUEUED)
-            .select_for_update()
-        )
-        force = force or any(j.options.get("force") for j in waiting)
-        Job.objects.filter(pk__in=[j.pk for j in waiting]).update(
-            state=JobState.SUPERSEDED, note=SUPERSEDED_NOTE, finished_at=timezone.now()
-        )
+        waiting = []
+        if project is not None:
+            waiting = list(
+                Job.objects.of(project, kind)
+                .filter(state=JobState.QUEUED)
+                .select_for_update()
+            )
+            for old in waiting:
+                options = merge_options(kind, old.options, options)
+            Job.objects.filter(pk__in=[j.pk for j in waiting]).update(
+                state=JobState.SUPERSEDED,
+                note=SUPERSEDED_NOTE,
+                finished_at=timezone.now(),
+            )
         try:
             with transaction.atomic():
                 job = Job.objects.create(
                     project=project,
-                    kind=JobKind.GOLD_REFRESH,
-                    options={"force": True} if force else {},
+                    kind=kind,
+                    options=options,
                     requested_by=user,
                     note="waiting for a worker",
                     attempt=1 if retry_of is None else retry_of.attempt + 1,
@@ -81,12 +94,34 @@ def request_gold_refresh(
         except IntegrityError:
             # Another request queued one between our read and our insert: it
             # will read the same state, so it stands for this one too.
-            return Job.objects.of(project).get(state=JobState.QUEUED)
+            return Job.objects.of(project, kind).get(state=JobState.QUEUED)
         result = run_job.enqueue(job.pk)
         # The immediate backend has already run the job: update, never save over it.
         Job.objects.filter(pk=job.pk).update(task_id=str(result.id))
     job.refresh_from_db()
     return job
+
+
+def merge_options(kind: str, older: dict, newer: dict) -> dict:
+    """The options of a job that supersedes a waiting one: a forced refresh
+    stays forced; otherwise the newer request's options stand."""
+    merged = dict(newer)
+    if kind == JobKind.GOLD_REFRESH and (older.get("force") or newer.get("force")):
+        merged["force"] = True
+    return merged
+
+
+def request_gold_refresh(
+    project: Project, *, by=None, force: bool = False, retry_of: Job | None = None
+) -> Job:
+    """Queue a gold refresh of the project (everything recomputed if ``force``)."""
+    return request_job(
+        JobKind.GOLD_REFRESH,
+        project=project,
+        by=by,
+        options={"force": True} if force else {},
+        retry_of=retry_of,
+    )
 
 
 def refresh_gold_if_stale(project: Project, *, by=None) -> GoldStatus:
@@ -119,7 +154,9 @@ def start_job(job_id: int, *, worker: str) -> Job | str | None:
         if job is None or job.state != JobState.QUEUED:
             return None
         running = (
-            Job.objects.of(job.project_id, job.kind)
+            None  # work without a project runs side by side
+            if job.project_id is None
+            else Job.objects.of(job.project_id, job.kind)
             .filter(state=JobState.RUNNING)
             .first()
         )
@@ -147,15 +184,17 @@ def start_job(job_id: int, *, worker: str) -> Job | str | None:
 def wait_for_turn(job: Job, task_id: str) -> None:
     """Note that a job waits for the running one (its task was deferred)."""
     Job.objects.filter(pk=job.pk, state=JobState.QUEUED).update(
-        task_id=task_id, note="waiting for the refresh already running to finish"
+        task_id=task_id,
+        note=f"waiting for the {job.get_kind_display()} already running to finish",
     )
 
 
-def finish_job(job: Job, *, note: str) -> None:
+def finish_job(job: Job, *, note: str, result: dict | None = None) -> None:
     done = job.total_units if job.total_units is not None else job.done_units
     Job.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
         state=JobState.DONE,
         note=note,
+        result=result or {},
         done_units=done,
         finished_at=timezone.now(),
     )

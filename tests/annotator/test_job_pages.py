@@ -178,3 +178,18 @@ def test_the_adjudication_page_before_any_gold_was_ever_computed(
     assert "No gold computed yet, refresh waiting for a worker…" in html
     assert POLLING in html
     assert Job.objects.get().state == JobState.QUEUED
+
+
+def test_a_job_without_a_project_is_its_requesters_and_staffs(client):
+    owner = UserFactory(username="owner")
+    job = Job.objects.create(kind="corpus_import", requested_by=owner, note="waiting")
+    url = reverse("job-detail", args=[job.pk])
+    logged_in(client, UserFactory(username="someone-else"))
+    assert client.get(url).status_code == 404
+    for user in (owner, UserFactory(username="admin", is_staff=True)):
+        logged_in(client, user)
+        page = client.get(url)
+        assert page.status_code == 200
+        assert f"Job {job.pk}: corpus import" in page.content.decode()
+        partial = client.get(url, **HTMX).content.decode()
+        assert partial.lstrip().startswith('<section id="job-card"')

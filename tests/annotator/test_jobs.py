@@ -123,7 +123,7 @@ def test_a_job_waits_while_another_refresh_of_its_project_runs(db, queue_only):
     )
     waiting = jobs.request_gold_refresh(project)
     first_task = waiting.task_id
-    assert run_job.call(waiting.pk) == "waiting for the running refresh"
+    assert run_job.call(waiting.pk) == "waiting for the running gold refresh"
     waiting.refresh_from_db()
     assert waiting.state == JobState.QUEUED and "already running" in waiting.note
     assert waiting.task_id != first_task  # deferred: a new task, run a little later
@@ -308,3 +308,50 @@ def test_prune_jobs_deletes_only_jobs_finished_long_ago(db):
     call_command("prune_jobs", "--min-age-days", "30", stdout=io.StringIO())
     assert set(Job.objects.values_list("pk", flat=True)) == {recent.pk, waiting.pk}
     assert not Job.objects.filter(pk=old.pk).exists()
+
+
+@pytest.fixture
+def projectless_work(monkeypatch):
+    """A kind of work with no project (as a corpus import is), recording its runs."""
+    from annotator import tasks
+
+    runs = []
+
+    def work(job, progress):
+        runs.append(job.pk)
+        progress(1, 1, "read the whole file")
+        job.result = {"made": job.pk}
+        return "imported"
+
+    monkeypatch.setitem(tasks.WORK, "corpus_import", work)
+    return runs
+
+
+def test_work_without_a_project_runs_side_by_side_and_keeps_its_result(
+    db, projectless_work, queue_only
+):
+    first = jobs.request_job("corpus_import", options={"name": "one"})
+    second = jobs.request_job("corpus_import", options={"name": "two"})
+    # Neither supersedes the other: each is someone's own upload.
+    assert {first.state, second.state} == {JobState.QUEUED}
+    jobs.start_job(first.pk, worker="elsewhere:1")
+    run_job.call(second.pk)  # not BUSY behind the other, which is running
+    second.refresh_from_db()
+    assert second.state == JobState.DONE and second.result == {"made": second.pk}
+    assert second.note == "imported" and second.done_units == 1
+    assert projectless_work == [second.pk]
+
+
+def test_the_sweep_retries_work_without_a_project_too(db, projectless_work, queue_only):
+    gone = f"{socket.gethostname()}:{dead_pid()}"
+    job = Job.objects.create(
+        kind="corpus_import",
+        state=JobState.RUNNING,
+        worker=gone,
+        options={"name": "one"},
+    )
+    (line,) = sweep_orphaned_jobs()
+    assert "(corpus import, no project)" in line
+    retry = Job.objects.get(state=JobState.QUEUED)
+    assert retry.retry_of == job and retry.options == {"name": "one"}
+    assert retry.project is None
