@@ -16,6 +16,7 @@ from annotator.models import (
     GoldLabelCategory,
     GoldLabelRevision,
     GoldRun,
+    Job,
     Label,
     Membership,
     Project,
@@ -179,3 +180,16 @@ class DesignChangeAdmin(ReadOnly, admin.ModelAdmin):
     list_filter = ["project"]
     readonly_fields = ["project", "changed_by", "changed_at", "before", "after",
                        "summary", "change"]  # fmt: skip
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnly, admin.ModelAdmin):
+    """Jobs as operators see them; only workers move their state (the job page
+    and prune_jobs are the managers' and operators' tools)."""
+
+    list_display = ["pk", "kind", "project", "state", "note", "requested_by",
+                    "created_at", "finished_at", "worker", "attempt"]  # fmt: skip
+    list_filter = ["kind", "state", "project"]
+    list_select_related = ["project", "requested_by"]
+    search_fields = ["note", "error", "worker"]
+    readonly_fields = [f.name for f in Job._meta.fields]

@@ -193,3 +193,15 @@ def test_a_job_without_a_project_is_its_requesters_and_staffs(client):
         assert f"Job {job.pk}: corpus import" in page.content.decode()
         partial = client.get(url, **HTMX).content.decode()
         assert partial.lstrip().startswith('<section id="job-card"')
+
+
+def test_operators_read_jobs_in_the_admin_and_cannot_change_them(client, project):
+    job = running_job(project)
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    listing = client.get(reverse("admin:annotator_job_changelist"))
+    assert listing.status_code == 200 and job.note in listing.text
+    shown = client.get(reverse("admin:annotator_job_change", args=[job.pk]))
+    # Read-only: the page has no save button.
+    assert shown.status_code == 200 and 'name="_save"' not in shown.text
+    assert client.get(reverse("admin:annotator_job_add")).status_code == 403
