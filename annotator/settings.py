@@ -205,8 +205,9 @@ JOB_STALE_AFTER = timedelta(
 # The agreement report's bootstrap (1,000 resamples per dimension) runs in the page
 # request for a dimension of up to this many pairable units; above, its intervals
 # are the last background job's (annotator/services/agreement_jobs.py), which the
-# page queues when the data changed. At 1M spans the bootstrap is most of the
-# report's 1.5 s and 460 MB (bench/RESULTS.md).
+# page queues when the data changed. What it saves depends on the data: with few
+# distinct unit patterns (bench/agreement.py's) a small share of the report, which is
+# then reading and breakdowns (bench/RESULTS.md).
 AGREEMENT_BOOTSTRAP_IN_REQUEST_MAX_UNITS = int(
     os.environ.get("AGREEMENT_BOOTSTRAP_IN_REQUEST_MAX_UNITS", 20_000)
 )
