@@ -111,6 +111,7 @@ def generate(spans: int, share: float, seed: int = 11):
     from annotator.models import (
         Annotation,
         Assignment,
+        ChangeCounter,
         Codebook,
         Label,
         Membership,
@@ -266,13 +267,19 @@ def generate(spans: int, share: float, seed: int = 11):
         insert_rows(
             Annotation,
             ("id", "assignment_id", "project_id", "codebook_id", "uncertain")
-            + ("comment", "seconds", "submission_token", "created_at", "updated_at"),
+            + ("comment", "seconds", "submission_token", "created_at", "updated_at")
+            + ("change",),
             (
-                (an, aid, project.pk, codebook.pk, False, "", float(s), "", f, f)
-                for an, aid, s, f in zip(
-                    annotation_ids, assignment_ids, seconds, finished, strict=True
+                (an, aid, project.pk, codebook.pk, False, "", float(s), "", f, f, n)
+                for n, (an, aid, s, f) in enumerate(
+                    zip(annotation_ids, assignment_ids, seconds, finished, strict=True),
+                    start=1,
                 )
             ),
+        )
+        # Each coding numbered as submit_annotation numbers it (gold freshness).
+        ChangeCounter.objects.update_or_create(
+            project=project, defaults={"n": n_codings}
         )
         print(f"annotations: {n_codings:,}", flush=True)
         topic_dim, stance_dim = dims["topic"].pk, dims["stance"].pk
