@@ -80,6 +80,11 @@ urlpatterns += [
         name="project-code-recent",
     ),
     path(
+        "projects/<int:project_id>/code/waiting/",
+        coding.waiting,
+        name="project-code-waiting",
+    ),
+    path(
         "projects/<int:project_id>/code/<int:assignment_id>/",
         coding.revise,
         name="project-code-revise",

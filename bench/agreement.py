@@ -280,9 +280,10 @@ def generate(spans: int, share: float, seed: int = 11):
                 )
             ),
         )
-        # Each coding numbered as submit_annotation would (annotations.change is
-        # required since exact gold freshness), and the project's counter after them.
-        ChangeCounter.objects.create(project=project, n=n_codings)
+        # Each coding numbered as submit_annotation numbers it (gold freshness).
+        ChangeCounter.objects.update_or_create(
+            project=project, defaults={"n": n_codings}
+        )
         print(f"annotations: {n_codings:,}", flush=True)
         topic_dim, stance_dim = dims["topic"].pk, dims["stance"].pk
         topic_cat, stance_cat = topic_ids[topic], stance_ids[stance]

@@ -81,6 +81,8 @@ def _number(text: str) -> float | None:
 
 def _parse_value(text: str, level: str, where: str, scale: _Scale | None) -> Any:
     if level == "set":
+        if not text:
+            return frozenset()
         labels = [lab.strip() for lab in text.split("|")]
         if any(not lab for lab in labels):
             raise RatingsInputError(
@@ -167,7 +169,9 @@ def _read(f: IO[str], name: str, level: str, scale: _Scale | None) -> Ratings:
             )
         fields = {c: row[i].strip() for c, i in cols.items()}
         for c in REQUIRED:
-            if not fields[c]:
+            # At the set level an empty value is a rating: the coder chose no
+            # label (a missing rating has no row at all).
+            if not fields[c] and not (c == "value" and level == "set"):
                 raise RatingsInputError(f"{where}: field {c!r} is empty")
         key = (fields["unit"], fields["coder"])
         if key in seen:

@@ -85,6 +85,22 @@ def release_expired_claims(*, project: Project, now: datetime | None = None) -> 
         return release_lapsed(project, now)
 
 
+def may_have_work(project: Project, coder, now: datetime | None = None) -> bool:
+    """Whether a coder told "nothing left" may find a span now, without claiming
+    one: a place was given back since (the project's queue_version moved past
+    the coder's ``nothing_left_at``), or a claim's lease ran out and its span
+    waits to be released. It may still find nothing (the span was theirs)."""
+    now = now or timezone.now()
+    row = fetch_row(
+        "SELECT m.nothing_left_at IS NULL OR m.nothing_left_at <> p.queue_version,"
+        f" {sql.LAPSED} FROM annotator_membership m"
+        " JOIN annotator_project p ON p.id = m.project_id"
+        " WHERE m.project_id = %s AND m.user_id = %s",
+        [project.pk, db_time(now), project.pk, coder.pk],
+    )
+    return row is not None and any(row)
+
+
 def release_lapsed(project: Project, now: datetime) -> int:
     """Expire the project's lapsed claims (in the caller's transaction)."""
     stale = list(

@@ -35,6 +35,7 @@ from annotator.services import (
     submit_annotation,
     unskip_span,
 )
+from annotator.services.queue import may_have_work
 from annotator.spans import span_in_context
 from annotator.views import cards
 from annotator.views.base import HtmxHttpRequest, partial, see_other
@@ -374,3 +375,17 @@ def recent(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
             :RECENT_SKIPS
         ]
     return render(request, partial(request, RECENT_TEMPLATE, "recent-list"), context)
+
+
+@access.login_required
+@require_GET
+def waiting(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    """What the "All done" card polls: 204 while nothing new can be waiting, a
+    notice with a way back to coding once something may be; claims nothing (an
+    open tab must not hold leases). A plain GET goes to the coding screen."""
+    project = access.coding_project(request.user, project_id)
+    if not request.htmx:
+        return see_other(request, reverse("project-code", args=[project.pk]))
+    if not may_have_work(project, request.user):
+        return HttpResponse(status=204)  # htmx swaps nothing and polls on
+    return render(request, "annotator/code.html#new-work", {"project": project})

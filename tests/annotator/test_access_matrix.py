@@ -115,6 +115,11 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         "GET",
         {"anonymous": LOGIN, **NOT_OURS, "coder": 200, "_": 403},
     ),
+    # A plain GET goes to the coding screen (htmx polls get 204 or the notice).
+    "project-code-waiting": (
+        "GET",
+        {"anonymous": LOGIN, **NOT_OURS, "coder": 303, "_": 403},
+    ),
     "project-code-revise": (
         "GET",
         {"anonymous": LOGIN, **NOT_OURS, "coder": 200, "_": 403},

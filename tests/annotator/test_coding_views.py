@@ -229,6 +229,49 @@ def test_all_done_state(client):
     assert 'id="code-form"' not in response.text
 
 
+def test_all_done_asks_for_new_work_without_claiming_any(
+    client, django_assert_num_queries
+):
+    """A coder left on "All done" learns when a span comes back (here c2's
+    lease runs out), and the poll itself never claims: an open tab holds no
+    leases."""
+    project = make_project(
+        documents=1, spans_per_document=2, coders=["c1", "c2"], coders_per_span=1
+    )
+    held_by_c2 = claim_next_span(project=project, coder=user("c2"))
+    c1 = log_in(client, "c1")
+    c1.get(code_url(project))
+    done = post_code(c1, project, topic="arms", stance="neutral", headers=HX)
+    assert "All done" in done.text
+    poll = reverse("project-code-waiting", args=[project.pk])
+    assert f'hx-get="{poll}" hx-trigger="every 30s"' in done.text
+    with django_assert_num_queries(4):  # session, user, project + role, the check
+        assert c1.get(poll, headers=HX).status_code == 204
+    Assignment.objects.filter(pk=held_by_c2.pk).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    news = c1.get(poll, headers=HX)
+    assert news.status_code == 200
+    assert news.text.startswith('<p id="new-work"') and "Continue coding" in news.text
+    assert not Assignment.objects.live().filter(coder=user("c1")).exists()
+    # A plain GET (no script) goes to the coding screen, which claims the span.
+    page = c1.get(poll)
+    assert page.status_code == 303 and page["Location"] == code_url(project)
+    assert "All done" not in c1.get(code_url(project)).text
+    assert current(project).span_id == held_by_c2.span_id
+
+
+def test_only_the_projects_coders_poll_for_new_work(client):
+    project = make_project(documents=1, spans_per_document=1, coders=["c1"])
+    poll = reverse("project-code-waiting", args=[project.pk])
+    reviewer = UserFactory(username="rev")
+    set_membership(project=project, user=reviewer, role="reviewer")
+    client.force_login(reviewer)
+    assert client.get(poll, headers=HX).status_code == 403
+    client.force_login(UserFactory(username="stranger"))
+    assert client.get(poll, headers=HX).status_code == 404
+
+
 # --- submitting ----------------------------------------------------------------------
 
 

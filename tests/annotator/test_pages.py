@@ -167,3 +167,11 @@ def test_upload_form_requires_a_corpus_and_known_file_types(manager_client):
 def test_healthz_reports_database_ok(client):
     response = client.get(reverse("healthz"))
     assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_every_page_names_its_icon_so_browsers_do_not_ask_for_favicon_ico(client):
+    from django.contrib.staticfiles import finders
+
+    page = client.get(reverse("login")).content.decode()
+    assert '<link rel="icon" href="/static/annotator/favicon.svg"' in page
+    assert finders.find("annotator/favicon.svg")

@@ -152,7 +152,9 @@ def test_two_workers_run_one_refresh_of_a_project_at_a_time(workers):
         "the second to wait its turn",
         workers,
     )
-    assert Job.objects.filter(state=JobState.RUNNING).count() == 1
+    # Never two at once (the first may have finished by now on a loaded machine;
+    # the order of their times below is what proves they took turns).
+    assert Job.objects.filter(state=JobState.RUNNING).count() <= 1
     wait_for(lambda: job_state(second.pk) == JobState.DONE, "both", workers)
     assert job_state(first.pk) == JobState.DONE
     first, second = Job.objects.get(pk=first.pk), Job.objects.get(pk=second.pk)

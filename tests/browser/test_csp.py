@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from annotator.demo import managers_group
 from annotator.services import set_membership
+from annotator.services.jobs import request_gold_refresh
 from tests.annotator.test_agreement_report import code_everything
 from tests.browser.conftest import log_in
 from tests.factories import PASSWORD, UserFactory, make_project
@@ -36,18 +37,40 @@ def watch_violations(page) -> list[str]:
     return seen
 
 
+def watch_failed_requests(page) -> list[str]:
+    """Every request of the page that failed (a favicon 404 included)."""
+    failed: list[str] = []
+    page.on(
+        "response",
+        lambda response: (
+            failed.append(f"{response.status} {response.url}")
+            if response.status >= 400
+            else None
+        ),
+    )
+    return failed
+
+
 def test_pages_run_under_the_policy_without_a_violation(page, project):
     boss = UserFactory(username="boss", is_staff=True)
     boss.groups.add(managers_group())
     set_membership(project=project, user=boss, role="manager")
+    refresh = request_gold_refresh(project, by=boss)
     violations = watch_violations(page)
+    failed = watch_failed_requests(page)
     log_in(page, "boss", PASSWORD)
     for name, args in [
         ("home", []),
         ("project-detail", [project.pk]),
         ("project-agreement", [project.pk]),
         ("project-members", [project.pk]),
+        ("project-design", [project.pk]),
+        ("project-adjudicate", [project.pk]),
+        ("project-jobs", [project.pk]),
+        ("job-detail", [refresh.pk]),
+        ("corpus-list", []),
         ("corpus-import", []),
+        ("api-token", []),
         ("api-docs", []),
     ]:
         response = page.goto(reverse(name, args=args))
@@ -57,6 +80,18 @@ def test_pages_run_under_the_policy_without_a_violation(page, project):
     # The Swagger UI ran its set-up script (loaded from a URL, not inline).
     page.locator(".swagger-ui").first.wait_for()
     assert violations == []
+    assert failed == []
+
+
+def test_the_coding_screen_runs_under_the_policy(page):
+    fresh = make_project(documents=1, spans_per_document=3, coders=("newcoder",))
+    violations = watch_violations(page)
+    failed = watch_failed_requests(page)
+    log_in(page, "newcoder", PASSWORD)
+    page.goto(reverse("project-code", args=[fresh.pk]))
+    page.locator(".code-form").first.wait_for()
+    assert violations == []
+    assert failed == []
 
 
 def test_scales_draw_bars_and_heatmaps_from_classes(page, project):

@@ -5,8 +5,8 @@
     manage.py agreement --csv ratings.csv --level ordinal --weights quadratic --json
 
 The CSV has a header with ``unit,coder,value`` (one rating per row; for
-``--level set`` the labels of one rating joined by ``|``). Bad input exits with
-status 2 and a message naming the file and line.
+``--level set`` the labels of one rating joined by ``|``, empty for none). Bad input
+exits with status 2 and a message naming the file and line.
 """
 
 from __future__ import annotations

@@ -6,7 +6,12 @@ import io
 
 import pytest
 
-from annotator.agreement import RatingsInputError, read_ratings_csv, summary
+from annotator.agreement import (
+    RatingsInputError,
+    krippendorff_alpha,
+    read_ratings_csv,
+    summary,
+)
 
 
 def _csv(text: str) -> io.StringIO:
@@ -56,3 +61,16 @@ def test_sets_are_parsed_and_blank_lines_skipped():
     )
     assert list(values) == [frozenset({"x", "y"})] * 2
     assert list(units) == ["1", "1"] and list(coders) == ["a", "b"]
+
+
+def test_an_empty_set_is_a_rating_at_the_set_level_only():
+    """A coder who chose no label of a multi-choice dimension rated it: the empty
+    set (a missing rating has no row). At other levels an empty value is refused."""
+    units, coders, values = read_ratings_csv(
+        _csv("unit,coder,value\n1,a,\n1,b,x\n2,a,\n2,b, \n"), level="set"
+    )
+    assert list(values) == [frozenset(), frozenset({"x"}), frozenset(), frozenset()]
+    result = krippendorff_alpha(units, coders, values, level="set")
+    assert result.n_pairable == 4
+    with pytest.raises(RatingsInputError, match="line 2: field 'value' is empty"):
+        read_ratings_csv(_csv("unit,coder,value\n1,a,\n1,b,x\n"), level="nominal")
