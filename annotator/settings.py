@@ -202,6 +202,15 @@ TASKS = {
 JOB_STALE_AFTER = timedelta(
     seconds=int(os.environ.get("JOB_STALE_AFTER_SECONDS", 30 * 60))
 )
+# The agreement report's bootstrap (1,000 resamples per dimension) runs in the page
+# request for a dimension of up to this many pairable units; above, its intervals
+# are the last background job's (annotator/services/agreement_jobs.py), which the
+# page queues when the data changed. What it saves depends on the data: with few
+# distinct unit patterns (bench/agreement.py's) a small share of the report, which is
+# then reading and breakdowns (bench/RESULTS.md).
+AGREEMENT_BOOTSTRAP_IN_REQUEST_MAX_UNITS = int(
+    os.environ.get("AGREEMENT_BOOTSTRAP_IN_REQUEST_MAX_UNITS", 20_000)
+)
 # Tests only: a job sleeps this long after each step of progress, so a test can
 # kill its worker midway (tests/annotator/test_worker.py).
 JOB_TEST_PAUSE_SECONDS = float(os.environ.get("ANNOTATOR_JOB_TEST_PAUSE", 0) or 0)

@@ -17,7 +17,7 @@ from django_tasks import task
 
 from annotator.gold import refresh_gold
 from annotator.models import Job, JobKind
-from annotator.services import jobs
+from annotator.services import agreement_jobs, jobs
 
 # Each wait is a new task record: every few seconds is enough for work of minutes.
 RETRY_BUSY_AFTER = timedelta(seconds=5)
@@ -50,9 +50,18 @@ def _gold_refresh(job: Job, progress: jobs.JobProgress) -> str:
     return f"{len(runs)} dimensions recomputed; {decided:,} automatic labels in all"
 
 
+def _agreement(job: Job, progress: jobs.JobProgress) -> str:
+    return agreement_jobs.compute_and_store(
+        job.project,
+        n_resamples=int(job.options.get("n_resamples", agreement_jobs.N_RESAMPLES)),
+        seed=int(job.options.get("seed", agreement_jobs.SEED)),
+        progress=progress,
+    )
+
+
 # Each kind's work: (job, progress) -> a line saying what was done. It writes
 # in one transaction (a failure stores nothing) and may set job.result.
-WORK = {JobKind.GOLD_REFRESH: _gold_refresh}
+WORK = {JobKind.GOLD_REFRESH: _gold_refresh, JobKind.AGREEMENT: _agreement}
 
 
 @task()

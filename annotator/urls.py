@@ -141,6 +141,11 @@ urlpatterns += [
         name="project-agreement",
     ),
     path(
+        "projects/<int:project_id>/agreement/intervals/",
+        agreement.intervals_status,
+        name="project-agreement-intervals",
+    ),
+    path(
         "api/v1/projects/<int:project_id>/agreement/",
         agreement_api.AgreementView.as_view(),
         name="api-project-agreement",

@@ -3,7 +3,10 @@
 
 Targets: the whole agreement report (every coefficient and breakdown of both
 dimensions, a 1,000-resample bootstrap each) in <= 5 s and <= 500 MB peak RSS;
-alpha alone (reading one dimension's labels and computing alpha) in <= 1 s.
+alpha alone (reading one dimension's labels and computing alpha) in <= 1 s. Then
+the background job's bootstrap (``job``, as in a worker: <= 5 s, 500 MB) and the
+page request's report with that job's result behind it (``page``: no bootstrap
+in the request; the 1 s it is held to is a goal, not a published target).
 
     createdb h3bench
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/h3bench
@@ -349,6 +352,24 @@ if {what!r} == "alpha":
                            categories=tuple(range(len(data.categories))))
     out = {{"alpha": a.value, "n_units": a.n_units, "n_pairable": a.n_pairable,
            "ratings": int(len(data.unit))}}
+elif {what!r} == "job":
+    # The background job's work, from scratch (the stored result deleted first).
+    from annotator.models import AgreementIntervals
+    from annotator.services import agreement_jobs
+    AgreementIntervals.objects.filter(project=project).delete()
+    t = time.perf_counter()
+    out = {{"note": agreement_jobs.compute_and_store(project)}}
+elif {what!r} == "page":
+    # The page request's report with the job's current result behind it: every
+    # estimate and breakdown, the bootstrap of dimensions above the threshold
+    # read from the stored result (the rendering of the template not included).
+    from annotator.services import agreement_jobs
+    report, status = agreement_jobs.report_with_intervals(project, documents_limit=10)
+    assert status is not None and status.current, "run the job first"
+    out = {{d.key: {{"alpha": d.estimate.value,
+                    "ci": [d.alpha.ci_low, d.alpha.ci_high],
+                    "intervals": d.intervals_from}}
+           for d in report.dimensions}}
 else:
     report = ar.project_report(project, n_resamples=1000)
     out = {{d.key: {{"alpha": d.estimate.value,
@@ -402,7 +423,10 @@ def main() -> None:
         project = generate(args.spans, args.share)
     else:
         print(f"reusing {PROJECT}: {project.total_codings:,} codings", flush=True)
-    for what, limit_s in (("alpha", 1.0), ("report", 5.0)):
+    # "job": the agreement job's bootstrap in a worker; "page": the page request's
+    # report above AGREEMENT_BOOTSTRAP_IN_REQUEST_MAX_UNITS with that job's result.
+    steps = (("alpha", 1.0), ("report", 5.0), ("job", 5.0), ("page", 1.0))
+    for what, limit_s in steps:
         load = os.getloadavg()[0]
         runs = [measure(what) for _ in range(args.repeat)]
         best = min(runs, key=lambda r: r["seconds"])
@@ -412,7 +436,7 @@ def main() -> None:
         print(
             f"{what}: best {best['seconds']:.2f} s (runs {times}; target <= "
             f"{limit_s:g} s, {verdict}); peak RSS {rss:.0f} MB"
-            + (" (target <= 500 MB)" if what == "report" else ""),
+            + (" (target <= 500 MB)" if what in ("report", "job") else ""),
             flush=True,
         )
         print(

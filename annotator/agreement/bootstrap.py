@@ -12,7 +12,7 @@ touches the individual ratings.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -277,8 +277,12 @@ def bootstrap_from_parts(
     seed: int | None = 0,
     minimums: Sequence[float] = (0.667, 0.8),
     confidence: float = 0.95,
+    progress: Callable[[int], None] | None = None,
 ) -> BootstrapResult:
-    """``bootstrap_alpha`` from precomputed alpha parts (see that function)."""
+    """``bootstrap_alpha`` from precomputed alpha parts (see that function).
+
+    ``progress(done)`` is called after each batch of resamples with how many
+    are done (a background job reports it); it does not change the draws."""
     if not 0 < confidence < 1:
         raise ValueError("confidence must be between 0 and 1")
     if n_resamples < 1:
@@ -303,6 +307,8 @@ def bootstrap_from_parts(
             b = min(batch, n_resamples - s)
             m = _draw_counts(rng, types, b)
             samples[s : s + b] = tables.alphas(m)
+            if progress is not None:
+                progress(s + b)
     finite = samples[np.isfinite(samples)]
     if len(finite):
         tail = (1.0 - confidence) / 2.0

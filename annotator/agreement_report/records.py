@@ -28,6 +28,15 @@ from annotator.agreement.small_samples import (
 )
 from annotator.models import Project
 
+from .intervals import (
+    CURRENT,
+    IN_REQUEST,
+    MISSING,
+    STALE,
+    alpha_result,
+    kappa_intervals,
+)
+
 # Krippendorff (2004, p. 241): rely on variables with alpha >= .800; consider
 # .667 <= alpha < .800 only for tentative conclusions.
 RELIABLE = 0.800
@@ -126,6 +135,30 @@ class DimensionReport:
     batch_size: int
     confusion: LabeledMatrix  # category labels
     coincidence: LabeledMatrix
+    # Where the intervals came from (intervals.IN_REQUEST, CURRENT, STALE or
+    # MISSING) and, for a background job's, when it computed them.
+    intervals_from: str = IN_REQUEST
+    intervals_as_of: datetime | None = None
+
+    @property
+    def intervals_current(self) -> bool:
+        """Computed from the data the estimates are: a verdict may use them."""
+        return self.intervals_from in (IN_REQUEST, CURRENT)
+
+    def use_stored(
+        self, stored: dict | None, *, current: bool, as_of: datetime | None
+    ) -> None:
+        """Take a background job's intervals of this dimension (None: it has none)."""
+        if stored is None or stored["level"] != self.level:
+            self.intervals_from, self.intervals_as_of = MISSING, None
+            return
+        self.alpha = alpha_result(self.estimate, stored["alpha"])
+        self.intervals = {
+            "krippendorff_alpha": (self.alpha.ci_low, self.alpha.ci_high),
+            **kappa_intervals(stored["kappa"]),
+        }
+        self.intervals_from = CURRENT if current else STALE
+        self.intervals_as_of = as_of
 
     @property
     def estimate(self) -> AgreementResult:
@@ -138,8 +171,10 @@ class DimensionReport:
 
     @property
     def reading(self) -> str:
+        """The verdict, with the interval only when it is of the data shown."""
         a = self.alpha
-        return reading(self.estimate.value, a.ci_low, a.ci_high, self.estimate.n_units)
+        low, high = (a.ci_low, a.ci_high) if self.intervals_current else (math.nan,) * 2
+        return reading(self.estimate.value, low, high, self.estimate.n_units)
 
     @property
     def caution(self) -> str:
@@ -198,6 +233,12 @@ class DimensionReport:
                 "caution": self.caution or None,
                 "min_pairable_units": MIN_PAIRABLE_UNITS,
                 "conger_cohen_note": self.conger_cohen_note or None,
+                "intervals": {
+                    "state": self.intervals_from,
+                    "as_of": self.intervals_as_of.isoformat()
+                    if self.intervals_as_of
+                    else None,
+                },
                 "alpha": {
                     "value": self.estimate.value,
                     "ci_low": self.alpha.ci_low,
@@ -208,6 +249,7 @@ class DimensionReport:
                     "n_valid": self.alpha.n_valid,
                     "method": self.alpha.method,
                     "interval_holds": self.interval_holds("krippendorff_alpha"),
+                    "interval_state": self.intervals_from,
                     "units": self.units("krippendorff_alpha"),
                 },
                 "coefficients": {
@@ -216,6 +258,7 @@ class DimensionReport:
                         "ci_low": self.intervals.get(name, (None, None))[0],
                         "ci_high": self.intervals.get(name, (None, None))[1],
                         "interval_holds": self.interval_holds(name),
+                        "interval_state": self.intervals_from,
                         "units": self.units(name),
                     }
                     for name, r in self.coefficients.items()
@@ -275,6 +318,24 @@ class ProjectReport:
     project: Project
     dimensions: list[DimensionReport]
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    n_resamples: int = 1000
+    seed: int = 0
+
+    @property
+    def needs_background(self) -> bool:
+        """Some dimension's intervals are a background job's (too large here)."""
+        return any(d.intervals_from != IN_REQUEST for d in self.dimensions)
+
+    def fill_intervals(
+        self, stored: dict | None, *, current: bool, as_of: datetime | None
+    ) -> None:
+        """Give the dimensions left to a job that job's last result:
+        ``stored`` maps dimension keys to intervals (None: never computed);
+        ``current`` says it was computed from the data reported here."""
+        for d in self.dimensions:
+            if d.intervals_from != IN_REQUEST:
+                found = (stored or {}).get(d.key)
+                d.use_stored(found, current=current, as_of=as_of)
 
     def to_dict(self, documents_limit: int | None = None) -> dict[str, Any]:
         return {

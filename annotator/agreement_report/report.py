@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,9 +11,9 @@ from django.contrib.auth import get_user_model
 
 from annotator.agreement import LabeledMatrix, agreement_weights
 from annotator.agreement.coded import (
+    Coded,
+    alpha_from_parts,
     alpha_parts,
-    bootstrap_from_parts,
-    bootstrap_kappa_family,
     coder_stats_from_coded,
     cohen_from_coded,
     coincidence_from_parts,
@@ -24,6 +24,7 @@ from annotator.agreement.coded import (
     pooled_confusion_from_coded,
     rating_pairs,
 )
+from annotator.agreement_report import intervals as iv
 from annotator.agreement_report.groups import OVER, document_rows, period_rows
 from annotator.agreement_report.records import (
     CoderRow,
@@ -62,6 +63,7 @@ def dimension_report(
     medians: dict[int, float] | None = None,
     documents_limit: int | None = None,
     data: LabelArrays | None = None,
+    bootstrap_max_units: int | None = None,
 ) -> DimensionReport:
     """All coefficients and breakdowns for one dimension of a project.
 
@@ -69,6 +71,9 @@ def dimension_report(
     ``annotations`` are needed only for the coders' ``medians`` when those are
     not given. ``documents_limit`` keeps that many per-document rows (lowest
     alpha first); every document's alpha is computed either way, in one pass.
+    Above ``bootstrap_max_units`` pairable units the bootstrap is left out
+    (``intervals_from`` MISSING) for a background job's stored intervals
+    (``ProjectReport.fill_intervals``); None computes it whatever the size.
     """
     if over not in OVER:
         raise ValueError(f"over must be one of {OVER}, got {over!r}")
@@ -81,30 +86,28 @@ def dimension_report(
             annotations = read_project(project, [dimension], documents=False)[0]
         medians = coder_medians(annotations)
     del annotations  # only the medians needed them (memory)
-    scale = data.categories
-    level = data.level
-    weights = "quadratic" if level == "ordinal" else "identity"
-    coded = encode(
-        data.unit,
-        data.coder,
-        data.value,
-        level=level,
-        categories=tuple(range(len(scale))),
-    )
+    scale, level = data.categories, data.level
+    coded, weights = _coded(data)
     w = agreement_weights(weights, coded.q)
     parts = alpha_parts(coded, level)
-    boot = bootstrap_from_parts(parts, n_resamples=n_resamples, seed=seed)
+    estimate = alpha_from_parts(parts, name=f"krippendorff_alpha_{level}")
     family = kappa_family(coded, weights)
-    coefficients = {"krippendorff_alpha": boot.estimate}
+    coefficients = {"krippendorff_alpha": estimate}
     for name, result in family.items():
         coefficients[result.coefficient if name == "gwet" else name] = result
     if coded.n_coders == 2:
         coefficients["cohen_kappa"] = cohen_from_coded(coded, w, 0, 1)
-    intervals = {"krippendorff_alpha": (boot.ci_low, boot.ci_high)}
-    for name, interval in bootstrap_kappa_family(
-        coded, weights, n_resamples=n_resamples, seed=seed
-    ).items():
-        intervals[family[name].coefficient if name == "gwet" else name] = interval
+    in_request = bootstrap_max_units is None or parts.n_units <= bootstrap_max_units
+    stored = (
+        iv.compute(parts, weights, family, n_resamples=n_resamples, seed=seed)
+        if in_request
+        else None
+    )
+    boot = iv.alpha_result(estimate, stored and stored["alpha"])
+    intervals = {
+        "krippendorff_alpha": (boot.ci_low, boot.ci_high),
+        **iv.kappa_intervals(stored and stored["kappa"]),
+    }
     per_category = [
         (scale[i].key, scale[i].label, r)
         for i, r in per_category_from_coded(coded, tuple(range(len(scale)))).items()
@@ -146,7 +149,63 @@ def dimension_report(
         batch_size=batch_size,
         confusion=LabeledMatrix(labels, labels, confusion.matrix),
         coincidence=LabeledMatrix(labels, labels, coincidence),
+        intervals_from=iv.IN_REQUEST if in_request else iv.MISSING,
     )
+
+
+def _coded(data: LabelArrays) -> tuple[Coded, str]:
+    """A dimension's ratings coded once, and its weights (quadratic if ordinal)."""
+    weights = "quadratic" if data.level == "ordinal" else "identity"
+    coded = encode(
+        data.unit,
+        data.coder,
+        data.value,
+        level=data.level,
+        categories=tuple(range(len(data.categories))),
+    )
+    return coded, weights
+
+
+def project_intervals(
+    project: Project,
+    *,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Every dimension's bootstrap intervals in their stored form
+    (``intervals``), keyed by dimension: what a background job computes, the
+    same numbers ``project_report`` gives for the same seed.
+    ``progress(done, total, words)`` counts resamples (alpha's and the kappa
+    family's of each dimension)."""
+    dimensions = list(project.codebook.dimensions.all())
+    ratings = read_project(project, dimensions, documents=False, times=False)[1]
+    total = 2 * n_resamples * len(dimensions)
+    out = {}
+    for i, dimension in enumerate(dimensions):
+        data = ratings.pop(0)
+        coded, weights = _coded(data)
+        parts = alpha_parts(coded, data.level)
+        done_before = 2 * n_resamples * i
+
+        def step(done: int, key: str = dimension.key, before: int = done_before):
+            if progress is not None:
+                progress(
+                    before + done,
+                    total,
+                    f"{before + done:,} of {total:,} resamples ({key})",
+                )
+
+        out[dimension.key] = iv.compute(
+            parts,
+            weights,
+            kappa_family(coded, weights),
+            n_resamples=n_resamples,
+            seed=seed,
+            progress=step,
+        )
+        del data, coded, parts
+    return out
 
 
 def _usernames(user_ids: Sequence[Any]) -> dict[int, str]:
@@ -163,11 +222,14 @@ def project_report(
     n_resamples: int = 1000,
     seed: int = 0,
     documents_limit: int | None = 50,
+    bootstrap_max_units: int | None = None,
 ) -> ProjectReport:
     """The agreement report for every dimension of the project's codebook.
 
     ``documents_limit`` keeps the per-document rows of the worst documents
-    (titles are looked up for those only); None keeps every document.
+    (titles are looked up for those only); None keeps every document. Above
+    ``bootstrap_max_units`` pairable units a dimension's bootstrap is left to a
+    background job (see ``dimension_report``).
     """
     if dimensions is None:
         dimensions = list(project.codebook.dimensions.all())
@@ -192,6 +254,7 @@ def project_report(
                 usernames=usernames,
                 medians=medians,
                 documents_limit=documents_limit,
+                bootstrap_max_units=bootstrap_max_units,
             )
         )
         del data
@@ -202,4 +265,4 @@ def project_report(
             GroupRow(row.key, titles.get(row.key, f"document {row.key}"), row.result)
             for row in r.documents
         ]
-    return ProjectReport(project, reports)
+    return ProjectReport(project, reports, n_resamples=n_resamples, seed=seed)

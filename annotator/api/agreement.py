@@ -4,6 +4,13 @@
 page (``annotator.agreement_report.project_report``), so both always agree.
 Non-members get 404, coders 403 (blind coding; ``annotator.access``), anonymous
 callers 401. Undefined coefficients are ``null``.
+
+Intervals of dimensions above ``AGREEMENT_BOOTSTRAP_IN_REQUEST_MAX_UNITS``
+pairable units are the last background job's (queued here when stale): each
+dimension's ``intervals.state`` (and each interval's ``interval_state``) says
+``in_request``, ``current``, ``stale`` (of older data, ``intervals.as_of``) or
+``missing``; the top-level ``background_intervals`` says whether a job is
+computing them (and, to managers, which).
 """
 
 from __future__ import annotations
@@ -14,8 +21,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator import access
-from annotator.agreement_report import parse_options, project_report
+from annotator.agreement_report import parse_options
 from annotator.params import whole_number
+from annotator.services import agreement_jobs
 
 DOCUMENTS_DEFAULT = 100
 
@@ -58,10 +66,20 @@ class AgreementView(APIView):
                 {"detail": f"documents must be a whole number >= 0, not {raw!r}"},
                 status=400,
             )
-        report = project_report(
+        report, status = agreement_jobs.report_with_intervals(
             project,
+            by=request.user,
             over=options.over,
             batch_size=options.batch_size,
             documents_limit=documents or None,
         )
-        return Response(report.to_dict())
+        body = report.to_dict()
+        body["background_intervals"] = status and {
+            "as_of": status.stored.computed_at.isoformat() if status.stored else None,
+            "current": status.current,
+            "refreshing": status.refreshing,
+            "job": status.job.pk
+            if status.job and access.abilities(request.user, project).manage
+            else None,
+        }
+        return Response(body)

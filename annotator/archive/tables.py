@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from annotator.models import (
+    AgreementIntervals,
     Annotation,
     AnnotationRevision,
     Assignment,
@@ -108,8 +109,9 @@ TABLES: tuple[Table, ...] = (
 )
 TABLE_BY_NAME = {table.name: table for table in TABLES}
 # Not the project's content but the record of work done on it: a restored project
-# starts with no jobs (their workers' task ids mean nothing in another database).
-NOT_ARCHIVED = frozenset({Job})
+# starts with no jobs (their workers' task ids mean nothing in another database),
+# and no agreement intervals (a cache its first agreement page recomputes).
+NOT_ARCHIVED = frozenset({Job, AgreementIntervals})
 REFERENCED = frozenset(
     [
         f.related_model

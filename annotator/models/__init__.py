@@ -3,6 +3,7 @@
 One module per area; every model is importable from ``annotator.models``.
 """
 
+from annotator.models.agreement import AgreementIntervals
 from annotator.models.annotations import (
     Annotation,
     AnnotationQuerySet,
@@ -36,6 +37,7 @@ from annotator.models.queue import (
 )
 
 __all__ = [
+    "AgreementIntervals",
     "Annotation",
     "AnnotationQuerySet",
     "AnnotationRevision",

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from annotator import access
@@ -25,11 +26,15 @@ from annotator.agreement_report import (
     Options,
     band,
     parse_options,
-    project_report,
 )
-from annotator.views.base import HtmxHttpRequest
+from annotator.agreement_report.intervals import MISSING, STALE, WITH_INTERVALS
+from annotator.services import agreement_jobs
+from annotator.services.agreement_jobs import IntervalsStatus
+from annotator.views.base import HtmxHttpRequest, partial
 
 TEMPLATE = "annotator/agreement.html"
+PANEL = "annotator/agreement_status.html"
+REFUSAL = "Coders code blind: agreement is for reviewers and managers."
 COEFFICIENT_NAMES = {
     "krippendorff_alpha": "Krippendorff's α",
     "percent_agreement": "Percent agreement",
@@ -123,12 +128,28 @@ BASIS_NAMES = {
 }
 
 
-def card(d: DimensionReport) -> dict[str, Any]:
+def interval_note(d: DimensionReport, refreshing: bool) -> str:
+    """What is said beside a background job's interval that is not of the data
+    shown: when it was computed, or that none was yet ("" when current)."""
+    if d.intervals_from == STALE and d.intervals_as_of is not None:
+        at = timezone.localtime(d.intervals_as_of)
+        when = at.strftime("%H:%M")
+        if at.date() != timezone.localdate():
+            when = f"{at.day} {at:%b %Y}, {when}"
+        return f"as of {when}, " + ("refreshing…" if refreshing else "from older data")
+    if d.intervals_from == MISSING:
+        return "not computed yet" + (" (computing…)" if refreshing else "")
+    return ""
+
+
+def card(d: DimensionReport, refreshing: bool = False) -> dict[str, Any]:
     """Everything one dimension's card draws.
 
     Below the minimum sample (``d.caution``) nothing is coloured against the
-    thresholds: a colour is a verdict the sample cannot carry.
+    thresholds: a colour is a verdict the sample cannot carry. ``refreshing``:
+    a background job is computing the intervals anew.
     """
+    note = interval_note(d, refreshing)
     coefficients = [
         {
             "key": key,
@@ -140,6 +161,7 @@ def card(d: DimensionReport) -> dict[str, Any]:
             else alpha_heat(r.value),
             "interval": d.intervals.get(key),
             "interval_holds": d.interval_holds(key),
+            "interval_note": note if key in WITH_INTERVALS else "",
             "units": {**d.units(key), "name": BASIS_NAMES[d.units(key)["basis"]]},
         }
         for key, r in d.coefficients.items()
@@ -182,6 +204,8 @@ def card(d: DimensionReport) -> dict[str, Any]:
         "d": d,
         "band": d.band,
         "alpha_interval_holds": d.interval_holds("krippendorff_alpha"),
+        "interval_note": note,
+        "interval_state": d.intervals_from,
         "estimate": d.estimate,
         "coefficients": coefficients,
         "per_category": [
@@ -221,10 +245,7 @@ def project_agreement(request: HtmxHttpRequest, project_id: int) -> HttpResponse
     their codes compare (403); non-members get 404 (``annotator.access``).
     """
     project = access.project_for(
-        request.user,
-        project_id,
-        access.Can.REVIEW,
-        refusal="Coders code blind: agreement is for reviewers and managers.",
+        request.user, project_id, access.Can.REVIEW, refusal=REFUSAL
     )
     try:
         options = parse_options(request.GET)
@@ -241,15 +262,18 @@ def project_agreement(request: HtmxHttpRequest, project_id: int) -> HttpResponse
         dimensions = [d for d in dimensions if d.key == key]
         if not dimensions:
             return HttpResponse(f"No dimension {key!r} in this codebook.", status=404)
-    report = project_report(
+    report, status = agreement_jobs.report_with_intervals(
         project,
+        by=request.user,
         dimensions=dimensions,
         over=options.over,
         batch_size=options.batch_size,
         documents_limit=DOCUMENTS_SHOWN,
     )
-    cards = [card(d) for d in report.dimensions]
+    refreshing = status is not None and status.refreshing
+    cards = [card(d, refreshing) for d in report.dimensions]
     context = {
+        **intervals_panel(request, project, status),
         "project": project,
         "report": report,
         "cards": cards,
@@ -262,3 +286,37 @@ def project_agreement(request: HtmxHttpRequest, project_id: int) -> HttpResponse
     if request.htmx and key:
         return render(request, f"{TEMPLATE}#dimension-card", {**context, "c": cards[0]})
     return render(request, TEMPLATE, context)
+
+
+def intervals_panel(
+    request: HtmxHttpRequest,
+    project,
+    status: IntervalsStatus | None,
+    *,
+    polled: bool = False,
+) -> dict[str, Any]:
+    """The context of ``agreement_status.html#intervals-status``: the background
+    intervals' time, the job computing them (the panel polls itself while there
+    is one) and, for managers only, a link to it. ``status`` None: every
+    interval was computed in the request, and there is no panel."""
+    return {
+        "project": project,
+        "intervals": status,
+        "can_manage": access.abilities(request.user, project).manage,
+        "polled": polled,
+    }
+
+
+@access.login_required
+@require_GET
+def intervals_status(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    """The background intervals' panel (htmx polls it), or a page holding it."""
+    project = access.project_for(
+        request.user, project_id, access.Can.REVIEW, refusal=REFUSAL
+    )
+    status = agreement_jobs.intervals_status(project)
+    return render(
+        request,
+        partial(request, PANEL, "intervals-status"),
+        intervals_panel(request, project, status, polled=True),
+    )

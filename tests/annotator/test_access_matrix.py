@@ -136,6 +136,8 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         name: ("GET", {"anonymous": LOGIN, **NOT_OURS, "coder": 403, "_": 200})
         for name in (
             "project-agreement",
+            # The background intervals' panel (no job is named but to managers).
+            "project-agreement-intervals",
             "project-adjudicate",
             "project-adjudicate-decided",
             "project-adjudicate-span",

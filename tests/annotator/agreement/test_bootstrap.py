@@ -195,3 +195,21 @@ def test_unit_types_numbered_as_numpy_unique_numbers_them(seed):
     first, inverse = first_and_inverse(key, small)
     np.testing.assert_array_equal(first, want_first)
     np.testing.assert_array_equal(inverse, want_inverse.ravel())
+
+
+def test_progress_counts_the_resamples_done_without_changing_the_draws(monkeypatch):
+    from annotator.agreement import bootstrap as module
+    from annotator.agreement.coded import bootstrap_from_parts
+
+    units, coders, values = _data(3, "nominal")
+    coded = encode_for_alpha(units, coders, values, level="nominal", categories=None)
+    parts = alpha_parts(coded, "nominal")
+    monkeypatch.setattr(module, "_BATCH_CELLS", 1000)  # several batches
+    plain = bootstrap_from_parts(parts, n_resamples=250, seed=5)
+    done: list[int] = []
+    reported = bootstrap_from_parts(
+        parts, n_resamples=250, seed=5, progress=done.append
+    )
+    assert len(done) > 1 and done == sorted(done) and done[-1] == 250
+    assert (reported.ci_low, reported.ci_high) == (plain.ci_low, plain.ci_high)
+    assert reported.p_below == plain.p_below
