@@ -80,12 +80,12 @@ def typed_value(f: models.Field, value: Any) -> Any:
         if ok and (bad := unstorable(value)):
             raise Problem(f.attname, bad)
     elif isinstance(f, models.DateTimeField):
-        ok = isinstance(value, str)
         try:
-            value = f.to_python(value) if ok else None
+            parsed = f.to_python(value) if isinstance(value, str) else None
         except ValidationError:
-            ok = False
-        ok = ok and isinstance(value, datetime) and value.tzinfo is not None
+            parsed = None
+        ok = isinstance(parsed, datetime) and parsed.tzinfo is not None
+        value = parsed if ok else value
     else:  # a field kind the archive does not hold yet: the model's own parser
         try:
             return f.to_python(value)

@@ -104,10 +104,15 @@ class _Restorer:
             self.created_users.add(name)
         self.users[name] = user.pk
 
-    def user_id(self, name: str | None) -> int | None:
-        if name is not None and name not in self.users:
+    def user_id(self, name: Any) -> int | None:
+        """A username's new id; a ValueError the caller names when it has none."""
+        if name is None:
+            return None
+        if not isinstance(name, str):  # inside JSON, not typed by its field
+            raise ValueError(f"expected a username, got {name!r}.")
+        if name not in self.users:
             raise ValueError(f"user {name!r} is not in the archive.")
-        return None if name is None else self.users[name]
+        return self.users[name]
 
     def mapped(self, model: type[models.Model], old: int | None) -> int | None:
         if old is None:
@@ -152,6 +157,9 @@ class _Restorer:
         rows it refers to, and its references mapped to the new ids."""
         User = get_user_model()
         typed = {}
+        unknown = fields.keys() - {f.attname for f in table.model._meta.concrete_fields}
+        if unknown:  # dropping it silently would lose what a newer format says
+            raise Problem(min(unknown), "not a field of this table.")
         for f in table.model._meta.concrete_fields:
             if f.primary_key:
                 continue

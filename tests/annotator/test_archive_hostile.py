@@ -191,6 +191,7 @@ NAN, INF = float("nan"), float("inf")
         # Types: what the admin's form would refuse, not coerced into something else.
         ("corpus.document", "title", {"a": 1}, "expected text"),
         ("corpus.document", "title", 5, "expected text"),
+        ("corpus.document", "colour", "red", "not a field of this table"),
         ("annotator.project", "seed", 12.5, "expected a whole number"),
         ("annotator.project", "coders_per_span", True, "expected a whole number"),
         ("annotator.project", "seed", "7", "expected a whole number"),
@@ -214,6 +215,8 @@ NAN, INF = float("nan"), float("inf")
         ("annotator.category", "examples", "an example", "expected a list"),
         ("annotator.category", "typical_words", [1], "expected text"),
         ("annotator.designchange", "before", [], "expected an object"),
+        ("annotator.goldlabelrevision", "new", {"decided_by": [1]},
+         "expected a username"),
         # Text no database stores (corpus/text.py's rule).
         ("corpus.document", "title", "a\x00b", "contains a NUL character"),
         ("annotator.annotation", "comment", "a\ud800", "unpaired surrogate"),

@@ -108,7 +108,8 @@ def test_many_big_rows_are_stored_in_batches_of_bounded_size(tmp_path):
         z.write(HEADER + CORPUS + b"".join(rows))
     message, peak = peak_of_refused(path)
     assert "truncated archive" in message, message
-    assert peak < 48, peak  # a 16 MB batch and the row that filled it
+    # A 16 MB batch, its copy the PostgreSQL driver encodes, the row that filled it.
+    assert peak < 64, peak
 
 
 def test_a_row_is_not_parsed_when_it_only_claims_to_be_a_document(tmp_path):
