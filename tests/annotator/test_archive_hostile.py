@@ -363,3 +363,21 @@ def test_an_account_the_restore_creates_may_be_manager(tmp_path, archive_lines):
     newcomer = get_user_model().objects.get(username="newcomer")
     assert Project.objects.get().role_of(newcomer) == "manager"
     assert not newcomer.is_staff and not newcomer.has_usable_password()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("first_name", "Ri\x00ta", "contains a NUL character"),
+        ("is_active", "yes", "expected true or false"),
+        ("date_joined", "2026-01-01", "expected a date and time"),
+        ("username", None, "expected text, got null"),
+    ],
+)
+def test_a_user_row_is_checked_like_any_row(
+    tmp_path, archive_lines, field, value, problem
+):
+    at = line_of(archive_lines, "user", username="rev")
+    archive_lines[at]["f"][field] = value
+    message = refused(write(tmp_path, archive_lines))
+    assert f"line {at + 1}: user.{field}: {problem}" in message, message
