@@ -106,7 +106,8 @@ def _expected(f: models.Field) -> str:
     if isinstance(f, models.DateTimeField):
         return "expected a date and time with its offset (ISO 8601)"
     if f.is_relation:
-        return "expected a row id"
+        user = f.related_model is get_user_model()
+        return "expected a username" if user else "expected a row id"
     return "expected text"
 
 
