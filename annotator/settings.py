@@ -280,9 +280,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 CORPUS_UPLOAD_MAX_BYTES = int(
     os.environ.get("CORPUS_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
 )
-# restore_project refuses a decompressed line over this, or an archive of more rows
-# (annotator/archive/restoring.py): what bounds its memory, whatever the file holds.
-ARCHIVE_MAX_LINE_BYTES = int(os.environ.get("ARCHIVE_MAX_LINE_BYTES", 64 * 1024**2))
+# restore_project refuses a decompressed line over this (a document row's, which
+# holds its whole text: over the second), or an archive of more rows
+# (annotator/archive/lines.py): what bounds its memory, whatever the file holds.
+ARCHIVE_MAX_LINE_BYTES = int(os.environ.get("ARCHIVE_MAX_LINE_BYTES", 1024**2))
+ARCHIVE_MAX_TEXT_LINE_BYTES = int(
+    os.environ.get("ARCHIVE_MAX_TEXT_LINE_BYTES", 64 * 1024**2)
+)
 ARCHIVE_MAX_ROWS = int(os.environ.get("ARCHIVE_MAX_ROWS", 20_000_000))
 
 REST_FRAMEWORK = {

@@ -11,9 +11,12 @@ Rows keep their original ids only as references inside the file: a restore inser
 fresh rows and maps every foreign key (and the user ids kept inside JSON: coder_codes,
 coder_accuracy, a gold revision's decided_by) through what it inserted, so an
 archive loads into any database. Users travel by username and are created, without a
-usable password and never as staff, when missing; existing users are left as they are.
-A restore reads line by line under ARCHIVE_MAX_LINE_BYTES and ARCHIVE_MAX_ROWS and
-validates every row as the admin would, naming the line of the first bad one.
+usable password and never as staff, when missing; existing users are left as they are,
+and made managers of the restored project only when the operator allows it.
+A restore reads line by line under the limits of lines.py (line sizes, nesting and
+values counted before json parses, ARCHIVE_MAX_ROWS), stores rows in batches bounded
+in bytes, and checks every field (checks.py) and then the admin's validators, naming
+the line and field of the first bad one; nothing is stored on any refusal.
 
 writing.py writes, restoring.py restores; tables.py describes what both walk.
 """

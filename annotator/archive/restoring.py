@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import json
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,12 +9,20 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 
+from annotator.archive.checks import (
+    Consistency,
+    Problem,
+    shape_problem,
+    typed_value,
+)
+from annotator.archive.lines import archive_lines
 from annotator.archive.tables import (
     BATCH,
+    BATCH_BYTES,
     FORMAT,
     TABLE_BY_NAME,
     TABLES,
@@ -26,8 +31,8 @@ from annotator.archive.tables import (
     Table,
     json_users,
 )
-from annotator.models import Codebook, Project
-from corpus.models import Corpus
+from annotator.models import Codebook, Membership, Project
+from corpus.models import Corpus, Document, Span
 
 
 @contextmanager
@@ -49,131 +54,141 @@ def _keeping_timestamps():
 # Fields a restore gives a user it creates. Never is_staff or is_superuser: an
 # archive is data from elsewhere and must not hand out rights on this server.
 RESTORED_USER_FIELDS = ("username", "email", "first_name", "last_name", "is_active")
-
-
-def _lines(stream: IO[bytes], origin: str) -> Iterator[tuple[int, Any]]:
-    """The archive's lines parsed, one at a time, each at most
-    ARCHIVE_MAX_LINE_BYTES long once decompressed (a 1 MB gzip can hold a 1 GB
-    line: it is refused after reading the limit, never held whole)."""
-    most = settings.ARCHIVE_MAX_LINE_BYTES
-    try:
-        with gzip.open(stream, "rb") as z:
-            number = 0
-            while line := z.readline(most + 1):
-                number += 1
-                if len(line) > most:
-                    raise ArchiveError(
-                        f"{origin}, line {number}: longer than {most:,} bytes "
-                        "(ARCHIVE_MAX_LINE_BYTES)."
-                    )
-                yield number, _parse(line, origin, number)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ArchiveError(
-            f"{origin}: not a complete project archive (gzip'd JSON Lines): {exc}."
-        ) from None
-
-
-def _parse(line: bytes, origin: str, number: int) -> Any:
-    try:
-        return json.loads(line.decode("utf-8"))
-    except UnicodeDecodeError:
-        problem = "not UTF-8"
-    except json.JSONDecodeError as exc:
-        problem = f"not JSON ({exc.msg})"
-    except (RecursionError, ValueError) as exc:  # nesting; numbers past 4,300 digits
-        problem = f"not a row this program reads ({type(exc).__name__})"
-    raise ArchiveError(f"{origin}, line {number}: {problem}.")
+# One of each per archive: a second would be rows of a project nobody asked for.
+SINGLE = (Corpus, Project)
 
 
 class _Restorer:
-    def __init__(self, origin: str):
+    def __init__(self, origin: str, allow_managers: bool):
         self.origin = origin
+        self.allow_managers = allow_managers
         self.ids: dict[str, dict[int, int]] = {t.name: {} for t in TABLES}
         self.users: dict[str, int] = {}
+        self.created_users: set[str] = set()
         self.counts: dict[str, int] = {}
         self.n_rows = 0
         self.pending: list[tuple[int, int, models.Model]] = []
+        self.pending_ids: set[int] = set()
+        self.pending_bytes = 0
         self.pending_table: Table | None = None
+        self.consistency = Consistency(
+            lambda pk: Document.objects.only("text").get(pk=pk)
+        )
 
     def fail(self, line: int, problem: str) -> ArchiveError:
         return ArchiveError(f"{self.origin}, line {line}: {problem}")
 
     def user(self, line: int, fields: dict) -> None:
         User = get_user_model()
-        name = fields.get("username")
-        if not name:
-            raise self.fail(line, "a user without a username.")
+        try:
+            values = {
+                f: typed_value(User._meta.get_field(f), fields.get(f))
+                for f in (*RESTORED_USER_FIELDS, "date_joined")
+                if f in fields or f == "username"
+            }
+        except Problem as exc:
+            raise self.fail(line, f"user.{exc}") from None
+        name = values["username"]
         # An existing user is matched by username and left exactly as it is: a
         # restore never changes anyone's rights or details.
         user = User.objects.filter(username=name).first()
         if user is None:
-            user = User(**{f: fields[f] for f in RESTORED_USER_FIELDS if f in fields})
-            user.date_joined = fields.get("date_joined") or timezone.now()
+            user = User(**values)
+            user.date_joined = user.date_joined or timezone.now()
             user.set_unusable_password()
             try:
                 user.full_clean(exclude=["password"])
             except ValidationError as exc:
-                raise self.fail(line, f"user '{name}': {_named(exc)}") from None
+                raise self.fail(line, f"user '{name}': {_named(exc, 'user')}") from None
             user.save()
+            self.created_users.add(name)
         self.users[name] = user.pk
 
-    def user_id(self, line: int, name: Any) -> int | None:
+    def user_id(self, name: Any) -> int | None:
+        """A username's new id; a ValueError the caller names when it has none."""
         if name is None:
             return None
+        if not isinstance(name, str):  # inside JSON, not typed by its field
+            raise ValueError(f"expected a username, got {name!r}.")
         if name not in self.users:
-            raise self.fail(line, f"user '{name}' is not in the archive.")
+            raise ValueError(f"user {name!r} is not in the archive.")
         return self.users[name]
 
-    def mapped(self, line: int, model: type[models.Model], old: Any) -> int | None:
+    def mapped(self, model: type[models.Model], old: int | None) -> int | None:
         if old is None:
             return None
         name = model._meta.label_lower
-        try:
-            return self.ids[name][int(old)]
-        except (KeyError, ValueError, TypeError):
-            raise self.fail(
-                line, f"refers to {name} {old!r}, not in the archive."
-            ) from None
+        if old not in self.ids[name]:
+            raise ValueError(f"refers to {name} {old!r}, not in the archive.")
+        return self.ids[name][old]
 
-    def row(self, line: int, table: Table, old_id: Any, fields: dict) -> None:
-        if not isinstance(old_id, int):
-            raise self.fail(line, f"{table.name} row without an integer id.")
+    def row(self, line: int, size: int, table: Table, old_id: Any, fields: dict):
+        if not isinstance(old_id, int) or isinstance(old_id, bool):
+            raise self.fail(
+                line, f"{table.name}.id: expected a row id, got {old_id!r}."
+            )
         if table is not self.pending_table:
             # Rows refer to tables above them: those must have their new ids first.
             self.flush()
             self.pending_table = table
+        if table.model in SINGLE and (self.ids[table.name] or self.pending):
+            raise self.fail(
+                line, f"{table.name}: a second one; an archive holds only one."
+            )
+        seen = self.ids[table.name]
+        if table.referenced and (old_id in seen or old_id in self.pending_ids):
+            raise self.fail(
+                line, f"{table.name}.id: {old_id} is the id of an earlier row too."
+            )
+        try:
+            obj = self.build(table, old_id, fields)
+        except Problem as exc:
+            raise self.fail(line, f"{table.name}.{exc}") from None
+        self.validate(line, table, obj)
+        self.check_role(line, table, fields)
+        self.pending.append((line, old_id, obj))
+        self.pending_ids.add(old_id)
+        self.pending_bytes += size
+        if len(self.pending) >= BATCH or self.pending_bytes >= BATCH_BYTES:
+            self.flush()
+
+    def build(self, table: Table, old_id: int, fields: dict) -> models.Model:
+        """The row as an unsaved model: each field typed, shaped, agreeing with the
+        rows it refers to, and its references mapped to the new ids."""
         User = get_user_model()
+        typed = {}
+        unknown = fields.keys() - {f.attname for f in table.model._meta.concrete_fields}
+        if unknown:  # dropping it silently would lose what a newer format says
+            raise Problem(min(unknown), "not a field of this table.")
+        for f in table.model._meta.concrete_fields:
+            if f.primary_key:
+                continue
+            if f.attname not in fields:
+                raise Problem(f.attname, "missing.")
+            typed[f.attname] = typed_value(f, fields[f.attname])
+            shape_problem(table.model, f.name, typed[f.attname])
+        self.check_clashes(table, typed)
         loose = dict(table.loose_keys)
         values = {}
         for f in table.model._meta.concrete_fields:
             if f.primary_key:
                 continue
-            if f.attname not in fields:
-                raise self.fail(line, f"{table.name} row lacks '{f.attname}'.")
-            value = fields[f.attname]
-            if f.is_relation and f.related_model is User:
-                value = self.user_id(line, value)
-            elif f.is_relation:
-                value = self.mapped(line, f.related_model, value)
-            elif f.attname in loose:
-                value = self.mapped(line, loose[f.attname], value)
-            elif isinstance(f, models.JSONField):
-                value = json_users(
-                    table.model, f.name, value, lambda u: self.user_id(line, u)
-                )
-            elif value is not None:
-                try:
-                    value = f.to_python(value)
-                except ValidationError as exc:
-                    raise self.fail(
-                        line, f"{table.name}.{f.attname}: {'; '.join(exc.messages)}"
-                    ) from None
+            value = typed[f.attname]
+            try:
+                if f.is_relation and f.related_model is User:
+                    value = self.user_id(value)
+                elif f.is_relation:
+                    value = self.mapped(f.related_model, value)
+                elif f.attname in loose:
+                    value = self.mapped(loose[f.attname], value)
+                elif isinstance(f, models.JSONField):
+                    value = json_users(table.model, f.name, value, self.user_id)
+            except ValueError as exc:
+                raise Problem(f.attname, str(exc)) from None
             values[f.attname] = value
-        obj = table.model(**values)
-        self.validate(line, table, obj)
-        self.pending.append((line, old_id, obj))
-        if len(self.pending) >= BATCH:
-            self.flush()
+        self.consistency.check(table.model, typed)
+        self.consistency.remember(table.model, old_id, typed)
+        return table.model(**values)
 
     def validate(self, line: int, table: Table, obj: models.Model) -> None:
         """The checks the admin's form runs (each field's own, the model's clean),
@@ -186,9 +201,30 @@ class _Restorer:
         ]
         try:
             obj.clean_fields(exclude=exclude)
-            obj.clean()
+            if isinstance(obj, Span):
+                self.consistency.check_span(obj)
+            else:
+                obj.clean()
         except ValidationError as exc:
-            raise self.fail(line, f"{table.name}: {_named(exc)}") from None
+            raise self.fail(line, _named(exc, table.name)) from None
+        except Problem as exc:
+            raise self.fail(line, f"{table.name}.{exc}") from None
+
+    def check_role(self, line: int, table: Table, fields: dict) -> None:
+        """An account that existed before this restore is made a manager of the
+        restored project only when the operator said so (--allow-managers)."""
+        if (
+            table.model is Membership
+            and fields["role"] == Membership.Role.MANAGER
+            and fields["user_id"] not in self.created_users
+            and not self.allow_managers
+        ):
+            raise self.fail(
+                line,
+                f"{table.name}.role: would make the existing account "
+                f"'{fields['user_id']}' a manager of the restored project; restore "
+                "with --allow-managers if it should be.",
+            )
 
     def flush(self) -> None:
         if not self.pending:
@@ -207,7 +243,7 @@ class _Restorer:
             for (_, old_id, _), obj in zip(self.pending, objs, strict=True):
                 ids[old_id] = obj.pk
         self.counts[table.name] = self.counts.get(table.name, 0) + len(objs)
-        self.pending = []
+        self.pending, self.pending_ids, self.pending_bytes = [], set(), 0
 
     def name_refused_row(self, table: Table) -> None:
         """The database refused a batch: insert its rows one by one (all undone
@@ -232,49 +268,55 @@ class _Restorer:
                 f"more than {settings.ARCHIVE_MAX_ROWS:,} rows (ARCHIVE_MAX_ROWS).",
             )
 
-    def check_clashes(self, line: int, table: Table, fields: dict) -> None:
+    def check_clashes(self, table: Table, fields: dict) -> None:
         """Unique names that a restore cannot map away: say so before inserting."""
-        if table.model is Corpus and Corpus.objects.filter(name=fields.get("name")):
-            raise self.fail(
-                line,
-                f"a corpus named '{fields.get('name')}' already exists here; restore "
+        if table.model is Corpus and Corpus.objects.filter(name=fields["name"]):
+            raise Problem(
+                "name",
+                f"a corpus named '{fields['name']}' already exists here; restore "
                 "into an empty database (or rename that corpus).",
             )
         if table.model is Codebook and Codebook.objects.filter(
-            family=fields.get("family"), version=fields.get("version")
+            family=fields["family"], version=fields["version"]
         ):
-            raise self.fail(
-                line,
-                f"codebook '{fields.get('family')}' version {fields.get('version')} "
+            raise Problem(
+                "version",
+                f"codebook '{fields['family']}' version {fields['version']} "
                 "already exists here; restore into an empty database.",
             )
 
 
-def read_archive(stream: IO[bytes], origin: str) -> Project:
-    """Load an archive written by write_archive(): all of it, or nothing."""
-    restorer = _Restorer(origin)
-    lines = _lines(stream, origin)
+def _header(lines: Iterator[tuple[int, int, Any]], origin: str) -> None:
     first = next(lines, None)
     if (
         first is None
-        or not isinstance(first[1], dict)
-        or first[1].get("format") != FORMAT
+        or not isinstance(first[2], dict)
+        or first[2].get("format") != FORMAT
     ):
         raise ArchiveError(f"{origin}: not a project archive (no '{FORMAT}' header).")
-    if first[1].get("version") != VERSION:
+    if first[2].get("version") != VERSION:
         raise ArchiveError(
-            f"{origin}: archive format version {first[1].get('version')!r}; this "
+            f"{origin}: archive format version {first[2].get('version')!r}; this "
             f"program reads version {VERSION}."
         )
+
+
+def read_archive(
+    stream: IO[bytes], origin: str, *, allow_managers: bool = False
+) -> Project:
+    """Load an archive written by write_archive(): all of it, or nothing."""
+    restorer = _Restorer(origin, allow_managers)
+    lines = archive_lines(stream, origin)
+    _header(lines, origin)
     trailer = None
     with transaction.atomic(), _keeping_timestamps():
-        for number, row in lines:
+        for number, size, row in lines:
             if trailer is not None:
                 raise restorer.fail(number, "rows after the end marker.")
             if not isinstance(row, dict):
                 raise restorer.fail(number, "not a JSON object.")
             if row.get("end"):
-                trailer = row
+                trailer = _counts(restorer, number, row)
                 continue
             restorer.count_row(number)
             kind, fields = row.get("t"), row.get("f")
@@ -283,18 +325,16 @@ def read_archive(stream: IO[bytes], origin: str) -> Project:
             if kind == "user":
                 restorer.user(number, fields)
                 continue
-            table = TABLE_BY_NAME.get(kind)
+            table = TABLE_BY_NAME.get(kind) if isinstance(kind, str) else None
             if table is None:
                 raise restorer.fail(number, f"unknown table {kind!r}.")
-            restorer.check_clashes(number, table, fields)
-            restorer.row(number, table, row.get("id"), fields)
+            restorer.row(number, size, table, row.get("id"), fields)
         restorer.flush()
         if trailer is None:
             raise ArchiveError(f"{origin}: truncated archive (no end marker).")
-        written = {k: v for k, v in trailer.get("counts", {}).items() if k != "user"}
-        if written != restorer.counts:
+        if trailer != restorer.counts:
             raise ArchiveError(
-                f"{origin}: the archive lists {written} rows but holds "
+                f"{origin}: the archive lists {trailer} rows but holds "
                 f"{restorer.counts}."
             )
         project_ids = list(restorer.ids["annotator.project"].values())
@@ -303,16 +343,28 @@ def read_archive(stream: IO[bytes], origin: str) -> Project:
         return Project.objects.get(pk=project_ids[0])
 
 
-def _named(error: ValidationError) -> str:
-    """A ValidationError's messages, each after the field it is about."""
+def _counts(restorer: _Restorer, line: int, trailer: dict) -> dict[str, int]:
+    """The end marker's rows per table (users aside: they are matched, not made)."""
+    counts = trailer.get("counts")
+    if not isinstance(counts, dict) or not all(
+        isinstance(n, int) for n in counts.values()
+    ):
+        raise restorer.fail(line, "the end marker's counts are not {table: rows}.")
+    return {k: v for k, v in counts.items() if k != "user"}
+
+
+def _named(error: ValidationError, table: str) -> str:
+    """A ValidationError's messages, each after the table.field it is about."""
     if hasattr(error, "error_dict"):
         return "; ".join(
-            f"{field}: {' '.join(messages)}"
+            f"{table}.{field}: {' '.join(messages)}"
+            if field != NON_FIELD_ERRORS
+            else f"{table}: {' '.join(messages)}"
             for field, messages in error.message_dict.items()
         )
-    return "; ".join(error.messages)
+    return f"{table}: {'; '.join(error.messages)}"
 
 
-def restore_project(path: str | Path) -> Project:
+def restore_project(path: str | Path, *, allow_managers: bool = False) -> Project:
     with open(path, "rb") as stream:
-        return read_archive(stream, str(path))
+        return read_archive(stream, str(path), allow_managers=allow_managers)

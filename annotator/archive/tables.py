@@ -34,6 +34,9 @@ from corpus.models import Corpus, Document, Span
 FORMAT = "annotator-project-archive"
 VERSION = 1
 BATCH = 2000
+# A restore stores its rows when this many bytes of them (as archived) are waiting,
+# or BATCH rows: a batch of big documents is flushed long before 2,000 gather.
+BATCH_BYTES = 16 * 1024**2
 USER_FIELDS = (
     "username",
     "email",
