@@ -17,7 +17,9 @@ from django_tasks import task
 
 from annotator.gold import refresh_gold
 from annotator.models import Job, JobKind
-from annotator.services import jobs
+from annotator.services import job_files, jobs
+from annotator.services.corpus_import import run_corpus_import
+from corpus.importing import ImportFailed
 
 # Each wait is a new task record: every few seconds is enough for work of minutes.
 RETRY_BUSY_AFTER = timedelta(seconds=5)
@@ -25,6 +27,8 @@ RETRY_BUSY_AFTER = timedelta(seconds=5)
 
 def in_words(error: BaseException) -> str:
     """Why a job failed, for the manager reading the job page."""
+    if isinstance(error, ImportFailed):  # names the file, line and field
+        return f"{error} Nothing was imported."
     if isinstance(error, ValidationError):
         return (
             " ".join(error.messages)
@@ -52,7 +56,10 @@ def _gold_refresh(job: Job, progress: jobs.JobProgress) -> str:
 
 # Each kind's work: (job, progress) -> a line saying what was done. It writes
 # in one transaction (a failure stores nothing) and may set job.result.
-WORK = {JobKind.GOLD_REFRESH: _gold_refresh}
+WORK = {
+    JobKind.GOLD_REFRESH: _gold_refresh,
+    JobKind.CORPUS_IMPORT: run_corpus_import,
+}
 
 
 @task()
@@ -69,9 +76,11 @@ def run_job(job_id: int) -> str:
     except BaseException as error:
         progress.close()
         jobs.fail_job(job, error=in_words(error))
+        job_files.delete_files(job)
         raise  # the worker's own record keeps the traceback for operators
     progress.close()
     jobs.finish_job(job, note=note, result=job.result)
+    job_files.delete_files(job)
     return note
 
 

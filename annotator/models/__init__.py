@@ -19,7 +19,14 @@ from annotator.models.gold import (
     GoldMethod,
     GoldRun,
 )
-from annotator.models.jobs import Job, JobKind, JobQuerySet, JobState
+from annotator.models.jobs import (
+    Job,
+    JobChunk,
+    JobFile,
+    JobKind,
+    JobQuerySet,
+    JobState,
+)
 from annotator.models.projects import (
     DesignChange,
     Membership,
@@ -52,6 +59,8 @@ __all__ = [
     "GoldMethod",
     "GoldRun",
     "Job",
+    "JobChunk",
+    "JobFile",
     "JobKind",
     "JobQuerySet",
     "JobState",
