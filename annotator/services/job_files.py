@@ -17,21 +17,52 @@ from collections.abc import Iterable
 from typing import BinaryIO
 
 from django.core.files.uploadedfile import UploadedFile
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from annotator.models import Job, JobChunk, JobFile
+from corpus.bulk import fast_toast_compression
+from corpus.db import fast_path
 
 CHUNK_BYTES = 1024 * 1024
 
 
+@transaction.atomic
 def write_upload(job: Job, upload: UploadedFile, *, position: int = 0) -> JobFile:
     """Store an upload for ``job``, chunk by chunk as Django hands it over (from
     memory for small files, from its temporary file for large ones)."""
     stored = JobFile.objects.create(
         job=job, name=upload.name or "upload", size=upload.size or 0, position=position
     )
-    for seq, data in enumerate(upload.chunks(CHUNK_BYTES)):
-        JobChunk.objects.create(file=stored, seq=seq, data=data)
+    db = transaction.get_connection()
+    # PostgreSQL compresses each chunk (TOAST): LZ4 is much faster than pglz.
+    with fast_toast_compression(db):
+        upload.seek(0)
+        # Not upload.chunks(): an upload held in memory comes as one piece.
+        pieces = iter(lambda: upload.read(CHUNK_BYTES), b"")
+        for seq, data in enumerate(pieces):
+            _insert_chunk(db, stored, seq, data)
     return stored
+
+
+def _insert_chunk(
+    db: BaseDatabaseWrapper, stored: JobFile, seq: int, data: bytes
+) -> None:
+    if not fast_path("job-chunks-binary", db):
+        JobChunk.objects.using(db.alias).create(file=stored, seq=seq, data=data)
+        return
+    # Django's psycopg cursors bind parameters on the client: a 1 MB chunk goes
+    # as 2 MB of quoted SQL text for the server to parse back (most of an
+    # upload's time: bench/RESULTS.md). A server-binding cursor sends the bytes
+    # as they are.
+    import psycopg
+
+    with psycopg.Cursor(db.connection) as cursor:
+        cursor.execute(
+            f"INSERT INTO {JobChunk._meta.db_table} (file_id, seq, data) "
+            "VALUES (%s, %s, %b)",
+            [stored.pk, seq, data],
+        )
 
 
 def write_uploads(job: Job, uploads: Iterable[UploadedFile]) -> list[JobFile]:
@@ -49,16 +80,34 @@ def open_stream(stored: JobFile) -> BinaryIO:
     file on the worker's disk; closing it deletes it). Chunks are fetched one at
     a time, so memory holds at most one."""
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - the caller closes it
-    seqs = JobChunk.objects.filter(file=stored).order_by("seq").values_list(
-        "seq", flat=True
+    db = connections[DEFAULT_DB_ALIAS]
+    seqs = list(
+        JobChunk.objects.filter(file=stored)
+        .order_by("seq")
+        .values_list("seq", flat=True)
     )
     for seq in seqs:
-        data = JobChunk.objects.filter(file=stored, seq=seq).values_list(
-            "data", flat=True
-        )[0]
-        spool.write(data)
+        spool.write(_read_chunk(db, stored, seq))
     spool.seek(0)
     return spool
+
+
+def _read_chunk(db: BaseDatabaseWrapper, stored: JobFile, seq: int) -> bytes:
+    chunk = JobChunk.objects.filter(file=stored, seq=seq)
+    if not fast_path("job-chunks-binary", db):
+        return chunk.values_list("data", flat=True)[0]
+    import psycopg
+
+    db.ensure_connection()
+    # Binary results: the bytes as stored, not their hex text to decode.
+    with psycopg.Cursor(db.connection) as cursor:
+        cursor.execute(
+            f"SELECT data FROM {JobChunk._meta.db_table} "
+            "WHERE file_id = %s AND seq = %s",
+            [stored.pk, seq],
+            binary=True,
+        )
+        return cursor.fetchone()[0]
 
 
 def hand_over(old: Job, new: Job) -> None:
