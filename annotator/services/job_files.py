@@ -93,9 +93,9 @@ def open_stream(stored: JobFile) -> BinaryIO:
 
 
 def _read_chunk(db: BaseDatabaseWrapper, stored: JobFile, seq: int) -> bytes:
-    chunk = JobChunk.objects.filter(file=stored, seq=seq)
     if not fast_path("job-chunks-binary", db):
-        return chunk.values_list("data", flat=True)[0]
+        chunk = JobChunk.objects.using(db.alias).filter(file=stored, seq=seq)
+        return bytes(chunk.values_list("data", flat=True)[0])
     import psycopg
 
     db.ensure_connection()
