@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django_tasks import task
 
@@ -75,12 +75,15 @@ def run_job(job_id: int) -> str:
         note = WORK[job.kind](job, progress)
     except BaseException as error:
         progress.close()
-        jobs.fail_job(job, error=in_words(error))
-        job_files.delete_files(job)
+        # With its input: whoever sees the job finished sees its upload gone.
+        with transaction.atomic():
+            jobs.fail_job(job, error=in_words(error))
+            job_files.delete_files(job)
         raise  # the worker's own record keeps the traceback for operators
     progress.close()
-    jobs.finish_job(job, note=note, result=job.result)
-    job_files.delete_files(job)
+    with transaction.atomic():
+        jobs.finish_job(job, note=note, result=job.result)
+        job_files.delete_files(job)
     return note
 
 
