@@ -114,11 +114,17 @@ class CorpusImportForm(forms.Form):
             return "That name is not available; choose another."
         return ""
 
-    def target_corpus(self, created_by) -> Corpus:
-        """The chosen corpus, or a new one (made inside the caller's transaction)."""
-        return self.cleaned_data["corpus"] or Corpus.objects.create(
-            name=self.cleaned_data["new_corpus_name"].strip(), created_by=created_by
-        )
+    def job_options(self) -> dict:
+        """What the import job needs besides the files (JSON: a corpus by id;
+        a new corpus is made by the job, so a failed import leaves none)."""
+        data = self.cleaned_data
+        return {
+            "corpus": data["corpus"].pk if data["corpus"] else None,
+            "new_corpus_name": data["new_corpus_name"].strip(),
+            "segmentation": data["segmentation"],
+            "exclude_patterns": data["exclude_patterns"],
+            "language": data["language"],
+        }
 
 
 # --- projects ------------------------------------------------------------------------

@@ -11,13 +11,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django_tasks import task
 
 from annotator.gold import refresh_gold
 from annotator.models import Job, JobKind
-from annotator.services import agreement_jobs, jobs
+from annotator.services import agreement_jobs, job_files, jobs
+from annotator.services.corpus_import import run_corpus_import
+from corpus.importing import ImportFailed
 
 # Each wait is a new task record: every few seconds is enough for work of minutes.
 RETRY_BUSY_AFTER = timedelta(seconds=5)
@@ -25,6 +27,8 @@ RETRY_BUSY_AFTER = timedelta(seconds=5)
 
 def in_words(error: BaseException) -> str:
     """Why a job failed, for the manager reading the job page."""
+    if isinstance(error, ImportFailed):  # names the file, line and field
+        return f"{error} Nothing was imported."
     if isinstance(error, ValidationError):
         return (
             " ".join(error.messages)
@@ -61,7 +65,11 @@ def _agreement(job: Job, progress: jobs.JobProgress) -> str:
 
 # Each kind's work: (job, progress) -> a line saying what was done. It writes
 # in one transaction (a failure stores nothing) and may set job.result.
-WORK = {JobKind.GOLD_REFRESH: _gold_refresh, JobKind.AGREEMENT: _agreement}
+WORK = {
+    JobKind.GOLD_REFRESH: _gold_refresh,
+    JobKind.AGREEMENT: _agreement,
+    JobKind.CORPUS_IMPORT: run_corpus_import,
+}
 
 
 @task()
@@ -77,10 +85,15 @@ def run_job(job_id: int) -> str:
         note = WORK[job.kind](job, progress)
     except BaseException as error:
         progress.close()
-        jobs.fail_job(job, error=in_words(error))
+        # With its input: whoever sees the job finished sees its upload gone.
+        with transaction.atomic():
+            jobs.fail_job(job, error=in_words(error))
+            job_files.delete_files(job)
         raise  # the worker's own record keeps the traceback for operators
     progress.close()
-    jobs.finish_job(job, note=note, result=job.result)
+    with transaction.atomic():
+        jobs.finish_job(job, note=note, result=job.result)
+        job_files.delete_files(job)
     return note
 
 

@@ -36,6 +36,7 @@ urlpatterns = [
     path("healthz", corpora.healthz, name="healthz"),
     path("corpora/", corpora.corpus_list, name="corpus-list"),
     path("corpora/import/", corpora.corpus_import, name="corpus-import"),
+    path("corpora/imports/", corpora.import_panel, name="corpus-import-panel"),
     path("corpora/<int:corpus_id>/", corpora.corpus_detail, name="corpus-detail"),
     path(
         "documents/<int:document_id>/",

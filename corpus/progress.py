@@ -1,10 +1,13 @@
-"""A dependency-free progress bar for long-running commands."""
+"""Progress: a dependency-free bar for long commands, and an import's bytes read."""
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from corpus.importing.base import RawDocument
 
 
 class ProgressBar:
@@ -47,3 +50,24 @@ class ProgressBar:
         else:
             self.stream.write(line + "\n")
         self.stream.flush()
+
+
+class BytesRead:
+    """How far an import of several files has read, in bytes: a record knows the
+    bytes of its own file behind it (``bytes_read``); the files before it count
+    whole. Call it with each record, in order; it also counts the records."""
+
+    def __init__(self, sizes: dict[str, int]) -> None:
+        self.sizes = sizes  # file name (a record's origin) -> bytes
+        self.total = sum(sizes.values())
+        self.finished = 0  # bytes of the files read to their end
+        self.origin: str | None = None
+        self.records = 0
+
+    def __call__(self, record: RawDocument) -> int:
+        if record.origin != self.origin:
+            if self.origin is not None:
+                self.finished += self.sizes.get(self.origin, 0)
+            self.origin = record.origin
+        self.records += 1
+        return self.finished + record.bytes_read

@@ -82,12 +82,23 @@ def test_no_view_module_imports_another_ones_helpers():
             )
 
 
-def test_no_request_computes_gold():
+LONG_WORK = {
+    "refresh_gold",
+    "refresh",
+    "import_documents",
+    "read_upload",
+    "run_corpus_import",
+}
+
+
+def test_no_request_computes_gold_or_imports():
     """Pages and the API queue long work (annotator.services.jobs); none of them
-    reaches refresh_gold, which only tasks and commands call."""
+    reaches refresh_gold or the corpus importer, which only tasks and commands
+    call."""
     for path in modules("annotator/views", "annotator/api"):
         source = path.read_text()
-        assert "refresh_gold(" not in source, path.relative_to(ROOT)
+        for call in ("refresh_gold(", "import_documents(", "read_upload("):
+            assert call not in source, (path.relative_to(ROOT), call)
         tree = ast.parse(source)
         names = {
             alias.name
@@ -95,4 +106,4 @@ def test_no_request_computes_gold():
             if isinstance(node, ast.ImportFrom)
             for alias in node.names
         }
-        assert not names & {"refresh_gold", "refresh"}, path.relative_to(ROOT)
+        assert not names & LONG_WORK, path.relative_to(ROOT)

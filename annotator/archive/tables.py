@@ -24,6 +24,8 @@ from annotator.models import (
     GoldLabelRevision,
     GoldRun,
     Job,
+    JobChunk,
+    JobFile,
     Label,
     Membership,
     Project,
@@ -113,8 +115,9 @@ TABLES: tuple[Table, ...] = (
 TABLE_BY_NAME = {table.name: table for table in TABLES}
 # Not the project's content but the record of work done on it: a restored project
 # starts with no jobs (their workers' task ids mean nothing in another database),
-# and no agreement intervals (a cache its first agreement page recomputes).
-NOT_ARCHIVED = frozenset({Job, AgreementIntervals})
+# no agreement intervals (a cache its first agreement page recomputes), nor jobs'
+# input files (uploads kept only until their job has finished).
+NOT_ARCHIVED = frozenset({Job, AgreementIntervals, JobChunk, JobFile})
 REFERENCED = frozenset(
     [
         f.related_model

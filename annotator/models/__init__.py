@@ -20,7 +20,14 @@ from annotator.models.gold import (
     GoldMethod,
     GoldRun,
 )
-from annotator.models.jobs import Job, JobKind, JobQuerySet, JobState
+from annotator.models.jobs import (
+    Job,
+    JobChunk,
+    JobFile,
+    JobKind,
+    JobQuerySet,
+    JobState,
+)
 from annotator.models.projects import (
     DesignChange,
     Membership,
@@ -54,6 +61,8 @@ __all__ = [
     "GoldMethod",
     "GoldRun",
     "Job",
+    "JobChunk",
+    "JobFile",
     "JobKind",
     "JobQuerySet",
     "JobState",

@@ -7,6 +7,8 @@ managers see and what supersede and one-at-a-time are decided on.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -53,6 +55,13 @@ class JobQuerySet(models.QuerySet["Job"]):
 
     def active(self) -> JobQuerySet:
         return self.filter(state__in=ACTIVE)
+
+    def imports_of(self, user, *, finished_since: datetime) -> JobQuerySet:
+        """The user's corpus imports still waiting or running, or finished since
+        ``finished_since`` (what the corpora list shows them)."""
+        return self.filter(kind=JobKind.CORPUS_IMPORT, requested_by=user).filter(
+            Q(state__in=ACTIVE) | Q(finished_at__gte=finished_since)
+        )
 
 
 class Job(models.Model):
@@ -127,3 +136,35 @@ class Job(models.Model):
         if not self.total_units:
             return None
         return min(100, round(100 * self.done_units / self.total_units))
+
+
+class JobFile(models.Model):
+    """A file a job works on (an upload to import), stored in the database.
+
+    Workers may run on other machines and share only the database, so an upload
+    is kept here, in ``JobChunk`` rows, until its job has finished.
+    """
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="files")
+    name = models.CharField(max_length=255)  # as uploaded: what errors name
+    size = models.BigIntegerField()
+    position = models.PositiveSmallIntegerField(default=0)  # upload order
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.size:,} bytes) of job {self.job_id}"
+
+
+class JobChunk(models.Model):
+    """One piece (about 1 MB) of a stored file, read back in ``seq`` order."""
+
+    file = models.ForeignKey(JobFile, on_delete=models.CASCADE, related_name="chunks")
+    seq = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["file", "seq"], name="job_chunk_seq")
+        ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.seq} of file {self.file_id}"

@@ -21,7 +21,8 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from annotator.models import Job, JobState
+from annotator.models import Job, JobKind, JobState
+from annotator.services import job_files
 
 MAX_ATTEMPTS = 2  # the first run and one retry
 
@@ -51,10 +52,18 @@ def worker_is_gone(job: Job) -> bool:
     return timezone.now() - beat > settings.JOB_STALE_AFTER
 
 
+# What stays as it was when a job's work is rolled back, by kind.
+KEPT = {
+    JobKind.GOLD_REFRESH: "the gold is as it was before",
+    JobKind.CORPUS_IMPORT: "no document of the upload was imported",
+}
+
+
 def reason(job: Job) -> str:
+    kept = KEPT.get(job.kind, "everything is as it was before")
     return (
         f"The worker running this job ({job.worker or 'unknown'}) stopped before "
-        "it finished. Nothing it computed was kept: the gold is as it was before."
+        f"it finished. Nothing it computed was kept: {kept}."
     )
 
 
@@ -116,17 +125,17 @@ def sweep_orphaned_jobs() -> list[str]:
             .filter(state=JobState.QUEUED)
             .exists()
         )
-        if job.attempt < MAX_ATTEMPTS:
-            if waiting:
-                line += "; a newer request already waits"
-            else:
-                retry = request_job(
-                    job.kind,
-                    project=job.project,
-                    by=job.requested_by,
-                    options=job.options,
-                    retry_of=job,
-                )
-                line += f"; retried as job {retry.pk}"
+        if job.attempt < MAX_ATTEMPTS and waiting:
+            line += "; a newer request already waits"
+        elif job.attempt < MAX_ATTEMPTS:
+            retry = request_job(
+                job.kind,
+                project=job.project,
+                by=job.requested_by,
+                options=job.options,
+                retry_of=job,
+            )
+            line += f"; retried as job {retry.pk}"
+        job_files.delete_files(job)  # a retry has taken them over
         done.append(line)
     return done

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -30,6 +31,7 @@ from django.utils import timezone
 from annotator.gold import gold_as_of, gold_freshness
 from annotator.gold.freshness import GoldStatus
 from annotator.models import Job, JobKind, JobState, Project
+from annotator.services import job_files
 from corpus.db import fast_path
 
 BUSY = "busy"  # start_job: another job of the project and kind is running
@@ -52,8 +54,13 @@ def request_job(
     by=None,
     options: dict | None = None,
     retry_of: Job | None = None,
+    prepare: Callable[[Job], object] | None = None,
 ) -> Job:
     """Queue work of ``kind`` (see ``annotator.tasks.WORK``); returns its job.
+
+    ``prepare(job)`` runs before the work is queued, in the same transaction:
+    what stores the job's input (``job_files.write_upload``). A retry takes
+    over the files of the job it retries.
 
     A project's job of the same kind still waiting is superseded (its task
     finds it so and exits); its options are merged into the new job's by
@@ -95,6 +102,10 @@ def request_job(
             # Another request queued one between our read and our insert: it
             # will read the same state, so it stands for this one too.
             return Job.objects.of(project, kind).get(state=JobState.QUEUED)
+        if retry_of is not None:
+            job_files.hand_over(retry_of, job)
+        if prepare is not None:
+            prepare(job)
         result = run_job.enqueue(job.pk)
         # The immediate backend has already run the job: update, never save over it.
         Job.objects.filter(pk=job.pk).update(task_id=str(result.id))

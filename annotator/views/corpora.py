@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import logging
-from itertools import chain
+from datetime import timedelta
 
-from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import connection, transaction
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from annotator import access
 from annotator.forms import CorpusImportForm
+from annotator.models import Job
+from annotator.services.corpus_import import request_corpus_import
 from annotator.views.base import HtmxHttpRequest, partial, see_other
-from corpus.importing import ImportFailed, import_documents, read_upload
 from corpus.models import Document
 
 SEE_CORPORA = "Only managers see corpora."
+IMPORTS_SHOWN = 5
+RECENT_IMPORTS = timedelta(hours=1)  # a finished import stays listed this long
 logger = logging.getLogger(__name__)
 
 
@@ -42,8 +46,34 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @access.requires(access.can_see_corpora, SEE_CORPORA)
 @require_GET
 def corpus_list(request: HtmxHttpRequest) -> HttpResponse:
-    corpora = access.visible_corpora(request.user).order_by("name")
-    return render(request, "annotator/corpus_list.html", {"corpora": corpora})
+    """The corpora, and the user's imports under way or just finished."""
+    return render(request, "annotator/corpus_list.html", _listing(request))
+
+
+@access.login_required
+@access.requires(access.can_see_corpora, SEE_CORPORA)
+@require_GET
+def import_panel(request: HtmxHttpRequest) -> HttpResponse:
+    """The imports panel of the corpora list (htmx polls it while an import
+    waits or runs), or the list holding it."""
+    return render(
+        request,
+        partial(request, "annotator/corpus_list.html", "import-jobs"),
+        _listing(request),
+    )
+
+
+def _listing(request: HtmxHttpRequest) -> dict:
+    imports = list(
+        Job.objects.imports_of(
+            request.user, finished_since=timezone.now() - RECENT_IMPORTS
+        ).order_by("-created_at")[:IMPORTS_SHOWN]
+    )
+    return {
+        "corpora": access.visible_corpora(request.user).order_by("name"),
+        "imports": imports,
+        "any_active": any(job.is_active for job in imports),
+    }
 
 
 @access.login_required
@@ -86,33 +116,21 @@ def document_detail(request: HtmxHttpRequest, document_id: int) -> HttpResponse:
 @access.requires(access.can_import_corpora, "Only managers import corpora.")
 @require_http_methods(["GET", "POST"])
 def corpus_import(request: HtmxHttpRequest) -> HttpResponse:
-    """Upload files into a new or existing corpus; all or nothing."""
+    """Upload files into a new or existing corpus: the form is checked at once,
+    the files are stored and a worker imports them (all or nothing); the answer
+    is the job's page, with its progress bar."""
     form = CorpusImportForm(
         request.POST or None,
         request.FILES or None,
         corpora=access.visible_corpora(request.user),
     )
     if request.method == "POST" and form.is_valid():
-        uploads = form.cleaned_data["files"]
-        try:
-            with transaction.atomic():
-                corpus = form.target_corpus(created_by=request.user)
-                report = import_documents(
-                    corpus=corpus,
-                    records=chain.from_iterable(
-                        read_upload(upload.file, upload.name) for upload in uploads
-                    ),
-                    segmentation=form.cleaned_data["segmentation"],
-                    exclude_patterns=form.cleaned_data["exclude_patterns"],
-                    default_language=form.cleaned_data["language"],
-                )
-        except ImportFailed as error:
-            form.add_error(None, f"{error} Nothing was imported.")
-        else:
-            messages.success(request, report.summary())
-            for duplicate in report.duplicates[:10]:
-                messages.info(request, f"Duplicate skipped: {duplicate}")
-            return see_other(request, corpus.get_absolute_url())
+        job = request_corpus_import(
+            uploads=form.cleaned_data["files"],
+            options=form.job_options(),
+            by=request.user,
+        )
+        return see_other(request, reverse("job-detail", args=[job.pk]))
     return render(
         request,
         partial(request, "annotator/corpus_import.html", "import-form"),

@@ -67,7 +67,7 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     # when one of their projects uses it (access.visible_corpora).
     **{
         name: ("GET", {"anonymous": LOGIN, **MANAGERS_GROUP, "_": 403})
-        for name in ("corpus-list", "corpus-import")
+        for name in ("corpus-list", "corpus-import", "corpus-import-panel")
     },
     **{
         name: (

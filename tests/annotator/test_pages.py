@@ -1,6 +1,7 @@
 import pytest
 from django.urls import reverse
 
+from annotator.models import Job
 from corpus.models import Corpus, Document, Span
 from tests.factories import PASSWORD, CorpusFactory, DocumentFactory
 
@@ -91,7 +92,9 @@ def upload(name, content):
     return SimpleUploadedFile(name, content.encode("utf-8"))
 
 
-def test_import_upload_creates_corpus_and_redirects_303(manager_client):
+def test_import_upload_queues_a_job_whose_page_shows_the_corpus(manager_client):
+    """The request answers with the job's page; the worker (run at once under
+    pytest) has made the corpus, which that page links to."""
     response = manager_client.post(
         reverse("corpus-import"),
         {
@@ -105,13 +108,17 @@ def test_import_upload_creates_corpus_and_redirects_303(manager_client):
             ],
         },
     )
+    job = Job.objects.get()
+    assert response.status_code == 303
+    assert response["Location"] == reverse("job-detail", args=[job.pk])
     corpus = Corpus.objects.get(name="Uploaded")
-    assert (
-        response.status_code == 303
-        and response["Location"] == corpus.get_absolute_url()
-    )
     assert corpus.documents.count() == 2
     assert Span.objects.in_corpus(corpus).filter(excluded=True).count() == 1
+    page = manager_client.get(response["Location"]).text
+    assert (
+        f'Corpus <a href="{corpus.get_absolute_url()}">Uploaded</a> imported: '
+        "2 documents, 4 spans (1 excluded from coding)."
+    ) in page
 
 
 def test_import_upload_via_htmx_answers_with_client_redirect(manager_client):
@@ -125,14 +132,14 @@ def test_import_upload_via_htmx_answers_with_client_redirect(manager_client):
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 200
-    assert (
-        response["HX-Redirect"]
-        == Corpus.objects.get(name="Via htmx").get_absolute_url()
+    assert response["HX-Redirect"] == reverse(
+        "job-detail", args=[Job.objects.get().pk]
     )
+    assert Corpus.objects.filter(name="Via htmx").exists()
 
 
 @pytest.mark.parametrize("htmx", [False, True])
-def test_bad_upload_shows_the_error_and_stores_nothing(manager_client, htmx):
+def test_a_bad_upload_fails_its_job_in_words_and_stores_nothing(manager_client, htmx):
     headers = {"HX-Request": "true"} if htmx else {}
     response = manager_client.post(
         reverse("corpus-import"),
@@ -146,12 +153,18 @@ def test_bad_upload_shows_the_error_and_stores_nothing(manager_client, htmx):
         },
         headers=headers,
     )
-    assert response.status_code == 200
-    assert "bad.csv, line 2, field &#x27;text&#x27;: missing or empty" in response.text
-    assert "Nothing was imported" in response.text
-    assert ("<html" in response.text) is not htmx
-    assert not Corpus.objects.filter(name="Broken").exists()
-    assert not Document.objects.exists()
+    job = Job.objects.get()
+    assert job.state == "failed"
+    assert job.error == (
+        "bad.csv, line 2, field 'text': missing or empty; every document needs "
+        "its text. Nothing was imported."
+    )
+    page = manager_client.get(reverse("job-detail", args=[job.pk]), headers=headers)
+    assert "bad.csv, line 2, field &#x27;text&#x27;: missing or empty" in page.text
+    assert ("<html" in page.text) is not htmx
+    assert response.status_code == (200 if htmx else 303)
+    assert not Corpus.objects.exists() and not Document.objects.exists()
+    assert not Span.objects.exists()
 
 
 def test_upload_form_requires_a_corpus_and_known_file_types(manager_client):

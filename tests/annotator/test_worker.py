@@ -15,15 +15,18 @@ import time
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 from rest_framework.authtoken.models import Token
 
 from annotator.gold import gold_is_fresh, refresh_gold
-from annotator.models import GoldRun, Job, JobState, Membership
+from annotator.models import GoldRun, Job, JobFile, JobState, Membership
 from annotator.services import jobs
+from corpus.models import Corpus, Document
 from tests.annotator.test_adjudication_views import logged_in, member
+from tests.annotator.test_import_jobs import jsonl
 from tests.annotator.test_jobs import coded_project, gold_rows
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -198,3 +201,71 @@ def test_a_worker_killed_mid_job_leaves_the_gold_as_it_was_and_is_retried(worker
     after = gold_rows(project)
     assert len(after) == len(before) and after != before  # new runs named
     assert f"retried as job {retry.pk}" in workers.logs()
+
+
+# --- corpus imports ------------------------------------------------------------------
+
+
+def import_upload(client, name: str, documents: int):
+    data = jsonl(documents).encode()
+    return client.post(
+        reverse("corpus-import"),
+        {
+            "new_corpus_name": name,
+            "segmentation": "line",
+            "files": [SimpleUploadedFile("docs.jsonl", data)],
+        },
+    )
+
+
+def test_a_web_import_is_queued_a_worker_runs_it_and_its_page_shows_the_corpus(
+    client, manager, workers
+):
+    client.force_login(manager)
+    response = import_upload(client, "By a worker", 1500)
+    job = Job.objects.get()
+    assert response["Location"] == reverse("job-detail", args=[job.pk])
+    assert job.state == JobState.QUEUED and JobFile.objects.filter(job=job).exists()
+    assert "waiting for a worker" in client.get(response["Location"]).text
+    workers.start()
+    wait_for(lambda: job_state(job.pk) == JobState.DONE, "the import", workers)
+    corpus = Corpus.objects.get(name="By a worker")
+    page = client.get(response["Location"], HTTP_HX_REQUEST="true").text
+    assert (
+        f'Corpus <a href="{corpus.get_absolute_url()}">By a worker</a> imported: '
+        "1500 documents, 3000 spans."
+    ) in page
+    assert 'hx-trigger="every 2s"' not in page
+    assert not JobFile.objects.exists()
+
+
+def test_a_worker_killed_mid_import_leaves_no_corpus_and_the_import_is_retried(
+    client, manager, workers
+):
+    client.force_login(manager)
+    import_upload(client, "Killed", 10)
+    job = Job.objects.get()
+    victim = workers.start(pause=5)  # seconds after each document read
+    wait_for(
+        lambda: Job.objects.get(pk=job.pk).done_units > 0, "a document read", workers
+    )
+    # The corpus row and what was read are written, not committed.
+    assert not Corpus.objects.filter(name="Killed").exists()
+    workers.kill(victim)
+    assert job_state(job.pk) == JobState.RUNNING  # nobody could say otherwise yet
+    assert not Corpus.objects.exists() and not Document.objects.exists()
+
+    workers.start()  # sweeps before taking work
+    wait_for(
+        lambda: Job.objects.filter(retry_of=job, state=JobState.DONE).exists(),
+        "the retry",
+        workers,
+    )
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED
+    assert job.error == (
+        f"The worker running this job ({job.worker}) stopped before it finished. "
+        "Nothing it computed was kept: no document of the upload was imported."
+    )
+    assert Corpus.objects.get(name="Killed").documents.count() == 10
+    assert not JobFile.objects.exists()

@@ -13,7 +13,7 @@ from corpus.importing import (
     read_paths,
 )
 from corpus.models import Corpus
-from corpus.progress import ProgressBar
+from corpus.progress import BytesRead, ProgressBar
 from corpus.segmenting import Segmentation
 
 
@@ -64,21 +64,12 @@ class Command(BaseCommand):
             if options["no_progress"]
             else ProgressBar(sum(sizes.values()), "import")
         )
-        finished_bytes = 0
-        current = {"origin": None, "offset": 0, "count": 0}
+        read = BytesRead(sizes)
 
         def progress(record) -> None:
-            nonlocal finished_bytes
-            if record.origin != current["origin"]:
-                if current["origin"] is not None:
-                    finished_bytes += sizes.get(current["origin"], 0)
-                current["origin"] = record.origin
-            current["count"] += 1
+            done = read(record)
             if bar:
-                bar.update(
-                    finished_bytes + record.bytes_read,
-                    f"{current['count']:,} documents",
-                )
+                bar.update(done, f"{read.records:,} documents")
 
         try:
             # One transaction for the corpus row too: a failed first import of a new
@@ -96,10 +87,10 @@ class Command(BaseCommand):
                 )
         except ImportFailed as error:
             if bar:
-                bar.finish(finished_bytes, "aborted")
+                bar.finish(read.finished, "aborted")
             raise CommandError(f"{error} Nothing was imported.") from None
         if bar:
-            bar.finish(sum(sizes.values()), f"{current['count']:,} documents")
+            bar.finish(read.total, f"{read.records:,} documents")
         self.stdout.write(self.style.SUCCESS(report.summary()))
         for duplicate in report.duplicates[:20]:
             self.stdout.write(f"  duplicate: {duplicate}")
