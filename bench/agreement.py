@@ -111,6 +111,7 @@ def generate(spans: int, share: float, seed: int = 11):
     from annotator.models import (
         Annotation,
         Assignment,
+        ChangeCounter,
         Codebook,
         Label,
         Membership,
@@ -266,14 +267,18 @@ def generate(spans: int, share: float, seed: int = 11):
         insert_rows(
             Annotation,
             ("id", "assignment_id", "project_id", "codebook_id", "uncertain")
-            + ("comment", "seconds", "submission_token", "created_at", "updated_at"),
+            + ("comment", "seconds", "submission_token", "created_at", "updated_at")
+            + ("change",),
             (
-                (an, aid, project.pk, codebook.pk, False, "", float(s), "", f, f)
+                (an, aid, project.pk, codebook.pk, False, "", float(s), "", f, f, 1)
                 for an, aid, s, f in zip(
                     annotation_ids, assignment_ids, seconds, finished, strict=True
                 )
             ),
         )
+        # Every coding numbered as one write (change 1), as the counter's
+        # migration numbers existing annotations: gold then sees later writes.
+        ChangeCounter.objects.create(project=project, n=1)
         print(f"annotations: {n_codings:,}", flush=True)
         topic_dim, stance_dim = dims["topic"].pk, dims["stance"].pk
         topic_cat, stance_cat = topic_ids[topic], stance_ids[stance]

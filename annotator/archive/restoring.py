@@ -26,7 +26,8 @@ from annotator.archive.tables import (
     Table,
     json_users,
 )
-from annotator.models import Codebook, Project
+from annotator.gold.queue import rebuild_waiting
+from annotator.models import Codebook, GoldRun, Project
 from corpus.models import Corpus
 
 
@@ -300,7 +301,12 @@ def read_archive(stream: IO[bytes], origin: str) -> Project:
         project_ids = list(restorer.ids["annotator.project"].values())
         if len(project_ids) != 1:
             raise ArchiveError(f"{origin}: holds {len(project_ids)} projects, not 1.")
-        return Project.objects.get(pk=project_ids[0])
+        project = Project.objects.get(pk=project_ids[0])
+        if GoldRun.objects.filter(project=project).exists():
+            # Derived, not archived (tables.NOT_ARCHIVED); none before gold was
+            # ever computed, as in the project archived.
+            rebuild_waiting(project)
+        return project
 
 
 def _named(error: ValidationError) -> str:

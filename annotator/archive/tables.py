@@ -22,6 +22,7 @@ from annotator.models import (
     GoldLabelCategory,
     GoldLabelRevision,
     GoldRun,
+    GoldWaiting,
     Job,
     Label,
     Membership,
@@ -107,9 +108,11 @@ TABLES: tuple[Table, ...] = (
     ),
 )
 TABLE_BY_NAME = {table.name: table for table in TABLES}
-# Not the project's content but the record of work done on it: a restored project
-# starts with no jobs (their workers' task ids mean nothing in another database).
-NOT_ARCHIVED = frozenset({Job})
+# Not the project's content: the record of work done on it (a restored project
+# starts with no jobs: their workers' task ids mean nothing in another database),
+# and the adjudication queue's table, derived from the rows above and rebuilt
+# when the project is restored.
+NOT_ARCHIVED = frozenset({Job, GoldWaiting})
 REFERENCED = frozenset(
     [
         f.related_model

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from annotator.access import may_review
 from annotator.gold.disputes import coder_codes, gold_keys, span_golds
+from annotator.gold.queue import rebuild_waiting
 from annotator.models import (
     Annotation,
     Category,
@@ -170,6 +172,7 @@ def adjudicate(
     GoldLabelRevision.objects.create(
         gold_label=label, changed_by=reviewer, old=old, new=new
     )
+    rebuild_waiting(project, np.array([span_id], dtype=np.int64))
     return label
 
 

@@ -22,6 +22,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from annotator.gold.aggregate import aggregate_dimension, gold_settings
+from annotator.gold.queue import rebuild_waiting
 from annotator.gold.reading import Ratings, chunks, read_spans
 from annotator.gold.store import drop_foreign_dimensions, write_dimension
 from annotator.models import (
@@ -313,6 +314,9 @@ def _recompute(
         # queue's and exports' plans take the gold table for a small one.
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {GoldLabel._meta.db_table}")
+    # The queue table follows the gold in the same transaction: the spans whose
+    # gold may have changed (every span on a full pass).
+    rebuild_waiting(project, scope)
     return runs
 
 

@@ -18,6 +18,7 @@ from annotator.models.gold import (
     GoldLabelRevision,
     GoldMethod,
     GoldRun,
+    GoldWaiting,
 )
 from annotator.models.jobs import Job, JobKind, JobQuerySet, JobState
 from annotator.models.projects import (
@@ -51,6 +52,7 @@ __all__ = [
     "GoldLabelRevision",
     "GoldMethod",
     "GoldRun",
+    "GoldWaiting",
     "Job",
     "JobKind",
     "JobQuerySet",

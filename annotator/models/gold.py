@@ -153,3 +153,39 @@ class GoldLabelRevision(Revision):
         return (
             f"revision of gold {self.gold_label_id} at {self.changed_at:%Y-%m-%d %H:%M}"
         )
+
+
+class GoldWaiting(models.Model):
+    """A span waiting for a reviewer, as of the last gold refresh or decision.
+
+    The adjudication queue's rule (``annotator.gold.queue.waiting_live``)
+    materialised: written by ``refresh_gold`` in the transaction that writes the
+    gold and by each adjudication for its span, so the queue's first page is one
+    index range scan instead of a pass over every double-coded span.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    span = models.ForeignKey(Span, on_delete=models.CASCADE, related_name="+")
+    n_ratings = models.PositiveSmallIntegerField()  # completed codings
+    n_codes = models.PositiveSmallIntegerField()  # distinct categories among them
+    position = models.PositiveBigIntegerField()  # the span's reading order
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "span"], name="goldwaiting_unique"
+            ),
+        ]
+        indexes = [
+            # The queue's order: most ratings, least agreement, reading order.
+            models.Index(
+                "project",
+                models.F("n_ratings").desc(),
+                models.F("n_codes").desc(),
+                "position",
+                name="goldwaiting_queue_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"span {self.span_id} waits in project {self.project_id}"
