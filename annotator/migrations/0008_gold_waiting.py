@@ -21,7 +21,7 @@ def fill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotator', '0006_jobs'),
+        ('annotator', '0007_goldlabel_bulk_writes'),
         ('corpus', '0002_corpus_uploader'),
     ]
 

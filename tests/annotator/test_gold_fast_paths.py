@@ -32,6 +32,8 @@ def twins() -> Iterator[tuple[str, AbstractContextManager]]:
     Each name is spelled out: corpus.db asks for a ``portable("name")`` per name.
     """
     yield "gold-stage-copy", portable("gold-stage-copy")
+    yield "gold-first-copy", portable("gold-first-copy")
+    yield "gold-hold-references", portable("gold-hold-references")
     yield "gold-stage-analyze", portable("gold-stage-analyze")
     yield "gold-stage-on-commit-drop", portable("gold-stage-on-commit-drop")
     yield "gold-refresh-lock", portable("gold-refresh-lock")

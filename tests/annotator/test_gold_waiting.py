@@ -18,11 +18,11 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def agreed(project) -> list[tuple[int, int, int]]:
+def agreed(of) -> list[tuple[int, int, int]]:
     """The queue as the table lists it, checked against the live rule."""
-    table = list(adjudication_queue(project).values_list("span_id", "n_ratings", "n_codes"))
-    live = list(waiting_live(project).values_list("span_id", "n_ratings", "n_codes"))
-    assert table == live
+    fields = ("span_id", "n_ratings", "n_codes")
+    table = list(adjudication_queue(of).values_list(*fields))
+    assert table == list(waiting_live(of).values_list(*fields))
     return table
 
 
