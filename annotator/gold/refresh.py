@@ -242,21 +242,24 @@ def _recompute(
         if scope is None
         else f"reading the ratings of {len(scope):,} changed spans",
     )
+    ratings: list[Ratings | None]
     if scope is None:
-        _, arrays = read_project(project, dimensions, documents=False, times=False)
-        ratings = [Ratings.of(a) for a in arrays]
+        _, read = read_project(project, dimensions, documents=False, times=False)
+        ratings = [Ratings.of(a) for a in read]
+        del read
         sample = _sample_spans(project)
     else:
-        ratings = read_spans(project, dimensions, scope)
+        ratings = list(read_spans(project, dimensions, scope))
         sample = _sample_spans(project, scope)
     now = timezone.now()
     runs = []
-    total, done = sum(len(r.unit) for r in ratings), 0
+    total, done = sum(len(r.unit) for r in ratings if r is not None), 0
     progress(0, total, f"aggregating {total:,} ratings")
     with connection.cursor() as cursor:
-        for number, (dimension, arrays) in enumerate(
-            zip(dimensions, ratings, strict=True), 1
-        ):
+        for number, dimension in enumerate(dimensions, 1):
+            # Each dimension's arrays are let go once written, so the process
+            # holds one dimension's decisions at a time, not all of them.
+            arrays, ratings[number - 1] = ratings[number - 1], None
             d = aggregate_dimension(project, dimension, arrays, sample)
             last = previous.get(dimension.pk)
             changed_settings = last is None or (
@@ -302,6 +305,7 @@ def _recompute(
                 run.save(update_fields=["n_decided", "n_undecided"])
             runs.append(run)
             done += len(arrays.unit)
+            del arrays, d
             progress(
                 done,
                 total,

@@ -38,6 +38,7 @@ from annotator.models import (
 from corpus.db import fast_path
 
 STAGE_BATCH = 5_000
+ROW_BATCH = 20_000  # decided spans turned into rows at a time
 
 
 def _float(x: float) -> float | None:
@@ -45,15 +46,22 @@ def _float(x: float) -> float | None:
 
 
 def _stage_rows(d: Decided, multiple: bool) -> Iterator[tuple]:
-    for i, span in enumerate(d.spans.tolist()):
-        yield (
-            span,
-            None if multiple else int(d.categories[i]),
-            d.methods[i],
-            _float(d.posteriors[i]),
-            int(d.n_ratings[i]),
-            _float(d.agreement[i]),
-            d.coder_codes[i],
+    """One row per decided span, made ``ROW_BATCH`` spans at a time so no
+    Python object exists per span beyond the batch (memory stays flat)."""
+    for a in range(0, len(d.spans), ROW_BATCH):
+        b = a + ROW_BATCH
+        categories = (
+            [None] * len(d.spans[a:b]) if multiple else d.categories[a:b].tolist()
+        )
+        yield from zip(
+            d.spans[a:b].tolist(),
+            categories,
+            d.methods[a:b].tolist(),
+            map(_float, d.posteriors[a:b].tolist()),
+            d.n_ratings[a:b].tolist(),
+            map(_float, d.agreement[a:b].tolist()),
+            d.coder_codes.batch(a, min(b, len(d.spans))),
+            strict=True,
         )
 
 
