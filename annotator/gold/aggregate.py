@@ -105,9 +105,6 @@ class CoderCodes:
     starts: np.ndarray  # per decided span, its ratings' range in the above
     ends: np.ndarray
 
-    def __len__(self) -> int:
-        return len(self.starts)
-
     def batch(self, a: int, b: int) -> list[str]:
         """The texts of decided spans ``a`` to ``b`` (exclusive)."""
         if a >= b:
@@ -128,9 +125,6 @@ class CoderCodes:
                 self.starts[a:b].tolist(), self.ends[a:b].tolist(), strict=True
             )
         ]
-
-    def __getitem__(self, i: int) -> str:
-        return self.batch(i, i + 1)[0]
 
 
 def _coder_codes(
