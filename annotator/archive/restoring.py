@@ -31,7 +31,8 @@ from annotator.archive.tables import (
     Table,
     json_users,
 )
-from annotator.models import Codebook, Membership, Project
+from annotator.gold.queue import rebuild_waiting
+from annotator.models import Codebook, GoldRun, Membership, Project
 from corpus.models import Corpus, Document, Span
 
 
@@ -340,7 +341,12 @@ def read_archive(
         project_ids = list(restorer.ids["annotator.project"].values())
         if len(project_ids) != 1:
             raise ArchiveError(f"{origin}: holds {len(project_ids)} projects, not 1.")
-        return Project.objects.get(pk=project_ids[0])
+        project = Project.objects.get(pk=project_ids[0])
+        if GoldRun.objects.filter(project=project).exists():
+            # Derived, not archived (tables.NOT_ARCHIVED); none before gold was
+            # ever computed, as in the project archived.
+            rebuild_waiting(project)
+        return project
 
 
 def _counts(restorer: _Restorer, line: int, trailer: dict) -> dict[str, int]:

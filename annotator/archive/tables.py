@@ -23,6 +23,7 @@ from annotator.models import (
     GoldLabelCategory,
     GoldLabelRevision,
     GoldRun,
+    GoldWaiting,
     Job,
     JobChunk,
     JobFile,
@@ -116,8 +117,10 @@ TABLE_BY_NAME = {table.name: table for table in TABLES}
 # Not the project's content but the record of work done on it: a restored project
 # starts with no jobs (their workers' task ids mean nothing in another database),
 # no agreement intervals (a cache its first agreement page recomputes), nor jobs'
-# input files (uploads kept only until their job has finished).
-NOT_ARCHIVED = frozenset({Job, AgreementIntervals, JobChunk, JobFile})
+# input files (uploads kept only until their job has finished); and the
+# adjudication queue's table, derived from the rows above and rebuilt when the
+# project is restored.
+NOT_ARCHIVED = frozenset({Job, AgreementIntervals, JobChunk, JobFile, GoldWaiting})
 REFERENCED = frozenset(
     [
         f.related_model

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from annotator.access import may_review
 from annotator.gold.disputes import coder_codes, gold_keys, span_golds
+from annotator.gold.queue import rebuild_waiting
+from annotator.gold.store import hold_references
 from annotator.models import (
     Annotation,
     Category,
@@ -115,6 +118,11 @@ def adjudicate(
         raise ValidationError({"span": f"Span {span_id} is not in this project."})
     note = typed_text(note, field="note", label="Note")
     dimension, chosen = _resolve(project, dimension, categories)
+    with connection.cursor() as cursor:  # what the label will refer to stays
+        hold_references(
+            cursor, project.pk, dimension.pk, project.codebook_id, None,
+            [c.pk for c in chosen],
+        )  # fmt: skip
     label = (
         GoldLabel.objects.select_for_update(of=("self",))
         .filter(project=project, span_id=span_id, dimension=dimension)
@@ -170,6 +178,7 @@ def adjudicate(
     GoldLabelRevision.objects.create(
         gold_label=label, changed_by=reviewer, old=old, new=new
     )
+    rebuild_waiting(project, np.array([span_id], dtype=np.int64))
     return label
 
 

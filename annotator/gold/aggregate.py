@@ -53,7 +53,7 @@ class Decided:
     posteriors: np.ndarray  # nan without a model
     n_ratings: np.ndarray
     agreement: np.ndarray
-    coder_codes: list[str]  # JSON text per span
+    coder_codes: CoderCodes  # JSON text per span
     n_undecided: int
     # The model's fit, when one ran: converged, iterations, {coder id: accuracy}
     # (multi-choice: every category's binary fit converged, the most iterations,
@@ -88,32 +88,63 @@ def _indicators(values: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class CoderCodes:
+    """{coder id: [category keys]} of each decided span as JSON text, made a
+    batch of spans at a time (``batch``): a million spans' texts at once were
+    a few hundred megabytes of Python strings.
+
+    Built as text directly, coders in id order; the format equals
+    ``json.dumps`` of the same dict, so the SQLite comparison of unchanged rows
+    (text) holds, and PostgreSQL compares jsonb.
+    """
+
+    coders: np.ndarray  # per rating, sorted by (span, coder)
+    text_code: np.ndarray  # per rating, its key list's index in ``texts``
+    texts: list[str]  # key lists as JSON
+    starts: np.ndarray  # per decided span, its ratings' range in the above
+    ends: np.ndarray
+
+    def batch(self, a: int, b: int) -> list[str]:
+        """The texts of decided spans ``a`` to ``b`` (exclusive)."""
+        if a >= b:
+            return []
+        low, high = int(self.starts[a]), int(self.ends[b - 1])
+        texts = self.texts
+        pieces = [
+            f'"{c}": {texts[t]}'
+            for c, t in zip(
+                self.coders[low:high].tolist(),
+                self.text_code[low:high].tolist(),
+                strict=True,
+            )
+        ]
+        return [
+            "{" + ", ".join(pieces[s - low : e - low]) + "}"
+            for s, e in zip(
+                self.starts[a:b].tolist(), self.ends[a:b].tolist(), strict=True
+            )
+        ]
+
+
 def _coder_codes(
     unit_code: np.ndarray,
     coders: np.ndarray,
     text_code: np.ndarray,
     texts: list[str],
     units: np.ndarray,
-) -> list[str]:
-    """{coder id: [category keys]} of each of ``units`` (codes) as JSON text.
-
-    ``texts[text_code[i]]`` is rating i's key list as JSON. Built as text
-    directly, coders in id order, without a Python object per rating beyond
-    its piece (json.dumps per span is the slow part for a million spans); the
-    format equals ``json.dumps`` of the same dict, so the SQLite comparison of
-    unchanged rows (text) holds, and PostgreSQL compares jsonb.
-    """
+) -> CoderCodes:
+    """The coder codes of each of ``units`` (codes); ``texts[text_code[i]]`` is
+    rating i's key list as JSON."""
     order = np.lexsort((coders, unit_code))
     sorted_units = unit_code[order]
-    starts = np.searchsorted(sorted_units, units, side="left").tolist()
-    ends = np.searchsorted(sorted_units, units, side="right").tolist()
-    pieces = [
-        f'"{c}": {texts[t]}'
-        for c, t in zip(coders[order].tolist(), text_code[order].tolist(), strict=True)
-    ]
-    return [
-        "{" + ", ".join(pieces[a:b]) + "}" for a, b in zip(starts, ends, strict=True)
-    ]
+    return CoderCodes(
+        coders[order],
+        text_code[order],
+        texts,
+        np.searchsorted(sorted_units, units, side="left"),
+        np.searchsorted(sorted_units, units, side="right"),
+    )
 
 
 def aggregate_dimension(
@@ -138,8 +169,8 @@ def aggregate_dimension(
     if not len(units) or not methods:
         empty = np.zeros(0, dtype=np.int64)
         return Decided(
-            empty, [], empty.astype(object), empty.astype(float), empty, empty, [],
-            len(np.unique(units)),
+            empty, [], empty.astype(object), empty.astype(float), empty, empty,
+            _coder_codes(empty, empty, empty, [], empty), len(np.unique(units)),
         )  # fmt: skip
     if multiple:
         d = gold_maths.aggregate_sets(

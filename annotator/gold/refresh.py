@@ -22,6 +22,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from annotator.gold.aggregate import aggregate_dimension, gold_settings
+from annotator.gold.queue import rebuild_waiting
 from annotator.gold.reading import Ratings, chunks, read_spans
 from annotator.gold.store import drop_foreign_dimensions, write_dimension
 from annotator.models import (
@@ -241,21 +242,24 @@ def _recompute(
         if scope is None
         else f"reading the ratings of {len(scope):,} changed spans",
     )
+    ratings: list[Ratings | None]
     if scope is None:
-        _, arrays = read_project(project, dimensions, documents=False, times=False)
-        ratings = [Ratings.of(a) for a in arrays]
+        _, read = read_project(project, dimensions, documents=False, times=False)
+        ratings = [Ratings.of(a) for a in read]
+        del read
         sample = _sample_spans(project)
     else:
-        ratings = read_spans(project, dimensions, scope)
+        ratings = list(read_spans(project, dimensions, scope))
         sample = _sample_spans(project, scope)
     now = timezone.now()
     runs = []
-    total, done = sum(len(r.unit) for r in ratings), 0
+    total, done = sum(len(r.unit) for r in ratings if r is not None), 0
     progress(0, total, f"aggregating {total:,} ratings")
     with connection.cursor() as cursor:
-        for number, (dimension, arrays) in enumerate(
-            zip(dimensions, ratings, strict=True), 1
-        ):
+        for number, dimension in enumerate(dimensions, 1):
+            # Each dimension's arrays are let go once written, so the process
+            # holds one dimension's decisions at a time, not all of them.
+            arrays, ratings[number - 1] = ratings[number - 1], None
             d = aggregate_dimension(project, dimension, arrays, sample)
             last = previous.get(dimension.pk)
             changed_settings = last is None or (
@@ -301,6 +305,7 @@ def _recompute(
                 run.save(update_fields=["n_decided", "n_undecided"])
             runs.append(run)
             done += len(arrays.unit)
+            del arrays, d
             progress(
                 done,
                 total,
@@ -313,6 +318,9 @@ def _recompute(
         # queue's and exports' plans take the gold table for a small one.
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {GoldLabel._meta.db_table}")
+    # The queue table follows the gold in the same transaction: the spans whose
+    # gold may have changed (every span on a full pass).
+    rebuild_waiting(project, scope)
     return runs
 
 

@@ -1,13 +1,18 @@
 """Writing one dimension's decisions in bulk, through staging tables.
 
-Staging tables (COPY on PostgreSQL), one upsert that skips adjudicated and
-unchanged rows, deletes of now-undecided spans.
+A dimension's first write (no row of it yet) goes straight into the gold
+table; later ones through staging tables (COPY on PostgreSQL), one upsert that
+skips adjudicated and unchanged rows, deletes of now-undecided spans.
 
 PostgreSQL fast paths (``corpus.db.fast_path``), each with a portable twin that
 writes the same rows: "gold-stage-copy" (COPY into the staging tables, else
-batched INSERTs), "gold-stage-analyze" (statistics for the staging tables, else
-none) and "gold-stage-on-commit-drop" (the staging tables vanish at commit,
-else they are dropped after each dimension).
+batched INSERTs), "gold-first-copy" (the first write COPYs into the gold
+table, else batched INSERTs), "gold-stage-analyze" (statistics for the staging
+tables, else none), "gold-stage-on-commit-drop" (the staging tables vanish at
+commit, else they are dropped after each dimension) and "gold-hold-references"
+(the rows a gold label refers to besides its span are locked against deletion
+until commit, once per write, as the per-row constraint checks did; SQLite
+serialises writers, so the twin takes no lock).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from django.db import connection
 
 from annotator.gold.aggregate import DIGITS, Decided
 from annotator.models import (
+    Category,
+    Codebook,
     Dimension,
     GoldLabel,
     GoldLabelCategory,
@@ -31,6 +38,7 @@ from annotator.models import (
 from corpus.db import fast_path
 
 STAGE_BATCH = 5_000
+ROW_BATCH = 20_000  # decided spans turned into rows at a time
 
 
 def _float(x: float) -> float | None:
@@ -38,15 +46,22 @@ def _float(x: float) -> float | None:
 
 
 def _stage_rows(d: Decided, multiple: bool) -> Iterator[tuple]:
-    for i, span in enumerate(d.spans.tolist()):
-        yield (
-            span,
-            None if multiple else int(d.categories[i]),
-            d.methods[i],
-            _float(d.posteriors[i]),
-            int(d.n_ratings[i]),
-            _float(d.agreement[i]),
-            d.coder_codes[i],
+    """One row per decided span, made ``ROW_BATCH`` spans at a time so no
+    Python object exists per span beyond the batch (memory stays flat)."""
+    for a in range(0, len(d.spans), ROW_BATCH):
+        b = a + ROW_BATCH
+        categories = (
+            [None] * len(d.spans[a:b]) if multiple else d.categories[a:b].tolist()
+        )
+        yield from zip(
+            d.spans[a:b].tolist(),
+            categories,
+            d.methods[a:b].tolist(),
+            map(_float, d.posteriors[a:b].tolist()),
+            d.n_ratings[a:b].tolist(),
+            map(_float, d.agreement[a:b].tolist()),
+            d.coder_codes.batch(a, min(b, len(d.spans))),
+            strict=True,
         )
 
 
@@ -79,14 +94,53 @@ def _create_stage(cursor, on_commit_drop: bool) -> None:
         cursor.execute(f"CREATE TEMP TABLE {name} ({columns}){drop}")
 
 
-def _fill(cursor, table: str, n_columns: int, rows: Iterable[tuple]) -> None:
-    """Rows into a staging table: COPY on PostgreSQL, batched INSERTs elsewhere."""
-    if fast_path("gold-stage-copy"):
-        with cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
+def hold_references(
+    cursor, project_id: int, dimension_id: int, codebook_id: int,
+    run_id: int | None, category_ids: Sequence[int],
+) -> None:  # fmt: skip
+    """Lock what gold labels about to be written refer to (besides their span)
+    against deletion until commit: one ``FOR KEY SHARE`` per referenced row,
+    what PostgreSQL's constraint check did per written row (see GoldLabel)."""
+    if not fast_path("gold-hold-references"):
+        return
+    tables = [
+        (Project, [project_id]),
+        (Dimension, [dimension_id]),
+        (Codebook, [codebook_id]),
+        (GoldRun, [] if run_id is None else [run_id]),
+        (Category, list(category_ids)),
+    ]
+    for model, ids in tables:
+        if ids:
+            cursor.execute(
+                f"SELECT 1 FROM {model._meta.db_table} WHERE id = ANY(%s) "
+                "FOR KEY SHARE",
+                [list(ids)],
+            )
+            if cursor.rowcount != len(set(ids)):
+                raise model.DoesNotExist(
+                    f"gold refers to a {model.__name__} that no longer exists "
+                    f"(one of ids {sorted(set(ids))})"
+                )
+
+
+def _fill(
+    cursor,
+    table: str,
+    n_columns: int,
+    rows: Iterable[tuple],
+    columns: str = "",
+    fast: str = "gold-stage-copy",
+) -> None:
+    """Rows into a table (``columns``: its column list, else all in order):
+    COPY on PostgreSQL (fast path ``fast``), batched INSERTs elsewhere."""
+    names = f" ({columns})" if columns else ""
+    if fast_path(fast):
+        with cursor.cursor.copy(f"COPY {table}{names} FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         return
-    sql = f"INSERT INTO {table} VALUES ({', '.join(['%s'] * n_columns)})"
+    sql = f"INSERT INTO {table}{names} VALUES ({', '.join(['%s'] * n_columns)})"
     batch: list[tuple] = []
     for row in rows:
         batch.append(row)
@@ -117,6 +171,19 @@ COMPARED = (
 )
 
 
+GOLD_COLUMNS = (
+    "project_id, span_id, dimension_id, category_id, method, run_id, "
+    "decided_by_id, decided_at, note, posterior, codebook_id, n_ratings, "
+    "coder_codes, agreement, updated_at"
+)
+
+
+def _category_ids(d: Decided, multiple: bool) -> list[int]:
+    if multiple:
+        return sorted({c for chosen in d.categories for c in chosen})
+    return np.unique(np.asarray(d.categories, dtype=np.int64)).tolist()
+
+
 def write_dimension(
     cursor,
     project: Project,
@@ -136,10 +203,60 @@ def write_dimension(
     of other spans are then left alone. Returns (rows written, rows deleted).
     """
     multiple = dimension.multiple
-    gl, glc = GoldLabel._meta.db_table, GoldLabelCategory._meta.db_table
+    hold_references(
+        cursor, project.pk, dimension.pk, project.codebook_id, run.pk,
+        _category_ids(d, multiple),
+    )  # fmt: skip
     on_commit_drop = fast_path("gold-stage-on-commit-drop")
-    analyze = fast_path("gold-stage-analyze")
     _create_stage(cursor, on_commit_drop)
+    # As the ORM stores it (on SQLite: naive UTC text), so raw and ORM-written
+    # timestamps compare and sort alike.
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    fixed = (project.pk, dimension.pk, run.pk, stamp, project.codebook_id)
+    if GoldLabel.objects.filter(project=project, dimension=dimension).exists():
+        out = _upsert(cursor, fixed, d, multiple, force, scope)
+    else:
+        out = _first_write(cursor, fixed, d, multiple), 0
+    if not on_commit_drop:
+        for name in STAGE_COLUMNS:
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    return out
+
+
+def _first_write(cursor, fixed: tuple, d: Decided, multiple: bool) -> int:
+    """A dimension without any gold row yet: its rows straight into the gold
+    table (nothing to compare, skip or delete), streamed, no staging copy."""
+    project_id, dimension_id, run_id, stamp, codebook_id = fixed
+    rows = (
+        (project_id, span, dimension_id, category, method, run_id, None, stamp,
+         "", posterior, codebook_id, n, codes, agreement, stamp)
+        for span, category, method, posterior, n, agreement, codes
+        in _stage_rows(d, multiple)
+    )  # fmt: skip
+    gl, glc = GoldLabel._meta.db_table, GoldLabelCategory._meta.db_table
+    _fill(cursor, gl, 15, rows, columns=GOLD_COLUMNS, fast="gold-first-copy")
+    if multiple:
+        _fill(cursor, "gold_stage_cat", 2, _stage_categories(d))
+        cursor.execute(
+            f"""
+            INSERT INTO {glc} (gold_label_id, category_id)
+            SELECT g.id, c.category_id FROM gold_stage_cat c
+            JOIN {gl} g ON g.project_id = %s AND g.dimension_id = %s
+                AND g.span_id = c.span_id
+            """,
+            [project_id, dimension_id],
+        )
+    return len(d.spans)
+
+
+def _upsert(
+    cursor, fixed: tuple, d: Decided, multiple: bool, force: bool,
+    scope: np.ndarray | None,
+) -> tuple[int, int]:  # fmt: skip
+    """Through the staging tables: changed rows upserted, undecided deleted."""
+    project_id, dimension_id, run_id, stamp, codebook_id = fixed
+    gl, glc = GoldLabel._meta.db_table, GoldLabelCategory._meta.db_table
+    analyze = fast_path("gold-stage-analyze")
     _fill(cursor, "gold_stage", 7, _stage_rows(d, multiple))
     if analyze:
         # Temporary tables have no statistics until analysed; without them the
@@ -148,9 +265,6 @@ def write_dimension(
     if multiple:
         _fill(cursor, "gold_stage_cat", 2, _stage_categories(d))
     changed = "TRUE" if force else " OR ".join(_distinct(gl, c) for c in COMPARED)
-    # As the ORM stores it (on SQLite: naive UTC text), so raw and ORM-written
-    # timestamps compare and sort alike.
-    stamp = connection.ops.adapt_datetimefield_value(now)
     cursor.execute(
         f"""
         INSERT INTO {gl} (project_id, span_id, dimension_id, category_id, method,
@@ -167,11 +281,14 @@ def write_dimension(
             n_ratings = EXCLUDED.n_ratings, coder_codes = EXCLUDED.coder_codes,
             agreement = EXCLUDED.agreement, updated_at = EXCLUDED.updated_at
         WHERE {gl}.method <> 'adjudicated' AND ({changed})
-        RETURNING id
+        {"RETURNING id" if multiple else ""}
         """,
-        [project.pk, dimension.pk, run.pk, stamp, project.codebook_id, stamp],
+        [project_id, dimension_id, run_id, stamp, codebook_id, stamp],
     )
-    written = [row[0] for row in cursor.fetchall()]
+    # Ids only where categories follow: a million of them as Python ints
+    # would be a hundred megabytes for nothing.
+    written = [row[0] for row in cursor.fetchall()] if multiple else []
+    n_written = len(written) if multiple else cursor.rowcount
     undecided = (
         "g.method <> 'adjudicated' "
         "AND NOT EXISTS (SELECT 1 FROM gold_stage s WHERE s.span_id = g.span_id)"
@@ -204,20 +321,16 @@ def write_dimension(
                 AND g.span_id = c.span_id
             JOIN gold_changed x ON x.id = g.id
             """,
-            [project.pk, dimension.pk],
+            [project_id, dimension_id],
         )
         cursor.execute(
             f"DELETE FROM {glc} WHERE gold_label_id IN ({stale})",
-            [project.pk, dimension.pk],
+            [project_id, dimension_id],
         )
     cursor.execute(
-        f"DELETE FROM {gl} WHERE id IN ({stale})", [project.pk, dimension.pk]
+        f"DELETE FROM {gl} WHERE id IN ({stale})", [project_id, dimension_id]
     )
-    deleted = cursor.rowcount
-    if not on_commit_drop:
-        for name in STAGE_COLUMNS:
-            cursor.execute(f"DROP TABLE IF EXISTS {name}")
-    return len(written), deleted
+    return n_written, cursor.rowcount
 
 
 def drop_foreign_dimensions(project: Project, dimension_ids: Sequence[int]) -> None:

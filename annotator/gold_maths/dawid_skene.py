@@ -25,6 +25,7 @@ def fit_coded(
     # Start: the soft majority vote, each unit's category shares (as in the paper).
     counts = np.bincount(r.value * n_units + r.unit, minlength=k * n_units)
     post = counts.reshape(k, n_units) / np.maximum(r.n_ratings, 1)
+    del counts  # (k, n_units) arrays are the fit's memory: one fewer held
     cell = r.coder * k + r.value
     priors = np.full(k, 1.0 / k)
     conf = np.tile(np.eye(k), (n_coders, 1, 1))
@@ -42,18 +43,24 @@ def fit_coded(
         # log pi_j[t, said]; a product of many small terms would underflow.
         log_conf = np.log(conf).transpose(1, 0, 2).reshape(k, n_cells)
         log_prior = np.log(priors)
-        log_post = np.stack(
-            [
-                np.bincount(r.unit, log_conf[t].take(cell), n_units) + log_prior[t]
-                for t in range(k)
-            ]
-        )
+        log_post = np.empty((k, n_units))  # filled row by row: no stacked copy
+        for t in range(k):
+            np.add(
+                np.bincount(r.unit, log_conf[t].take(cell), n_units),
+                log_prior[t],
+                out=log_post[t],
+            )
         top = log_post.max(axis=0)
-        norm = top + np.log(np.exp(log_post - top).sum(axis=0))
-        new = np.exp(log_post - norm)
+        # The same operations as exp(log_post - top) and exp(log_post - norm),
+        # written into one scratch array and then log_post itself, so an
+        # iteration holds two (k, n_units) arrays besides the posteriors, not
+        # four (same values to the bit).
+        shifted = np.subtract(log_post, top)
+        norm = top + np.log(np.exp(shifted, out=shifted).sum(axis=0))
+        del shifted
+        post = np.exp(np.subtract(log_post, norm, out=log_post), out=log_post)
         ll, gain = float(norm.sum()), float(norm.sum()) - ll
         converged = abs(gain) <= tol * len(r.unit)
-        post = new
     post = np.ascontiguousarray(post.T)
     labels = post.argmax(axis=1).astype(np.int64)
     return DawidSkeneResult(

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotator', '0007_job_kinds'),
+        ('annotator', '0009_gold_waiting'),
     ]
 
     operations = [

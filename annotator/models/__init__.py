@@ -19,6 +19,7 @@ from annotator.models.gold import (
     GoldLabelRevision,
     GoldMethod,
     GoldRun,
+    GoldWaiting,
 )
 from annotator.models.jobs import (
     Job,
@@ -60,6 +61,7 @@ __all__ = [
     "GoldLabelRevision",
     "GoldMethod",
     "GoldRun",
+    "GoldWaiting",
     "Job",
     "JobChunk",
     "JobFile",

@@ -61,27 +61,69 @@ class GoldLabel(models.Model):
 
     Single-choice dimensions use `category`; multi-choice ones use
     GoldLabelCategory rows (an empty set is no rows). Undecided spans have no row.
+
+    Project, dimension, category, codebook and run carry no database constraint
+    (``db_constraint=False``): a refresh writes a million rows whose values of
+    these are one project, one dimension, one run, one codebook and a handful of
+    categories, and PostgreSQL checked each row's five references at commit
+    (about 100 s at 1M rows). Every writer instead locks those few referenced
+    rows once (``annotator.gold.store.hold_references``: what the per-row checks
+    did), and deleting them goes through the ORM, whose ``on_delete`` below
+    still protects, cascades or nulls. The span keeps its constraint: it is the
+    one reference that differs row by row.
     """
 
     project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="gold_labels"
+        Project,
+        on_delete=models.CASCADE,
+        related_name="gold_labels",
+        db_constraint=False,
+        db_index=False,  # the unique (project, span, dimension) leads with it
     )
     span = models.ForeignKey(Span, on_delete=models.CASCADE, related_name="+")
-    dimension = models.ForeignKey(Dimension, on_delete=models.PROTECT, related_name="+")
+    dimension = models.ForeignKey(
+        Dimension,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # a handful of values; looked up with the project
+    )
     category = models.ForeignKey(
-        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # only a category's deletion looks it up: rare
     )
     method = models.CharField(max_length=12, choices=GoldMethod)
     run = models.ForeignKey(
-        GoldRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        GoldRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     decided_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # indexed where set (the partial index below)
     )
     decided_at = models.DateTimeField()
     note = models.TextField(blank=True)
     posterior = models.FloatField(null=True, blank=True)
-    codebook = models.ForeignKey(Codebook, on_delete=models.PROTECT, related_name="+")
+    codebook = models.ForeignKey(
+        Codebook,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # only a codebook's deletion looks it up: rare
+    )
     n_ratings = models.PositiveSmallIntegerField(default=0)
     coder_codes = models.JSONField(
         default=dict, blank=True, help_text="{coder id: [category keys]} when decided."
@@ -114,6 +156,13 @@ class GoldLabel(models.Model):
         indexes = [
             models.Index(fields=["project", "updated_at", "id"]),
             models.Index(fields=["project", "dimension", "method"]),
+            # Only adjudicated rows have a reviewer: a user's deletion finds
+            # them without every automatic row in the index.
+            models.Index(
+                fields=["decided_by"],
+                condition=Q(decided_by__isnull=False),
+                name="goldlabel_decided_by",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -153,3 +202,39 @@ class GoldLabelRevision(Revision):
         return (
             f"revision of gold {self.gold_label_id} at {self.changed_at:%Y-%m-%d %H:%M}"
         )
+
+
+class GoldWaiting(models.Model):
+    """A span waiting for a reviewer, as of the last gold refresh or decision.
+
+    The adjudication queue's rule (``annotator.gold.queue.waiting_live``)
+    materialised: written by ``refresh_gold`` in the transaction that writes the
+    gold and by each adjudication for its span, so the queue's first page is one
+    index range scan instead of a pass over every double-coded span.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    span = models.ForeignKey(Span, on_delete=models.CASCADE, related_name="+")
+    n_ratings = models.PositiveSmallIntegerField()  # completed codings
+    n_codes = models.PositiveSmallIntegerField()  # distinct categories among them
+    position = models.PositiveBigIntegerField()  # the span's reading order
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "span"], name="goldwaiting_unique"
+            ),
+        ]
+        indexes = [
+            # The queue's order: most ratings, least agreement, reading order.
+            models.Index(
+                "project",
+                models.F("n_ratings").desc(),
+                models.F("n_codes").desc(),
+                "position",
+                name="goldwaiting_queue_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"span {self.span_id} waits in project {self.project_id}"

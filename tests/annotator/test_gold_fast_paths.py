@@ -32,6 +32,8 @@ def twins() -> Iterator[tuple[str, AbstractContextManager]]:
     Each name is spelled out: corpus.db asks for a ``portable("name")`` per name.
     """
     yield "gold-stage-copy", portable("gold-stage-copy")
+    yield "gold-first-copy", portable("gold-first-copy")
+    yield "gold-hold-references", portable("gold-hold-references")
     yield "gold-stage-analyze", portable("gold-stage-analyze")
     yield "gold-stage-on-commit-drop", portable("gold-stage-on-commit-drop")
     yield "gold-refresh-lock", portable("gold-refresh-lock")
@@ -196,7 +198,7 @@ def test_an_incremental_refresh_writes_alike(coders, monkeypatch):
         lambda *args, real=refresh_module.read_spans: read.append(1) or real(*args),
     )
     want = assert_twins_write_alike(project)
-    assert len(read) == 1 + 7  # incremental each time
+    assert len(read) == 1 + sum(1 for _ in twins())  # incremental each time
     assert want["deleted"] and {g[12] for g in want["gold"]} == {"kept", "new"}
 
 
@@ -216,3 +218,27 @@ def test_a_refresh_leaves_unchanged_rows_and_their_updated_at_alone(coders):
         GoldLabel.objects.filter(project=project).values_list("pk", "updated_at")
     )
     assert after == stamps
+
+
+@pytest.mark.postgres
+def test_a_write_refuses_references_to_rows_that_are_gone(db):
+    """GoldLabel's category (and project, dimension, codebook, run) carry no
+    database constraint; the write's single check stands in for the per-row
+    ones, so a category deleted meanwhile stops it, naming the model."""
+    from django.db import connection
+
+    from annotator.gold.store import hold_references
+    from annotator.models import Category
+
+    project = make_project(documents=1, spans_per_document=2)
+    dimension = project.codebook.dimensions.get(key="topic")
+    real = list(dimension.categories.values_list("pk", flat=True))
+    with connection.cursor() as cursor:
+        hold_references(
+            cursor, project.pk, dimension.pk, project.codebook_id, None, real
+        )
+        with pytest.raises(Category.DoesNotExist, match="Category"):
+            hold_references(
+                cursor, project.pk, dimension.pk, project.codebook_id, None,
+                [*real, 10**12],
+            )  # fmt: skip
