@@ -126,7 +126,7 @@ urlpatterns += [
     # from what the job stored; a restore for whoever may create projects.
     path(
         "projects/<int:project_id>/archive/",
-        archives.archive_project,
+        archives.queue_archive,
         name="project-archive",
     ),
     path(

@@ -34,7 +34,7 @@ def archive_name(project: Project, day=None) -> str:
     return f"project-{project.pk}-{day.isoformat()}.jsonl.gz"
 
 
-def request_archive(project: Project, *, by) -> Job:
+def request_archive(project: Project, *, by=None) -> Job:
     """Queue an archive of the project; returns its job."""
     return request_job(JobKind.ARCHIVE, project=project, by=by)
 

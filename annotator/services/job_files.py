@@ -1,9 +1,8 @@
-"""Files a job works on (uploads) or makes (archives), kept in the database in
-chunks of about 1 MB.
+"""Files a job works on (uploads) or makes (archives), in the database in 1 MB chunks.
 
 An upload is written as it streams in, read back by the worker and deleted when
 the job has finished; a job's output is written by the worker as it is made
-(``write_output``) and read back by a download (``chunks``) until the job is pruned.
+(``OutputWriter``) and read back by a download (``chunks``) until the job is pruned.
 
 Workers may run on other machines and share only PostgreSQL, so an upload cannot
 wait on the web server's disk: it is stored in ``JobChunk`` rows of about 1 MB, never

@@ -23,7 +23,7 @@ RESTORE_REFUSAL = "Only users who may create projects restore them."
 
 @access.login_required
 @require_POST
-def archive_project(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+def queue_archive(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """A manager asks for the project's archive; the answer is the job's page."""
     project = access.project_jobs(request.user, project_id)
     job = request_archive(project, by=request.user)
@@ -49,8 +49,11 @@ def archive_download(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
 def project_restore(request: HtmxHttpRequest) -> HttpResponse:
     """Upload an archive: it is stored and a worker restores it (all or
     nothing); the answer is the job's page, which links the new project."""
-    form = ArchiveRestoreForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    posted = request.method == "POST"  # an empty post is bound: "required"
+    form = ArchiveRestoreForm(
+        request.POST if posted else None, request.FILES if posted else None
+    )
+    if posted and form.is_valid():
         job = request_restore(upload=form.cleaned_data["archive"], by=request.user)
         return see_other(request, reverse("job-detail", args=[job.pk]))
     return render(
