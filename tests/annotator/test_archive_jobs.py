@@ -262,6 +262,27 @@ def test_an_archive_over_the_limit_is_refused_before_it_is_stored(
     assert not Job.objects.exists() and not JobChunk.objects.exists()
 
 
+def test_the_restore_page_takes_an_archive_past_the_body_limit_only_from_managers(
+    client, manager, settings
+):
+    """The body limit (DATA_UPLOAD_MAX_MEMORY_SIZE) gives way to
+    ARCHIVE_UPLOAD_MAX_BYTES on the restore page, for those who may restore."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    settings.TASKS = DUMMY
+    url = reverse("project-restore")
+    client.force_login(UserFactory(username="plain"))
+    response = client.post(url, {"archive": upload(b"x" * 5000)})
+    assert response.status_code == 413 and "The request body is" in response.text
+    client.force_login(manager)
+    assert client.post(url, {"archive": upload(b"x" * 5000)}).status_code == 303
+    settings.ARCHIVE_UPLOAD_MAX_BYTES = 100
+    big = upload(b"x" * (1024 * 1024 + 500))
+    response = client.post(url, {"archive": big})
+    assert response.status_code == 413 and "at most 100 bytes" in response.text
+    assert "manage.py restore_project" in response.text
+    assert Job.objects.count() == 1
+
+
 def test_a_restore_makes_the_requester_its_manager_and_links_it(
     restorer_client, project, tmp_path
 ):
