@@ -3,8 +3,12 @@
 
 Prints spans/second and the importing process's peak RSS for a small and a large run,
 so "flat memory" is visible as two similar RSS figures. Target: ≥ 20,000 spans/s.
+``--web N`` instead uploads N documents (53,500: about 199 MB) through the import page
+to a running ``db_worker``: how long the request takes (it stores the upload and
+returns) and the job's wall time, with the progress seen meanwhile.
 
     .venv/bin/python bench/import_corpus.py [--documents 100000] [--database-url URL]
+    .venv/bin/python bench/import_corpus.py --web 53500 [--database-url URL]
 
 The database named in the URL is dropped and re-created: use a scratch name.
 """
@@ -80,6 +84,64 @@ def run(documents: int, url: str, workdir: Path) -> dict:
     }
 
 
+# The web import, in a Django process: a worker already polling, a manager's upload
+# through the test client (the page's whole stack, without a network), then the
+# job's progress read every half second until it is done.
+WEB_IMPORT = """
+import os, signal, subprocess, sys, time, django
+django.setup()
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+from annotator.demo import managers_group
+from annotator.models import Job
+worker = subprocess.Popen([sys.executable, "manage.py", "db_worker", "--no-reload",
+    "--no-startup-delay", "--interval", "0.2"], stdout=subprocess.DEVNULL,
+    stderr=subprocess.DEVNULL)
+try:
+    time.sleep(3)  # the worker is polling before the upload
+    user = get_user_model().objects.create_user("bench-importer")
+    user.groups.add(managers_group())
+    client = Client()
+    client.force_login(user)
+    reverse("corpus-import")  # warm: the first reverse builds the URL resolver
+    with open(PATH, "rb") as upload:
+        started = time.perf_counter()
+        answer = client.post("/corpora/import/", {"new_corpus_name": "web bench",
+            "segmentation": "paragraph", "files": upload})
+        request = time.perf_counter() - started
+    job = Job.objects.get()
+    print("REQUEST", answer.status_code, answer["Location"], round(request, 2),
+        flush=True)
+    while job.is_active:
+        time.sleep(0.5)
+        job.refresh_from_db()
+        print("SEEN", round(time.perf_counter() - started, 1), job.state, job.percent,
+            job.note, flush=True)
+finally:  # the worker stops even when the upload fails
+    worker.send_signal(signal.SIGTERM)
+    worker.wait()
+print("JOB", job.state, round((job.finished_at - job.started_at).total_seconds(), 2),
+    round((job.started_at - job.created_at).total_seconds(), 2),
+    round(time.perf_counter() - started, 2), job.note or job.error, flush=True)
+"""
+
+
+def run_web(documents: int, url: str, workdir: Path) -> None:
+    data = workdir / f"corpus-{documents}.jsonl"
+    write_corpus(data, documents)
+    recreate_database(url)
+    migrate(url)
+    size = data.stat().st_size / 1e6
+    print(f"{documents:,} documents, {size:.1f} MB JSONL", flush=True)
+    subprocess.run(
+        [sys.executable, "-c", f"PATH = {str(data)!r}\n" + WEB_IMPORT],
+        env=bench_env(url, TASKS_BACKEND="database", ALLOWED_HOSTS="testserver"),
+        check=True,
+        cwd=ROOT,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=100_000)
@@ -89,8 +151,12 @@ def main() -> None:
             "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_import"
         ),
     )
+    parser.add_argument("--web", type=int, metavar="DOCUMENTS", default=0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
+        if args.web:
+            run_web(args.web, args.database_url, Path(workdir))
+            return
         for documents in (args.documents // 10, args.documents):
             result = run(documents, args.database_url, Path(workdir))
             print(

@@ -23,6 +23,8 @@ from annotator.models import (
     GoldLabelRevision,
     GoldRun,
     Job,
+    JobChunk,
+    JobFile,
     Label,
     Membership,
     Project,
@@ -108,8 +110,9 @@ TABLES: tuple[Table, ...] = (
 )
 TABLE_BY_NAME = {table.name: table for table in TABLES}
 # Not the project's content but the record of work done on it: a restored project
-# starts with no jobs (their workers' task ids mean nothing in another database).
-NOT_ARCHIVED = frozenset({Job})
+# starts with no jobs (their workers' task ids mean nothing in another database),
+# nor their input files (uploads kept only until their job has finished).
+NOT_ARCHIVED = frozenset({Job, JobChunk, JobFile})
 REFERENCED = frozenset(
     [
         f.related_model

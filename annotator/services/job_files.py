@@ -18,21 +18,52 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from django.core.files.uploadedfile import UploadedFile
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from annotator.models import Job, JobChunk, JobFile
+from corpus.bulk import fast_toast_compression
+from corpus.db import fast_path
 
 CHUNK_BYTES = 1024 * 1024
 
 
+@transaction.atomic
 def write_upload(job: Job, upload: UploadedFile, *, position: int = 0) -> JobFile:
     """Store an upload for ``job``, chunk by chunk as Django hands it over (from
     memory for small files, from its temporary file for large ones)."""
     stored = JobFile.objects.create(
         job=job, name=upload.name or "upload", size=upload.size or 0, position=position
     )
-    for seq, data in enumerate(upload.chunks(CHUNK_BYTES)):
-        JobChunk.objects.create(file=stored, seq=seq, data=data)
+    db = transaction.get_connection()
+    # PostgreSQL compresses each chunk (TOAST): LZ4 is much faster than pglz.
+    with fast_toast_compression(db):
+        upload.seek(0)
+        # Not upload.chunks(): an upload held in memory comes as one piece.
+        pieces = iter(lambda: upload.read(CHUNK_BYTES), b"")
+        for seq, data in enumerate(pieces):
+            _insert_chunk(db, stored, seq, data)
     return stored
+
+
+def _insert_chunk(
+    db: BaseDatabaseWrapper, stored: JobFile, seq: int, data: bytes
+) -> None:
+    if not fast_path("job-chunks-binary", db):
+        JobChunk.objects.using(db.alias).create(file=stored, seq=seq, data=data)
+        return
+    # Django's psycopg cursors bind parameters on the client: a 1 MB chunk goes
+    # as 2 MB of quoted SQL text for the server to parse back (most of an
+    # upload's time: bench/RESULTS.md). A server-binding cursor sends the bytes
+    # as they are.
+    import psycopg
+
+    with psycopg.Cursor(db.connection) as cursor:
+        cursor.execute(
+            f"INSERT INTO {JobChunk._meta.db_table} (file_id, seq, data) "
+            "VALUES (%s, %s, %b)",
+            [stored.pk, seq, data],
+        )
 
 
 def write_uploads(job: Job, uploads: Iterable[UploadedFile]) -> list[JobFile]:
@@ -53,18 +84,15 @@ def output_of(job: Job) -> JobFile | None:
 
 def chunks(stored: JobFile) -> Iterator[bytes]:
     """The stored file's bytes, one chunk at a time (one query each), so memory
-    holds at most one: what a download streams."""
+    holds at most one: what the worker and a download read."""
+    db = connections[DEFAULT_DB_ALIAS]
     seqs = list(
-        JobChunk.objects.filter(file=stored).order_by("seq").values_list(
-            "seq", flat=True
-        )
+        JobChunk.objects.filter(file=stored)
+        .order_by("seq")
+        .values_list("seq", flat=True)
     )
     for seq in seqs:
-        yield bytes(
-            JobChunk.objects.filter(file=stored, seq=seq).values_list(
-                "data", flat=True
-            )[0]
-        )
+        yield _read_chunk(db, stored, seq)
 
 
 def open_stream(stored: JobFile) -> BinaryIO:
@@ -75,6 +103,24 @@ def open_stream(stored: JobFile) -> BinaryIO:
         spool.write(data)
     spool.seek(0)
     return spool
+
+
+def _read_chunk(db: BaseDatabaseWrapper, stored: JobFile, seq: int) -> bytes:
+    if not fast_path("job-chunks-binary", db):
+        chunk = JobChunk.objects.using(db.alias).filter(file=stored, seq=seq)
+        return bytes(chunk.values_list("data", flat=True)[0])
+    import psycopg
+
+    db.ensure_connection()
+    # Binary results: the bytes as stored, not their hex text to decode.
+    with psycopg.Cursor(db.connection) as cursor:
+        cursor.execute(
+            f"SELECT data FROM {JobChunk._meta.db_table} "
+            "WHERE file_id = %s AND seq = %s",
+            [stored.pk, seq],
+            binary=True,
+        )
+        return cursor.fetchone()[0]
 
 
 class OutputWriter:
@@ -107,7 +153,7 @@ class OutputWriter:
         """Nothing to do: chunks are stored whole, the last one at close()."""
 
     def _store(self, data: bytes) -> None:
-        JobChunk.objects.create(file=self.file, seq=self.seq, data=data)
+        _insert_chunk(transaction.get_connection(), self.file, self.seq, data)
         self.seq += 1
 
     def close(self) -> JobFile:

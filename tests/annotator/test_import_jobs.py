@@ -9,6 +9,7 @@ queue only; the real worker is tests/annotator/test_worker.py.
 from __future__ import annotations
 
 import socket
+from contextlib import nullcontext
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
@@ -19,6 +20,7 @@ from annotator.services import job_files
 from annotator.services.corpus_import import request_corpus_import, run_corpus_import
 from annotator.services.job_sweep import sweep_orphaned_jobs
 from annotator.tasks import run_job
+from corpus.db import portable
 from corpus.importing import ImportFailed
 from corpus.models import Corpus, Document, Span
 from tests.annotator.test_jobs import dead_pid
@@ -82,6 +84,22 @@ def test_an_upload_is_stored_in_chunks_and_read_back_whole(manager):
         assert stream.read() == data
     job_files.delete_files(job)
     assert not JobFile.objects.exists() and not JobChunk.objects.exists()
+
+
+@pytest.mark.postgres
+def test_binary_chunks_store_what_the_portable_twin_stores(manager):
+    """PostgreSQL: the upload's bytes sent unquoted (fast path) and through the
+    ORM (its twin) are stored and read back the same."""
+    data = bytes(range(256)) * 5000 + b"\x00\\'\n"  # quoting's hard cases
+    read = []
+    for twin in (nullcontext(), portable("job-chunks-binary")):
+        job = Job.objects.create(kind=JobKind.CORPUS_IMPORT, requested_by=manager)
+        with twin:
+            stored = job_files.write_upload(job, SimpleUploadedFile("a.csv", data))
+        chunks = JobChunk.objects.filter(file=stored).order_by("seq")
+        with job_files.open_stream(stored) as stream:
+            read.append((list(chunks.values_list("seq", flat=True)), stream.read()))
+    assert read[0] == read[1] == ([0, 1], data)
 
 
 # --- the form answers at once --------------------------------------------------------
