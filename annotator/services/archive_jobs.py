@@ -127,9 +127,10 @@ def run_restore(job: Job, progress: JobProgress) -> str:
     """The job's work: the stored archive into fresh rows, and the requester its
     manager, in one transaction; sets ``job.result``.
 
-    No one else gains a right: the archive's own memberships come in as the
-    restore makes them (never onto staff, never a manager who already had an
-    account here), and only the requester is made a manager.
+    The archive's own memberships come back as ``read_archive`` restores them
+    (accounts it creates have no password and are never staff); the requester
+    is the one account this adds, as a manager. The command's way of letting an
+    archive make existing accounts managers is not offered here.
     """
     (stored,) = job_files.stored_files(job)
     with job_files.open_stream(stored) as spool:

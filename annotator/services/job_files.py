@@ -77,11 +77,6 @@ def stored_files(job: Job) -> list[JobFile]:
     return list(job.files.filter(role=JobFile.Role.INPUT).order_by("position", "id"))
 
 
-def output_of(job: Job) -> JobFile | None:
-    """What the job made (an archive), once it is done."""
-    return job.files.filter(role=JobFile.Role.OUTPUT).first()
-
-
 def chunks(stored: JobFile) -> Iterator[bytes]:
     """The stored file's bytes, one chunk at a time (one query each), so memory
     holds at most one: what the worker and a download read."""

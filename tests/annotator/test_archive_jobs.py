@@ -315,7 +315,7 @@ def test_a_restore_makes_the_requester_its_manager_and_links_it(
     ):
         assert (
             f'Restored as project <a href="{restored.get_absolute_url()}">'
-            f"{restored.name}</a>; you are its manager." in page
+            f"{restored.name}</a>, managed by restorer." in page
         )
     assert restorer_client.get(restored.get_absolute_url()).status_code == 200
 
