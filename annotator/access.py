@@ -40,7 +40,15 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from annotator.db import fetch_row, from_row, row_id
-from annotator.models import Assignment, Job, Membership, Project, ProjectQuerySet
+from annotator.models import (
+    Assignment,
+    Job,
+    JobFile,
+    JobKind,
+    Membership,
+    Project,
+    ProjectQuerySet,
+)
 from corpus.models import Corpus
 
 User = AbstractBaseUser | AnonymousUser
@@ -159,6 +167,19 @@ def job_for(user: User, job_id: int) -> Job:
         return job
     job.project = project_jobs(user, job.project_id)
     return job
+
+
+def archive_of(user: User, job_id: int) -> JobFile:
+    """The archive a finished job made, for its project's managers (and staff):
+    404 / 403 as for the job; 404 if the job made no archive (yet)."""
+    job = job_for(user, job_id)
+    archive = JobFile.objects.filter(
+        job=job, job__kind=JobKind.ARCHIVE, role=JobFile.Role.OUTPUT
+    ).first()
+    if archive is None:
+        raise Http404("This job made no archive.")
+    archive.job = job
+    return archive
 
 
 # --- projects in one SQL round trip (the coders' hot path) ---------------------------

@@ -352,3 +352,21 @@ class DesignForm(forms.Form):
             "lease_minutes": data["lease_minutes"],
         }
         return {name: values[name] for name in self.changed_data}
+
+
+class ArchiveRestoreForm(forms.Form):
+    archive = forms.FileField(
+        widget=forms.ClearableFileInput(attrs={"accept": ".gz"}),
+        help_text="A project-….jsonl.gz file written by 'Archive this project' or "
+        "'manage.py archive_project'.",
+    )
+
+    def clean_archive(self):
+        archive = self.cleaned_data["archive"]
+        limit = settings.ARCHIVE_UPLOAD_MAX_BYTES
+        if archive.size > limit:
+            raise forms.ValidationError(
+                f"{archive.name}: {archive.size:,} bytes is over the {limit:,}-byte "
+                "limit; restore large archives with 'manage.py restore_project'."
+            )
+        return archive

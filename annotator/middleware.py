@@ -6,6 +6,7 @@ import codecs
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -100,9 +101,10 @@ class BodySizeLimitMiddleware:
     Django checks DATA_UPLOAD_MAX_MEMORY_SIZE only when a view reads the body, as a
     bare 400, and never counts file parts; DRF's parsers skip it too. This checks
     the declared Content-Length of every request up front: DATA_UPLOAD_MAX_MEMORY_SIZE
-    for everything, multipart included, except an upload to the corpus import page
-    by a user allowed to import (access.can_import_corpora), who may send
-    CORPUS_UPLOAD_MAX_BYTES. It sits after AuthenticationMiddleware to know the
+    for everything, multipart included, except an upload to a page of
+    ``UPLOAD_PAGES`` by a user allowed to use it: the corpus import page
+    (CORPUS_UPLOAD_MAX_BYTES) and the project restore page
+    (ARCHIVE_UPLOAD_MAX_BYTES). It sits after AuthenticationMiddleware to know the
     user; nothing before it reads the body (CSRF reads the form in process_view,
     which runs after every middleware's __call__).
 
@@ -113,12 +115,12 @@ class BodySizeLimitMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self._import_path = ""
+        self._upload_pages: dict[str, UploadPage] = {}
 
-    def import_path(self) -> str:
-        if not self._import_path:  # the URLconf is not loaded when this is built
-            self._import_path = reverse("corpus-import")
-        return self._import_path
+    def upload_pages(self) -> dict[str, UploadPage]:
+        if not self._upload_pages:  # the URLconf is not loaded when this is built
+            self._upload_pages = {reverse(page.url): page for page in UPLOAD_PAGES}
+        return self._upload_pages
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         declared = request.META.get("CONTENT_LENGTH") or ""
@@ -134,25 +136,54 @@ class BodySizeLimitMiddleware:
             size = int(declared or 0)
         except ValueError:
             size = 0  # Django reads nothing of a body whose length it cannot parse
-        most, what, allowed = self.limit(request)
+        page = self.upload_page(request)
+        if page is None:
+            most = allowed = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        else:
+            most = getattr(settings, page.setting)
+            allowed = most + MULTIPART_SLACK
         if size <= allowed:
             return self.get_response(request)
+        what = "request body" if page is None else "upload"
         message = f"The {what} is {size:,} bytes; at most {most:,} bytes are accepted."
-        if what == "upload":
-            message += " Import large corpora with 'manage.py import_corpus'."
+        if page is not None:
+            message += f" {page.advice}"
         return refusal(request, message, status=413)
 
-    def limit(self, request: HttpRequest) -> tuple[int, str, int]:
-        """(limit, what it is called, bytes allowed) for this request's body."""
-        if (
-            request.content_type == "multipart/form-data"
-            and request.path_info == self.import_path()
-            and access.can_import_corpora(request.user)
-        ):
-            most = settings.CORPUS_UPLOAD_MAX_BYTES
-            return most, "upload", most + MULTIPART_SLACK
-        most = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        return most, "request body", most
+    def upload_page(self, request: HttpRequest) -> UploadPage | None:
+        """The upload page this request posts a file to, if its user may."""
+        if request.content_type != "multipart/form-data":
+            return None
+        page = self.upload_pages().get(request.path_info)
+        if page is None or not page.may(request.user):
+            return None
+        return page
+
+
+@dataclass(frozen=True)
+class UploadPage:
+    """A page that takes a file larger than other requests' bodies."""
+
+    url: str  # its URL name
+    may: Callable  # who may send it that much (access.py)
+    setting: str  # the limit's setting
+    advice: str  # what to do with a larger file
+
+
+UPLOAD_PAGES = (
+    UploadPage(
+        "corpus-import",
+        access.can_import_corpora,
+        "CORPUS_UPLOAD_MAX_BYTES",
+        "Import large corpora with 'manage.py import_corpus'.",
+    ),
+    UploadPage(
+        "project-restore",
+        access.can_create_projects,
+        "ARCHIVE_UPLOAD_MAX_BYTES",
+        "Restore large archives with 'manage.py restore_project'.",
+    ),
+)
 
 
 class Utf8RequestMiddleware:

@@ -275,7 +275,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Request bodies: BodySizeLimitMiddleware answers 413 before reading one over these
 # (every body, multipart included: DATA_UPLOAD_MAX_MEMORY_SIZE; an upload to the
 # corpus import page by a user who may import: CORPUS_UPLOAD_MAX_BYTES for the whole
-# request). Import limits per file: corpus/importing/base.py.
+# request; an archive to the restore page: ARCHIVE_UPLOAD_MAX_BYTES below). Import
+# limits per file: corpus/importing/base.py.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 CORPUS_UPLOAD_MAX_BYTES = int(
     os.environ.get("CORPUS_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
@@ -288,6 +289,11 @@ ARCHIVE_MAX_TEXT_LINE_BYTES = int(
     os.environ.get("ARCHIVE_MAX_TEXT_LINE_BYTES", 64 * 1024**2)
 )
 ARCHIVE_MAX_ROWS = int(os.environ.get("ARCHIVE_MAX_ROWS", 20_000_000))
+# An archive uploaded to the restore page (by a user who may create projects) is
+# refused over this, before it is stored; larger ones: manage.py restore_project.
+ARCHIVE_UPLOAD_MAX_BYTES = int(
+    os.environ.get("ARCHIVE_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
+)
 
 REST_FRAMEWORK = {
     # Token first: DRF answers an anonymous request with the first class's

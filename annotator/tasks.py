@@ -15,9 +15,11 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django_tasks import task
 
+from annotator.archive import ArchiveError
 from annotator.gold import refresh_gold
 from annotator.models import Job, JobKind
 from annotator.services import agreement_jobs, job_files, jobs
+from annotator.services.archive_jobs import run_archive, run_restore
 from annotator.services.corpus_import import run_corpus_import
 from corpus.importing import ImportFailed
 
@@ -29,6 +31,8 @@ def in_words(error: BaseException) -> str:
     """Why a job failed, for the manager reading the job page."""
     if isinstance(error, ImportFailed):  # names the file, line and field
         return f"{error} Nothing was imported."
+    if isinstance(error, ArchiveError):  # names the line, table and field
+        return f"{error} Nothing was restored."
     if isinstance(error, ValidationError):
         return (
             " ".join(error.messages)
@@ -69,6 +73,8 @@ WORK = {
     JobKind.GOLD_REFRESH: _gold_refresh,
     JobKind.AGREEMENT: _agreement,
     JobKind.CORPUS_IMPORT: run_corpus_import,
+    JobKind.ARCHIVE: run_archive,
+    JobKind.RESTORE: run_restore,
 }
 
 

@@ -11,6 +11,7 @@ from annotator.api import export as export_api
 from annotator.views import (
     adjudication,
     agreement,
+    archives,
     coding,
     corpora,
     design,
@@ -126,6 +127,19 @@ urlpatterns += [
         name="project-refresh-gold",
     ),
     path("jobs/<int:job_id>/", jobs.job_detail, name="job-detail"),
+    # Archives (annotator/views/archives.py): queued like the rest, downloaded
+    # from what the job stored; a restore for whoever may create projects.
+    path(
+        "projects/<int:project_id>/archive/",
+        archives.queue_archive,
+        name="project-archive",
+    ),
+    path(
+        "jobs/<int:job_id>/archive.jsonl.gz",
+        archives.archive_download,
+        name="job-archive-download",
+    ),
+    path("projects/restore/", archives.project_restore, name="project-restore"),
     path(
         "projects/<int:project_id>/gold/status/",
         jobs.gold_freshness,

@@ -88,16 +88,24 @@ LONG_WORK = {
     "import_documents",
     "read_upload",
     "run_corpus_import",
+    "archive_project",
+    "restore_project",
+    "write_archive",
+    "read_archive",
+    "run_archive",
+    "run_restore",
 }
 
 
 def test_no_request_computes_gold_or_imports():
     """Pages and the API queue long work (annotator.services.jobs); none of them
-    reaches refresh_gold or the corpus importer, which only tasks and commands
-    call."""
+    reaches refresh_gold, the corpus importer or the archive, which only tasks
+    and commands call."""
     for path in modules("annotator/views", "annotator/api"):
         source = path.read_text()
-        for call in ("refresh_gold(", "import_documents(", "read_upload("):
+        calls = ("refresh_gold(", "import_documents(", "read_upload(")
+        archive = ("archive_project(", "restore_project(", "write_archive(")
+        for call in (*calls, *archive, "read_archive("):
             assert call not in source, (path.relative_to(ROOT), call)
         tree = ast.parse(source)
         names = {
@@ -107,3 +115,6 @@ def test_no_request_computes_gold_or_imports():
             for alias in node.names
         }
         assert not names & LONG_WORK, path.relative_to(ROOT)
+        assert not any(m.startswith("annotator.archive") for m in imported(path)), (
+            path.relative_to(ROOT)
+        )

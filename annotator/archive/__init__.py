@@ -32,7 +32,7 @@ from annotator.archive.tables import (
     ArchiveError,
     Table,
 )
-from annotator.archive.writing import archive_project, write_archive
+from annotator.archive.writing import archive_project, rows_to_archive, write_archive
 
 __all__ = [
     "BATCH",
@@ -46,5 +46,6 @@ __all__ = [
     "archive_project",
     "read_archive",
     "restore_project",
+    "rows_to_archive",
     "write_archive",
 ]

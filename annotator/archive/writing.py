@@ -84,6 +84,14 @@ def _user_ids(project: Project) -> set[int]:
     return {i for i in ids if i is not None}
 
 
+def rows_to_archive(project: Project) -> int:
+    """How many rows (users included) write_archive will write for the project:
+    the total of an archive job's progress."""
+    codebooks = _codebook_ids(project)
+    users = len(_user_ids(project))
+    return users + sum(table.rows(project, codebooks).count() for table in TABLES)
+
+
 def _rows(project: Project) -> Iterator[dict]:
     User = get_user_model()
     usernames = dict(

@@ -139,13 +139,20 @@ class Job(models.Model):
 
 
 class JobFile(models.Model):
-    """A file a job works on (an upload to import), stored in the database.
+    """A file a job works on (an upload to import) or made (an archive to
+    download), stored in the database.
 
     Workers may run on other machines and share only the database, so an upload
-    is kept here, in ``JobChunk`` rows, until its job has finished.
+    is kept here, in ``JobChunk`` rows, until its job has finished; what a job
+    made is kept until the job is pruned (``prune_jobs``).
     """
 
+    class Role(models.TextChoices):
+        INPUT = "input", "input"
+        OUTPUT = "output", "output"
+
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="files")
+    role = models.CharField(max_length=6, choices=Role, default=Role.INPUT)
     name = models.CharField(max_length=255)  # as uploaded: what errors name
     size = models.BigIntegerField()
     position = models.PositiveSmallIntegerField(default=0)  # upload order

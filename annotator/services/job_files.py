@@ -1,7 +1,8 @@
-"""Files a job works on (uploads), kept in the database in chunks of about 1 MB.
+"""Files a job works on (uploads) or makes (archives), in the database in 1 MB chunks.
 
-Written as an upload streams in, read back by the worker, deleted when the job
-has finished.
+An upload is written as it streams in, read back by the worker and deleted when
+the job has finished; a job's output is written by the worker as it is made
+(``OutputWriter``) and read back by a download (``chunks``) until the job is pruned.
 
 Workers may run on other machines and share only PostgreSQL, so an upload cannot
 wait on the web server's disk: it is stored in ``JobChunk`` rows of about 1 MB, never
@@ -13,7 +14,7 @@ the database connection, and the readers need a plain seekable byte stream.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from django.core.files.uploadedfile import UploadedFile
@@ -72,14 +73,13 @@ def write_uploads(job: Job, uploads: Iterable[UploadedFile]) -> list[JobFile]:
 
 
 def stored_files(job: Job) -> list[JobFile]:
-    return list(job.files.order_by("position", "id"))
+    """The job's uploads, in upload order."""
+    return list(job.files.filter(role=JobFile.Role.INPUT).order_by("position", "id"))
 
 
-def open_stream(stored: JobFile) -> BinaryIO:
-    """The stored file as a readable, seekable stream at its start (a temporary
-    file on the worker's disk; closing it deletes it). Chunks are fetched one at
-    a time, so memory holds at most one."""
-    spool = tempfile.TemporaryFile()  # noqa: SIM115 - the caller closes it
+def chunks(stored: JobFile) -> Iterator[bytes]:
+    """The stored file's bytes, one chunk at a time (one query each), so memory
+    holds at most one: what the worker and a download read."""
     db = connections[DEFAULT_DB_ALIAS]
     seqs = list(
         JobChunk.objects.filter(file=stored)
@@ -87,7 +87,15 @@ def open_stream(stored: JobFile) -> BinaryIO:
         .values_list("seq", flat=True)
     )
     for seq in seqs:
-        spool.write(_read_chunk(db, stored, seq))
+        yield _read_chunk(db, stored, seq)
+
+
+def open_stream(stored: JobFile) -> BinaryIO:
+    """The stored file as a readable, seekable stream at its start (a temporary
+    file on the worker's disk; closing it deletes it)."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - the caller closes it
+    for data in chunks(stored):
+        spool.write(data)
     spool.seek(0)
     return spool
 
@@ -110,12 +118,56 @@ def _read_chunk(db: BaseDatabaseWrapper, stored: JobFile, seq: int) -> bytes:
         return cursor.fetchone()[0]
 
 
+class OutputWriter:
+    """A writable binary stream into a job's output file: bytes are gathered
+    into chunks of ``CHUNK_BYTES`` rows as they come, never held whole.
+
+    ``name`` is the file's name, which gzip records in its header as it does for
+    a file on disk of that name. ``close()`` stores the last chunk and the size;
+    the caller's transaction decides whether any of it is kept.
+    """
+
+    def __init__(self, job: Job, name: str) -> None:
+        self.name = name
+        self.file = JobFile.objects.create(
+            job=job, name=name, size=0, role=JobFile.Role.OUTPUT
+        )
+        self.buffer = bytearray()
+        self.seq = 0
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.buffer += data
+        self.size += len(data)
+        while len(self.buffer) >= CHUNK_BYTES:
+            self._store(bytes(self.buffer[:CHUNK_BYTES]))
+            del self.buffer[:CHUNK_BYTES]
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing to do: chunks are stored whole, the last one at close()."""
+
+    def _store(self, data: bytes) -> None:
+        _insert_chunk(transaction.get_connection(), self.file, self.seq, data)
+        self.seq += 1
+
+    def close(self) -> JobFile:
+        if self.buffer:
+            self._store(bytes(self.buffer))
+            self.buffer.clear()
+        self.file.size = self.size
+        self.file.save(update_fields=["size"])
+        return self.file
+
+
 def hand_over(old: Job, new: Job) -> None:
-    """A retry works on the files of the job it retries."""
-    JobFile.objects.filter(job=old).update(job=new)
+    """A retry works on the uploads of the job it retries."""
+    JobFile.objects.filter(job=old, role=JobFile.Role.INPUT).update(job=new)
 
 
 def delete_files(job: Job) -> None:
-    """Free the space once the job has finished (prune_jobs catches the rest)."""
-    JobChunk.objects.filter(file__job=job).delete()
-    JobFile.objects.filter(job=job).delete()
+    """Free the uploads' space once the job has finished (prune_jobs catches the
+    rest); what the job made stays for its page to offer."""
+    inputs = JobFile.objects.filter(job=job, role=JobFile.Role.INPUT)
+    JobChunk.objects.filter(file__in=inputs).delete()
+    inputs.delete()

@@ -56,6 +56,8 @@ def worker_is_gone(job: Job) -> bool:
 KEPT = {
     JobKind.GOLD_REFRESH: "the gold is as it was before",
     JobKind.CORPUS_IMPORT: "no document of the upload was imported",
+    JobKind.ARCHIVE: "no part of the archive was stored",
+    JobKind.RESTORE: "no row of the archive was restored",
 }
 
 

@@ -28,6 +28,7 @@ from annotator.demo import managers_group
 from annotator.gold import refresh_gold
 from annotator.models import Assignment, Membership
 from annotator.services import claim_next_span, submit_annotation
+from annotator.services.archive_jobs import request_archive
 from annotator.services.jobs import request_gold_refresh
 from tests.factories import UserFactory, make_project
 
@@ -76,10 +77,10 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         )
         for name in ("corpus-detail", "document-detail")
     },
-    "project-create": (
-        "GET",
-        {"anonymous": LOGIN, **MANAGERS_GROUP, "staff": 200, "_": 403},
-    ),
+    **{
+        name: ("GET", {"anonymous": LOGIN, **MANAGERS_GROUP, "staff": 200, "_": 403})
+        for name in ("project-create", "project-restore")
+    },
     # A project's pages: members (and staff) see it; non-members get 404.
     "project-detail": ("GET", {"anonymous": LOGIN, **NOT_OURS, "_": 200}),
     "api-project-detail": ("GET", {"anonymous": 401, **NOT_OURS, "_": 200}),
@@ -165,6 +166,15 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         {"anonymous": LOGIN, **NOT_OURS, "manager": 303, "staff": 303, "_": 403},
     ),
     "job-detail": (
+        "GET",
+        {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
+    ),
+    "project-archive": (
+        "POST",
+        {"anonymous": LOGIN, **NOT_OURS, "manager": 303, "staff": 303, "_": 403},
+    ),
+    # The archive an archive job made (the world's own).
+    "job-archive-download": (
         "GET",
         {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
     ),
@@ -257,6 +267,7 @@ def build_world() -> dict:
         )
     refresh_gold(project)
     job = request_gold_refresh(project, force=True)
+    archive = request_archive(project)
     mine = Assignment.objects.get(project=project, coder=users["coder"])
     live = claim_next_span(project=project, coder=users["coder"])
     claim_next_span(project=other_project, coder=users["outsider"])
@@ -272,6 +283,7 @@ def build_world() -> dict:
             "live_assignment_id": live.pk,
             "span_id": mine.span_id,
             "job_id": job.pk,
+            "archive_job_id": archive.pk,
         },
         "tokens": {
             role: Token.objects.create(user=user).key for role, user in users.items()
@@ -288,6 +300,8 @@ def url_for(name: str, world: dict) -> str:
     }
     if name in ("api-submit", "api-skip"):
         kwargs["assignment_id"] = world["kwargs"]["live_assignment_id"]
+    if name == "job-archive-download":
+        kwargs["job_id"] = world["kwargs"]["archive_job_id"]
     return reverse(name, kwargs=kwargs)
 
 

@@ -1,5 +1,6 @@
 """Real `manage.py db_worker` processes on PostgreSQL: enqueue → run → the page shows
-the result; supersede and one-at-a-time across workers; a worker killed mid-job.
+the result (gold, imports, archives and restores); supersede and one-at-a-time
+across workers; a worker killed mid-job.
 
 Each test commits (transaction=True) so the worker, another process, sees its rows;
 workers run on the database backend against the test database.
@@ -7,6 +8,7 @@ workers run on the database backend against the test database.
 
 from __future__ import annotations
 
+import gzip
 import os
 import signal
 import subprocess
@@ -22,8 +24,20 @@ from django_tasks_db.models import DBTaskResult
 from rest_framework.authtoken.models import Token
 
 from annotator.gold import gold_is_fresh, refresh_gold
-from annotator.models import GoldRun, Job, JobFile, JobState, Membership
+from annotator.models import (
+    Annotation,
+    Codebook,
+    GoldRun,
+    Job,
+    JobChunk,
+    JobFile,
+    JobKind,
+    JobState,
+    Membership,
+    Project,
+)
 from annotator.services import jobs
+from annotator.services.archive_jobs import request_archive
 from corpus.models import Corpus, Document
 from tests.annotator.test_adjudication_views import logged_in, member
 from tests.annotator.test_import_jobs import jsonl
@@ -269,3 +283,78 @@ def test_a_worker_killed_mid_import_leaves_no_corpus_and_the_import_is_retried(
     )
     assert Corpus.objects.get(name="Killed").documents.count() == 10
     assert not JobFile.objects.exists()
+
+
+# --- archives and restores -----------------------------------------------------------
+
+
+def test_an_archive_and_its_restore_run_in_a_worker_and_their_pages_show_them(
+    client, manager, workers
+):
+    project = coded_project()
+    Membership.objects.create(
+        project=project, user=manager, role=Membership.Role.MANAGER
+    )
+    client.force_login(manager)
+    response = client.post(reverse("project-archive", args=[project.pk]))
+    job = Job.objects.get(kind=JobKind.ARCHIVE)
+    assert response["Location"] == reverse("job-detail", args=[job.pk])
+    assert "waiting for a worker" in client.get(response["Location"]).text
+    workers.start()
+    wait_for(lambda: job_state(job.pk) == JobState.DONE, "the archive", workers)
+    job = Job.objects.get(pk=job.pk)
+    assert job.done_units == job.total_units == job.result["rows"]
+    page = client.get(response["Location"], HTTP_HX_REQUEST="true").text
+    assert "Download the archive (" in page
+    download = client.get(reverse("job-archive-download", args=[job.pk]))
+    data = b"".join(download.streaming_content)
+    assert gzip.decompress(data).count(b"\n") == job.result["rows"] + 2
+
+    # Into this database once the project, its corpus and codebook are gone.
+    counts = {
+        "memberships": project.memberships.count(),
+        "annotations": Annotation.objects.filter(project=project).count(),
+    }
+    name = project.name
+    Project.objects.all().delete()
+    Codebook.objects.all().delete()
+    Corpus.objects.all().delete()
+    response = client.post(
+        reverse("project-restore"),
+        {"archive": SimpleUploadedFile("p.jsonl.gz", data)},
+    )
+    restore = Job.objects.get(kind=JobKind.RESTORE)
+    assert response["Location"] == reverse("job-detail", args=[restore.pk])
+    wait_for(lambda: job_state(restore.pk) == JobState.DONE, "the restore", workers)
+    restored = Project.objects.get()
+    assert restored.name == name
+    assert restored.memberships.get(user=manager).role == Membership.Role.MANAGER
+    assert restored.memberships.count() == counts["memberships"]
+    assert Annotation.objects.filter(project=restored).count() == counts["annotations"]
+    page = client.get(response["Location"]).text
+    assert f'Restored as project <a href="{restored.get_absolute_url()}">' in page
+    assert not JobFile.objects.filter(job=restore).exists()
+
+
+def test_a_worker_killed_mid_archive_stores_no_archive_and_the_retry_writes_it(
+    manager, workers
+):
+    project = coded_project()
+    job = request_archive(project, by=manager)
+    victim = workers.start(pause=5)  # seconds after each write past the first row
+    wait_for(
+        lambda: Job.objects.get(pk=job.pk).done_units > 0, "a row written", workers
+    )
+    workers.kill(victim)
+    assert not JobFile.objects.exists() and not JobChunk.objects.exists()
+    workers.start()  # sweeps before taking work
+    wait_for(
+        lambda: Job.objects.filter(retry_of=job, state=JobState.DONE).exists(),
+        "the retry",
+        workers,
+    )
+    assert Job.objects.get(pk=job.pk).error.endswith(
+        "Nothing it computed was kept: no part of the archive was stored."
+    )
+    retry = Job.objects.get(retry_of=job)
+    assert list(JobFile.objects.values_list("job", flat=True)) == [retry.pk]
