@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -60,7 +60,7 @@ SINGLE = (Corpus, Project)
 
 
 class _Restorer:
-    def __init__(self, origin: str, allow_managers: bool):
+    def __init__(self, origin: str, allow_managers: bool | Collection[str]):
         self.origin = origin
         self.allow_managers = allow_managers
         self.ids: dict[str, dict[int, int]] = {t.name: {} for t in TABLES}
@@ -213,18 +213,22 @@ class _Restorer:
 
     def check_role(self, line: int, table: Table, fields: dict) -> None:
         """An account that existed before this restore is made a manager of the
-        restored project only when the operator said so (--allow-managers)."""
+        restored project only when the operator said so (--allow-managers), or
+        when it is one of the accounts ``allow_managers`` names (the web's
+        requester, who becomes its manager anyway)."""
+        allowed = self.allow_managers
         if (
             table.model is Membership
             and fields["role"] == Membership.Role.MANAGER
             and fields["user_id"] not in self.created_users
-            and not self.allow_managers
+            and not (allowed is True or fields["user_id"] in (allowed or ()))
         ):
             raise self.fail(
                 line,
                 f"{table.name}.role: would make the existing account "
-                f"'{fields['user_id']}' a manager of the restored project; restore "
-                "with --allow-managers if it should be.",
+                f"'{fields['user_id']}' a manager of the restored project; an "
+                "operator can restore it with `manage.py restore_project "
+                "--allow-managers` if it should be.",
             )
 
     def flush(self) -> None:
@@ -303,9 +307,15 @@ def _header(lines: Iterator[tuple[int, int, Any]], origin: str) -> None:
 
 
 def read_archive(
-    stream: IO[bytes], origin: str, *, allow_managers: bool = False
+    stream: IO[bytes],
+    origin: str,
+    *,
+    allow_managers: bool | Collection[str] = False,
 ) -> Project:
-    """Load an archive written by write_archive(): all of it, or nothing."""
+    """Load an archive written by write_archive(): all of it, or nothing.
+
+    ``allow_managers``: True lets the archive make any existing account a
+    manager of the restored project; a collection of usernames, only those."""
     restorer = _Restorer(origin, allow_managers)
     lines = archive_lines(stream, origin)
     _header(lines, origin)

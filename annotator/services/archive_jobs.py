@@ -122,7 +122,7 @@ def run_restore(job: Job, progress: JobProgress) -> str:
     The archive's own memberships come back as ``read_archive`` restores them
     (accounts it creates have no password and are never staff); the requester
     is the one account this adds, as a manager. The command's way of letting an
-    archive make existing accounts managers is not offered here.
+    archive make other existing accounts managers is not offered here.
     """
     (stored,) = job_files.stored_files(job)
     with job_files.open_stream(stored) as spool:
@@ -131,7 +131,14 @@ def run_restore(job: Job, progress: JobProgress) -> str:
             lambda done: progress(done, stored.size, "restoring the archive"),
         )
         with transaction.atomic():
-            project = read_archive(reader, stored.name)
+            # The requester becomes its manager below in any case, so the
+            # archive may say so too (restoring one's own archive).
+            requester = job.requested_by
+            project = read_archive(
+                reader,
+                stored.name,
+                allow_managers={requester.get_username()} if requester else (),
+            )
             if job.requested_by is not None:
                 Membership.objects.update_or_create(
                     project=project,

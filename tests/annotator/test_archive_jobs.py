@@ -237,9 +237,7 @@ def upload(data: bytes, name: str = "p.jsonl.gz") -> SimpleUploadedFile:
 
 
 @pytest.mark.parametrize("htmx", [False, True])
-def test_the_restore_page_full_and_partial_and_its_inline_errors(
-    manager_client, htmx
-):
+def test_the_restore_page_full_and_partial_and_its_inline_errors(manager_client, htmx):
     url = reverse("project-restore")
     page = manager_client.get(url, **(HTMX if htmx else {})).text
     assert 'id="restore-form"' in page and ("<html" in page) is not htmx
@@ -364,3 +362,35 @@ def test_a_restore_job_is_its_requester_s_and_staff_s(
     job = Job.objects.get()
     assert job.state == JobState.FAILED
     assert "not a complete project archive" in job.error
+
+
+def test_restoring_ones_own_archive_keeps_ones_manager_row_and_no_other(
+    client, project, manager, tmp_path
+):
+    """A manager archives, the project is deleted, the manager restores it from
+    the web: the archive's manager row is the requester's own, so it stands. An
+    archive making another existing account a manager is refused, in words a
+    web user can act on, and restores nothing."""
+    boss = UserFactory(username="boss")
+    Membership.objects.create(project=project, user=boss, role=Membership.Role.MANAGER)
+    path = tmp_path / "p.jsonl.gz"
+    command(project, path)
+    Project.objects.all().delete()
+    Codebook.objects.all().delete()
+    Corpus.objects.all().delete()
+    client.force_login(manager)
+    before = row_counts()
+    client.post(reverse("project-restore"), {"archive": upload(path.read_bytes())})
+    failed = Job.objects.get(kind=JobKind.RESTORE)
+    assert failed.state == JobState.FAILED
+    assert "would make the existing account 'boss' a manager" in failed.error
+    assert "restore_project --allow-managers" in failed.error
+    assert row_counts() == before
+    boss.delete()  # now the archive makes the account anew, as its manager
+    client.post(reverse("project-restore"), {"archive": upload(path.read_bytes())})
+    done = Job.objects.filter(kind=JobKind.RESTORE).order_by("-pk").first()
+    assert done.state == JobState.DONE, done.error
+    roles = dict(
+        Project.objects.get().memberships.values_list("user__username", "role")
+    )
+    assert roles["manager"] == roles["boss"] == "manager"
