@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Case, When
-
 from annotator.gold.refresh import gold_as_of
 from annotator.models import Job, JobKind, JobState, Project
 
@@ -32,15 +30,5 @@ class GoldStatus:
 
 def gold_status(project: Project) -> GoldStatus:
     """Two indexed queries: the newest run's time and the latest refresh job."""
-    jobs = Job.objects.of(project, JobKind.GOLD_REFRESH).exclude(
-        state=JobState.SUPERSEDED
-    )
-    # One query: a running refresh (its progress), else a waiting one, else
-    # the newest finished (a failure is said).
-    active_first = Case(
-        When(state=JobState.RUNNING, then=0),
-        When(state=JobState.QUEUED, then=1),
-        default=2,
-    )
-    job = jobs.order_by(active_first, "-created_at", "-id").first()
+    job = Job.objects.latest_of(project, JobKind.GOLD_REFRESH)
     return GoldStatus(gold_as_of(project), job)

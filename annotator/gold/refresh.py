@@ -54,13 +54,8 @@ def _no_progress(done: int, total: int | None, words: str) -> None:
 
 
 def _watermark(project: Project) -> int | None:
-    """The project's last committed change number; None before its first write.
-
-    Read before the ratings: each later read (READ COMMITTED, or another
-    connection) sees at least the changes numbered up to it."""
-    return (
-        ChangeCounter.objects.filter(project=project).values_list("n", flat=True)
-    ).first()
+    """The project's last committed change number (see ChangeCounter)."""
+    return ChangeCounter.objects.number_of(project)
 
 
 def _is_fresh(project: Project, watermark: int | None) -> bool:

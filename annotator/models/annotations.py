@@ -176,6 +176,14 @@ class AnnotationRevision(Revision):
         return f"revision of {self.annotation_id} at {self.changed_at:%Y-%m-%d %H:%M}"
 
 
+class ChangeCounterQuerySet(models.QuerySet["ChangeCounter"]):
+    def number_of(self, project: Project | int) -> int | None:
+        """The project's last committed change number; None before its first
+        write. Read it before the ratings: each later read (READ COMMITTED, or
+        another connection) sees at least the changes numbered up to it."""
+        return self.filter(project=project).values_list("n", flat=True).first()
+
+
 class ChangeCounter(models.Model):
     """A project's count of annotation writes, numbered inside each write's transaction.
 
@@ -187,6 +195,8 @@ class ChangeCounter(models.Model):
 
     project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="+")
     n = models.BigIntegerField(default=0)
+
+    objects = ChangeCounterQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.n} change(s) in project {self.project_id}"

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Q, When
 
 from annotator.models.projects import Project
 
@@ -55,6 +55,22 @@ class JobQuerySet(models.QuerySet["Job"]):
 
     def active(self) -> JobQuerySet:
         return self.filter(state__in=ACTIVE)
+
+    def latest_of(self, project: Project | int, kind: str) -> Job | None:
+        """What a page says of a kind of work: the job running (its progress),
+        else the one waiting, else the newest finished (a failure is said);
+        superseded ones never. One indexed query."""
+        active_first = Case(
+            When(state=JobState.RUNNING, then=0),
+            When(state=JobState.QUEUED, then=1),
+            default=2,
+        )
+        return (
+            self.of(project, kind)
+            .exclude(state=JobState.SUPERSEDED)
+            .order_by(active_first, "-created_at", "-id")
+            .first()
+        )
 
     def imports_of(self, user, *, finished_since: datetime) -> JobQuerySet:
         """The user's corpus imports still waiting or running, or finished since

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, When
 from django.utils import timezone
 
 from annotator.agreement_report import ProjectReport, project_report
@@ -50,11 +49,8 @@ class IntervalsStatus:
 
 def _change_number(project: Project) -> int | None:
     """The project's last committed change number, as gold freshness reads it
-    (``annotator.gold.refresh``): read before the ratings, any later write
-    makes it higher."""
-    return (
-        ChangeCounter.objects.filter(project=project).values_list("n", flat=True)
-    ).first()
+    (``ChangeCounter.objects.number_of``)."""
+    return ChangeCounter.objects.number_of(project)
 
 
 def _is_current(
@@ -82,17 +78,7 @@ def intervals_status(
     current = _is_current(
         stored, project, _change_number(project), n_resamples=n_resamples, seed=seed
     )
-    active_first = Case(
-        When(state=JobState.RUNNING, then=0),
-        When(state=JobState.QUEUED, then=1),
-        default=2,
-    )
-    job = (
-        Job.objects.of(project, JobKind.AGREEMENT)
-        .exclude(state=JobState.SUPERSEDED)
-        .order_by(active_first, "-created_at", "-id")
-        .first()
-    )
+    job = Job.objects.latest_of(project, JobKind.AGREEMENT)
     return IntervalsStatus(stored, current, job)
 
 
