@@ -37,6 +37,9 @@ def fit_coded(
         table = np.stack(
             [np.bincount(cell, post[t].take(r.unit), n_cells) for t in range(k)]
         )  # [truth, coder * k + said]
+        # The posteriors' last use until the E-step makes new ones: let them go
+        # now, so an iteration never holds old and new posteriors at once.
+        del post
         conf = table.reshape(k, n_coders, k).transpose(1, 0, 2) + smoothing
         conf /= conf.sum(axis=2, keepdims=True)
         # E-step in log space: log p_t + sum over the unit's ratings of
