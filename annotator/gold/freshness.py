@@ -11,21 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from annotator.gold.refresh import gold_as_of
-from annotator.models import Job, JobKind, JobState, Project
+from annotator.models import Job, JobKind, Project, ShowsJob
 
 
 @dataclass(frozen=True)
-class GoldStatus:
+class GoldStatus(ShowsJob):
     as_of: datetime | None  # the newest gold run; None: never computed
     job: Job | None  # the refresh waiting or running, else the last one finished
-
-    @property
-    def refreshing(self) -> bool:
-        return self.job is not None and self.job.is_active
-
-    @property
-    def failed(self) -> bool:
-        return self.job is not None and self.job.state == JobState.FAILED
 
 
 def gold_status(project: Project) -> GoldStatus:

@@ -28,6 +28,7 @@ from annotator.models.jobs import (
     JobKind,
     JobQuerySet,
     JobState,
+    ShowsJob,
 )
 from annotator.models.projects import (
     DesignChange,
@@ -68,6 +69,7 @@ __all__ = [
     "JobKind",
     "JobQuerySet",
     "JobState",
+    "ShowsJob",
     "Label",
     "Median",
     "Membership",

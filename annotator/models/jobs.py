@@ -80,6 +80,22 @@ class JobQuerySet(models.QuerySet["Job"]):
         )
 
 
+class ShowsJob:
+    """What a page says of the job behind a stored result; the class using it
+    has ``job``: ``JobQuerySet.latest_of`` (running, else waiting, else the
+    newest finished), None if none was ever asked for."""
+
+    job: Job | None
+
+    @property
+    def refreshing(self) -> bool:
+        return self.job is not None and self.job.is_active
+
+    @property
+    def failed(self) -> bool:
+        return self.job is not None and self.job.state == JobState.FAILED
+
+
 class Job(models.Model):
     """One request for long work, from queued to done or failed.
 

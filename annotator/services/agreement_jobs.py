@@ -25,6 +25,7 @@ from annotator.models import (
     JobKind,
     JobState,
     Project,
+    ShowsJob,
 )
 from annotator.services.jobs import JobProgress, request_job
 
@@ -33,18 +34,10 @@ SEED = 0
 
 
 @dataclass(frozen=True)
-class IntervalsStatus:
+class IntervalsStatus(ShowsJob):
     stored: AgreementIntervals | None  # the last job's result; None: never ran
     current: bool  # ``stored`` is of the project's data and parameters now
     job: Job | None  # the job waiting or running, else the last one finished
-
-    @property
-    def refreshing(self) -> bool:
-        return self.job is not None and self.job.is_active
-
-    @property
-    def failed(self) -> bool:
-        return self.job is not None and self.job.state == JobState.FAILED
 
 
 def _change_number(project: Project) -> int | None:
