@@ -117,6 +117,19 @@ def job_state(pk: int) -> str:
     return Job.objects.get(pk=pk).state
 
 
+def failed_and_retried(job: Job, workers: Workers) -> Job:
+    """After the worker running ``job`` was killed: a new worker sweeps it
+    (failed, with its reason) before taking work, and runs its retry to done;
+    returns ``job`` as it now is."""
+    workers.start()  # sweeps before taking work
+    wait_for(
+        lambda: Job.objects.filter(retry_of=job, state=JobState.DONE).exists(),
+        "the retry",
+        workers,
+    )
+    return Job.objects.get(pk=job.pk)
+
+
 def test_a_page_queues_the_refresh_a_worker_runs_and_then_shows_it(client, workers):
     project = coded_project()
     logged_in(client, member(project, "rev", Membership.Role.REVIEWER))
@@ -196,13 +209,7 @@ def test_a_worker_killed_mid_job_leaves_the_gold_as_it_was_and_is_retried(worker
     assert job.state == JobState.RUNNING  # nobody could say otherwise yet
     assert gold_rows(project) == before and GoldRun.objects.count() == runs
 
-    workers.start()  # sweeps before taking work
-    wait_for(
-        lambda: Job.objects.filter(retry_of=job, state=JobState.DONE).exists(),
-        "the retry",
-        workers,
-    )
-    job.refresh_from_db()
+    job = failed_and_retried(job, workers)
     assert job.state == JobState.FAILED
     assert job.error == (
         f"The worker running this job ({job.worker}) stopped before it finished. "
@@ -269,13 +276,7 @@ def test_a_worker_killed_mid_import_leaves_no_corpus_and_the_import_is_retried(
     assert job_state(job.pk) == JobState.RUNNING  # nobody could say otherwise yet
     assert not Corpus.objects.exists() and not Document.objects.exists()
 
-    workers.start()  # sweeps before taking work
-    wait_for(
-        lambda: Job.objects.filter(retry_of=job, state=JobState.DONE).exists(),
-        "the retry",
-        workers,
-    )
-    job.refresh_from_db()
+    job = failed_and_retried(job, workers)
     assert job.state == JobState.FAILED
     assert job.error == (
         f"The worker running this job ({job.worker}) stopped before it finished. "
@@ -347,13 +348,7 @@ def test_a_worker_killed_mid_archive_stores_no_archive_and_the_retry_writes_it(
     )
     workers.kill(victim)
     assert not JobFile.objects.exists() and not JobChunk.objects.exists()
-    workers.start()  # sweeps before taking work
-    wait_for(
-        lambda: Job.objects.filter(retry_of=job, state=JobState.DONE).exists(),
-        "the retry",
-        workers,
-    )
-    assert Job.objects.get(pk=job.pk).error.endswith(
+    assert failed_and_retried(job, workers).error.endswith(
         "Nothing it computed was kept: no part of the archive was stored."
     )
     retry = Job.objects.get(retry_of=job)
