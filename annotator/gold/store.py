@@ -233,20 +233,31 @@ def _first_write(cursor, fixed: tuple, d: Decided, multiple: bool) -> int:
         for span, category, method, posterior, n, agreement, codes
         in _stage_rows(d, multiple)
     )  # fmt: skip
-    gl, glc = GoldLabel._meta.db_table, GoldLabelCategory._meta.db_table
+    gl = GoldLabel._meta.db_table
     _fill(cursor, gl, 15, rows, columns=GOLD_COLUMNS, fast="gold-first-copy")
     if multiple:
         _fill(cursor, "gold_stage_cat", 2, _stage_categories(d))
-        cursor.execute(
-            f"""
-            INSERT INTO {glc} (gold_label_id, category_id)
-            SELECT g.id, c.category_id FROM gold_stage_cat c
-            JOIN {gl} g ON g.project_id = %s AND g.dimension_id = %s
-                AND g.span_id = c.span_id
-            """,
-            [project_id, dimension_id],
-        )
+        _insert_categories(cursor, project_id, dimension_id, changed_only=False)
     return len(d.spans)
+
+
+def _insert_categories(
+    cursor, project_id: int, dimension_id: int, *, changed_only: bool
+) -> None:
+    """The staged categories (gold_stage_cat) of the dimension's gold rows; with
+    ``changed_only``, of the rows just written (gold_changed) only."""
+    gl, glc = GoldLabel._meta.db_table, GoldLabelCategory._meta.db_table
+    only = "JOIN gold_changed x ON x.id = g.id" if changed_only else ""
+    cursor.execute(
+        f"""
+        INSERT INTO {glc} (gold_label_id, category_id)
+        SELECT g.id, c.category_id FROM gold_stage_cat c
+        JOIN {gl} g ON g.project_id = %s AND g.dimension_id = %s
+            AND g.span_id = c.span_id
+        {only}
+        """,
+        [project_id, dimension_id],
+    )
 
 
 def _upsert(
@@ -313,16 +324,7 @@ def _upsert(
         cursor.execute(
             f"DELETE FROM {glc} WHERE gold_label_id IN (SELECT id FROM gold_changed)"
         )
-        cursor.execute(
-            f"""
-            INSERT INTO {glc} (gold_label_id, category_id)
-            SELECT g.id, c.category_id FROM gold_stage_cat c
-            JOIN {gl} g ON g.project_id = %s AND g.dimension_id = %s
-                AND g.span_id = c.span_id
-            JOIN gold_changed x ON x.id = g.id
-            """,
-            [project_id, dimension_id],
-        )
+        _insert_categories(cursor, project_id, dimension_id, changed_only=True)
         cursor.execute(
             f"DELETE FROM {glc} WHERE gold_label_id IN ({stale})",
             [project_id, dimension_id],
