@@ -115,6 +115,14 @@ def peak_rss_mb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
+def status_kb(pid: int, field: str) -> int:
+    """A field of another process's /proc status in KiB (VmHWM: its peak RSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
 def percentile(sorted_values: Sequence[float], share: float) -> float:
     """Nearest-rank percentile of an already sorted sequence."""
     if not sorted_values:

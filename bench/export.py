@@ -36,6 +36,7 @@ from _common import (  # noqa: E402
     latency_summary,
     migrate,
     setup_django,
+    status_kb,
     synthetic_corpus,
 )
 from _http_round import gunicorn  # noqa: E402
@@ -242,13 +243,6 @@ def worker_pids(master: int) -> list[int]:
         if ppid == master:
             pids.append(int(entry.name))
     return pids
-
-
-def status_kb(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
 
 
 def download(port: int, path: str, token: str) -> dict:

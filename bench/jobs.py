@@ -35,19 +35,18 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
-from _common import ROOT, bench_env, collectstatic, latency_summary  # noqa: E402
+from _common import (  # noqa: E402
+    ROOT,
+    bench_env,
+    collectstatic,
+    latency_summary,
+    status_kb,
+)
 from _http_round import gunicorn  # noqa: E402
 
 from bench.agreement import ensure_database, existing_project, generate  # noqa: E402
 
 EXPORT_EVERY = 10  # the export's first byte is timed with every 10th page
-
-
-def status_kb(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
 
 
 def timed_get(port: int, path: str, headers: dict[str, str], *, whole: bool) -> float:
