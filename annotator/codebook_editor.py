@@ -54,7 +54,12 @@ def new_dimension(n: int) -> Draft:
 
 
 def blank_draft() -> Draft:
-    return {"name": "", "family": "", "description": "", "dimensions": [new_dimension(1)]}
+    return {
+        "name": "",
+        "family": "",
+        "description": "",
+        "dimensions": [new_dimension(1)],
+    }
 
 
 def _number_text(value: object) -> str:

@@ -88,7 +88,8 @@ def codebook_detail(request: HtmxHttpRequest, codebook_id: int) -> HttpResponse:
 def _download(codebook_id: int, fmt: str) -> HttpResponse:
     codebook = get_object_or_404(Codebook, pk=codebook_id)
     response = HttpResponse(
-        dump_codebook(codebook, fmt), content_type=f"{CONTENT_TYPES[fmt]}; charset=utf-8"
+        dump_codebook(codebook, fmt),
+        content_type=f"{CONTENT_TYPES[fmt]}; charset=utf-8",
     )
     name = f"{codebook.family}-v{codebook.version}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -124,9 +125,13 @@ def codebook_upload(request: HtmxHttpRequest) -> HttpResponse:
             )
         else:
             messages.success(request, saved.message)
-            return see_other(request, reverse("codebook-detail", args=[saved.codebook.pk]))
+            return see_other(
+                request, reverse("codebook-detail", args=[saved.codebook.pk])
+            )
     return render(
-        request, partial(request, "annotator/codebook_upload.html", "upload-form"), {"form": form}
+        request,
+        partial(request, "annotator/codebook_upload.html", "upload-form"),
+        {"form": form},
     )
 
 
@@ -149,7 +154,9 @@ def _editor(request: HtmxHttpRequest, codebook: Codebook | None) -> HttpResponse
     saves it; "preview" (the live preview's htmx request) redraws the preview."""
     part, save_errors = "editor", []
     if request.method == "GET":
-        draft = draft_from_data(codebook_to_data(codebook)) if codebook else blank_draft()
+        draft = (
+            draft_from_data(codebook_to_data(codebook)) if codebook else blank_draft()
+        )
         sample = SAMPLE_TEXT
     else:
         draft = draft_from_post(request.POST)
@@ -172,8 +179,8 @@ def _editor(request: HtmxHttpRequest, codebook: Codebook | None) -> HttpResponse
                     messages.success(request, saved.message)
                     url = reverse("codebook-detail", args=[saved.codebook.pk])
                     return see_other(request, url)
-        else:
-            part = "preview"
+        elif request.htmx.target == "codebook-preview":
+            part = "preview"  # the live preview redraws itself; else the editor
     if codebook is not None:
         draft["family"] = codebook.family
     context = {
@@ -192,7 +199,9 @@ def _editor(request: HtmxHttpRequest, codebook: Codebook | None) -> HttpResponse
 
 def _what_saving_does(codebook: Codebook) -> dict:
     """The version a save would write: this one, or the family's next."""
-    latest = Codebook.objects.filter(family=codebook.family).order_by("-version").first()
+    latest = (
+        Codebook.objects.filter(family=codebook.family).order_by("-version").first()
+    )
     return {
         "latest": latest,
         "n_annotations": Annotation.objects.filter(codebook=latest).count(),

@@ -1,4 +1,4 @@
-"""Codebooks in the browser: list, a version, the editor and its preview, upload, download."""
+"""Codebooks in the browser: list, version page, editor, preview, upload, download."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from tests.factories import SMALL_CODEBOOK, make_codebook, make_project
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
+LIVE_PREVIEW = {**HTMX, "HX-Target": "codebook-preview"}  # the preview's own request
 
 
 @pytest.fixture
@@ -77,8 +78,10 @@ def two_dimensions() -> dict:
                 "label": "Tone",
                 "level": "ordinal",
                 "categories": [
-                    {"key": "negative", "label": "Negative", "value": "-1", "shortcut": "1"},
-                    {"key": "positive", "label": "Positive", "value": "1", "shortcut": "2"},
+                    {"key": "negative", "label": "Negative", "value": "-1",
+                     "shortcut": "1"},
+                    {"key": "positive", "label": "Positive", "value": "1",
+                     "shortcut": "2"},
                 ],
             },
         ],
@@ -126,20 +129,29 @@ def test_create_refuses_a_family_that_exists(signed_in):
     draft = {**two_dimensions(), "family": "test-codebook"}
     response = signed_in.post(reverse("codebook-create"), editor_post(draft))
     assert response.status_code == 200
-    assert "a codebook &#x27;test-codebook&#x27; exists already" in response.content.decode()
+    assert (
+        "a codebook &#x27;test-codebook&#x27; exists already"
+        in response.content.decode()
+    )
     assert Codebook.objects.filter(family="test-codebook").count() == 1
 
 
 def test_buttons_add_move_and_remove_without_saving(signed_in):
     url = reverse("codebook-create")
     draft = two_dimensions()
-    page = signed_in.post(url, editor_post(draft, op="down-dimension-0")).content.decode()
+    page = signed_in.post(
+        url, editor_post(draft, op="down-dimension-0")
+    ).content.decode()
     assert page.index('name="d0-key" value="tone"') < page.index('value="frame"')
-    page = signed_in.post(url, editor_post(draft, op="up-category-0-1")).content.decode()
+    page = signed_in.post(
+        url, editor_post(draft, op="up-category-0-1")
+    ).content.decode()
     assert re.search(r'name="d0-c0-key" value="security"', page)
     page = signed_in.post(url, editor_post(draft, op="add-category-1")).content.decode()
     assert 'name="d1-categories" value="3"' in page
-    page = signed_in.post(url, editor_post(draft, op="remove-dimension-0")).content.decode()
+    page = signed_in.post(
+        url, editor_post(draft, op="remove-dimension-0")
+    ).content.decode()
     assert 'name="dimensions" value="1"' in page and 'value="frame"' not in page
     page = signed_in.post(url, editor_post(draft, op="add-dimension")).content.decode()
     assert 'name="d2-key" value="dimension_3"' in page
@@ -148,7 +160,9 @@ def test_buttons_add_move_and_remove_without_saving(signed_in):
 
 def test_a_button_by_htmx_answers_the_editor_only(signed_in):
     response = signed_in.post(
-        reverse("codebook-create"), editor_post(two_dimensions(), op="add-dimension"), headers=HTMX
+        reverse("codebook-create"),
+        editor_post(two_dimensions(), op="add-dimension"),
+        headers=HTMX,
     )
     page = response.content.decode()
     assert page.lstrip().startswith('<div id="codebook-editor"')
@@ -169,7 +183,10 @@ def test_editing_an_unused_version_updates_it_in_place(signed_in):
     keys = [c["key"] for c in codebook_to_data(codebook)["dimensions"][0]["categories"]]
     assert keys == ["other", "trade", "arms"]
     page = signed_in.get(response["Location"]).content.decode()
-    assert "Version 1 of Renamed saved, updated in place: no annotation uses it yet." in page
+    assert (
+        "Version 1 of Renamed saved, updated in place: no annotation uses it yet."
+        in page
+    )
 
 
 def test_editing_a_frozen_version_makes_the_next_and_leaves_it_untouched(signed_in):
@@ -195,15 +212,23 @@ def test_the_edit_page_says_what_saving_a_frozen_version_does(signed_in):
     codebook = make_codebook()
     annotate_once(codebook)
     page = signed_in.get(reverse("codebook-edit", args=[codebook.pk])).content.decode()
-    assert "makes version 2: version 1 stays as it was because 1 annotation uses it." in page
+    assert (
+        "makes version 2: version 1 stays as it was because 1 annotation uses it."
+        in page
+    )
 
 
 def test_unchanged_content_saves_nothing(signed_in):
     codebook = make_codebook()
     response = signed_in.post(
-        reverse("codebook-edit", args=[codebook.pk]), editor_post(edited(codebook)), follow=True
+        reverse("codebook-edit", args=[codebook.pk]),
+        editor_post(edited(codebook)),
+        follow=True,
     )
-    assert "Nothing changed: version 1 of test codebook is as it was." in response.content.decode()
+    assert (
+        "Nothing changed: version 1 of test codebook is as it was."
+        in response.content.decode()
+    )
 
 
 # --- validation ----------------------------------------------------------------------
@@ -213,7 +238,9 @@ def save_errors(client, draft, url=None) -> str:
     response = client.post(url or reverse("codebook-create"), editor_post(draft))
     assert response.status_code == 200
     page = response.content.decode()
-    match = re.search(r'<div class="error" role="alert" id="save-errors">(.*?)</div>', page, re.S)
+    match = re.search(
+        r'<div class="error" role="alert" id="save-errors">(.*?)</div>', page, re.S
+    )
     assert match, "no save errors shown"
     return match.group(1).replace("&#x27;", "'")
 
@@ -233,7 +260,11 @@ def test_a_shortcut_clash_across_dimensions_is_refused_too(signed_in):
     draft = two_dimensions()
     draft["dimensions"][1]["categories"][0]["shortcut"] = "x"
     errors = save_errors(signed_in, draft)
-    assert "category 'negative': shortcut 'x' is already used by dimension 'frame', category 'security'" in errors
+    assert (
+        "category 'negative': shortcut 'x' is already used by dimension 'frame', "
+        "category 'security'"
+        in errors
+    )
 
 
 def test_the_coding_screens_own_key_is_refused(signed_in):
@@ -251,7 +282,9 @@ def test_validation_messages_name_dimension_category_and_field(signed_in):
     draft["dimensions"][1]["categories"][1]["value"] = "high"
     draft["dimensions"][0]["categories"][1]["key"] = "bad key!"
     errors = save_errors(signed_in, draft)
-    assert "dimension 'tone', category 'positive': value 'high' is not a number." in errors
+    assert (
+        "dimension 'tone', category 'positive': value 'high' is not a number." in errors
+    )
     # The typing errors come first; once they are fixed import's own checks speak.
     draft["dimensions"][1]["categories"][1]["value"] = "1"
     draft["dimensions"][1]["key"] = "comment"
@@ -265,7 +298,11 @@ def test_an_ordinal_dimension_needs_values(signed_in):
     draft = two_dimensions()
     draft["dimensions"][1]["categories"][0]["value"] = ""
     errors = save_errors(signed_in, draft)
-    assert "dimension 'tone', category 'negative': ordinal categories need a numeric value." in errors
+    assert (
+        "dimension 'tone', category 'negative': ordinal categories need a numeric "
+        "value."
+        in errors
+    )
 
 
 # --- the preview ---------------------------------------------------------------------
@@ -283,7 +320,8 @@ def test_the_editor_page_shows_the_preview_of_the_stored_version(signed_in):
 def test_preview_as_a_full_page_without_javascript(signed_in):
     draft = two_dimensions()
     response = signed_in.post(
-        reverse("codebook-create"), editor_post(draft, op="preview", sample="Jobs and taxes.")
+        reverse("codebook-create"),
+        editor_post(draft, op="preview", sample="Jobs and taxes."),
     )
     page = response.content.decode()
     assert "<html" in page and 'id="codebook-form"' in page
@@ -292,12 +330,14 @@ def test_preview_as_a_full_page_without_javascript(signed_in):
     assert not Codebook.objects.exists()
 
 
-def test_preview_by_htmx_answers_the_preview_only(signed_in):
+def test_the_live_preview_by_htmx_answers_the_preview_only(signed_in):
     draft = two_dimensions()
     draft["dimensions"][0]["label"] = "Main frame"
     draft["dimensions"][0]["categories"][0]["shortcut"] = "u"
     response = signed_in.post(
-        reverse("codebook-create"), editor_post(draft, op="preview"), headers=HTMX
+        reverse("codebook-create"),
+        editor_post(draft, op="preview"),
+        headers=LIVE_PREVIEW,
     )
     page = response.content.decode()
     assert page.lstrip().startswith('<section id="codebook-preview"')
@@ -307,11 +347,26 @@ def test_preview_by_htmx_answers_the_preview_only(signed_in):
     assert "<kbd>Alt+U</kbd> uncertain" in page
 
 
+def test_the_preview_button_by_htmx_answers_the_whole_editor(signed_in):
+    """The form's own Preview button targets the editor: it must get the editor
+    back (with the preview in it), not the preview alone in the form's place."""
+    response = signed_in.post(
+        reverse("codebook-create"),
+        editor_post(two_dimensions(), op="preview"),
+        headers={**HTMX, "HX-Target": "codebook-editor"},
+    )
+    page = response.content.decode()
+    assert page.lstrip().startswith('<div id="codebook-editor"')
+    assert 'id="codebook-form"' in page and 'id="codebook-preview"' in page
+
+
 def test_preview_says_what_saving_would_refuse(signed_in):
     draft = two_dimensions()
     draft["dimensions"][0]["categories"][1]["shortcut"] = "e"
     response = signed_in.post(
-        reverse("codebook-create"), editor_post(draft, op="preview"), headers=HTMX
+        reverse("codebook-create"),
+        editor_post(draft, op="preview"),
+        headers=LIVE_PREVIEW,
     )
     page = response.content.decode().replace("&#x27;", "'")
     assert "Saving would be refused" in page
@@ -321,7 +376,9 @@ def test_preview_says_what_saving_would_refuse(signed_in):
 # --- list, version page, downloads, upload ------------------------------------------
 
 
-def test_list_shows_families_versions_projects_and_frozen(signed_in, django_assert_num_queries):
+def test_list_shows_families_versions_projects_and_frozen(
+    signed_in, django_assert_num_queries
+):
     first = make_codebook()
     annotate_once(first)
     second = make_codebook(name="Test codebook, revised")
@@ -344,15 +401,22 @@ def test_list_shows_families_versions_projects_and_frozen(signed_in, django_asse
 
 def test_version_page_shows_dimensions_read_only(signed_in):
     codebook = make_codebook()
-    page = signed_in.get(reverse("codebook-detail", args=[codebook.pk])).content.decode()
+    page = signed_in.get(
+        reverse("codebook-detail", args=[codebook.pk])
+    ).content.decode()
     assert "Stance" in page and "<code>friendly</code>" in page
-    assert "unused" in page and "<input" not in page.split("<main>")[1].split("</main>")[0]
+    assert (
+        "unused" in page and "<input" not in page.split("<main>")[1].split("</main>")[0]
+    )
 
 
 def test_download_yaml_and_json_are_export_codebook(signed_in):
     codebook = make_codebook()
     response = signed_in.get(reverse("codebook-yaml", args=[codebook.pk]))
-    assert response["Content-Disposition"] == 'attachment; filename="test-codebook-v1.yaml"'
+    assert (
+        response["Content-Disposition"]
+        == 'attachment; filename="test-codebook-v1.yaml"'
+    )
     assert response.content.decode() == dump_codebook(codebook, "yaml")
     response = signed_in.get(reverse("codebook-json", args=[codebook.pk]))
     assert json.loads(response.content) == codebook_to_data(codebook)
@@ -393,7 +457,11 @@ def test_upload_names_the_field_of_an_invalid_codebook(signed_in):
     page = response.content.decode().replace("&#x27;", "'")
     assert page.lstrip().startswith('<form id="upload-form"')
     assert "book.json: invalid codebook, nothing imported:" in page
-    assert "dimension 'stance', category 'hostile': ordinal categories need a numeric value." in page
+    assert (
+        "dimension 'stance', category 'hostile': ordinal categories need a "
+        "numeric value."
+        in page
+    )
     assert not Codebook.objects.exists()
 
 
