@@ -340,7 +340,7 @@ def test_the_live_preview_by_htmx_answers_the_preview_only(signed_in):
         headers=LIVE_PREVIEW,
     )
     page = response.content.decode()
-    assert page.lstrip().startswith('<section id="codebook-preview"')
+    assert page.lstrip().startswith('<section class="preview-body"')
     assert 'id="codebook-form"' not in page
     assert "Main frame" in page
     # A category took "u": the coding screen's "uncertain" moves to Alt+U.
