@@ -194,7 +194,26 @@ def _editor(request: HtmxHttpRequest, codebook: Codebook | None) -> HttpResponse
     }
     if codebook is not None:
         context.update(_what_saving_does(codebook))
+    context["dimensions"] = _with_their_errors(draft, save_errors)
     return render(request, partial(request, EDITOR, part), context)
+
+
+def _with_their_errors(draft: Draft, errors: list[str]) -> list[dict]:
+    """The draft's dimensions, each with the save errors that name it (they are
+    also listed above the form), to show beside its fields."""
+    return [
+        {
+            **dimension,
+            "errors": [
+                message
+                for message in errors
+                if message.startswith(
+                    (f"dimension '{dimension['key'] or n}'", f"dimension {n}:")
+                )
+            ],
+        }
+        for n, dimension in enumerate(draft["dimensions"], start=1)
+    ]
 
 
 def _what_saving_does(codebook: Codebook) -> dict:

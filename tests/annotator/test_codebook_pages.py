@@ -256,14 +256,24 @@ def test_a_shortcut_clash_is_refused_naming_both_categories(signed_in):
     assert not Codebook.objects.exists()
 
 
+def test_an_error_is_shown_beside_the_dimension_it_names(signed_in):
+    draft = two_dimensions()
+    draft["dimensions"][1]["categories"][1]["shortcut"] = "1"
+    page = signed_in.post(reverse("codebook-create"), editor_post(draft))
+    page = page.content.decode().replace("&#x27;", "'")
+    tone = page.split('id="dimension-1"')[1].split("</fieldset>")[0]
+    assert "category 'positive': shortcut '1' is already used by" in tone
+    frame = page.split('id="dimension-0"')[1].split("</fieldset>")[0]
+    assert "field-error" not in frame
+
+
 def test_a_shortcut_clash_across_dimensions_is_refused_too(signed_in):
     draft = two_dimensions()
     draft["dimensions"][1]["categories"][0]["shortcut"] = "x"
     errors = save_errors(signed_in, draft)
     assert (
         "category 'negative': shortcut 'x' is already used by dimension 'frame', "
-        "category 'security'"
-        in errors
+        "category 'security'" in errors
     )
 
 
@@ -300,8 +310,7 @@ def test_an_ordinal_dimension_needs_values(signed_in):
     errors = save_errors(signed_in, draft)
     assert (
         "dimension 'tone', category 'negative': ordinal categories need a numeric "
-        "value."
-        in errors
+        "value." in errors
     )
 
 
@@ -459,8 +468,7 @@ def test_upload_names_the_field_of_an_invalid_codebook(signed_in):
     assert "book.json: invalid codebook, nothing imported:" in page
     assert (
         "dimension 'stance', category 'hostile': ordinal categories need a "
-        "numeric value."
-        in page
+        "numeric value." in page
     )
     assert not Codebook.objects.exists()
 
