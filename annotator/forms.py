@@ -370,3 +370,21 @@ class ArchiveRestoreForm(forms.Form):
                 "limit; restore large archives with 'manage.py restore_project'."
             )
         return archive
+
+
+class CodebookMoveForm(forms.Form):
+    """The newer version of its codebook a project moves to (the move page)."""
+
+    version = forms.TypedChoiceField(
+        label="Move to version",
+        coerce=int,
+        help_text="Codes whose category was removed or redefined go back to their "
+        "coders; the rest are carried.",
+    )
+
+    def __init__(self, *args, versions, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["version"].choices = [
+            (codebook.version, f"version {codebook.version}: {codebook.name}")
+            for codebook in versions
+        ]
