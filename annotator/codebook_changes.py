@@ -238,9 +238,7 @@ def codebook_changes(old: Data, new: Data) -> CodebookChanges:
                 recode.update((key, c["key"]) for c in was["categories"])
         found = _category_changes(key, was["categories"], dimension["categories"])
         categories.extend(found)
-        recode.update(
-            (key, c.key) for c in found if c.kind in (REMOVED, REDEFINED)
-        )
+        recode.update((key, c.key) for c in found if c.kind in (REMOVED, REDEFINED))
     return CodebookChanges(
         old_version=old.get("version"),
         new_version=new.get("version"),

@@ -233,8 +233,9 @@ def project_report(
 
     Only the annotations made under one codebook version count: ``codebook``'s
     (a version of the project's codebook), by default the project's own; the
-    ``dimensions`` given are of that version. ``documents_limit`` keeps the per-document rows of the worst documents
-    (titles are looked up for those only); None keeps every document. Above
+    ``dimensions`` given are of that version. ``documents_limit`` keeps the
+    per-document rows of the worst documents (titles are looked up for those
+    only); None keeps every document. Above
     ``bootstrap_max_units`` pairable units a dimension's bootstrap is left to a
     background job (see ``dimension_report``).
     """

@@ -34,7 +34,9 @@ class CategoryScale:
         return bool(self.dimension.multiple)
 
 
-def category_scale(dimension: Dimension, *, version_only: bool = False) -> CategoryScale:
+def category_scale(
+    dimension: Dimension, *, version_only: bool = False
+) -> CategoryScale:
     """The scale of a dimension matched by key across its codebook's versions.
 
     One query: every category of every version's dimension with this key. The

@@ -12,8 +12,9 @@ the same without writing):
   before any new span (``services.queue``), and their submit completes it;
 * every other code is carried: labels are remapped to the newer version's
   dimensions and categories by key, set-based (one UPDATE per category, not
-  per row); codes on a removed dimension stay as they were, under the older
-  version, and count nowhere;
+  per row); codes on a removed dimension go, kept in a revision like the
+  codes made again (a label's dimension is always of its annotation's
+  version);
 * gold: rows on a removed or redefined category go (a reviewer decides again
   once the span is coded again); the rest are remapped like the labels. The
   move takes the project's next change number for every annotation it moves
@@ -83,6 +84,8 @@ class MovePlan:
     dimensions: dict[int, int] = field(default_factory=dict)
     categories: dict[int, int] = field(default_factory=dict)
     recode_categories: dict[int, tuple[str, str]] = field(default_factory=dict)
+    dropped: dict[int, str] = field(default_factory=dict)  # removed dimensions
+    n_dropped: int = 0  # annotations with codes on a removed dimension
     n_annotations: int = 0
     n_recode: int = 0
     by_coder: list[tuple[str, int]] = field(default_factory=list)
@@ -105,6 +108,13 @@ class MovePlan:
             )
         else:
             lines.append("No annotation needs coding again.")
+        if self.n_dropped:
+            removed = ", ".join(sorted(self.dropped.values()))
+            lines.append(
+                f"{self.n_dropped:,} annotation{'s' if self.n_dropped != 1 else ''} "
+                f"lose their codes on the removed dimension(s) {removed} (kept in "
+                "their history)."
+            )
         return lines
 
     def summary(self) -> str:
@@ -144,6 +154,8 @@ def _plan(project: Project, new: Codebook) -> MovePlan:
     for pk, d_key in Dimension.objects.filter(codebook=old).values_list("pk", "key"):
         if d_key in new_dimensions:
             plan.dimensions[pk] = new_dimensions[d_key]
+        else:
+            plan.dropped[pk] = d_key
     for pk, d_key, c_key in Category.objects.filter(
         dimension__codebook=old
     ).values_list("pk", "dimension__key", "key"):
@@ -153,6 +165,7 @@ def _plan(project: Project, new: Codebook) -> MovePlan:
             plan.categories[pk] = new_categories[(d_key, c_key)]
     moved = Annotation.objects.filter(project=project, codebook=old)
     plan.n_annotations = moved.count()
+    plan.n_dropped = _with_dropped_codes(project, plan).count()
     recoded = _recoded(project, plan)
     per_coder = Counter(
         dict(
@@ -175,8 +188,9 @@ def _plan(project: Project, new: Codebook) -> MovePlan:
     codes: dict[int, list[str]] = {}
     shown = recoded.order_by("assignment__span_id", "assignment__coder_id")
     shown = list(
-        shown.values_list("pk", "assignment_id", "assignment__span_id",
-                          "assignment__coder_id")[:SHOWN]  # fmt: skip
+        shown.values_list(
+            "pk", "assignment_id", "assignment__span_id", "assignment__coder_id"
+        )[:SHOWN]  # fmt: skip
     )
     for annotation_id, category_id in Label.objects.filter(
         annotation_id__in=[row[0] for row in shown],
@@ -204,6 +218,17 @@ def _recoded(project: Project, plan: MovePlan):
     )
 
 
+def _with_dropped_codes(project: Project, plan: MovePlan):
+    """The annotations under the older version with a code on a removed dimension."""
+    return Annotation.objects.filter(
+        project=project,
+        codebook=plan.old,
+        pk__in=Label.objects.filter(
+            project=project, dimension_id__in=list(plan.dropped)
+        ).values("annotation_id"),
+    )
+
+
 def preview_move(project: Project, new: Codebook) -> MovePlan:
     """What ``move_codebook`` would do, nothing written; ValidationError if it
     is refused."""
@@ -220,15 +245,25 @@ def move_codebook(*, project: Project, new: Codebook, by) -> DesignChange:
         .select_for_update()
         .values_list("pk", flat=True)
     )
-    project = Project.objects.select_for_update().select_related("codebook").get(
-        pk=project.pk
+    project = (
+        Project.objects.select_for_update()
+        .select_related("codebook")
+        .get(pk=project.pk)
     )
     plan = _plan(project, new)
     recoded = _recoded(project, plan)
     recoded_ids = list(recoded.values_list("pk", flat=True))
     change = next_change(project.pk)
-    _keep_old_codes(plan, recoded_ids, by)
+    dropped_ids = list(
+        _with_dropped_codes(project, plan)
+        .exclude(pk__in=recoded_ids)
+        .values_list("pk", flat=True)
+    )
+    _keep_old_codes(plan, sorted(recoded_ids + dropped_ids), by)
     _drop_changed_codes(project, plan, recoded_ids)
+    # A label's dimension is of its annotation's version (the archive checks it):
+    # codes on a removed dimension go with the move, kept in the revisions above.
+    Label.objects.filter(project=project, dimension_id__in=list(plan.dropped)).delete()
     _carry_labels(project, plan)
     _carry_gold(project, plan)
     Annotation.objects.filter(project=project, codebook=plan.old).update(
@@ -236,9 +271,7 @@ def move_codebook(*, project: Project, new: Codebook, by) -> DesignChange:
     )
     if recoded_ids:
         for part in _chunks(recoded_ids):
-            Assignment.objects.filter(annotation__in=part).update(
-                status=Status.RECODE
-            )
+            Assignment.objects.filter(annotation__in=part).update(status=Status.RECODE)
         reopen_queues([project.pk])
     Project.objects.filter(pk=project.pk).update(codebook=new)
     rebuild_waiting(project)
@@ -258,16 +291,18 @@ def _chunks(ids: list[int], size: int = BATCH):
 
 
 def _keep_old_codes(plan: MovePlan, recoded_ids: list[int], by) -> None:
-    """An AnnotationRevision per annotation to code again: its codes before the
-    move (and the version), and what is left of them after."""
+    """An AnnotationRevision per annotation to code again or losing codes on a
+    removed dimension: its codes before the move (and the version), and what
+    is left of them after."""
     changed_by = by if by is not None and by.is_authenticated else None
     for part in _chunks(recoded_ids):
         codes: dict[int, list[tuple[str, str, bool]]] = {}
         for annotation_id, d_key, c_key, category_id in (
             Label.objects.filter(annotation_id__in=part)
             .order_by("annotation_id", "dimension__position", "category__position")
-            .values_list("annotation_id", "dimension__key", "category__key",
-                         "category_id")  # fmt: skip
+            .values_list(
+                "annotation_id", "dimension__key", "category__key", "category_id"
+            )  # fmt: skip
         ):
             codes.setdefault(annotation_id, []).append(
                 (d_key, c_key, category_id in plan.recode_categories)
@@ -278,17 +313,23 @@ def _keep_old_codes(plan: MovePlan, recoded_ids: list[int], by) -> None:
         ).values_list("pk", "uncertain", "comment"):
             mine = codes.get(pk, [])
             redo = sorted({d for d, _, changed in mine if changed})
+            gone = set(redo) | set(plan.dropped.values())
             state = {"uncertain": uncertain, "comment": comment}
             revisions.append(
                 AnnotationRevision(
                     annotation_id=pk,
                     changed_by=changed_by,
-                    old={**state, "labels": _keys(mine),
-                         "codebook_version": plan.old.version},
-                    new={**state,
-                         "labels": _keys([c for c in mine if c[0] not in redo]),
-                         "codebook_version": plan.new.version,
-                         "to_code_again": redo},
+                    old={
+                        **state,
+                        "labels": _keys(mine),
+                        "codebook_version": plan.old.version,
+                    },
+                    new={
+                        **state,
+                        "labels": _keys([c for c in mine if c[0] not in gone]),
+                        "codebook_version": plan.new.version,
+                        "to_code_again": redo,
+                    },
                 )  # fmt: skip
             )
         AnnotationRevision.objects.bulk_create(revisions, batch_size=1_000)
@@ -342,9 +383,9 @@ def _carry_gold(project: Project, plan: MovePlan) -> None:
         .filter(
             Q(category_id__in=changed)
             | Q(
-                pk__in=GoldLabelCategory.objects.filter(
-                    category_id__in=changed
-                ).values("gold_label_id")
+                pk__in=GoldLabelCategory.objects.filter(category_id__in=changed).values(
+                    "gold_label_id"
+                )
             )
         )
         .values_list("pk", flat=True)

@@ -225,7 +225,9 @@ def _claim(
         version = None  # places were given back just now: look
     params = {"project": project.pk, "coder": coder.pk}
     (live_id, item_id, span_id, claimed_at, shown_at, expires_at, skip_reason,
-     document_id, position, *recode) = fetch_row(sql.LIVE_AND_PLACE, params)  # fmt: skip
+     document_id, position, *recode) = fetch_row(
+        sql.LIVE_AND_PLACE, params
+    )  # fmt: skip
     if live_id is not None and aware(expires_at) > now:
         live = from_row(
             Assignment, id=live_id, project_id=project.pk, work_item_id=item_id,
@@ -311,7 +313,9 @@ def _claim_recode(
     (marked by services.codebook_move): before any new span, oldest first."""
     shown_at = now if shown else None
     expires_at = now + timedelta(minutes=project.lease_minutes)
-    execute(sql.CLAIM_RECODE, [db_time(now), db_time(shown_at), db_time(expires_at), pk])
+    execute(
+        sql.CLAIM_RECODE, [db_time(now), db_time(shown_at), db_time(expires_at), pk]
+    )
     assignment = from_row(
         Assignment, id=pk, project_id=project.pk, work_item_id=item, span_id=span,
         coder_id=coder.pk, status=Status.CLAIMED, claimed_at=now, shown_at=shown_at,

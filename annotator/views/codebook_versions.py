@@ -111,9 +111,7 @@ def project_codebook(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
 
 @access.login_required
 @require_POST
-def project_codebook_preview(
-    request: HtmxHttpRequest, project_id: int
-) -> HttpResponse:
+def project_codebook_preview(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """What the move would do, nothing written: the preview partial for htmx,
     the page with the preview without JavaScript."""
     project = _project(request, project_id)

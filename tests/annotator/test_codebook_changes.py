@@ -141,7 +141,9 @@ def test_added_one_way_is_removed_the_other(old, new):
     assert of(there, "redefined") == of(back, "redefined")
     kept = {d["key"] for d in old["dimensions"]}
     assert of(there, "removed") == {
-        p for p in pairs(old) - pairs(new) if p[0] in {d["key"] for d in new["dimensions"]}
+        p
+        for p in pairs(old) - pairs(new)
+        if p[0] in {d["key"] for d in new["dimensions"]}
     }
     assert of(there, "added") == pairs(new) - pairs(old)
     assert of(back, "removed") == {p for p in pairs(new) - pairs(old) if p[0] in kept}
@@ -161,8 +163,12 @@ def test_recoded_categories_are_old_ones_whose_codes_lose_their_meaning(old, new
         if pair[0] not in {d["key"] for d in new["dimensions"]}:
             assert pair not in changes.recode  # a dimension removed: nothing to redo
             continue
-        meaning_changed = pair not in after or any(
-            was[f] != after[pair][1][f] for f in ("definition", "examples", "value")
-        ) or any(dimension[f] != after[pair][0][f] for f in ("level", "multiple"))
+        meaning_changed = (
+            pair not in after
+            or any(
+                was[f] != after[pair][1][f] for f in ("definition", "examples", "value")
+            )
+            or any(dimension[f] != after[pair][0][f] for f in ("level", "multiple"))
+        )
         assert (pair in changes.recode) == meaning_changed
     assert set(changes.recode_reasons()) == changes.recode

@@ -108,7 +108,9 @@ def test_move_carries_untouched_codes_and_hands_the_rest_back(project, newer):
     }
     # Carried labels point at version 2's categories, by key.
     assert set(
-        Label.objects.filter(project=project).values_list("category__dimension__codebook__version", flat=True)
+        Label.objects.filter(project=project).values_list(
+            "category__dimension__codebook__version", flat=True
+        )
     ) == {2}
     untouched = by_span(project, span__index=0)
     assert {a.status for a in untouched.values()} == {Status.COMPLETED}
@@ -159,9 +161,9 @@ def test_the_same_coder_gets_the_span_back_and_completes_it(project, newer):
         labels={"topic": "arms", "stance": "neutral", "tags": ["quote"]},
     )  # fmt: skip
     assert claim_next_span(project=project, coder=ann) is None
-    assert Annotation.objects.filter(
-        project=project, assignment__coder=ann
-    ).count() == 3
+    assert (
+        Annotation.objects.filter(project=project, assignment__coder=ann).count() == 3
+    )
 
 
 def test_a_lapsed_claim_to_code_again_stays_with_its_coder(project, newer):
@@ -206,3 +208,25 @@ def test_refused_moves(project, newer):
     with pytest.raises(ValidationError, match="only forward"):
         move_codebook(project=project, new=older, by=None)
     assert DesignChange.objects.filter(project=project).count() == 1
+
+
+def test_codes_on_a_removed_dimension_go_into_the_history(project):
+    data = copy.deepcopy(SMALL_CODEBOOK)
+    del data["dimensions"][2]  # tags
+    newer, _ = import_codebook(data)
+    plan = preview_move(project, newer)
+    assert plan.n_recode == 0 and plan.n_dropped == 6
+    assert plan.lines()[-1] == (
+        "6 annotations lose their codes on the removed dimension(s) tags (kept in "
+        "their history)."
+    )
+    move_codebook(project=project, new=newer, by=None)
+    assert not Assignment.objects.filter(status=Status.RECODE).exists()
+    assert set(
+        Label.objects.filter(project=project).values_list("dimension__key", flat=True)
+    ) == {"topic", "stance"}
+    # Every label's dimension is of its annotation's version.
+    assert not Label.objects.exclude(dimension__codebook=newer).exists()
+    revision = AnnotationRevision.objects.filter(annotation__project=project).first()
+    assert revision.old["labels"]["tags"] == ["quote"]
+    assert "tags" not in revision.new["labels"] and revision.new["to_code_again"] == []
