@@ -1,5 +1,8 @@
-"""How a report groups its trend (by week or by batch) and which codebook version it
-reports, read from query parameters."""
+"""A report's options from query parameters: its trend's grouping, its version.
+
+The trend is grouped by week or by batch; the codebook version says whose
+annotations count (``version_asked``).
+"""
 
 from __future__ import annotations
 

@@ -274,6 +274,7 @@ def move_codebook(*, project: Project, new: Codebook, by) -> DesignChange:
             Assignment.objects.filter(annotation__in=part).update(status=Status.RECODE)
         reopen_queues([project.pk])
     Project.objects.filter(pk=project.pk).update(codebook=new)
+    project.codebook = new  # the reviewers' queue reads the new version's dimensions
     rebuild_waiting(project)
     return DesignChange.objects.create(
         project=project,

@@ -71,10 +71,12 @@ LEFT JOIN (
 ) AS recode ON 1 = 1
 """
 # A span to code again becomes the coder's live claim: its place was never given
-# back (the work item's `taken` still counts it), so no work item changes.
+# back (the work item's `taken` still counts it), so no work item changes. Its
+# finished_at (the first coding) stays: should the claim lapse, it is back in
+# line where it was (NULLs would sort last on PostgreSQL, first on SQLite).
 CLAIM_RECODE = (
     "UPDATE annotator_assignment SET status = 'claimed', claimed_at = %s,"
-    " shown_at = %s, expires_at = %s, finished_at = NULL WHERE id = %s"
+    " shown_at = %s, expires_at = %s WHERE id = %s"
 )
 
 # Where to look for the next span, in the order tried. The conditions repeat the

@@ -38,15 +38,20 @@ def codebook_changes_page(
 ) -> HttpResponse:
     """What changed from version ``old`` to version ``new`` of a family, in words,
     and which categories' codes a project moving across must have made again."""
-    before, after = _version(family, old), _version(family, new)
+    context = changes_context(_version(family, old), _version(family, new))
+    return render(request, partial(request, CHANGES, "changes"), context)
+
+
+def changes_context(before: Codebook, after: Codebook) -> dict:
+    """What ``codebook_changes.html#changes`` shows: a page that says what a new
+    version changed includes that partial with this context."""
     changes = codebook_changes(codebook_to_data(before), codebook_to_data(after))
-    context = {
+    return {
         "before": before,
         "after": after,
         "changes": changes,
         "reasons": changes.recode_reasons(),
     }
-    return render(request, partial(request, CHANGES, "changes"), context)
 
 
 def _project(request: HtmxHttpRequest, project_id: int):

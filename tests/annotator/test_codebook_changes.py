@@ -2,7 +2,7 @@
 
 import copy
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from annotator.codebook_changes import codebook_changes
@@ -124,11 +124,19 @@ def pairs(book):
     return {(d["key"], c["key"]) for d in book["dimensions"] for c in d["categories"]}
 
 
+@settings(
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    deadline=None,
+)
 @given(books)
 def test_a_version_against_itself_is_unchanged(book):
     assert codebook_changes(book, copy.deepcopy(book)).empty
 
 
+@settings(
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    deadline=None,
+)
 @given(books, books)
 def test_added_one_way_is_removed_the_other(old, new):
     there = codebook_changes(old, new)
@@ -149,6 +157,10 @@ def test_added_one_way_is_removed_the_other(old, new):
     assert of(back, "removed") == {p for p in pairs(new) - pairs(old) if p[0] in kept}
 
 
+@settings(
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    deadline=None,
+)
 @given(books, books)
 def test_recoded_categories_are_old_ones_whose_codes_lose_their_meaning(old, new):
     changes = codebook_changes(old, new)
