@@ -230,3 +230,31 @@ def test_codes_on_a_removed_dimension_go_into_the_history(project):
     revision = AnnotationRevision.objects.filter(annotation__project=project).first()
     assert revision.old["labels"]["tags"] == ["quote"]
     assert "tags" not in revision.new["labels"] and revision.new["to_code_again"] == []
+
+
+def test_a_moved_project_archives_and_restores(transactional_db, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from annotator.models import Project
+
+    project = make_project(documents=1, spans_per_document=3, coders=("ann", "bob"))
+    for name in ("ann", "bob"):
+        coder = project.memberships.get(user__username=name).user
+        while (assignment := claim_next_span(project=project, coder=coder)) is not None:
+            submit_annotation(
+                coder=coder,
+                assignment=assignment,
+                labels={"topic": TOPICS[assignment.span.index], "stance": "neutral"},
+            )
+    newer, _ = import_codebook(newer_data())
+    move_codebook(project=project, new=newer, by=None)
+    path = tmp_path / "moved.jsonl.gz"
+    call_command("archive_project", str(project.pk), "-o", str(path))
+    call_command("flush", interactive=False, verbosity=0)
+    call_command("restore_project", str(path), stdout=StringIO())
+    restored = Project.objects.get()
+    assert restored.codebook.version == 2
+    assert Assignment.objects.filter(status=Status.RECODE).count() == 4
+    assert AnnotationRevision.objects.count() == 4
