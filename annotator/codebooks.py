@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
+from annotator.codebook_changes import codebook_changes
 from annotator.models import Category, Codebook, Dimension
 
 # The coding screen's own keys (coding.js): a category may not take them.
@@ -273,3 +274,16 @@ def dump_codebook(codebook: Codebook, fmt: str = "yaml") -> str:
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=88)
+
+
+def version_changes(before: Codebook, after: Codebook) -> dict[str, Any]:
+    """What changed from one version to another, as the pages show it
+    (``codebook_changes.html#changes``): both versions, the changes in words
+    and the categories whose codes a project moving across makes again."""
+    changes = codebook_changes(codebook_to_data(before), codebook_to_data(after))
+    return {
+        "before": before,
+        "after": after,
+        "changes": changes,
+        "reasons": changes.recode_reasons(),
+    }

@@ -12,6 +12,7 @@ from annotator.views import (
     adjudication,
     agreement,
     archives,
+    codebook_versions,
     codebooks,
     coding,
     corpora,
@@ -66,6 +67,21 @@ urlpatterns += [
         "projects/<int:project_id>/design/preview/",
         design.project_design_preview,
         name="project-design-preview",
+    ),
+    path(
+        "projects/<int:project_id>/codebook/",
+        codebook_versions.project_codebook,
+        name="project-codebook",
+    ),
+    path(
+        "projects/<int:project_id>/codebook/preview/",
+        codebook_versions.project_codebook_preview,
+        name="project-codebook-preview",
+    ),
+    path(
+        "codebooks/<slug:family>/changes/<int:old>/<int:new>/",
+        codebook_versions.codebook_changes_page,
+        name="codebook-changes",
     ),
 ]
 

@@ -15,11 +15,12 @@ has one).
 Modules: ``report`` (``project_report``, ``dimension_report``: the figures
 from the engine), ``groups`` (alpha per document and per week or batch),
 ``records`` (the report's records, their JSON form, the .667/.800 verdicts),
-``options`` (the trend's grouping, read from query parameters).
+``options`` (the trend's grouping and the codebook version, read from query
+parameters).
 """
 
 from .groups import OVER
-from .options import Options, parse_options
+from .options import Options, parse_options, version_asked
 from .records import (
     MIN_PAIRABLE_UNITS,
     RELIABLE,
@@ -49,4 +50,5 @@ __all__ = [
     "parse_options",
     "project_report",
     "reading",
+    "version_asked",
 ]

@@ -1,10 +1,15 @@
-"""How a report groups its trend (by week or by batch), read from query parameters."""
+"""A report's options from query parameters: its trend's grouping, its version.
+
+The trend is grouped by week or by batch; the codebook version says whose
+annotations count (``version_asked``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from annotator.models import Codebook, Project
 from annotator.params import whole_number
 
 from .groups import OVER
@@ -14,6 +19,7 @@ from .groups import OVER
 class Options:
     over: str = "week"
     batch_size: int = 100
+    version: int | None = None  # a codebook version; None: the project's own
 
 
 def parse_options(params: Mapping[str, str]) -> Options:
@@ -27,4 +33,20 @@ def parse_options(params: Mapping[str, str]) -> Options:
         raise ValueError(f"batch_size must be a whole number, not {raw!r}")
     if not 1 <= batch_size <= 1_000_000:
         raise ValueError("batch_size must be between 1 and 1,000,000")
-    return Options(over, batch_size)
+    version = None
+    if raw_version := params.get("version"):
+        version = whole_number(raw_version)
+        if not version:
+            raise ValueError(
+                f"version must be a codebook version number, not {raw_version!r}"
+            )
+    return Options(over, batch_size, version)
+
+
+def version_asked(project: Project, options: Options) -> Codebook | None:
+    """The codebook version whose annotations the report counts: the one asked
+    for (None if the project's codebook has no such version up to its own),
+    else the project's own."""
+    if options.version is None or options.version == project.codebook.version:
+        return project.codebook
+    return Codebook.objects.versions_of(project).filter(version=options.version).first()

@@ -320,6 +320,7 @@ class ProjectReport:
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     n_resamples: int = 1000
     seed: int = 0
+    codebook_version: int | None = None  # the version whose annotations count
 
     @property
     def needs_background(self) -> bool:
@@ -341,6 +342,7 @@ class ProjectReport:
         return {
             "project": {"id": self.project.pk, "name": self.project.name},
             "generated_at": self.generated_at.isoformat(),
+            "codebook_version": self.codebook_version,
             "thresholds": {"reliable": RELIABLE, "tentative": TENTATIVE},
             "dimensions": [d.to_dict(documents_limit) for d in self.dimensions],
         }

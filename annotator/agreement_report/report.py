@@ -33,7 +33,7 @@ from annotator.agreement_report.records import (
     ProjectReport,
 )
 from annotator.medians import medians_by_group
-from annotator.models import Category, Dimension, Project
+from annotator.models import Category, Codebook, Dimension, Project
 from annotator.ratings import AnnotationArrays, LabelArrays, read_project
 from corpus.models import Document
 
@@ -80,10 +80,12 @@ def dimension_report(
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     if data is None:
-        annotations, (data,) = read_project(project, [dimension])
+        annotations, (data,) = read_project(project, [dimension], version_only=True)
     if medians is None:
         if annotations is None:
-            annotations = read_project(project, [dimension], documents=False)[0]
+            annotations = read_project(
+                project, [dimension], documents=False, version_only=True
+            )[0]
         medians = coder_medians(annotations)
     del annotations  # only the medians needed them (memory)
     scale, level = data.categories, data.level
@@ -179,7 +181,9 @@ def project_intervals(
     ``progress(done, total, words)`` counts resamples (alpha's and the kappa
     family's of each dimension)."""
     dimensions = list(project.codebook.dimensions.all())
-    ratings = read_project(project, dimensions, documents=False, times=False)[1]
+    ratings = read_project(
+        project, dimensions, documents=False, times=False, version_only=True
+    )[1]
     total = 2 * n_resamples * len(dimensions)
     out = {}
     for i, dimension in enumerate(dimensions):
@@ -217,6 +221,7 @@ def project_report(
     project: Project,
     *,
     dimensions: Sequence[Dimension] | None = None,
+    codebook: Codebook | None = None,
     over: str = "week",
     batch_size: int = 100,
     n_resamples: int = 1000,
@@ -226,14 +231,18 @@ def project_report(
 ) -> ProjectReport:
     """The agreement report for every dimension of the project's codebook.
 
-    ``documents_limit`` keeps the per-document rows of the worst documents
-    (titles are looked up for those only); None keeps every document. Above
+    Only the annotations made under one codebook version count: ``codebook``'s
+    (a version of the project's codebook), by default the project's own; the
+    ``dimensions`` given are of that version. ``documents_limit`` keeps the
+    per-document rows of the worst documents (titles are looked up for those
+    only); None keeps every document. Above
     ``bootstrap_max_units`` pairable units a dimension's bootstrap is left to a
     background job (see ``dimension_report``).
     """
+    codebook = codebook or project.codebook
     if dimensions is None:
-        dimensions = list(project.codebook.dimensions.all())
-    annotations, ratings = read_project(project, dimensions)
+        dimensions = list(codebook.dimensions.all())
+    annotations, ratings = read_project(project, dimensions, version_only=True)
     usernames = _usernames(np.unique(annotations.coder).tolist())
     medians = coder_medians(annotations)
     # What a dimension still needs of the annotations its ratings hold (a
@@ -265,4 +274,10 @@ def project_report(
             GroupRow(row.key, titles.get(row.key, f"document {row.key}"), row.result)
             for row in r.documents
         ]
-    return ProjectReport(project, reports, n_resamples=n_resamples, seed=seed)
+    return ProjectReport(
+        project,
+        reports,
+        n_resamples=n_resamples,
+        seed=seed,
+        codebook_version=codebook.version,
+    )

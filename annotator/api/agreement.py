@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator import access
-from annotator.agreement_report import parse_options
+from annotator.agreement_report import parse_options, version_asked
 from annotator.params import whole_number
 from annotator.services import agreement_jobs
 
@@ -38,6 +38,12 @@ class AgreementView(APIView):
             ),
             OpenApiParameter(
                 "batch_size", int, description="Units per batch when over=batch."
+            ),
+            OpenApiParameter(
+                "version",
+                int,
+                description="Count only the annotations made under this version "
+                "of the project's codebook (default: the project's own).",
             ),
             OpenApiParameter(
                 "documents",
@@ -66,9 +72,16 @@ class AgreementView(APIView):
                 {"detail": f"documents must be a whole number >= 0, not {raw!r}"},
                 status=400,
             )
+        codebook = version_asked(project, options)
+        if codebook is None:
+            return Response(
+                {"detail": f"No version {options.version} of this project's codebook."},
+                status=404,
+            )
         report, status = agreement_jobs.report_with_intervals(
             project,
             by=request.user,
+            codebook=codebook,
             over=options.over,
             batch_size=options.batch_size,
             documents_limit=documents or None,

@@ -30,6 +30,26 @@ class CodebookQuerySet(models.QuerySet):
             .order_by("family", "-version")
         )
 
+    def versions_of(self, project) -> CodebookQuerySet:
+        """The versions of the project's codebook up to its own, oldest first,
+        each annotated ``used``: whether the project has annotations under it
+        (one query; what the agreement report can be broken down by)."""
+        from annotator.models.annotations import Annotation
+
+        return (
+            self.filter(
+                family=project.codebook.family, version__lte=project.codebook.version
+            )
+            .annotate(
+                used=models.Exists(
+                    Annotation.objects.filter(
+                        project=project, codebook=models.OuterRef("pk")
+                    )
+                )
+            )
+            .order_by("version")
+        )
+
 
 class Codebook(models.Model):
     """One version of a codebook. Versions in use are frozen; changes make a new one."""

@@ -177,8 +177,9 @@ class Membership(models.Model):
 class DesignChange(models.Model):
     """One change of a project's design after creation, as it was applied.
 
-    Written by services.design.change_design only; the design page and the admin
-    show the history.
+    Written by services.design.change_design, and by services.codebook_move when
+    the project moves to a newer codebook version (before/after: the versions);
+    the design page and the admin show the history.
     """
 
     project = models.ForeignKey(
@@ -188,7 +189,9 @@ class DesignChange(models.Model):
         User, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     changed_at = models.DateTimeField(auto_now_add=True)
-    before = models.JSONField(help_text="coders_per_span, sample_share, lease_minutes")
+    before = models.JSONField(
+        help_text="coders_per_span, sample_share, lease_minutes; or the codebook"
+    )
     after = models.JSONField()
     summary = models.TextField(help_text="The effect on the queue, as previewed.")
     # The project's change number taken when spans entered or left the reliability

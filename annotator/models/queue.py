@@ -139,6 +139,10 @@ class Assignment(models.Model):
         COMPLETED = "completed", "completed"
         SKIPPED = "skipped", "skipped"
         EXPIRED = "expired", "expired"
+        # Coded under a codebook version whose change took the code's meaning: the
+        # place stays the coder's, and their next claim hands it back to them
+        # (services.codebook_move, services.queue).
+        RECODE = "recode", "to code again"
 
     # No index of its own: both composite indexes below lead with project, and a
     # lone project index let a planner with stale statistics walk a coder's whole

@@ -107,10 +107,13 @@ def _labels_read(
     )
 
 
-def _annotations_read(project: Project, times: bool) -> Read:
+def _annotations_read(project: Project, times: bool, codebook_id: int | None) -> Read:
     columns = ("id", *(("created_at", "seconds") if times else ()))
+    rows = Annotation.objects.filter(project=project)
+    if codebook_id is not None:
+        rows = rows.filter(codebook_id=codebook_id)
     return (
-        Annotation.objects.filter(project=project).order_by().values_list(*columns),
+        rows.order_by().values_list(*columns),
         ("int", *(("time", "float") if times else ())),
     )
 
@@ -201,6 +204,7 @@ def read_project(
     *,
     documents: bool = True,
     times: bool = True,
+    version_only: bool = False,
 ) -> tuple[AnnotationArrays, list[LabelArrays]]:
     """Annotations and every dimension's ratings, from one batch of parallel reads.
 
@@ -211,9 +215,17 @@ def read_project(
     seen (submitted between two reads) are dropped. The labels are grouped by
     dimension once (database order kept within each), and each dimension's
     arrays are slices of those: no copy per dimension.
+
+    ``version_only``: only the annotations made under the dimensions' codebook
+    version (and so only their labels) count, on that version's scales: the
+    agreement of one version (labels are made under their annotation's
+    version, and moved with it: ``services.codebook_move``).
     """
-    scales = [category_scale(d) for d in dimensions]
-    reads: dict[str, Read] = {"annotations": _annotations_read(project, times)}
+    scales = [category_scale(d, version_only=version_only) for d in dimensions]
+    codebook_id = dimensions[0].codebook_id if version_only and dimensions else None
+    reads: dict[str, Read] = {
+        "annotations": _annotations_read(project, times, codebook_id)
+    }
     if scales:
         reads["labels"] = _labels_read(
             project, scales, "annotation_id", "span_id", "coder_id", "category_id"

@@ -34,16 +34,21 @@ class CategoryScale:
         return bool(self.dimension.multiple)
 
 
-def category_scale(dimension: Dimension) -> CategoryScale:
+def category_scale(
+    dimension: Dimension, *, version_only: bool = False
+) -> CategoryScale:
     """The scale of a dimension matched by key across its codebook's versions.
 
     One query: every category of every version's dimension with this key. The
     current version's categories give the scale (ordinal: by value when every
     category has one); a category key that only an older version has is
-    appended.
+    appended. ``version_only``: this dimension's own categories alone (the
+    scale of one codebook version's ratings).
     """
     every = list(
-        Category.objects.filter(
+        Category.objects.filter(dimension=dimension).order_by("position", "id")
+        if version_only
+        else Category.objects.filter(
             dimension__codebook__family=dimension.codebook.family,
             dimension__key=dimension.key,
         ).order_by("dimension__codebook__version", "position", "id")

@@ -21,6 +21,7 @@ from annotator.agreement_report.report import project_intervals
 from annotator.models import (
     AgreementIntervals,
     ChangeCounter,
+    Codebook,
     Job,
     JobKind,
     JobState,
@@ -96,18 +97,24 @@ def refresh_intervals_if_stale(
 
 
 def report_with_intervals(
-    project: Project, *, by=None, **options
+    project: Project, *, by=None, codebook: Codebook | None = None, **options
 ) -> tuple[ProjectReport, IntervalsStatus | None]:
-    """``project_report`` (``options`` are its keywords) with the bootstrap of
-    dimensions above ``AGREEMENT_BOOTSTRAP_IN_REQUEST_MAX_UNITS`` pairable
-    units from the last background job, queued here when stale; the status is
-    None when every interval was computed in the request."""
+    """``project_report`` (``codebook`` and ``options`` are its keywords) with
+    the bootstrap of dimensions above ``AGREEMENT_BOOTSTRAP_IN_REQUEST_MAX_UNITS``
+    pairable units from the last background job, queued here when stale; the
+    status is None when every interval was computed in the request. Jobs
+    compute the project's own version only: a large dimension of an earlier
+    version has no interval."""
     report = project_report(
         project,
+        codebook=codebook,
         bootstrap_max_units=settings.AGREEMENT_BOOTSTRAP_IN_REQUEST_MAX_UNITS,
         **options,
     )
     if not report.needs_background:
+        return report, None
+    if codebook is not None and codebook.pk != project.codebook_id:
+        report.fill_intervals(None, current=False, as_of=None)
         return report, None
     status = refresh_intervals_if_stale(
         project, by=by, n_resamples=report.n_resamples, seed=report.seed

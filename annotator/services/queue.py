@@ -102,15 +102,26 @@ def may_have_work(project: Project, coder, now: datetime | None = None) -> bool:
 
 
 def release_lapsed(project: Project, now: datetime) -> int:
-    """Expire the project's lapsed claims (in the caller's transaction)."""
+    """Expire the project's lapsed claims (in the caller's transaction).
+
+    A lapsed claim on a span to code again (it has an annotation) goes back to
+    waiting for its coder: that place is theirs, not the pool's.
+    """
     stale = list(
         Assignment.objects.filter(
             project=project, status=Status.CLAIMED, expires_at__lte=now
         )
-        .select_for_update(skip_locked=True)
-        .values_list("id", "work_item_id")
+        .select_for_update(skip_locked=True, of=("self",))
+        .values_list("id", "work_item_id", "annotation__id")
     )
-    release_claims(stale, Status.EXPIRED, now)
+    recodes = [pk for pk, _, annotation in stale if annotation is not None]
+    if recodes:
+        Assignment.objects.filter(id__in=recodes).update(status=Status.RECODE)
+    release_claims(
+        [(pk, item) for pk, item, annotation in stale if annotation is None],
+        Status.EXPIRED,
+        now,
+    )
     return len(stale)
 
 
@@ -214,7 +225,9 @@ def _claim(
         version = None  # places were given back just now: look
     params = {"project": project.pk, "coder": coder.pk}
     (live_id, item_id, span_id, claimed_at, shown_at, expires_at, skip_reason,
-     document_id, position) = fetch_row(sql.LIVE_AND_PLACE, params)  # fmt: skip
+     document_id, position, *recode) = fetch_row(
+        sql.LIVE_AND_PLACE, params
+    )  # fmt: skip
     if live_id is not None and aware(expires_at) > now:
         live = from_row(
             Assignment, id=live_id, project_id=project.pk, work_item_id=item_id,
@@ -230,6 +243,8 @@ def _claim(
                 [db_time(now), live_id],
             )
         return live
+    if recode[0] is not None:
+        return _claim_recode(project, coder, now, shown, *recode)
     if version is not None and nothing_left_at == version:
         # Told "nothing left" and no place given back since: still true. Saying so
         # at once spares a finished coder's every request the search below, which
@@ -288,6 +303,26 @@ def _claim(
         skip_reason=skip_reason,
     )  # fmt: skip
     assignment.project, assignment.coder = project, coder
+    return assignment
+
+
+def _claim_recode(
+    project: Project, coder, now: datetime, shown: bool, pk: int, item: int, span: int
+) -> Assignment:
+    """Hand the coder back a span they coded under an older codebook version
+    (marked by services.codebook_move): before any new span, oldest first."""
+    shown_at = now if shown else None
+    expires_at = now + timedelta(minutes=project.lease_minutes)
+    execute(
+        sql.CLAIM_RECODE, [db_time(now), db_time(shown_at), db_time(expires_at), pk]
+    )
+    assignment = from_row(
+        Assignment, id=pk, project_id=project.pk, work_item_id=item, span_id=span,
+        coder_id=coder.pk, status=Status.CLAIMED, claimed_at=now, shown_at=shown_at,
+        expires_at=expires_at, finished_at=None, skip_reason="",
+    )  # fmt: skip
+    assignment.project, assignment.coder = project, coder
+    assignment.recode = True
     return assignment
 
 

@@ -39,14 +39,16 @@ NOTHING_LEFT = (
 )
 
 # After the coder's lock (so a concurrent request of this coder is seen), one round
-# trip for the coder's state: their live claim, and their place, i.e. their latest
+# trip for the coder's state: their live claim, their first span to code again
+# (services.codebook_move: oldest first), and their place, i.e. their latest
 # submit, found through the (project, coder, status, finished_at) index in one step
 # however many spans they have coded. The live claim has no expiry condition: with
 # one, the planner walks the live-claim index by expiry across every project's
 # claims, not this coder's. The newest comes first: if it has lapsed, all have.
 LIVE_AND_PLACE = """
 SELECT live.id, live.work_item_id, live.span_id, live.claimed_at, live.shown_at,
-       live.expires_at, live.skip_reason, place.document_id, place.position
+       live.expires_at, live.skip_reason, place.document_id, place.position,
+       recode.id, recode.work_item_id, recode.span_id
 FROM (SELECT 1 AS one) AS here
 LEFT JOIN (
     SELECT id, work_item_id, span_id, claimed_at, shown_at, expires_at, skip_reason
@@ -62,7 +64,20 @@ LEFT JOIN (
       AND a.status = 'completed'
     ORDER BY a.finished_at DESC LIMIT 1
 ) AS place ON 1 = 1
+LEFT JOIN (
+    SELECT id, work_item_id, span_id FROM annotator_assignment
+    WHERE project_id = %(project)s AND coder_id = %(coder)s AND status = 'recode'
+    ORDER BY finished_at, id LIMIT 1
+) AS recode ON 1 = 1
 """
+# A span to code again becomes the coder's live claim: its place was never given
+# back (the work item's `taken` still counts it), so no work item changes. Its
+# finished_at (the first coding) stays: should the claim lapse, it is back in
+# line where it was (NULLs would sort last on PostgreSQL, first on SQLite).
+CLAIM_RECODE = (
+    "UPDATE annotator_assignment SET status = 'claimed', claimed_at = %s,"
+    " shown_at = %s, expires_at = %s WHERE id = %s"
+)
 
 # Where to look for the next span, in the order tried. The conditions repeat the
 # partial indexes' predicates (workitem_partial_idx, workitem_fresh_idx) word for

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotator.models import Assignment, Project, WorkItem
+from annotator.models import Annotation, Assignment, Project, WorkItem
 from annotator.services.queue import lock_coder, release_claims, release_lapsed
 from annotator.services.text import typed_text
 
@@ -52,6 +52,11 @@ def skip_span(
     assignment = _lock_assignment(assignment, coder)
     if assignment.status != Status.CLAIMED:
         raise ValidationError("Only a span you currently hold can be skipped.")
+    if Annotation.objects.filter(assignment_id=assignment.pk).exists():
+        raise ValidationError(
+            "You coded this span under an earlier codebook version and it changed "
+            "since: code it again (it cannot be skipped)."
+        )
     release_claims([(assignment.pk, assignment.work_item_id)], Status.SKIPPED, now)
     Assignment.objects.filter(pk=assignment.pk).update(skip_reason=reason[:500])
     assignment.refresh_from_db()

@@ -190,7 +190,7 @@ def submit_annotation(
     assignment, annotation_id = _locked_for_submit(pk, coder)
     if annotation_id is not None:
         return _resubmit(
-            assignment, annotation_id, coder, labels, uncertain, comment, token
+            assignment, annotation_id, coder, labels, uncertain, comment, token, now
         )
     if assignment.status == Status.SKIPPED:
         raise ValidationError("You skipped this span; it is no longer yours to code.")
@@ -310,11 +310,14 @@ def _resubmit(
     uncertain: bool,
     comment: str,
     token: str,
+    now: datetime,
 ) -> Annotation:
     """A submit for an assignment already annotated: a replay, or a revision.
 
     An unchanged submit writes nothing; a revision rewrites only the labels that
-    changed, so the others keep their ids.
+    changed, so the others keep their ids. An annotation handed back to be coded
+    again (services.codebook_move: its assignment is not completed) is completed
+    by this submit, changed or not.
     """
     existing = (
         Annotation.objects.select_related("codebook")
@@ -334,6 +337,10 @@ def _resubmit(
         "uncertain": uncertain,
         "comment": comment,
     }
+    recoding = assignment.status in (Status.CLAIMED, Status.RECODE)
+    if recoding:
+        execute(COMPLETE, [db_time(now), assignment.pk])
+        assignment.status, assignment.finished_at = Status.COMPLETED, now
     if new == old:
         return existing
     stored = {label.category_id: label.pk for label in existing.labels.all()}

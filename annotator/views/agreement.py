@@ -26,8 +26,10 @@ from annotator.agreement_report import (
     Options,
     band,
     parse_options,
+    version_asked,
 )
 from annotator.agreement_report.intervals import MISSING, STALE, WITH_INTERVALS
+from annotator.models import Codebook
 from annotator.services import agreement_jobs
 from annotator.services.agreement_jobs import IntervalsStatus
 from annotator.views.base import HtmxHttpRequest, partial
@@ -256,7 +258,12 @@ def project_agreement(request: HtmxHttpRequest, project_id: int) -> HttpResponse
             {"project": project, "error": str(error), "options": Options()},
             status=400,
         )
-    dimensions = list(project.codebook.dimensions.all())
+    codebook = version_asked(project, options)
+    if codebook is None:
+        return HttpResponse(
+            f"No version {options.version} of this project's codebook.", status=404
+        )
+    dimensions = list(codebook.dimensions.all())
     key = request.GET.get("dimension")
     if request.htmx and key:
         dimensions = [d for d in dimensions if d.key == key]
@@ -265,6 +272,7 @@ def project_agreement(request: HtmxHttpRequest, project_id: int) -> HttpResponse
     report, status = agreement_jobs.report_with_intervals(
         project,
         by=request.user,
+        codebook=codebook,
         dimensions=dimensions,
         over=options.over,
         batch_size=options.batch_size,
@@ -282,9 +290,12 @@ def project_agreement(request: HtmxHttpRequest, project_id: int) -> HttpResponse
         "reliable": RELIABLE,
         "tentative": TENTATIVE,
         "min_pairable_units": MIN_PAIRABLE_UNITS,
+        "codebook": codebook,
     }
     if request.htmx and key:
         return render(request, f"{TEMPLATE}#dimension-card", {**context, "c": cards[0]})
+    versions = list(Codebook.objects.versions_of(project).filter(used=True))
+    context["versions"] = versions if len(versions) > 1 else []
     return render(request, TEMPLATE, context)
 
 

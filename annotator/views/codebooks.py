@@ -27,8 +27,13 @@ from annotator.codebook_editor import (
     draft_from_data,
     draft_from_post,
 )
-from annotator.codebooks import check_codebook, codebook_to_data, dump_codebook
-from annotator.forms import CodebookUploadForm
+from annotator.codebook_forms import CodebookUploadForm
+from annotator.codebooks import (
+    check_codebook,
+    codebook_to_data,
+    dump_codebook,
+    version_changes,
+)
 from annotator.models import Annotation, Category, Codebook, Dimension, Project
 from annotator.services.codebook_saves import save_codebook
 from annotator.views import cards
@@ -74,15 +79,28 @@ def codebook_detail(request: HtmxHttpRequest, codebook_id: int) -> HttpResponse:
     )
     versions = Codebook.objects.filter(family=codebook.family).order_by("-version")
     codebook.n_annotations = Annotation.objects.filter(codebook=codebook).count()
-    return render(
-        request,
-        "annotator/codebook_detail.html",
-        {
-            "codebook": codebook,
-            "versions": versions.only("id", "version", "name"),
-            "latest": versions.values_list("version", flat=True).first(),
-        },
-    )
+    context = {
+        "codebook": codebook,
+        "versions": versions.only("id", "version", "name"),
+        "latest": versions.values_list("version", flat=True).first(),
+    }
+    previous = versions.filter(version__lt=codebook.version).first()
+    if previous is not None:
+        # A saved version lands here: what it changed, and which of the user's
+        # projects on an older version can move to it (the move page decides).
+        context.update(version_changes(previous, codebook))
+        context["movable"] = [
+            project
+            for project in access.visible_projects(request.user)
+            .filter(
+                codebook__family=codebook.family,
+                codebook__version__lt=codebook.version,
+            )
+            .select_related("codebook")
+            .order_by("name")
+            if access.allows(request.user, project.user_role, access.Can.MANAGE)
+        ]
+    return render(request, "annotator/codebook_detail.html", context)
 
 
 def _download(codebook_id: int, fmt: str) -> HttpResponse:

@@ -58,6 +58,10 @@ DATABASE_DOWN = (
 )
 
 UNSKIPPED = "Skip undone: the span is yours to code again."
+RECODE = (
+    "The codebook changed since you coded this span, and so did the meaning of a "
+    "code you gave it: code it again."
+)
 
 Status = Assignment.Status
 
@@ -149,6 +153,11 @@ def next_card(
         assignment = claim_next_span(project=project, coder=request.user, shown=True)
     except ValidationError as error:  # membership removed since the page loaded
         raise PermissionDenied(" ".join(error.messages)) from error
+    if getattr(assignment, "recode", False) and draft is None:
+        # Handed back after a codebook change: the codes that kept their meaning
+        # are filled in, the rest wait for the coder.
+        draft = _draft_of(assignment)
+        notice = f"{notice} {RECODE}".strip()
     return Card(
         project=project,
         assignment=assignment,
@@ -159,6 +168,15 @@ def next_card(
         saved_url=(
             reverse("project-code-revise", args=[project.pk, saved.pk]) if saved else ""
         ),
+    )
+
+
+def _draft_of(assignment: Assignment) -> Draft:
+    annotation = Annotation.objects.with_labels().get(assignment=assignment)
+    return Draft(
+        labels=annotation.label_keys(),
+        uncertain=annotation.uncertain,
+        comment=annotation.comment,
     )
 
 
@@ -323,12 +341,7 @@ def revise(
         raise Http404("No finished annotation of yours with that number.")
     groups = codebook_groups(assignment.codebook_id)  # the version it was made under
     if request.method == "GET":
-        annotation = Annotation.objects.with_labels().get(assignment=assignment)
-        draft = Draft(
-            labels=annotation.label_keys(),
-            uncertain=annotation.uncertain,
-            comment=annotation.comment,
-        )
+        draft = _draft_of(assignment)
         return render_card(
             request, Card(project, assignment, groups, draft=draft, mode="revise")
         )

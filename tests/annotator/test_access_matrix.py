@@ -112,6 +112,21 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         "POST",
         {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
     ),
+    # Moving the project to a newer codebook version: its managers and staff.
+    "project-codebook": (
+        "GET",
+        {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
+    ),
+    # An empty preview: the form's errors, nothing changed.
+    "project-codebook-preview": (
+        "POST",
+        {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
+    ),
+    # What changed between two versions: whoever sets up projects (Managers, staff).
+    "codebook-changes": (
+        "GET",
+        {"anonymous": LOGIN, **MANAGERS_GROUP, "staff": 200, "_": 403},
+    ),
     # Coding: the project's coders only.
     "project-code": (
         "GET",
@@ -300,6 +315,9 @@ def build_world() -> dict:
             "span_id": mine.span_id,
             "job_id": job.pk,
             "archive_job_id": archive.pk,
+            "family": project.codebook.family,
+            "old": project.codebook.version,
+            "new": project.codebook.version,
         },
         "tokens": {
             role: Token.objects.create(user=user).key for role, user in users.items()

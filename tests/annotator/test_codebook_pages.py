@@ -208,6 +208,27 @@ def test_editing_a_frozen_version_makes_the_next_and_leaves_it_untouched(signed_
     )
 
 
+def test_a_saved_version_says_what_changed_and_offers_the_move(signed_in, manager):
+    # Saving lands on the new version's page: what changed since the version
+    # before, and a move link for the manager's projects on the older version.
+    codebook = make_codebook()
+    annotate_once(codebook)
+    project = codebook.projects.get()
+    project.memberships.create(user=manager, role="manager")
+    draft = edited(codebook)
+    draft["dimensions"][0]["categories"][0]["definition"] = "Something else now."
+    page = signed_in.post(
+        reverse("codebook-edit", args=[codebook.pk]), editor_post(draft), follow=True
+    ).content.decode()
+    new = Codebook.objects.get(family=codebook.family, version=2)
+    assert "What changed" in page and "redefined" in page
+    assert reverse("codebook-changes", args=[codebook.family, 1, 2]) in page
+    assert reverse("project-codebook", args=[project.pk]) in page
+    first = signed_in.get(reverse("codebook-detail", args=[codebook.pk]))
+    assert "What changed" not in first.content.decode()  # version 1: none before
+    assert new.version == 2
+
+
 def test_the_edit_page_says_what_saving_a_frozen_version_does(signed_in):
     codebook = make_codebook()
     annotate_once(codebook)

@@ -1,0 +1,130 @@
+"""The codebook version pages: what changed, and the project's move with its preview."""
+
+import pytest
+from django.urls import reverse
+
+from annotator.codebooks import import_codebook
+from annotator.models import Assignment
+from annotator.services import set_membership
+from tests.annotator.test_codebook_move import TOPICS, newer_data
+from tests.annotator.test_codebook_move import project as coded_project  # noqa: F401
+from tests.factories import SMALL_CODEBOOK
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def project(coded_project, manager):  # noqa: F811
+    set_membership(project=coded_project, user=manager, role="manager")
+    return coded_project
+
+
+@pytest.fixture
+def newer(project):
+    return import_codebook(newer_data())[0]
+
+
+def changes_url(old=1, new=2):
+    return reverse("codebook-changes", args=["test-codebook", old, new])
+
+
+def test_changes_page_in_words_full_and_partial(client, manager, newer):
+    client.force_login(manager)
+    page = client.get(changes_url())
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "<h1>" in text and "version 1 → version 2" in text
+    assert "Category other of topic (“Other”) removed." in text
+    assert "Category arms of topic renamed: “Arms” → “Arms control”." in text
+    assert "redefined: definition changed." in text
+    partial = client.get(changes_url(), headers=HTMX)
+    body = partial.content.decode()
+    assert partial.status_code == 200 and "<html" not in body
+    assert 'id="codebook-changes"' in body and "removed." in body
+
+
+def test_changes_page_unknown_version_is_404(client, manager, newer):
+    client.force_login(manager)
+    assert client.get(changes_url(1, 9)).status_code == 404
+
+
+def test_move_page_previews_then_moves(client, manager, project, newer):
+    client.force_login(manager)
+    url = reverse("project-codebook", args=[project.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "version 2: Test codebook" in page.content.decode()
+    preview = client.post(
+        reverse("project-codebook-preview", args=[project.pk]),
+        {"version": 2},
+        headers=HTMX,
+    )
+    body = preview.content.decode()
+    assert preview.status_code == 200 and "<html" not in body
+    assert 'id="move-preview"' in body
+    assert "4 annotations go back to the coders who made them" in body
+    assert body.count("topic: trade") == 2 and body.count("topic: other") == 2
+    assert changes_url() in body
+    # Without JavaScript: the whole page with the preview.
+    full = client.post(
+        reverse("project-codebook-preview", args=[project.pk]), {"version": 2}
+    )
+    assert "<html" in full.content.decode() and "Effect of this move" in (
+        full.content.decode()
+    )
+    project.refresh_from_db()
+    assert project.codebook.version == 1  # a preview writes nothing
+    moved = client.post(url, {"version": 2})
+    assert moved.status_code == 303 and moved["Location"] == url
+    project.refresh_from_db()
+    assert project.codebook == newer
+    assert Assignment.objects.filter(status="recode").count() == 4
+    after = client.get(url).content.decode()
+    assert "No newer version of this codebook exists." in after
+    assert "moves from version 1 to version 2" in after  # the message
+    design = client.get(reverse("project-design", args=[project.pk]))
+    assert "moves from version 1 to version 2" in design.content.decode()
+    assert len(TOPICS) == 3
+
+
+def test_move_page_htmx_post_redirects_the_client(client, manager, project, newer):
+    client.force_login(manager)
+    url = reverse("project-codebook", args=[project.pk])
+    moved = client.post(url, {"version": 2}, headers=HTMX)
+    assert moved.status_code == 200 and moved["HX-Redirect"] == url
+
+
+def test_move_page_refuses_an_unknown_version(client, manager, project, newer):
+    import_codebook({**SMALL_CODEBOOK, "family": "elsewhere"})
+    client.force_login(manager)
+    response = client.post(
+        reverse("project-codebook-preview", args=[project.pk]), {"version": 7}
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    project.refresh_from_db()
+    assert project.codebook.version == 1
+
+
+def test_coder_and_reviewer_may_not_move(client, project, newer):
+    coder = project.memberships.get(user__username="ann").user
+    client.force_login(coder)
+    url = reverse("project-codebook", args=[project.pk])
+    assert client.post(url, {"version": 2}).status_code == 403
+    project.refresh_from_db()
+    assert project.codebook.version == 1
+
+
+def test_coder_is_told_to_code_again(client, project, newer):
+    from annotator.services.codebook_move import move_codebook
+
+    move_codebook(project=project, new=newer, by=None)
+    coder = project.memberships.get(user__username="ann").user
+    client.force_login(coder)
+    page = client.get(reverse("project-code", args=[project.pk]))
+    text = page.content.decode()
+    assert "code it again" in text
+    # The codes that kept their meaning are filled in.
+    assert 'name="stance" value="neutral" data-keys="s" checked' in text
+    assert 'name="topic" value="energy" data-keys="3">' in text
