@@ -15,6 +15,7 @@ from annotator.views import (
     coding,
     corpora,
     design,
+    downloads,
     errors,
     jobs,
     projects,
@@ -55,6 +56,11 @@ urlpatterns += [
         "projects/<int:project_id>/members/",
         projects.project_members,
         name="project-members",
+    ),
+    path(
+        "projects/<int:project_id>/downloads/",
+        downloads.project_downloads,
+        name="project-downloads",
     ),
     path(
         "projects/<int:project_id>/design/",

@@ -142,6 +142,8 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
             "project-adjudicate",
             "project-adjudicate-decided",
             "project-adjudicate-span",
+            # The downloads page (its files are the API's, below).
+            "project-downloads",
         )
     },
     **{
