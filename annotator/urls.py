@@ -19,6 +19,7 @@ from annotator.views import (
     errors,
     jobs,
     projects,
+    reading,
     tokens,
 )
 
@@ -101,6 +102,12 @@ urlpatterns += [
         "projects/<int:project_id>/code/<int:assignment_id>/unskip/",
         coding.unskip,
         name="project-code-unskip",
+    ),
+    # The whole document of a span, read-only (annotator/views/reading.py).
+    path(
+        "projects/<int:project_id>/documents/<int:document_id>/",
+        reading.project_document,
+        name="project-document",
     ),
 ]
 
