@@ -11,6 +11,7 @@ from datetime import UTC, datetime, time
 from django import forms
 
 from annotator.models import GoldMethod
+from corpus.search import WHERE
 
 WHAT = [("gold", "Gold labels"), ("annotations", "Every coder's annotations")]
 FORMATS = [("csv", "CSV"), ("jsonl", "JSONL")]
@@ -79,3 +80,48 @@ def utc(moment: datetime) -> datetime:
 
 def day_start(day) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+class SearchForm(forms.Form):
+    """Words to find in documents' titles, outlets and texts (corpus/search.py)."""
+
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        help_text="Every word must occur; case does not matter.",
+    )
+    where = forms.ChoiceField(
+        required=False,
+        choices=WHERE,
+        label="In",
+        help_text="Title and outlet searches are the fastest.",
+    )
+
+    def words(self) -> tuple[str, str]:
+        """(query, where); empty when the form is not valid."""
+        if not self.is_valid():
+            return "", ""
+        return self.cleaned_data["q"].strip(), self.cleaned_data["where"]
+
+
+class ListFilterForm(forms.Form):
+    """The reviewers' and coders' lists narrowed by text, category and date."""
+
+    text = forms.CharField(
+        required=False, max_length=200, label="Text", help_text="Words in the span."
+    )
+    category = forms.ChoiceField(required=False, label="Category")
+    since = forms.DateField(required=False, label="From", help_text="YYYY-MM-DD")
+    until = forms.DateField(required=False, label="To", help_text="YYYY-MM-DD")
+
+    def __init__(self, *args, categories: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", "any category")] + categories
+
+    def clean(self) -> dict:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The end date comes before the start date.")
+        return data

@@ -49,6 +49,14 @@ def gold_panel(request: HtmxHttpRequest, project: Project, *, polled=False) -> d
     }
 
 
+def query_without_page(request: HttpRequest) -> str:
+    """The request's query string less `page`: what a list's pager links carry so
+    each page keeps the search and filters."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
 def download_form(project: Project, data=None) -> DownloadForm:
     """The downloads form, its dimensions from the codebook cache (no query once
     cached)."""
