@@ -1,5 +1,7 @@
-"""Finding documents and corpora by words in title, outlet and text (corpus/search.py),
-on either database, the ILIKE fast path agreeing with its portable twin, and the pages."""
+"""Finding documents and corpora by words in title, outlet and text (corpus/search.py).
+
+On either database; the ILIKE fast path agrees with its portable twin; the pages.
+"""
 
 from __future__ import annotations
 
