@@ -105,6 +105,15 @@ class SearchForm(forms.Form):
         return self.cleaned_data["q"].strip(), self.cleaned_data["where"]
 
 
+FILTER_FIELDS = ("text", "category", "since", "until")  # ListFilterForm's
+
+
+def filter_form(params, categories: list[tuple[str, str]]) -> ListFilterForm:
+    """The list filters, bound only when the request fills one of them in."""
+    sent = any(params.get(name) for name in FILTER_FIELDS)
+    return ListFilterForm(params if sent else None, categories=categories)
+
+
 class ListFilterForm(forms.Form):
     """The reviewers' and coders' lists narrowed by text, category and date."""
 
