@@ -154,7 +154,9 @@ def test_the_agreement_report_downloads_as_json(client, project, reviewer):
     )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/json")
-    assert "dimensions" in json.loads(response.content) or json.loads(response.content)
+    report = json.loads(response.content)
+    assert report["project"]["id"] == project.pk
+    assert {d["key"] for d in report["dimensions"]} >= {"topic"}
 
 
 def test_managers_get_the_newest_archive_linked(client, project):
