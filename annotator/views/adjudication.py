@@ -266,13 +266,10 @@ def refresh_or_warn(request: HtmxHttpRequest, project: Project) -> None:
             messages.error(request, message)
 
 
-def _bad_options(request: HtmxHttpRequest, project: Project, error: ValueError):
-    return render(
-        request,
-        TEMPLATE,
-        {"project": project, "options": QueueOptions(), "bad_options": str(error)},
-        status=400,
-    )
+def _bad_options(request: HtmxHttpRequest, project: Project, error, form=None):
+    """400: what is wrong, and the filters (if sent) to put it right."""
+    context = {"project": project, "options": QueueOptions(), "bad_options": str(error)}
+    return render(request, TEMPLATE, {**context, "filter_form": form}, status=400)
 
 
 def _in_project(project: Project, span_id: int | None) -> bool:
@@ -295,7 +292,7 @@ def queue(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     try:
         options = with_filters(project, parse_queue_options(source), form)
     except ValueError as error:
-        return _bad_options(request, project, error)
+        return _bad_options(request, project, error, form)
     refresh_or_warn(request, project)
     if request.method == "GET":
         card = queue_card(project, options)

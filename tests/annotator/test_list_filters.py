@@ -100,6 +100,7 @@ def test_bad_filters_are_named(client, project, reviewer):
     assert response.status_code == 400 and "since" in response.text
     response = queue(client, project, category="topic:nope")
     assert response.status_code == 400 and "category" in response.text
+    assert 'class="field invalid"' in response.text  # the form, to put it right
 
 
 def decide_two(project, reviewer):
