@@ -49,7 +49,7 @@ from annotator.models import (
     Project,
     ProjectQuerySet,
 )
-from corpus.models import Corpus
+from corpus.models import Corpus, Document
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -285,6 +285,19 @@ def own_assignment(user: User, assignment_id: int) -> Assignment:
     if coder_id != user.pk:
         raise Http404("No such assignment of yours.")
     return from_row(Assignment, id=pk, project_id=project_id, coder_id=coder_id)
+
+
+def document_reader(user: User, project_id: int, document_id: int) -> Project:
+    """Read whole (text only) by reviewers up, coders claiming or having coded it."""
+    project = project_for(user, project_id)
+    if allows(user, project.user_role, Can.REVIEW):
+        ok = Document.objects.filter(pk=document_id, corpus_id=project.corpus_id)
+    else:  # coders: SEE alone reads nothing of a document
+        mine = Assignment.objects.held_or_done().filter(project=project, coder=user.pk)
+        ok = mine.filter(span__document=document_id)
+    if not ok.exists():
+        raise Http404("No such document of yours in this project.")
+    return project
 
 
 @dataclass(frozen=True)

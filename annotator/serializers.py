@@ -235,6 +235,10 @@ class GoldRowSerializer(ExportSpanFields):
         child=serializers.ListField(child=serializers.CharField()),
         help_text="{coder id: [category keys]} when the label was decided.",
     )
+    coder_usernames = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="{coder id: username} for the coders in coder_codes.",
+    )
     agreement = serializers.FloatField(
         allow_null=True, help_text="Share of ratings equal to the gold code."
     )

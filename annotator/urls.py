@@ -17,9 +17,11 @@ from annotator.views import (
     coding,
     corpora,
     design,
+    downloads,
     errors,
     jobs,
     projects,
+    reading,
     tokens,
 )
 
@@ -57,6 +59,11 @@ urlpatterns += [
         "projects/<int:project_id>/members/",
         projects.project_members,
         name="project-members",
+    ),
+    path(
+        "projects/<int:project_id>/downloads/",
+        downloads.project_downloads,
+        name="project-downloads",
     ),
     path(
         "projects/<int:project_id>/design/",
@@ -140,6 +147,12 @@ urlpatterns += [
         "projects/<int:project_id>/code/<int:assignment_id>/unskip/",
         coding.unskip,
         name="project-code-unskip",
+    ),
+    # The whole document of a span, read-only (annotator/views/reading.py).
+    path(
+        "projects/<int:project_id>/documents/<int:document_id>/",
+        reading.project_document,
+        name="project-document",
     ),
 ]
 

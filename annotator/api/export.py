@@ -294,11 +294,8 @@ class AnnotationsView(ExportView):
         project = self.get_project(project_id)
         since = since_filter(request)
         pages = KeysetPagination(request)
-        annotations = exporting.annotations_of(project)
-        if since is not None:
-            annotations = annotations.filter(updated_at__gte=since)
         return pages.page(
-            exporting.annotation_values(annotations),
+            exporting.annotation_values(exporting.annotations_of(project, since)),
             make_row=exporting.annotation_row,
             key=lambda row: (row[-1], row[0]),
         )
@@ -362,17 +359,20 @@ class AnnotationsFileView(ExportView):
 
     def get(self, request, project_id: int):
         project = self.get_project(project_id)
+        since = since_filter(request)
         if self.fmt == "csv":
             keys = exporting.dimension_keys(project)
             chunks = exporting.csv_chunks(
                 exporting.annotation_rows(
-                    project, make_row=exporting.annotation_csv_cells(keys)
+                    project, make_row=exporting.annotation_csv_cells(keys), since=since
                 ),
                 exporting.annotation_csv_header(keys),
                 raw=raw_csv(request),
             )
         else:
-            chunks = exporting.jsonl_chunks(exporting.annotation_rows(project))
+            chunks = exporting.jsonl_chunks(
+                exporting.annotation_rows(project, since=since)
+            )
         return streamed(
             chunks, f"project-{project.pk}-annotations.{self.fmt}", self.fmt
         )
@@ -388,11 +388,11 @@ class GoldJSONLView(GoldFileView):
     fmt = "jsonl"
 
 
-@file_schema("csv", "every coder's annotations", [RAW])
+@file_schema("csv", "every coder's annotations", [GOLD_FILTERS[-1], RAW])
 class AnnotationsCSVView(AnnotationsFileView):
     fmt = "csv"
 
 
-@file_schema("jsonl", "every coder's annotations", [])
+@file_schema("jsonl", "every coder's annotations", [GOLD_FILTERS[-1]])
 class AnnotationsJSONLView(AnnotationsFileView):
     fmt = "jsonl"

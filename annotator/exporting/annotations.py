@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 
 from django.db.models import QuerySet
 
@@ -17,8 +18,13 @@ from annotator.exporting.columns import (
 from annotator.models import Annotation, Dimension, Project
 
 
-def annotations_of(project: Project) -> QuerySet:
-    return Annotation.objects.filter(project=project)
+def annotations_of(project: Project, since: datetime | None = None) -> QuerySet:
+    """The project's annotations; with `since`, those updated at or after it
+    (inclusive, as gold's updated_since: a resuming client gets the boundary again)."""
+    annotations = Annotation.objects.filter(project=project)
+    if since is not None:
+        annotations = annotations.filter(updated_at__gte=since)
+    return annotations
 
 
 def annotation_values(annotations: QuerySet) -> QuerySet:
@@ -36,9 +42,11 @@ def annotation_rows(
     *,
     make_row: Callable[[tuple], T] = annotation_row,
     chunk: int = CHUNK_ROWS,
+    since: datetime | None = None,
 ) -> Iterator[T]:
-    """Every annotation of the project (raw codes per coder), oldest first."""
-    values = annotation_values(annotations_of(project)).order_by("pk")
+    """Every annotation of the project (raw codes per coder), oldest first; with
+    `since`, those updated at or after it."""
+    values = annotation_values(annotations_of(project, since)).order_by("pk")
     return read_rows(values, make_row, chunk)
 
 

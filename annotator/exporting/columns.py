@@ -65,6 +65,43 @@ class IsoText(Func):
     output_field = TextField()
 
 
+class CoderNames(Func):
+    """{coder id: username} for the ids a gold row's coder_codes names, as JSON text.
+
+    Coder ids inside coder_codes are JSON keys, which no foreign key covers: each
+    is looked up by the user table's primary key (a user deleted since drops out).
+    SQL spelled per dialect (json_each / jsonb_object_keys), as KeysAgg is; the
+    same expression serves COPY, so both export paths write the same text.
+    """
+
+    output_field = TextField()
+
+    def _users(self) -> str:
+        from django.contrib.auth import get_user_model
+
+        return get_user_model()._meta.db_table
+
+    def as_sql(self, compiler, connection, **extra):  # SQLite
+        codes, params = compiler.compile(self.get_source_expressions()[0])
+        users = connection.ops.quote_name(self._users())
+        return (
+            "(SELECT COALESCE(json_group_object(j.key, u.username), '{}') "
+            f"FROM json_each({codes}) AS j JOIN {users} AS u "
+            "ON u.id = CAST(j.key AS INTEGER))"
+        ), params
+
+    def as_postgresql(self, compiler, connection, **extra):
+        codes, params = compiler.compile(self.get_source_expressions()[0])
+        users = connection.ops.quote_name(self._users())
+        # Keys are ids our code wrote; a key that is not one matches no user
+        # rather than failing the whole download on a cast.
+        return (
+            "(SELECT COALESCE(jsonb_object_agg(j.key, u.username), '{}'::jsonb)::text "
+            f"FROM jsonb_object_keys({codes}) AS j(key) JOIN {users} AS u "
+            "ON u.id = CASE WHEN j.key ~ '^[0-9]{1,18}$' THEN j.key::bigint END)"
+        ), params
+
+
 def split_keys(joined: str | None) -> list[str]:
     return sorted(joined.split(SEPARATOR)) if joined else []
 
@@ -252,6 +289,14 @@ GOLD = Table(
         "coder_codes",
         # JSON text, so a CSV writes it as it is.
         Cast("coder_codes", TextField()),
+        to_json=json_object,
+        to_cell=json_text,
+        copy_json="{column}::json",
+    ),
+    Column(
+        "coder_usernames",
+        # coder_codes' ids by name: {coder id: username}.
+        CoderNames("coder_codes"),
         to_json=json_object,
         to_cell=json_text,
         copy_json="{column}::json",

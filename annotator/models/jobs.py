@@ -72,6 +72,16 @@ class JobQuerySet(models.QuerySet["Job"]):
             .first()
         )
 
+    def latest_archive(self, project: Project | int) -> Job | None:
+        """The newest finished archive of the project that left a file (the
+        project page's download link); one query."""
+        return (
+            self.of(project, JobKind.ARCHIVE)
+            .filter(state=JobState.DONE, files__role="output")
+            .order_by("-created_at", "-id")
+            .first()
+        )
+
     def imports_of(self, user, *, finished_since: datetime) -> JobQuerySet:
         """The user's corpus imports still waiting or running, or finished since
         ``finished_since`` (what the corpora list shows them)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Count, F, Max, OuterRef, Q
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Now
 
 from annotator.models.projects import Project
 from corpus.models import Span
@@ -103,6 +103,11 @@ class AssignmentQuerySet(models.QuerySet):
 
     def of(self, user) -> AssignmentQuerySet:
         return self.filter(coder=user)
+
+    def held_or_done(self) -> AssignmentQuerySet:
+        """Claims not yet lapsed, and finished codings (not skips)."""
+        live = Q(status=Assignment.Status.CLAIMED, expires_at__gt=Now())
+        return self.filter(live | Q(status=Assignment.Status.COMPLETED))
 
     def recent_skips(self, project, user) -> AssignmentQuerySet:
         """The user's skips in the project, newest first, with their span, document

@@ -18,7 +18,7 @@ finished gold, the page saying how fresh it is (the polled freshness panel).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -30,6 +30,17 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from annotator import access
+from annotator.finding import (
+    COUNT_CAP,
+    NO_FILTERS,
+    ListFilters,
+    capped_count,
+    category_choices,
+    list_filters,
+    narrow_decided,
+    narrow_waiting,
+)
+from annotator.finding_forms import FILTER_FIELDS, ListFilterForm, filter_form
 from annotator.gold import adjudication_queue, settle_span
 from annotator.gold.disputes import (
     coder_codes,
@@ -47,7 +58,12 @@ from annotator.models import (
 from annotator.services import codebook_groups, jobs
 from annotator.spans import span_in_context
 from annotator.views import cards
-from annotator.views.base import HtmxHttpRequest, gold_panel
+from annotator.views.base import (
+    HtmxHttpRequest,
+    gold_panel,
+    partial,
+    query_without_page,
+)
 
 TEMPLATE = "annotator/adjudicate.html"
 DECIDED_TEMPLATE = "annotator/adjudicate_decided.html"
@@ -72,9 +88,13 @@ def reviewer_project(request: HtmxHttpRequest, project_id: int) -> Project:
 class QueueOptions:
     below: float | None = None  # also queue automatic labels under this posterior
     skip: tuple[int, ...] = ()  # spans put off for now
+    filter_params: tuple[tuple[str, str], ...] = ()  # the filter form's, as sent
+    filters: ListFilters = NO_FILTERS
 
     def query(self, *, skip: tuple[int, ...] | None = None) -> str:
         params = QueryDict(mutable=True)
+        for name, value in self.filter_params:
+            params[name] = value
         if self.below is not None:
             params["below"] = f"{self.below:g}"
         ids = self.skip if skip is None else skip
@@ -105,6 +125,25 @@ def parse_queue_options(params: QueryDict) -> QueueOptions:
     return QueueOptions(below, tuple(skip[-SKIP_LIMIT:]))
 
 
+def with_filters(
+    project: Project, options: QueueOptions, form: ListFilterForm
+) -> QueueOptions:
+    """The options with the form's filters; ValueError names a bad one."""
+    if not form.is_bound:
+        return options
+    if not form.is_valid():
+        raise ValueError(
+            "; ".join(
+                f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()
+            )
+        )
+    params = tuple(
+        (name, form.data[name]) for name in FILTER_FIELDS if form.data.get(name)
+    )
+    filters = list_filters(project, form.cleaned_data)
+    return replace(options, filter_params=params, filters=filters)
+
+
 # --- the card ------------------------------------------------------------------------
 
 
@@ -120,6 +159,7 @@ class Card:
     reopened: bool = False
     notice: str = ""
     decided_url: str = ""
+    filter_form: ListFilterForm | None = None
 
 
 def render_card(
@@ -137,9 +177,11 @@ def render_card(
         "span_id": card.span_id,
         "groups": [],
         "actions": cards.action_keys(ACTIONS, cards.category_shortcuts(groups)),
+        "count_cap": COUNT_CAP if card.options.filters.any else None,
     }
     if not request.htmx:  # the panel sits outside the card; it polls itself
         context.update(gold_panel(request, project))
+        context["filter_form"] = card.filter_form
     if card.span_id is not None:
         golds = span_golds(project, card.span_id)
         coders, votes = coder_codes(project, card.span_id, groups)
@@ -178,7 +220,17 @@ def queue_card(
 ) -> Card:
     """The most urgent span still waiting (after those put off)."""
     queue = adjudication_queue(project, below=options.below)
-    if options.below is None or options.skip:
+    if options.filters.any:
+        # Filtered: the head is still found in the queue's order; the count
+        # stops at COUNT_CAP (finding.py), whatever the project's size.
+        queue = narrow_waiting(queue, project, options.filters)
+        head = (
+            queue.exclude(span_id__in=options.skip)
+            .values_list("span_id", flat=True)
+            .first()
+        )
+        waiting = capped_count(queue)
+    elif options.below is None or options.skip:
         # From the queue table (no ``below``): the head is one index probe and
         # the count an index-only scan, cheaper apart than one windowed pass.
         head = (
@@ -214,13 +266,10 @@ def refresh_or_warn(request: HtmxHttpRequest, project: Project) -> None:
             messages.error(request, message)
 
 
-def _bad_options(request: HtmxHttpRequest, project: Project, error: ValueError):
-    return render(
-        request,
-        TEMPLATE,
-        {"project": project, "options": QueueOptions(), "bad_options": str(error)},
-        status=400,
-    )
+def _bad_options(request: HtmxHttpRequest, project: Project, error, form=None):
+    """400: what is wrong, and the filters (if sent) to put it right."""
+    context = {"project": project, "options": QueueOptions(), "bad_options": str(error)}
+    return render(request, TEMPLATE, {**context, "filter_form": form}, status=400)
 
 
 def _in_project(project: Project, span_id: int | None) -> bool:
@@ -239,13 +288,16 @@ def queue(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """GET: the most urgent disputed span. POST: settle a span, show the next."""
     project = reviewer_project(request, project_id)
     source = request.POST if request.method == "POST" else request.GET
+    form = filter_form(source, category_choices(project))
     try:
-        options = parse_queue_options(source)
+        options = with_filters(project, parse_queue_options(source), form)
     except ValueError as error:
-        return _bad_options(request, project, error)
+        return _bad_options(request, project, error, form)
     refresh_or_warn(request, project)
     if request.method == "GET":
-        return render_card(request, queue_card(project, options))
+        card = queue_card(project, options)
+        card.filter_form = form
+        return render_card(request, card)
 
     try:
         span_id = int(request.POST.get("span", ""))
@@ -336,5 +388,19 @@ def decided(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
         )
         .order_by("-decided_at", "-id")
     )
+    form = filter_form(request.GET, category_choices(project))
+    if form.is_bound and form.is_valid():
+        labels = narrow_decided(labels, list_filters(project, form.cleaned_data))
+    elif form.is_bound:
+        labels = labels.none()  # the form says what is wrong
     page = Paginator(labels, DECIDED_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, DECIDED_TEMPLATE, {"project": project, "page": page})
+    return render(
+        request,
+        partial(request, DECIDED_TEMPLATE, "decided-list"),
+        {
+            "project": project,
+            "page": page,
+            "filter_form": form,
+            "filters": query_without_page(request),
+        },
+    )

@@ -1,6 +1,7 @@
 """What every page module shares: the htmx request, responses, the gold panel.
 
-The gold freshness panel's context: pages that read gold include the panel.
+The gold freshness panel's context: pages that read gold include the panel; the
+downloads section's: the project page and the downloads page include it.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from annotator import access
+from annotator.finding_forms import DownloadForm
 from annotator.gold.freshness import gold_status
-from annotator.models import Project
+from annotator.models import Job, Project
+from annotator.services import codebook_dimensions
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -43,4 +46,31 @@ def gold_panel(request: HtmxHttpRequest, project: Project, *, polled=False) -> d
         "gold": gold_status(project),
         "can_manage": access.abilities(request.user, project).manage,
         "polled": polled,
+    }
+
+
+def query_without_page(request: HttpRequest) -> str:
+    """The request's query string less `page`: what a list's pager links carry so
+    each page keeps the search and filters."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+def download_form(project: Project, data=None) -> DownloadForm:
+    """The downloads form, its dimensions from the codebook cache (no query once
+    cached)."""
+    return DownloadForm(
+        data, dimension_keys=list(codebook_dimensions(project.codebook_id))
+    )
+
+
+def downloads_context(request: HtmxHttpRequest, project: Project, form=None) -> dict:
+    """The downloads section (templates/annotator/_downloads.html): the form, the
+    agreement report, and to managers the newest archive."""
+    can = access.abilities(request.user, project)
+    return {
+        "download_form": form or download_form(project),
+        "latest_archive": Job.objects.latest_archive(project) if can.manage else None,
+        "can": can,
     }

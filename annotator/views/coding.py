@@ -26,6 +26,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotator import access
+from annotator.finding import category_choices, list_filters, narrow_recent
+from annotator.finding_forms import filter_form
 from annotator.models import Annotation, Assignment, Project
 from annotator.progress import coder_progress
 from annotator.services import (
@@ -38,7 +40,12 @@ from annotator.services import (
 from annotator.services.queue import may_have_work
 from annotator.spans import span_in_context
 from annotator.views import cards
-from annotator.views.base import HtmxHttpRequest, partial, see_other
+from annotator.views.base import (
+    HtmxHttpRequest,
+    partial,
+    query_without_page,
+    see_other,
+)
 
 TEMPLATE = "annotator/code.html"
 RECENT_TEMPLATE = "annotator/code_recent.html"
@@ -366,6 +373,7 @@ def revise(
 def recent(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """The coder's own annotations, newest first, each reopenable for revision."""
     project = access.coding_project(request.user, project_id)
+    form = filter_form(request.GET, category_choices(project))
     annotations = (
         Annotation.objects.for_project(project)
         .by(request.user)
@@ -378,8 +386,19 @@ def recent(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
         .with_labels()
         .order_by("-created_at", "-pk")
     )
+    if form.is_bound:  # an invalid form lists nothing and says what is wrong
+        valid = form.is_valid()
+        filters = list_filters(project, form.cleaned_data) if valid else None
+        annotations = (
+            narrow_recent(annotations, filters) if valid else annotations.none()
+        )
     page = Paginator(annotations, RECENT_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"project": project, "page": page}
+    context = {
+        "project": project,
+        "page": page,
+        "filter_form": form,
+        "filters": query_without_page(request),
+    }
     if not request.htmx:  # htmx only pages through the annotations
         context["skips"] = Assignment.objects.recent_skips(project, request.user)[
             :RECENT_SKIPS

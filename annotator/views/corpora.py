@@ -14,14 +14,22 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from annotator import access
+from annotator.finding_forms import SearchForm
 from annotator.forms import CorpusImportForm
 from annotator.models import Job
 from annotator.services.corpus_import import request_corpus_import
-from annotator.views.base import HtmxHttpRequest, partial, see_other
+from annotator.views.base import (
+    HtmxHttpRequest,
+    partial,
+    query_without_page,
+    see_other,
+)
 from corpus.models import Document
+from corpus.search import search_corpora, search_documents
 
 SEE_CORPORA = "Only managers see corpora."
 IMPORTS_SHOWN = 5
+DOCUMENTS_PER_PAGE = 50
 RECENT_IMPORTS = timedelta(hours=1)  # a finished import stays listed this long
 logger = logging.getLogger(__name__)
 
@@ -46,8 +54,34 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @access.requires(access.can_see_corpora, SEE_CORPORA)
 @require_GET
 def corpus_list(request: HtmxHttpRequest) -> HttpResponse:
-    """The corpora, and the user's imports under way or just finished."""
-    return render(request, "annotator/corpus_list.html", _listing(request))
+    """The corpora, and the user's imports under way or just finished; with a
+    search, the corpora holding matches and the matching documents, in pages
+    (htmx: the results alone)."""
+    context = _listing(request)
+    form = SearchForm(request.GET)
+    query, where = form.words()
+    context.update(form=form, query=query, filters=query_without_page(request))
+    if query:
+        context["corpora"] = search_corpora(context["corpora"], query, where)
+        documents = search_documents(
+            Document.objects.filter(corpus__in=access.visible_corpora(request.user)),
+            query,
+            where,
+        )
+        context["page"] = _document_page(request, documents)
+    return render(
+        request, partial(request, "annotator/corpus_list.html", "results"), context
+    )
+
+
+def _document_page(request: HtmxHttpRequest, documents):
+    documents = (
+        documents.with_span_counts()
+        .select_related("corpus")
+        .only("id", "title", "source", "published", "language", "corpus__name")
+        .in_corpus_order()
+    )
+    return Paginator(documents, DOCUMENTS_PER_PAGE).get_page(request.GET.get("page"))
 
 
 @access.login_required
@@ -80,18 +114,21 @@ def _listing(request: HtmxHttpRequest) -> dict:
 @access.requires(access.can_see_corpora, SEE_CORPORA)
 @require_GET
 def corpus_detail(request: HtmxHttpRequest, corpus_id: int) -> HttpResponse:
+    """A corpus's documents in pages; a search narrows them (htmx: the list)."""
     corpus = get_object_or_404(access.visible_corpora(request.user), pk=corpus_id)
-    documents = (
-        Document.objects.filter(corpus=corpus)
-        .with_span_counts()
-        .only("id", "title", "source", "published", "language")
-        .in_corpus_order()
-    )
-    page = Paginator(documents, 50).get_page(request.GET.get("page"))
+    form = SearchForm(request.GET)
+    query, where = form.words()
+    documents = search_documents(Document.objects.filter(corpus=corpus), query, where)
     return render(
         request,
         partial(request, "annotator/corpus_detail.html", "document-list"),
-        {"corpus": corpus, "page": page},
+        {
+            "corpus": corpus,
+            "page": _document_page(request, documents),
+            "form": form,
+            "query": query,
+            "filters": query_without_page(request),
+        },
     )
 
 

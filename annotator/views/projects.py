@@ -21,7 +21,12 @@ from annotator.services import (
     set_membership,
 )
 from annotator.services.design import n_coders
-from annotator.views.base import HtmxHttpRequest, partial, see_other
+from annotator.views.base import (
+    HtmxHttpRequest,
+    downloads_context,
+    partial,
+    see_other,
+)
 
 
 @access.login_required
@@ -90,6 +95,8 @@ def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
         coders = sum(1 for line in context["coders"] if line.member)
         context["design_problem"] = design_problem(project.coders_per_span, coders)
         context["coders_needed"] = project.coders_per_span - coders
+        if not request.htmx:  # the polled partial is the progress alone
+            context.update(downloads_context(request, project))
     return render(
         request, partial(request, "annotator/project_detail.html", "progress"), context
     )

@@ -155,6 +155,9 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         "GET",
         {"anonymous": LOGIN, **NOT_OURS, "coder": 200, "_": 403},
     ),
+    # A document read whole: the coder has coded a span of the first document; the
+    # project's reviewers, managers and staff read any of its documents.
+    "project-document": ("GET", {"anonymous": LOGIN, **NOT_OURS, "_": 200}),
     "api-claim": ("POST", {"anonymous": 401, **NOT_OURS, "coder": 200, "_": 403}),
     # The coder's live claim: an empty submit or skip is refused as such (400); other
     # members see the project, so they are told it is not theirs to do (403).
@@ -172,6 +175,8 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
             "project-adjudicate",
             "project-adjudicate-decided",
             "project-adjudicate-span",
+            # The downloads page (its files are the API's, below).
+            "project-downloads",
         )
     },
     **{
@@ -309,7 +314,7 @@ def build_world() -> dict:
             "pk": project.pk,
             "corpus_id": project.corpus_id,
             "codebook_id": project.codebook_id,
-            "document_id": project.corpus.documents.first().pk,
+            "document_id": mine.span.document_id,  # a document the coder coded in
             "assignment_id": mine.pk,
             "live_assignment_id": live.pk,
             "span_id": mine.span_id,

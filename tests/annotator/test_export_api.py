@@ -125,6 +125,10 @@ def expected_gold(project) -> dict[tuple[int, str], dict]:
             "codebook_version": g.codebook.version,
             "n_ratings": g.n_ratings,
             "coder_codes": g.coder_codes,
+            "coder_usernames": {
+                coder: User.objects.get(pk=int(coder)).username
+                for coder in g.coder_codes
+            },
             "agreement": g.agreement,
             "note": g.note,
             "updated_at": g.updated_at,
@@ -158,6 +162,7 @@ def parse_gold_csv(row: dict) -> dict:
             "codebook_version": int(row["codebook_version"]),
             "n_ratings": int(row["n_ratings"]),
             "coder_codes": json.loads(row["coder_codes"]),
+            "coder_usernames": json.loads(row["coder_usernames"]),
             "agreement": number(row["agreement"], float),
         }
     )

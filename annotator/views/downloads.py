@@ -1,0 +1,57 @@
+"""The project's downloads page: the export API's files chosen in a form, without JS.
+
+The files are the export API's (annotator/api/export.py, streamed from
+annotator/exporting/): a valid form answers 303 to the API's URL with the same
+filters, so the page, the API and `manage.py export_gold` send the same rows
+from the same code. Reviewers and managers (and staff) only, as the API.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
+
+from annotator import access
+from annotator.views.base import (
+    HtmxHttpRequest,
+    download_form,
+    downloads_context,
+    see_other,
+)
+
+REFUSAL = (
+    "Only the project's reviewers and managers download its codes: coders code blind."
+)
+FILES = {
+    ("gold", "csv"): "api-gold-csv",
+    ("gold", "jsonl"): "api-gold-jsonl",
+    ("annotations", "csv"): "api-annotations-csv",
+    ("annotations", "jsonl"): "api-annotations-jsonl",
+}
+
+
+@access.login_required
+@require_GET
+def project_downloads(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    """Without a choice: the downloads. With one: 303 to the file, or the form
+    again with what is wrong (400)."""
+    project = access.project_for(
+        request.user, project_id, access.Can.REVIEW, refusal=REFUSAL
+    )
+    chosen = "what" in request.GET
+    form = download_form(project, request.GET if chosen else None)
+    if chosen and form.is_valid():
+        data = form.cleaned_data
+        url = reverse(FILES[data["what"], data["format"]], args=[project.pk])
+        query = form.api_query()
+        return see_other(request, url + (f"?{urlencode(query)}" if query else ""))
+    context = {"project": project, **downloads_context(request, project, form)}
+    return render(
+        request,
+        "annotator/project_downloads.html",
+        context,
+        status=400 if chosen else 200,
+    )
