@@ -204,7 +204,8 @@ def accept_with_new_account(
 def suggested_username(email: str) -> str:
     """The address's local part, made a free, valid username (jo.smith, jo.smith2)."""
     User = get_user_model()
-    base = "".join(c for c in email.split("@")[0] if c.isalnum() or c in "._-+")[:140]
+    local = email.split("@")[0].lower()
+    base = "".join(c for c in local if c.isalnum() or c in "._-+")[:140]
     base = base or "user"
     taken = set(
         name.lower()
