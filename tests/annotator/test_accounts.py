@@ -260,7 +260,9 @@ def test_the_members_page_reads_in_a_fixed_number_of_queries(
     project, manager, django_assert_max_num_queries
 ):
     for n in range(5):
-        set_membership(project=project, user=UserFactory(username=f"c{n}"), role="coder")
+        set_membership(
+            project=project, user=UserFactory(username=f"c{n}"), role="coder"
+        )
     client = Client()
     client.force_login(manager)
     with django_assert_max_num_queries(12):

@@ -19,7 +19,6 @@ from django.utils import timezone
 
 from annotator.models import Invitation, Membership
 from annotator.services import invitations, set_membership
-from annotator.services.invitations import LinkState
 from tests.factories import PASSWORD, UserFactory, make_project
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +107,9 @@ def test_a_new_person_accepts_with_a_new_account(as_manager, project):
     page = invitee.get(link)
     assert page.status_code == 200
     assert b'value="new.person"' in page.content  # the suggested username
-    weak = invitee.post(link, {"username": "np", "password1": "123", "password2": "123"})
+    weak = invitee.post(
+        link, {"username": "np", "password1": "123", "password2": "123"}
+    )
     assert weak.status_code == 200 and b"too short" in weak.content
     assert not User.objects.filter(username="np").exists()
     response = invitee.post(
@@ -146,7 +147,9 @@ def test_a_used_link_is_refused(as_manager, project):
 def test_an_expired_link_is_refused_and_a_resend_renews_it(as_manager, project):
     link = invite(as_manager, project)
     days = 7 * 24 * 3600
-    with mock.patch("django.core.signing.time.time", return_value=time.time() + days - 60):
+    with mock.patch(
+        "django.core.signing.time.time", return_value=time.time() + days - 60
+    ):
         assert Client().get(link).status_code == 200  # a minute before the end
     later = time.time() + days + 60
     with mock.patch("django.core.signing.time.time", return_value=later):
@@ -281,7 +284,10 @@ def test_the_service_refuses_a_second_accept(project, manager):
         invitations.accept_with_new_account(
             invitation=invitation, username="q2", password=NEW_PASSWORD
         )
-    assert Membership.objects.filter(project=project, user__email="q@example.org").count() == 1
+    assert (
+        Membership.objects.filter(project=project, user__email="q@example.org").count()
+        == 1
+    )
 
 
 @pytest.mark.postgres
