@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -18,13 +18,13 @@ from annotator.views.base import HtmxHttpRequest, see_other
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login page, which on a site without any account yet sends to the
+    """Django's login page, which on a site without any account yet offers the
     first-run form instead (nobody could log in)."""
 
-    def get(self, request, *args, **kwargs):
-        if not get_user_model().objects.exists():
-            return redirect("first-run")
-        return super().get(request, *args, **kwargs)
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["first_run"] = not get_user_model().objects.exists()
+        return context
 
 
 @require_http_methods(["GET", "POST"])
