@@ -4,14 +4,17 @@ deactivating members (the rule, login refused, annotations kept)."""
 from __future__ import annotations
 
 import re
+import threading
 from io import StringIO
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from rest_framework.authtoken.models import Token
 
 from annotator import access_people
 from annotator.access import MANAGERS_GROUP
@@ -110,6 +113,31 @@ def test_the_first_run_page_creates_the_first_manager(client):
     assert User.objects.count() == 1
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_first_run_forms_at_once_make_one_account():
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def send(username: str) -> None:
+        try:
+            barrier.wait()
+            response = Client().post(
+                reverse("first-run"), first_manager_form(username=username)
+            )
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in ("one", "two")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [303, 404]
+    assert User.objects.count() == 1
+
+
 def test_the_service_refuses_a_second_first_manager():
     from annotator.services.people import create_first_manager
 
@@ -205,6 +233,9 @@ def test_a_deactivated_coder_keeps_their_annotations_but_cannot_log_in(
     )
     signed_in = Client()
     signed_in.force_login(ann)
+    token = Token.objects.create(user=ann).key
+    api = reverse("api-project-list")
+    assert Client().get(api, HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
     client = Client()
     client.force_login(manager)
     response = client.post(switch_url(project, ann))
@@ -218,6 +249,7 @@ def test_a_deactivated_coder_keeps_their_annotations_but_cannot_log_in(
     refused = Client().post(reverse("login"), {"username": "ann", "password": PASSWORD})
     assert refused.status_code == 200 and b"didn't match" in refused.content
     assert signed_in.get(reverse("home")).status_code == 302  # the session is over
+    assert Client().get(api, HTTP_AUTHORIZATION=f"Token {token}").status_code == 401
     page = client.get(reverse("project-members", args=[project.pk])).content.decode()
     assert "deactivated" in page and "Reactivate account" in page
     client.post(switch_url(project, ann, "reactivate"))
