@@ -324,3 +324,14 @@ def test_two_accepts_of_one_link_make_one_membership(manager):
     assert sorted(statuses) == [303, 410]
     assert Membership.objects.filter(project=project, role="coder").count() == 2
     assert User.objects.filter(email="race@example.org").count() == 1
+
+
+def test_the_admin_lists_invitations_without_their_key(as_manager, project):
+    invite(as_manager, project)
+    invitation = Invitation.objects.get()
+    staff = Client()
+    staff.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    listing = staff.get(reverse("admin:annotator_invitation_changelist"))
+    assert listing.status_code == 200 and b"new.person@example.org" in listing.content
+    page = staff.get(reverse("admin:annotator_invitation_change", args=[invitation.pk]))
+    assert page.status_code == 200 and invitation.key.encode() not in page.content
