@@ -12,6 +12,8 @@ project without being members. What each may do:
 Outside a project: anyone signed in has their own home page and API token; the
 Managers group (its Django permissions) sees and imports corpora and creates
 projects, as staff do.
+Accounts (invitations, deactivation, the first-run page): annotator/access_people.py,
+which builds on this table.
 
 Blind coding follows from the table: a coder may SEE the project but not REVIEW
 it, so no page or endpoint shows a coder another coder's codes, comments, counts

@@ -165,6 +165,14 @@ def test_an_expired_link_is_refused_and_a_resend_renews_it(as_manager, project):
     )
     assert len(mail.outbox) == 2
     renewed = emailed_link()
+    part = as_manager.post(
+        reverse("project-invitation-resend", args=[project.pk, invitation.pk]),
+        headers=HTMX,
+    )
+    assert part.status_code == 200 and b"<html" not in part.content
+    assert b"Sent again" in part.content and b"expired" not in part.content
+    assert emailed_link() != renewed
+    renewed = emailed_link()
     assert renewed != link
     replaced = Client().get(link)
     assert replaced.status_code == 410 and b"newer email" in replaced.content
