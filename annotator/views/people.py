@@ -23,7 +23,10 @@ class LoginView(auth_views.LoginView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["first_run"] = not get_user_model().objects.exists()
+        # On a GET only: a login sent gets Django's answer (the throttle counts it).
+        context["first_run"] = (
+            self.request.method == "GET" and not get_user_model().objects.exists()
+        )
         return context
 
 
