@@ -10,8 +10,8 @@ project without being members. What each may do:
     MANAGE  members and the project's design          managers; staff
 
 Outside a project: anyone signed in has their own home page and API token; the
-Managers group (its Django permissions) sees and imports corpora and creates
-projects, as staff do.
+Managers group (its Django permissions) sees and imports corpora, creates
+projects and sees, writes and edits codebooks, as staff do.
 Accounts (invitations, deactivation, the first-run page): annotator/access_people.py,
 which builds on this table.
 
@@ -323,6 +323,12 @@ def can_create_projects(user: User) -> bool:
     return user.is_authenticated and (
         user.is_staff or user.groups.filter(name=MANAGERS_GROUP).exists()
     )
+
+
+def can_manage_codebooks(user: User) -> bool:
+    """Codebooks are shared by projects: whoever sets up projects (the Managers
+    group, staff) sees every codebook, writes new ones and edits them."""
+    return can_create_projects(user)
 
 
 def can_see_corpora(user: User) -> bool:

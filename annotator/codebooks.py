@@ -18,7 +18,12 @@ from django.utils.text import slugify
 
 from annotator.models import Category, Codebook, Dimension
 
-RESERVED_KEYS = {"?", "\n", " "}
+# The coding screen's own keys (coding.js): a category may not take them.
+RESERVED_KEYS = {
+    "?": "opens the codebook panel",
+    " ": "space (checks the focused choice)",
+    "\n": "Enter (submits)",
+}
 # The coding form posts one field per dimension key beside these fixed fields; a
 # dimension named like one of them would silently swallow it.
 RESERVED_DIMENSION_KEYS = {
@@ -34,13 +39,18 @@ def _is_slug(key: str) -> bool:
 
 def read_codebook_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    return parse_codebook_text(path.read_text(encoding="utf-8"), path.name)
+
+
+def parse_codebook_text(text: str, name: str) -> dict[str, Any]:
+    """A file's text as data: JSON if `name` ends in .json, else YAML. Errors name
+    the file and (from the parser) the line and column."""
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise ValidationError(f"{path.name}: cannot parse: {error}") from None
+        raise ValidationError(f"{name}: cannot parse: {error}") from None
     if not isinstance(data, dict):
-        raise ValidationError(f"{path.name}: expected a mapping at the top level.")
+        raise ValidationError(f"{name}: expected a mapping at the top level.")
     return data
 
 
@@ -94,10 +104,12 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
                 errors.append(f"{c_where}: key used twice in this dimension.")
             seen_categories.add(c_key)
             shortcut = str(category.get("shortcut") or "")
-            if len(shortcut) > 1 or shortcut in RESERVED_KEYS:
+            if len(shortcut) > 1:
+                errors.append(f"{c_where}: shortcut must be one character.")
+            elif shortcut in RESERVED_KEYS:
                 errors.append(
-                    f"{c_where}: shortcut must be one character other than "
-                    "'?' and space."
+                    f"{c_where}: shortcut {shortcut!r} is the coding screen's own "
+                    f"key ({RESERVED_KEYS[shortcut]}); choose another."
                 )
             elif shortcut:
                 # Case-blind: with Caps Lock on, "s" arrives as "S" (coding.js
@@ -149,6 +161,12 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
         "description": str(data.get("description") or "").strip(),
         "dimensions": result_dimensions,
     }
+
+
+def check_codebook(data: dict[str, Any]) -> dict[str, Any]:
+    """The data validated and filled with defaults, as import_codebook() stores it
+    (ValidationError naming each bad entry); nothing is written."""
+    return _normalise(data)
 
 
 def codebook_to_data(codebook: Codebook) -> dict[str, Any]:

@@ -370,3 +370,34 @@ class ArchiveRestoreForm(forms.Form):
                 "limit; restore large archives with 'manage.py restore_project'."
             )
         return archive
+
+
+class CodebookUploadForm(forms.Form):
+    """A codebook file: read as JSON if it ends in .json, else as YAML (what
+    `manage.py import_codebook` does); `data` is the parsed mapping."""
+
+    MAX_BYTES = 1024 * 1024
+    file = forms.FileField(
+        label="Codebook file (.yaml, .yml or .json)",
+        widget=forms.ClearableFileInput(attrs={"accept": ".yaml,.yml,.json"}),
+    )
+
+    def clean(self):
+        from annotator.codebooks import parse_codebook_text
+
+        upload = self.cleaned_data.get("file")
+        if upload is None:
+            return self.cleaned_data
+        if upload.size > self.MAX_BYTES:
+            self.add_error("file", f"{upload.name}: larger than 1 MB; no codebook is.")
+            return self.cleaned_data
+        try:
+            text = upload.read().decode("utf-8")
+            self.cleaned_data["data"] = parse_codebook_text(text, upload.name)
+        except UnicodeDecodeError as error:
+            self.add_error(
+                "file", f"{upload.name}: not UTF-8 text (byte {error.start + 1})."
+            )
+        except forms.ValidationError as error:
+            self.add_error("file", error.messages)
+        return self.cleaned_data

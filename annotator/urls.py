@@ -12,6 +12,7 @@ from annotator.views import (
     adjudication,
     agreement,
     archives,
+    codebooks,
     coding,
     corpora,
     design,
@@ -126,6 +127,34 @@ urlpatterns += [
         "projects/<int:project_id>/members/<int:member_id>/reactivate/",
         people.reactivate,
         name="project-member-reactivate",
+    ),
+]
+
+# Codebooks for managers: list, a version, editor, upload, downloads
+# (annotator/views/codebooks.py).
+urlpatterns += [
+    path("codebooks/", codebooks.codebook_list, name="codebook-list"),
+    path("codebooks/new/", codebooks.codebook_create, name="codebook-create"),
+    path("codebooks/upload/", codebooks.codebook_upload, name="codebook-upload"),
+    path(
+        "codebooks/<int:codebook_id>/",
+        codebooks.codebook_detail,
+        name="codebook-detail",
+    ),
+    path(
+        "codebooks/<int:codebook_id>/edit/",
+        codebooks.codebook_edit,
+        name="codebook-edit",
+    ),
+    path(
+        "codebooks/<int:codebook_id>/codebook.yaml",
+        codebooks.codebook_yaml,
+        name="codebook-yaml",
+    ),
+    path(
+        "codebooks/<int:codebook_id>/codebook.json",
+        codebooks.codebook_json,
+        name="codebook-json",
     ),
 ]
 

@@ -12,9 +12,12 @@ freshness check), a refresh after one annotation changed (only its span
 recomputed), the model rule (Dawid-Skene) added, one annotation changed with the
 model on (a full recompute), back to the default rules (a settings change: every
 row rewritten), and the adjudication queue's first page (head and count, as the
-page asks). ``--steps`` adds each step's seconds (reading the ratings, the
-reliability sample, the rules, Dawid-Skene within them, writing, the commit with
-its deferred checks) and the process's peak RSS (VmHWM) after each.
+page asks). The gold tables are vacuumed before each step, as autovacuum keeps
+them (a full rewrite leaves a million dead rows). ``--steps`` adds each step's
+seconds (reading the ratings, the reliability sample, the rules, Dawid-Skene
+within them, writing, the commit with its deferred checks) and the process's
+peak RSS (VmHWM) after each, and every SQL statement that took over half a
+second (COPY is not among them).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._common import vacuum_gold  # noqa: E402
 from bench.agreement import (  # noqa: E402
     ensure_database,
     existing_project,
@@ -82,6 +86,17 @@ if steps_on == "1":
     for name in ("write_waiting", "rebuild_waiting"):
         if hasattr(refresh, name):
             timed(refresh, name, "adjudication queue table")
+    slow = steps.setdefault("slow statements", [])
+
+    def log_slow(execute, sql, params, many, context):
+        t = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            if (seconds := time.perf_counter() - t) > 0.5:
+                slow.append([round(seconds, 2), " ".join(sql.split())[:90]])
+
+    connection.execute_wrappers.append(log_slow)  # for the whole process
 
 
 def change_one():
@@ -129,8 +144,10 @@ else:
     runs = refresh_gold(project)
     out["seconds"] = time.perf_counter() - t
     if steps:
+        slow = steps.pop("slow statements", [])
         named = sum(v[0] for k, v in steps.items() if not k.startswith(" "))
         steps["commit, runs and the rest"] = [out["seconds"] - named, hwm()]
+        out["slow"] = slow
     out.update(runs=len(runs), gold=GoldLabel.objects.filter(project=project).count())
 usage = resource.getrusage(resource.RUSAGE_SELF)
 out["peak_rss_mb"] = hwm()
@@ -166,6 +183,7 @@ def main() -> None:
     if existing_project(args.spans) is None:
         generate(args.spans, args.share)
     for what in chosen:
+        print(vacuum_gold(os.environ["DATABASE_URL"]), flush=True)
         load = os.getloadavg()[0]
         r = measure(what, args.steps)
         if what == "queue":
@@ -185,6 +203,8 @@ def main() -> None:
         )
         for step, (seconds, rss) in r["steps"].items():
             print(f"    {step:<28} {seconds:7.2f} s   VmHWM {rss:5.0f} MB", flush=True)
+        for seconds, sql in r.get("slow", []):
+            print(f"      statement {seconds:6.2f} s  {sql}", flush=True)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ project's gold settings (the minimum posterior, so every label is recomputed),
 then, while the worker refreshes, times the adjudication page (as a reviewer,
 through a session) every half second and the first byte of gold.csv (through an
 API token) with every tenth page, and finally reads the job's own figures: its
-wall time and the worker's peak RSS (VmHWM from /proc).
+wall time and the worker's peak RSS (VmHWM from /proc). The gold tables are
+vacuumed before each round, as autovacuum keeps them; ``--methods`` sets the
+project's rules first (``unanimous,single,model`` for the Dawid-Skene refresh).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from _common import (  # noqa: E402
     collectstatic,
     latency_summary,
     status_kb,
+    vacuum_gold,
 )
 from _http_round import gunicorn  # noqa: E402
 
@@ -126,6 +129,7 @@ def one_round(port, project, session_key, token, worker_pid, round_number) -> No
     page_headers = {"Cookie": f"sessionid={session_key}"}
     api_headers = {"Authorization": f"Token {token}"}
     wait_until_idle(project)
+    print(vacuum_gold(os.environ["DATABASE_URL"]), flush=True)
     last = Job.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     load = os.getloadavg()[0]
     # A settings change: every automatic label must be recomputed.
@@ -178,6 +182,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--methods",
+        help="the project's gold_methods for the run, comma-separated "
+        "(e.g. unanimous,single,model); default: leave them as they are",
+    )
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if "postgres" not in url:
@@ -194,6 +203,9 @@ def main() -> None:
     if project is None:
         generate(args.spans, args.share)
         project = existing_project(args.spans)
+    if args.methods:
+        project.gold_methods = args.methods.split(",")
+        project.save(update_fields=["gold_methods"])
     collectstatic(url)
     session_key, token = reviewer_credentials(project)
     from annotator.gold import gold_is_fresh

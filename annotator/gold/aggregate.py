@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from django.core.exceptions import ValidationError
@@ -178,6 +178,11 @@ def aggregate_dimension(
         )
     else:
         d = gold_maths.aggregate(units, coders, ratings.value, k, **options)
+    # The fit's summary is all that is kept of the model: its posteriors (one
+    # (n_units, k) array, 48 MB at a million spans) go before the provenance
+    # below is built.
+    fit = _fit([d.model] if d.model is not None else d.category_models)
+    d = replace(d, model=None, category_models=())
     decided = d.decided.copy()
     # "single" is for spans outside the reliability sample: a sample span with
     # one rating so far waits for its other coders.
@@ -220,5 +225,5 @@ def aggregate_dimension(
         agreement[idx],
         codes,
         int(len(d.units) - len(idx)),
-        _fit([d.model] if d.model is not None else d.category_models),
+        fit,
     )

@@ -162,6 +162,7 @@ def _distinct(table: str, column: str) -> str:
 
 
 COMPARED = (
+    "codebook_id",
     "category_id",
     "method",
     "posterior",
@@ -198,7 +199,10 @@ def write_dimension(
 
     Adjudicated rows are never written. Unchanged rows are left alone (their
     ``updated_at`` too, so incremental exports only see real changes) unless
-    ``force`` (the settings changed: every row then names the new run).
+    ``force`` (the settings changed): every row then names the new run, but a
+    single-choice row whose decision is the same keeps its ``decided_at`` and
+    ``updated_at`` (the decision dates from then, and exports, which do not
+    carry the run, need not resend it).
     ``scope``: the span ids ``d`` covers when only those were recomputed; rows
     of other spans are then left alone. Returns (rows written, rows deleted).
     """
@@ -275,7 +279,15 @@ def _upsert(
         cursor.execute("ANALYZE gold_stage")
     if multiple:
         _fill(cursor, "gold_stage_cat", 2, _stage_categories(d))
-    changed = "TRUE" if force else " OR ".join(_distinct(gl, c) for c in COMPARED)
+    changed = " OR ".join(_distinct(gl, c) for c in COMPARED)
+    # With force every automatic row names the new run; the rest of a row whose
+    # decision is unchanged stays as it was, its times included (see
+    # write_dimension), so no indexed column moves and PostgreSQL can update
+    # the row in place (a HOT update, no new index entries). A multi-choice
+    # row's categories are not among the compared columns, so there every
+    # forced row is stamped as changed.
+    when = "" if force else f"AND ({changed})"
+    stamp_if = "TRUE" if multiple else changed
     cursor.execute(
         f"""
         INSERT INTO {gl} (project_id, span_id, dimension_id, category_id, method,
@@ -287,11 +299,15 @@ def _upsert(
         ON CONFLICT (project_id, span_id, dimension_id) DO UPDATE SET
             category_id = EXCLUDED.category_id, method = EXCLUDED.method,
             run_id = EXCLUDED.run_id, decided_by_id = NULL,
-            decided_at = EXCLUDED.decided_at, note = '',
+            decided_at = CASE WHEN {stamp_if} THEN EXCLUDED.decided_at
+                ELSE {gl}.decided_at END,
+            note = '',
             posterior = EXCLUDED.posterior, codebook_id = EXCLUDED.codebook_id,
             n_ratings = EXCLUDED.n_ratings, coder_codes = EXCLUDED.coder_codes,
-            agreement = EXCLUDED.agreement, updated_at = EXCLUDED.updated_at
-        WHERE {gl}.method <> 'adjudicated' AND ({changed})
+            agreement = EXCLUDED.agreement,
+            updated_at = CASE WHEN {stamp_if} THEN EXCLUDED.updated_at
+                ELSE {gl}.updated_at END
+        WHERE {gl}.method <> 'adjudicated' {when}
         {"RETURNING id" if multiple else ""}
         """,
         [project_id, dimension_id, run_id, stamp, codebook_id, stamp],

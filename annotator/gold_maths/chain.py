@@ -24,6 +24,20 @@ def check_methods(methods: Sequence[str]) -> tuple[str, ...]:
     return methods
 
 
+def _runner_up(post: np.ndarray, labels: np.ndarray) -> np.ndarray | float:
+    """Each unit's second-highest posterior (the highest again when tied), as
+    ``np.sort(post, axis=1)[:, -2]`` gives it, without sorting a copy of the
+    whole (n_units, k) matrix: a column at a time, the MAP column left out."""
+    n, k = post.shape
+    if k < 2:
+        return 0.0
+    out = np.zeros(n)
+    for t in range(k):
+        # Posteriors are >= 0, so 0 in the MAP column never beats the runner-up.
+        np.maximum(out, np.where(labels == t, 0.0, post[:, t]), out=out)
+    return out
+
+
 def chain(
     r: Ratings,
     methods: tuple[str, ...],
@@ -34,9 +48,17 @@ def chain(
 ) -> GoldDecisions:
     """Run ``methods`` in order on coded ratings; the first rule to decide wins."""
     out = empty(r)
-    t = tally(r)
+    # The tally is dropped after the last rule that reads it: the model's fit,
+    # the largest step at a million units, need not hold it too.
+    last_tallied = max(
+        (i for i, m in enumerate(methods) if m in ("unanimous", "majority")),
+        default=-1,
+    )
+    t = tally(r) if last_tallied >= 0 else None
     model = None
-    for name in methods:
+    for i, name in enumerate(methods):
+        if i > last_tallied:
+            t = None
         if name == "unanimous":
             step = unanimous_coded(r, t)
         elif name == "single":
@@ -46,7 +68,7 @@ def chain(
         else:
             model = fit_coded(r, **ds)
             post = model.posterior
-            runner_up = np.sort(post, axis=1)[:, -2] if r.n_categories > 1 else 0.0
+            runner_up = _runner_up(post, model.labels)
             ok = (model.map_posterior >= min_posterior) & (
                 model.map_posterior > runner_up + TIE_EPS
             )

@@ -23,9 +23,14 @@ def fit_coded(
     # Posteriors are kept as (k, n_units): each class is one contiguous row, so
     # the per-rating gathers (take) and group sums (bincount) run on 1-D arrays.
     # Start: the soft majority vote, each unit's category shares (as in the paper).
-    counts = np.bincount(r.value * n_units + r.unit, minlength=k * n_units)
-    post = counts.reshape(k, n_units) / np.maximum(r.n_ratings, 1)
-    del counts  # (k, n_units) arrays are the fit's memory: one fewer held
+    # (k, n_units) arrays are the fit's memory, so the start is built a class
+    # at a time into the one array rather than from a (k, n_units) count table.
+    post = np.empty((k, n_units))
+    per_unit = np.maximum(r.n_ratings, 1)
+    for t in range(k):
+        np.divide(np.bincount(r.unit[r.value == t], minlength=n_units), per_unit,
+                  out=post[t])  # fmt: skip
+    del per_unit
     cell = r.coder * k + r.value
     priors = np.full(k, 1.0 / k)
     conf = np.tile(np.eye(k), (n_coders, 1, 1))
@@ -53,25 +58,31 @@ def fit_coded(
                 log_prior[t],
                 out=log_post[t],
             )
+        # Normalised a class at a time (the sum over classes adds the rows in
+        # order, as sum(axis=0) does: the same values to the bit), so an
+        # iteration holds one (k, n_units) array and a few rows, not two.
         top = log_post.max(axis=0)
-        # The same operations as exp(log_post - top) and exp(log_post - norm),
-        # written into one scratch array and then log_post itself, so an
-        # iteration holds two (k, n_units) arrays besides the posteriors, not
-        # four (same values to the bit).
-        shifted = np.subtract(log_post, top)
-        norm = top + np.log(np.exp(shifted, out=shifted).sum(axis=0))
-        del shifted
-        post = np.exp(np.subtract(log_post, norm, out=log_post), out=log_post)
+        total, scratch = np.zeros(n_units), np.empty(n_units)
+        for t in range(k):
+            total += np.exp(np.subtract(log_post[t], top, out=scratch), out=scratch)
+        del scratch
+        norm = top + np.log(total)
+        del top, total
+        for t in range(k):
+            np.exp(np.subtract(log_post[t], norm, out=log_post[t]), out=log_post[t])
+        post = log_post
+        del log_post  # one name for it, so the M-step's del lets it go
         ll, gain = float(norm.sum()), float(norm.sum()) - ll
         converged = abs(gain) <= tol * len(r.unit)
-    post = np.ascontiguousarray(post.T)
-    labels = post.argmax(axis=1).astype(np.int64)
+    # Returned as the (n_units, k) view of the (k, n_units) array, not a
+    # contiguous copy: at a million units that copy was 40 MB more at the peak.
+    labels, map_posterior = _argmax_rows(post)
     return DawidSkeneResult(
         r.unit_ids,
         r.coder_ids,
-        post,
+        post.T,
         labels,
-        post.max(axis=1, initial=0.0),
+        map_posterior,
         priors,
         conf,
         np.einsum("k,jkk->j", priors, conf),
@@ -79,6 +90,22 @@ def fit_coded(
         converged,
         ll,
     )
+
+
+def _argmax_rows(post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of a (k, n) array, the first row holding its maximum and the
+    maximum: ``argmax(axis=0)`` and ``max(axis=0)``, a row at a time, since
+    numpy's argmax over the first axis makes a transposed copy of the array."""
+    k, n = post.shape
+    labels = np.zeros(n, dtype=np.int64)
+    if k == 0:
+        return labels, np.zeros(n)
+    best = post[0].copy()
+    for t in range(1, k):
+        better = post[t] > best  # strict: a tie keeps the first class, as argmax
+        labels[better] = t
+        np.maximum(best, post[t], out=best)
+    return labels, best
 
 
 def dawid_skene(

@@ -5,6 +5,32 @@ from __future__ import annotations
 from django.db import models
 
 
+class CodebookQuerySet(models.QuerySet):
+    def listing(self) -> CodebookQuerySet:
+        """Every version with `in_use` (frozen), `n_dimensions` and its projects
+        (id and name) prefetched: the codebooks page in two queries."""
+        from annotator.models.annotations import Annotation
+        from annotator.models.projects import Project
+
+        return (
+            self.annotate(
+                in_use=models.Exists(
+                    Annotation.objects.filter(codebook_id=models.OuterRef("pk"))
+                ),
+                n_dimensions=models.Count("dimensions"),
+            )
+            .prefetch_related(
+                models.Prefetch(
+                    "projects",
+                    queryset=Project.objects.only("id", "name", "codebook_id").order_by(
+                        "name"
+                    ),
+                )
+            )
+            .order_by("family", "-version")
+        )
+
+
 class Codebook(models.Model):
     """One version of a codebook. Versions in use are frozen; changes make a new one."""
 
@@ -15,6 +41,8 @@ class Codebook(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CodebookQuerySet.as_manager()
 
     class Meta:
         ordering = ["family", "-version"]

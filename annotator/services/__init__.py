@@ -12,6 +12,8 @@ project's annotations, for gold freshness), ``skips`` (skip and its undo),
 (the check of typed text: reasons, comments, notes). ``jobs`` (long work asked
 for by a request and run by a worker: gold refreshes) and ``job_sweep`` (jobs
 whose worker died) are imported as modules: they import ``annotator.gold``.
+``codebook_saves`` (a codebook saved from the editor or an upload, through
+``annotator.codebooks.import_codebook``) is imported as a module too.
 """
 
 from annotator.services.design import change_design, design_problem, preview_design

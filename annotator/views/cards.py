@@ -19,6 +19,12 @@ from annotator.models import Category, Dimension, GoldLabel
 from annotator.views.base import HtmxHttpRequest, partial
 
 CARD = "span-card"  # the partial both screens swap, and its root element's id
+# The coding screen's actions and their letter. A category shortcut wins a letter in
+# both cases (the default codebook's stance "s"); the action then answers to
+# Alt+letter. Skip always needs Alt+S: with Caps Lock on, a category's "s" arrives
+# as "S", which must never open the skip box. See action_keys().
+CODING_ACTIONS = {"skip": "s", "uncertain": "u", "comment": "c"}
+CODING_CHORD_ONLY = frozenset({"skip"})
 Groups = list[tuple[Dimension, list[Category]]]
 
 

@@ -44,12 +44,9 @@ TEMPLATE = "annotator/code.html"
 RECENT_TEMPLATE = "annotator/code_recent.html"
 RECENT_PER_PAGE = 25
 RECENT_SKIPS = 10  # the skips the recent page lists, each with "Undo skip"
-# Screen actions and their letter. A category shortcut wins a letter in both cases
-# (the default codebook's stance "s"); the action then answers to Alt+letter. Skip
-# always needs Alt+S: with Caps Lock on, a category's "s" arrives as "S", which
-# must never open the skip box. See cards.action_keys().
-ACTIONS = {"skip": "s", "uncertain": "u", "comment": "c"}
-CHORD_ONLY = {"skip"}
+# Screen actions and their letter (in cards.py: the codebook editor's preview
+# shows the same keys).
+ACTIONS, CHORD_ONLY = cards.CODING_ACTIONS, cards.CODING_CHORD_ONLY
 TRUE_VALUES = {"1", "on", "true", "yes"}
 NOT_HELD = (
     "This span is not assigned to you (it may have been reassigned, or the page is "

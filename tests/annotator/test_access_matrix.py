@@ -81,6 +81,21 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         name: ("GET", {"anonymous": LOGIN, **MANAGERS_GROUP, "staff": 200, "_": 403})
         for name in ("project-create", "project-restore")
     },
+    # Codebooks: whoever sets up projects (the Managers group, staff) sees every
+    # codebook and writes them (access.can_manage_codebooks). The editor's empty
+    # POST is a preview (200, nothing saved).
+    **{
+        name: ("GET", {"anonymous": LOGIN, **MANAGERS_GROUP, "staff": 200, "_": 403})
+        for name in (
+            "codebook-list",
+            "codebook-create",
+            "codebook-upload",
+            "codebook-detail",
+            "codebook-edit",
+            "codebook-yaml",
+            "codebook-json",
+        )
+    },
     # A project's pages: members (and staff) see it; non-members get 404.
     "project-detail": ("GET", {"anonymous": LOGIN, **NOT_OURS, "_": 200}),
     "api-project-detail": ("GET", {"anonymous": 401, **NOT_OURS, "_": 200}),
@@ -310,6 +325,7 @@ def build_world() -> dict:
             "project_id": project.pk,
             "pk": project.pk,
             "corpus_id": project.corpus_id,
+            "codebook_id": project.codebook_id,
             "document_id": project.corpus.documents.first().pk,
             "assignment_id": mine.pk,
             "live_assignment_id": live.pk,

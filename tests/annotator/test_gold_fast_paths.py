@@ -220,6 +220,41 @@ def test_a_refresh_leaves_unchanged_rows_and_their_updated_at_alone(coders):
     assert after == stamps
 
 
+def test_a_settings_change_names_the_new_run_and_keeps_unchanged_decisions_dates(
+    coders,
+):
+    # A settings change rewrites every automatic row to name the new run, but a
+    # single-choice decision it leaves as it was keeps its decided_at and
+    # updated_at: incremental exports resend only what changed. Multi-choice
+    # rows (their categories are not compared) are stamped anew.
+    project = make_project(documents=2, spans_per_document=8, coders_per_span=3)
+    project.gold_methods = ["unanimous", "majority", "single"]
+    project.save()
+    code(project, coders, seed=6)
+    refresh_gold(project)
+    labels = GoldLabel.objects.filter(project=project, method="unanimous")
+    before = {
+        g.pk: (g.category_id, g.decided_at, g.updated_at, g.dimension.key)
+        for g in labels.select_related("dimension")
+    }
+    project.gold_min_share = 0.6  # a settings change: every row recomputed
+    project.save()
+    runs = refresh_gold(project)
+    assert runs
+    new_runs = {r.pk for r in runs}
+    kept = moved = 0
+    for g in GoldLabel.objects.filter(pk__in=before):
+        category, decided_at, updated_at, key = before[g.pk]
+        assert g.run_id in new_runs
+        if key == "tags":
+            assert g.updated_at > updated_at
+            moved += 1
+        elif g.category_id == category:
+            assert (g.decided_at, g.updated_at) == (decided_at, updated_at)
+            kept += 1
+    assert kept and moved
+
+
 @pytest.mark.postgres
 def test_a_write_refuses_references_to_rows_that_are_gone(db):
     """GoldLabel's category (and project, dimension, codebook, run) carry no

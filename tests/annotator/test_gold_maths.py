@@ -489,3 +489,38 @@ def test_set_unanimity_means_identical_sets(rows):
         if identical:
             (bits,) = sets[r.unit]
             assert r.value == frozenset(i for i, b in enumerate(bits) if b)
+
+
+# Rows of posteriors over k classes, with many ties (values from a short list).
+posterior_rows = st.integers(1, 6).flatmap(
+    lambda k: st.lists(
+        st.lists(st.sampled_from([0.0, 0.1, 0.5, 1.0]), min_size=k, max_size=k),
+        min_size=1,
+        max_size=30,
+    )
+)
+
+
+@given(posterior_rows)
+def test_runner_up_equals_the_sorted_second_value_ties_included(rows):
+    # The model rule's tie test reads the runner-up without sorting a copy of
+    # the posteriors; it must give what a sort gives, ties and one class included.
+    from annotator.gold_maths.chain import _runner_up
+
+    post = np.array(rows).T.copy().T  # (n, k) as a strided view, as the fit returns
+    got = _runner_up(post, post.argmax(axis=1))
+    want = np.sort(post, axis=1)[:, -2] if post.shape[1] > 1 else 0.0
+    np.testing.assert_array_equal(got, want)
+
+
+@given(posterior_rows)
+def test_row_argmax_equals_numpys_ties_to_the_first(rows):
+    # The fit reads its MAP class a row at a time (numpy's argmax over the
+    # first axis copies the whole array); the result must be numpy's.
+    import importlib
+
+    fit = importlib.import_module("annotator.gold_maths.dawid_skene")
+    post = np.array(rows, dtype=float).T.copy()  # (k, n)
+    labels, best = fit._argmax_rows(post)
+    np.testing.assert_array_equal(labels, post.argmax(axis=0))
+    np.testing.assert_array_equal(best, post.max(axis=0, initial=0.0))

@@ -72,6 +72,10 @@ def test_pages_run_under_the_policy_without_a_violation(page, project):
         ("job-detail", [refresh.pk]),
         ("corpus-list", []),
         ("corpus-import", []),
+        ("codebook-list", []),
+        ("codebook-detail", [project.codebook_id]),
+        ("codebook-edit", [project.codebook_id]),
+        ("codebook-upload", []),
         ("api-token", []),
         ("api-docs", []),
     ]:
