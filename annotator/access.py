@@ -12,6 +12,8 @@ project without being members. What each may do:
 Outside a project: anyone signed in has their own home page and API token; the
 Managers group (its Django permissions) sees and imports corpora, creates
 projects and sees, writes and edits codebooks, as staff do.
+Accounts (invitations, deactivation, the first-run page): annotator/access_people.py,
+which builds on this table.
 
 Blind coding follows from the table: a coder may SEE the project but not REVIEW
 it, so no page or endpoint shows a coder another coder's codes, comments, counts
@@ -32,7 +34,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import wraps
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -366,22 +367,6 @@ def visible_corpora(user: User) -> QuerySet[Corpus]:
     return Corpus.objects.filter(
         Q(pk__in=mine) | (unused & (Q(created_by=user) | Q(created_by__isnull=True)))
     )
-
-
-def addable_users(user: User) -> QuerySet:
-    """Active users a manager may name in a project: those who share a project with
-    them, and accounts in no project yet that are not staff (new coders to
-    recruit). Staff may name anyone active. Forms answer alike for a username
-    outside this and one that does not exist, so no one probes for accounts."""
-    active = get_user_model().objects.filter(is_active=True).order_by("username")
-    if not user.is_authenticated:
-        return active.none()
-    if user.is_staff:
-        return active
-    return active.filter(
-        Q(memberships__project__memberships__user=user)
-        | Q(memberships__isnull=True, is_staff=False, is_superuser=False)
-    ).distinct()
 
 
 class SignedOut(Exception):

@@ -16,6 +16,7 @@ from annotator.models import (
     GoldLabelCategory,
     GoldLabelRevision,
     GoldRun,
+    Invitation,
     Job,
     Label,
     Membership,
@@ -193,3 +194,17 @@ class JobAdmin(ReadOnly, admin.ModelAdmin):
     list_select_related = ["project", "requested_by"]
     search_fields = ["note", "error", "worker"]
     readonly_fields = [f.name for f in Job._meta.fields]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnly, admin.ModelAdmin):
+    """Invitations as operators see them; managers invite, resend and revoke on a
+    project's members page (services/invitations.py keeps them single use)."""
+
+    list_display = ["email", "project", "role", "invited_by", "sent_at",
+                    "accepted_at", "accepted_by", "revoked_at"]  # fmt: skip
+    list_filter = ["role", "project"]
+    list_select_related = ["project", "invited_by", "accepted_by"]
+    search_fields = ["email"]
+    readonly_fields = [f.name for f in Invitation._meta.fields if f.name != "key"]
+    exclude = ["key"]  # the secret part of the link

@@ -212,7 +212,7 @@ class ProjectForm(forms.Form):
 
     def __init__(self, *args, corpora, users, **kwargs) -> None:
         """`corpora`, `users`: what the manager may choose (access.visible_corpora,
-        access.addable_users)."""
+        access_people.addable_users)."""
         from annotator.models import Codebook, Project
 
         super().__init__(*args, **kwargs)
@@ -266,7 +266,7 @@ class MemberForm(forms.Form):
     role = forms.ChoiceField(choices=[], required=False)
 
     def __init__(self, *args, project, users, **kwargs) -> None:
-        """`users`: whom the manager may name (access.addable_users)."""
+        """`users`: whom the manager may name (access_people.addable_users)."""
         from annotator.models import Membership
 
         super().__init__(*args, **kwargs)

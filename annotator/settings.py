@@ -270,6 +270,28 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Email (invitations, password resets): printed on the console in development
+# (DEBUG); in production sent by SMTP to EMAIL_HOST. EMAIL_BACKEND overrides both;
+# the tests use Django's in-memory outbox.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 587 if env_flag("EMAIL_USE_TLS") else 25))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_flag("EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_flag("EMAIL_USE_SSL")
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", 10))  # a page waits this at most
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "annotator@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# An invitation's link works for this many days after it was (re)sent; a password
+# reset link for PASSWORD_RESET_TIMEOUT seconds (Django's default: 3 days).
+INVITATION_VALID_DAYS = int(os.environ.get("INVITATION_VALID_DAYS", 7))
+
 # Uploads larger than this are streamed to a temporary file rather than held in RAM.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Request bodies: BodySizeLimitMiddleware answers 413 before reading one over these

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, reverse_lazy
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from annotator.api import agreement as agreement_api
@@ -19,7 +19,9 @@ from annotator.views import (
     design,
     downloads,
     errors,
+    invitations,
     jobs,
+    people,
     projects,
     reading,
     tokens,
@@ -34,7 +36,7 @@ handler500 = errors.server_error
 # Pages. Each area's views live in annotator/views/<area>.py.
 urlpatterns = [
     path("", projects.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", people.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Where the sign-in card of a 401 lands (views/errors.py signed_in).
     path("signed-in/", errors.signed_in, name="signed-in"),
@@ -89,6 +91,65 @@ urlpatterns += [
         "codebooks/<slug:family>/changes/<int:old>/<int:new>/",
         codebook_versions.codebook_changes_page,
         name="codebook-changes",
+    ),
+]
+
+# People (annotator/views/people.py, invitations.py): the first manager, invitations,
+# deactivation; password reset and change are Django's views with our templates
+# (named apart from the admin's registration/ templates, which would win).
+PASSWORD_VIEWS = (
+    ("password-reset", "password/reset/", auth_views.PasswordResetView, {
+        "template_name": "registration/reset_password.html",
+        "email_template_name": "registration/reset_password_email.txt",
+        "subject_template_name": "registration/reset_password_subject.txt",
+        "success_url": reverse_lazy("password-reset-done")}),
+    ("password-reset-done", "password/reset/sent/", auth_views.PasswordResetDoneView,
+     {"template_name": "registration/reset_password_sent.html"}),
+    ("password-reset-confirm", "password/reset/<uidb64>/<token>/",
+     auth_views.PasswordResetConfirmView, {
+        "template_name": "registration/reset_password_confirm.html",
+        "success_url": reverse_lazy("password-reset-complete")}),
+    ("password-reset-complete", "password/reset/done/",
+     auth_views.PasswordResetCompleteView,
+     {"template_name": "registration/reset_password_done.html"}),
+    ("password-change", "password/change/", auth_views.PasswordChangeView, {
+        "template_name": "registration/change_password.html",
+        "success_url": reverse_lazy("password-change-done")}),
+    ("password-change-done", "password/change/done/",
+     auth_views.PasswordChangeDoneView,
+     {"template_name": "registration/change_password_done.html"}),
+)  # fmt: skip
+urlpatterns += [
+    path(route, view.as_view(**options), name=name)
+    for name, route, view, options in PASSWORD_VIEWS
+]
+urlpatterns += [
+    path("welcome/", people.first_run, name="first-run"),
+    path("invitations/<str:token>/", invitations.accept, name="invitation"),
+    path(
+        "projects/<int:project_id>/invitations/",
+        invitations.project_invitations,
+        name="project-invitations",
+    ),
+    path(
+        "projects/<int:project_id>/invitations/<int:invitation_id>/resend/",
+        invitations.invitation_resend,
+        name="project-invitation-resend",
+    ),
+    path(
+        "projects/<int:project_id>/invitations/<int:invitation_id>/revoke/",
+        invitations.invitation_revoke,
+        name="project-invitation-revoke",
+    ),
+    path(
+        "projects/<int:project_id>/members/<int:member_id>/deactivate/",
+        people.deactivate,
+        name="project-member-deactivate",
+    ),
+    path(
+        "projects/<int:project_id>/members/<int:member_id>/reactivate/",
+        people.reactivate,
+        name="project-member-reactivate",
     ),
 ]
 

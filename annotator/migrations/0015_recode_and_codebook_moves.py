@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotator", "0013_job_file_roles"),
+        ("annotator", "0014_invitations"),
     ]
 
     operations = [

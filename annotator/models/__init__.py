@@ -30,6 +30,7 @@ from annotator.models.jobs import (
     JobState,
     ShowsJob,
 )
+from annotator.models.people import Invitation, InvitationQuerySet
 from annotator.models.projects import (
     DesignChange,
     Membership,
@@ -63,6 +64,8 @@ __all__ = [
     "GoldMethod",
     "GoldRun",
     "GoldWaiting",
+    "Invitation",
+    "InvitationQuerySet",
     "Job",
     "JobChunk",
     "JobFile",

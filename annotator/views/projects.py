@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpResponse
@@ -10,8 +12,9 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from annotator import access
+from annotator import access, access_people
 from annotator.forms import MemberForm, ProjectForm
+from annotator.forms_people import InvitationForm
 from annotator.models import Membership, WorkItem
 from annotator.progress import coder_rows
 from annotator.services import (
@@ -112,7 +115,7 @@ def project_create(request: HtmxHttpRequest) -> HttpResponse:
     form = ProjectForm(
         request.POST or None,
         corpora=access.visible_corpora(request.user),
-        users=access.addable_users(request.user),
+        users=access_people.addable_users(request.user),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -156,7 +159,7 @@ def project_members(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
         access.Can.MANAGE,
         refusal="Only the project's managers can change its members.",
     )
-    users = access.addable_users(request.user)
+    users = access_people.addable_users(request.user)
     form = MemberForm(request.POST or None, project=project, users=users)
     notice = ""
     if request.method == "POST" and form.is_valid():
@@ -173,6 +176,10 @@ def project_members(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     memberships = project.memberships.select_related("user").order_by(
         "role", "user__username"
     )
+    members = get_user_model().objects.filter(memberships__project=project)
+    switchable = set(
+        access_people.deactivatable(request.user, members).values_list("pk", flat=True)
+    )
     return render(
         request,
         partial(request, "annotator/project_members.html", "member-table"),
@@ -182,5 +189,9 @@ def project_members(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
             "form": form,
             "roles": Membership.Role.choices,
             "notice": notice,
+            "switchable": switchable,
+            "invitations": project.invitations.pending().select_related("invited_by"),
+            "invite_form": InvitationForm(),
+            "invitation_days": settings.INVITATION_VALID_DAYS,
         },
     )

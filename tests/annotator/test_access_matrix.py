@@ -27,7 +27,7 @@ from rest_framework.authtoken.models import Token
 from annotator.demo import managers_group
 from annotator.gold import refresh_gold
 from annotator.models import Assignment, Membership
-from annotator.services import claim_next_span, submit_annotation
+from annotator.services import claim_next_span, invitations, submit_annotation
 from annotator.services.archive_jobs import request_archive
 from annotator.services.jobs import request_gold_refresh
 from tests.factories import UserFactory, make_project
@@ -220,6 +220,34 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     ),
     # Django's admin: staff only.
     "admin": ("GET", {"staff": 200, "_": 302}),
+    # People: the first-run form only while there is no account (never here);
+    # an invitation's link for whoever holds it (the page says who may accept);
+    # password reset for anyone, password change for the signed in.
+    "first-run": ("GET", {"_": 404}),
+    "invitation": ("GET", {"_": 200}),
+    "password-reset": ("GET", {"_": 200}),
+    "password-reset-done": ("GET", {"_": 200}),
+    "password-reset-confirm": ("GET", {"_": 200}),  # a bad link: says so
+    "password-reset-complete": ("GET", {"_": 200}),
+    "password-change": ("GET", {"anonymous": LOGIN, "_": 200}),
+    "password-change-done": ("GET", {"anonymous": LOGIN, "_": 200}),
+    # Invitations and deactivation: the project's managers and staff.
+    "project-invitations": (
+        "GET",
+        {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
+    ),
+    **{
+        name: (
+            "POST",
+            {"anonymous": LOGIN, **NOT_OURS, "manager": 303, "staff": 303, "_": 403},
+        )
+        for name in (
+            "project-invitation-resend",
+            "project-invitation-revoke",
+            "project-member-deactivate",
+            "project-member-reactivate",
+        )
+    },
 }
 
 
@@ -303,6 +331,10 @@ def build_world() -> dict:
     refresh_gold(project)
     job = request_gold_refresh(project, force=True)
     archive = request_archive(project)
+    invitation = invitations.invite(
+        project=project, email="invitee@example.org", role="coder",
+        by=users["manager"],
+    )  # fmt: skip
     mine = Assignment.objects.get(project=project, coder=users["coder"])
     live = claim_next_span(project=project, coder=users["coder"])
     claim_next_span(project=other_project, coder=users["outsider"])
@@ -323,6 +355,10 @@ def build_world() -> dict:
             "family": project.codebook.family,
             "old": project.codebook.version,
             "new": project.codebook.version,
+            "invitation_id": invitation.pk,
+            "token": invitations.link_token(invitation),
+            "uidb64": "not-a-user",
+            "member_id": users["coder"].pk,
         },
         "tokens": {
             role: Token.objects.create(user=user).key for role, user in users.items()

@@ -64,6 +64,8 @@ def test_pages_run_under_the_policy_without_a_violation(page, project):
         ("project-detail", [project.pk]),
         ("project-agreement", [project.pk]),
         ("project-members", [project.pk]),
+        ("project-invitations", [project.pk]),
+        ("password-change", []),
         ("project-design", [project.pk]),
         ("project-adjudicate", [project.pk]),
         ("project-jobs", [project.pk]),

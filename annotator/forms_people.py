@@ -1,0 +1,58 @@
+"""HTML forms for people: an invitation, a new account (first manager, invitee)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+
+from annotator.access_people import INVITABLE_ROLES
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label="Email address", max_length=254)
+    role = forms.ChoiceField(choices=INVITABLE_ROLES)
+
+
+class AccountForm(forms.Form):
+    """A username, an address and a password typed twice; the service checks the
+    name is free and the password passes Django's validators."""
+
+    username = forms.CharField(max_length=150, widget=forms.TextInput(
+        attrs={"autocomplete": "username", "autocapitalize": "none"}
+    ))  # fmt: skip
+    email = forms.EmailField(label="Email address", max_length=254)
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password1") != cleaned.get("password2"):
+            self.add_error("password2", "The two passwords differ.")
+        return cleaned
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """The service's errors, each on its field (password → the first box)."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error.messages)
+            return
+        for field, messages in error.message_dict.items():
+            field = {"password": "password1"}.get(field, field)
+            self.add_error(field if field in self.fields else None, messages)
+
+
+class InviteeAccountForm(AccountForm):
+    """The invitee's account: the address is the invitation's."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["email"]

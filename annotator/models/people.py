@@ -1,0 +1,74 @@
+"""Invitations: a manager asks someone, by email, into a project with a role."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from annotator.models.projects import Membership, Project
+
+User = settings.AUTH_USER_MODEL
+
+
+def new_invitation_key() -> str:
+    """The random part of an invitation's link; a resend draws a new one, so the
+    links sent before stop working."""
+    return secrets.token_urlsafe(16)
+
+
+class InvitationQuerySet(models.QuerySet):
+    def pending(self) -> InvitationQuerySet:
+        """Neither accepted nor revoked (an expired one is pending: resend it)."""
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+
+
+class Invitation(models.Model):
+    """One invitation. Its link is signed (services/invitations.py); this row makes
+    it single use: accepting sets `accepted_at` in one conditional UPDATE."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(help_text="Stored lower-cased.")
+    role = models.CharField(max_length=10, choices=Membership.Role)
+    key = models.CharField(max_length=32, default=new_invitation_key)
+    invited_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        constraints = [
+            # One open invitation per address and project: a second is a resend.
+            models.UniqueConstraint(
+                fields=["project", "email"],
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} as {self.role} in {self.project}"
+
+    @property
+    def expires_at(self):
+        """When the link last sent stops working (INVITATION_VALID_DAYS after it)."""
+        return self.sent_at + timedelta(days=settings.INVITATION_VALID_DAYS)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at < timezone.now()
