@@ -143,6 +143,20 @@ def project_for(
     return project
 
 
+CLONE_REFUSAL = (
+    "Only the project's managers who may create projects (the Managers group, "
+    "staff) clone it."
+)
+
+
+def project_to_clone(user: User, project_id: int) -> Project:
+    """A project the user manages and may copy into a new one: cloning creates a
+    project, so it also needs can_create_projects (404 / 403)."""
+    project = project_for(user, project_id, Can.MANAGE, refusal=CLONE_REFUSAL)
+    require(can_create_projects(user), CLONE_REFUSAL)
+    return project
+
+
 # Jobs (long work a request asked for) are the managers': coders and reviewers see
 # how fresh the gold is, never the jobs behind it.
 JOBS_REFUSAL = "Only the project's managers see its jobs."

@@ -16,7 +16,9 @@ from annotator.views import (
     corpora,
     design,
     errors,
+    imports,
     jobs,
+    lifecycle,
     projects,
     tokens,
 )
@@ -60,6 +62,21 @@ urlpatterns += [
         "projects/<int:project_id>/design/",
         design.project_design,
         name="project-design",
+    ),
+    path(
+        "projects/<int:project_id>/lifecycle/",
+        lifecycle.project_lifecycle,
+        name="project-lifecycle",
+    ),
+    path(
+        "projects/<int:project_id>/codings/import/",
+        imports.codings_import,
+        name="project-codings-import",
+    ),
+    path(
+        "projects/<int:project_id>/clone/",
+        lifecycle.project_clone,
+        name="project-clone",
     ),
     path(
         "projects/<int:project_id>/design/preview/",

@@ -12,33 +12,67 @@ def fill(apps, schema_editor):
     from annotator.gold.queue import rebuild_waiting
     from annotator.models import GoldRun, Project
 
+    # Only the id: a column added to Project later does not exist yet here.
     for project in Project.objects.filter(
         pk__in=GoldRun.objects.values("project_id")
-    ):
+    ).only("pk"):
         rebuild_waiting(project)
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotator', '0008_goldlabel_bulk_writes'),
-        ('corpus', '0002_corpus_uploader'),
+        ("annotator", "0008_goldlabel_bulk_writes"),
+        ("corpus", "0002_corpus_uploader"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='GoldWaiting',
+            name="GoldWaiting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('n_ratings', models.PositiveSmallIntegerField()),
-                ('n_codes', models.PositiveSmallIntegerField()),
-                ('position', models.PositiveBigIntegerField()),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='annotator.project')),
-                ('span', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='corpus.span')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("n_ratings", models.PositiveSmallIntegerField()),
+                ("n_codes", models.PositiveSmallIntegerField()),
+                ("position", models.PositiveBigIntegerField()),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="annotator.project",
+                    ),
+                ),
+                (
+                    "span",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="corpus.span",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(models.F('project'), models.OrderBy(models.F('n_ratings'), descending=True), models.OrderBy(models.F('n_codes'), descending=True), models.F('position'), name='goldwaiting_queue_order')],
-                'constraints': [models.UniqueConstraint(fields=('project', 'span'), name='goldwaiting_unique')],
+                "indexes": [
+                    models.Index(
+                        models.F("project"),
+                        models.OrderBy(models.F("n_ratings"), descending=True),
+                        models.OrderBy(models.F("n_codes"), descending=True),
+                        models.F("position"),
+                        name="goldwaiting_queue_order",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("project", "span"), name="goldwaiting_unique"
+                    )
+                ],
             },
         ),
         migrations.RunPython(fill, migrations.RunPython.noop),
