@@ -38,7 +38,7 @@ def _clone_form(request: HtmxHttpRequest, project) -> ProjectForm:
         ],
     }
     form = ProjectForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         initial=initial,
         corpora=access.visible_corpora(request.user).filter(pk=project.corpus_id),
         users=access.addable_users(request.user),
@@ -55,8 +55,9 @@ def project_lifecycle(request: HtmxHttpRequest, project_id: int) -> HttpResponse
     project = access.project_for(
         request.user, project_id, access.Can.MANAGE, refusal=REFUSAL
     )
-    form = LifecycleForm(request.POST or None, project=project)
-    if request.method == "POST" and form.is_valid():
+    posted = request.method == "POST"  # an empty post is bound: "required"
+    form = LifecycleForm(request.POST if posted else None, project=project)
+    if posted and form.is_valid():
         try:
             if form.cleaned_data["action"] == "close":
                 released = close_project(project)
