@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from annotator import access
-from annotator.forms import CodingsImportForm
+from annotator.lifecycle_forms import CodingsImportForm
 from annotator.models import Job, JobKind
 from annotator.services.codings_import import request_codings_import
 from annotator.views.base import HtmxHttpRequest, partial, see_other

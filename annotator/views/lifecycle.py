@@ -9,7 +9,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from annotator import access
-from annotator.forms import LifecycleForm, ProjectForm
+from annotator.forms import ProjectForm
+from annotator.lifecycle_forms import LifecycleForm
 from annotator.models import Assignment, Codebook
 from annotator.services.lifecycle import (
     clone_design,
