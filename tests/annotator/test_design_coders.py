@@ -84,7 +84,7 @@ def test_coder_changes_are_checked(project, manager):
     with pytest.raises(ValidationError) as caught:
         preview_design(project, remove_coders=[manager])
     assert "remove_coders" in caught.value.message_dict
-    # k stays 2 with one coder left: allowed (the project page warns); raising it is not.
+    # k stays 2 with one coder left: allowed (the project page warns); not k = 3.
     with pytest.raises(ValidationError, match="at least 3 coders; this project has 1"):
         change_design(project, coders_per_span=3, remove_coders=[ann])
     with pytest.raises(ValidationError, match="Nothing to change"):
