@@ -143,10 +143,7 @@ def project_for(
     return project
 
 
-CLONE_REFUSAL = (
-    "Only the project's managers who may create projects (the Managers group, "
-    "staff) clone it."
-)
+CLONE_REFUSAL = "Only a project's managers who may create projects clone it."
 
 
 def project_to_clone(user: User, project_id: int) -> Project:

@@ -10,7 +10,7 @@ from annotator.models import Annotation, Assignment, Membership, Project, WorkIt
 from annotator.services import claim_next_span, set_membership, submit_annotation
 from annotator.services.closed import ProjectClosed
 from annotator.services.lifecycle import clone_project, close_project, reopen_project
-from tests.factories import make_project
+from tests.factories import UserFactory, make_project
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -203,3 +203,13 @@ def test_clone_page_prefilled_full_partial_and_post(client, manager, project):
     assert response["Location"] == clone.get_absolute_url()
     assert clone.seed == 7 and clone.sample_share == 0.5
     assert clone.memberships.filter(role=Membership.Role.CODER).count() == 2
+
+
+def test_a_manager_outside_the_managers_group_may_not_clone(client, project):
+    outside = UserFactory(username="lone-manager")
+    set_membership(project=project, user=outside, role="manager")
+    client.force_login(outside)
+    response = client.get(clone_url(project))
+    assert response.status_code == 403
+    assert b"who may create projects" in response.content
+    assert client.get(lifecycle_url(project)).status_code == 200
