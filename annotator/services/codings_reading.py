@@ -144,7 +144,8 @@ def _jsonl_rows(text: io.TextIOBase, problems: Problems) -> Iterator[Row]:
 
 def _whole(row: Row, name: str, problems: Problems) -> int | None:
     value = row.fields.get(name, "")
-    if not value.isdigit():
+    # ASCII digits only ("²" is a digit to Python), and within a database's bigint.
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
         problems.add(row.line, name, f"'{shown(value)}' is not a whole number.")
         return None
     return int(value)
@@ -153,13 +154,14 @@ def _whole(row: Row, name: str, problems: Problems) -> int | None:
 def _locate(project: Project, rows: list[Row], problems: Problems) -> None:
     """Each row's span and work item in the project (its queue)."""
     by_title: dict[str, list[int]] = {}
-    titles = {
-        r.fields["document_title"] for r in rows if r.fields.get("document_title")
-    }
-    for title, pk in Document.objects.filter(
-        corpus_id=project.corpus_id, title__in=titles
-    ).values_list("title", "id"):
-        by_title.setdefault(title, []).append(pk)
+    titles = sorted(
+        {r.fields["document_title"] for r in rows if r.fields.get("document_title")}
+    )
+    for at in range(0, len(titles), BATCH):
+        for title, pk in Document.objects.filter(
+            corpus_id=project.corpus_id, title__in=titles[at : at + BATCH]
+        ).values_list("title", "id"):
+            by_title.setdefault(title, []).append(pk)
     wanted: dict[tuple[int, int], list[Row]] = {}
     for row in rows:
         f = row.fields
@@ -208,16 +210,19 @@ def _locate(project: Project, rows: list[Row], problems: Problems) -> None:
                 project=project, span_id__in=spans[at : at + BATCH]
             ).values_list("span_id", "id")
         )
+    looked_up = {id(row) for group in wanted.values() for row in group}
     for row in rows:
         if row.span_id is not None:
             row.item_id = items.get(row.span_id)
-        if row.item_id is None and (row.span_id or (row.fields.get("span_index"))):
-            what = "span_id" if row.fields.get("span_id") else "span_index"
-            if row.span_id is None and what == "span_index":
-                message = "no such span in that document."
-            else:
-                message = f"span {row.span_id} is not one this project codes."
-            problems.add(row.line, what, message)
+            if row.item_id is None:
+                field_name = "span_id" if row.fields.get("span_id") else "span_index"
+                problems.add(
+                    row.line,
+                    field_name,
+                    f"span {row.span_id} is not one this project codes.",
+                )
+        elif id(row) in looked_up:  # a document and index that name no span
+            problems.add(row.line, "span_index", "no such span in that document.")
 
 
 def _category_key(dimension, row: Row, problems: Problems) -> str | None:

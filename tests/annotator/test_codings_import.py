@@ -157,6 +157,8 @@ def test_conflicting_reimport_is_refused_whole(project):
     "row, line_field, words",
     [
         ("x,ann,topic,arms,", "field 'span_id'", "not a whole number"),
+        ("²,ann,topic,arms,", "field 'span_id'", "not a whole number"),
+        ("9" * 30 + ",ann,topic,arms,", "field 'span_id'", "not a whole number"),
         ("999999,ann,topic,arms,", "field 'span_id'", "not one this project codes"),
         ("{span},zed,topic,arms,", "field 'coder'", "not a coder of this project"),
         ("{span},ann,mood,arms,", "field 'dimension'", "not a dimension"),
@@ -183,6 +185,23 @@ def test_every_error_names_line_and_field_and_nothing_is_written(
     assert Annotation.objects.filter(project=project).count() == 0
     assert Assignment.objects.filter(project=project).count() == 0
     assert ChangeCounter.objects.number_of(project) is None
+
+
+def test_a_document_and_index_naming_no_span_is_one_problem(project):
+    document = project.corpus.documents.first()
+    lines = [
+        "document_id,span_index,coder,dimension,category",
+        f"{document.pk},99,ann,topic,arms",
+        "7x,0,ann,topic,arms",
+        "12345678,0,ann,topic,arms",
+    ]
+    with pytest.raises(CodingsImportFailed) as caught:
+        run(project, lines)
+    assert sorted(caught.value.messages) == [
+        "codings.csv, line 2, field 'span_index': no such span in that document.",
+        "codings.csv, line 3, field 'document_id': '7x' is not a whole number.",
+        "codings.csv, line 4, field 'span_index': no such span in that document.",
+    ]
 
 
 def test_bad_header_and_bad_json_name_line_and_field(project):
