@@ -20,59 +20,26 @@ def fill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("annotator", "0008_goldlabel_bulk_writes"),
-        ("corpus", "0002_corpus_uploader"),
+        ('annotator', '0008_goldlabel_bulk_writes'),
+        ('corpus', '0002_corpus_uploader'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="GoldWaiting",
+            name='GoldWaiting',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("n_ratings", models.PositiveSmallIntegerField()),
-                ("n_codes", models.PositiveSmallIntegerField()),
-                ("position", models.PositiveBigIntegerField()),
-                (
-                    "project",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="annotator.project",
-                    ),
-                ),
-                (
-                    "span",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="corpus.span",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('n_ratings', models.PositiveSmallIntegerField()),
+                ('n_codes', models.PositiveSmallIntegerField()),
+                ('position', models.PositiveBigIntegerField()),
+                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='annotator.project')),
+                ('span', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='corpus.span')),
             ],
             options={
-                "indexes": [
-                    models.Index(
-                        models.F("project"),
-                        models.OrderBy(models.F("n_ratings"), descending=True),
-                        models.OrderBy(models.F("n_codes"), descending=True),
-                        models.F("position"),
-                        name="goldwaiting_queue_order",
-                    )
-                ],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("project", "span"), name="goldwaiting_unique"
-                    )
-                ],
+                'indexes': [models.Index(models.F('project'), models.OrderBy(models.F('n_ratings'), descending=True), models.OrderBy(models.F('n_codes'), descending=True), models.F('position'), name='goldwaiting_queue_order')],
+                'constraints': [models.UniqueConstraint(fields=('project', 'span'), name='goldwaiting_unique')],
             },
         ),
         migrations.RunPython(fill, migrations.RunPython.noop),
