@@ -20,11 +20,10 @@ it, so no page or endpoint shows a coder another coder's codes, comments, counts
 or names. A request for a project the user may not SEE is answered 404 (the
 project is not revealed); a project they see but may not act on, 403.
 
-Pages, the API (including the coders' one-query check), exports, agreement and
-adjudication all call this module. Services are called from commands and tests
-too, so they re-check what their writes rely on (a claim needs a coder's membership
-row, with the role constant defined here; a submit needs the coder's own claim), and
-the templates show links by the flags computed here.
+Pages, the API, exports, agreement and adjudication all call this module; services
+(also called from commands) re-check what their writes rely on (a claim needs a
+coder's membership row, a submit the coder's own claim); templates show links by
+the flags computed here.
 """
 
 from __future__ import annotations
@@ -61,14 +60,9 @@ MANAGERS_GROUP = "Managers"
 # The corpus permissions the Managers group holds (see and import corpora, exclude
 # page chrome). Migration 0002 creates the group with a frozen copy of this list.
 MANAGERS_PERMISSIONS = (
-    "view_corpus",
-    "add_corpus",
-    "change_corpus",
-    "view_document",
-    "add_document",
-    "change_document",
-    "view_span",
-    "change_span",
+    *("view_corpus", "add_corpus", "change_corpus"),
+    *("view_document", "add_document", "change_document"),
+    *("view_span", "change_span"),
 )
 
 
@@ -141,6 +135,17 @@ def project_for(
     if project is None:
         raise Http404("No such project.")
     check(user, project.user_role, action, refusal)
+    return project
+
+
+CLONE_REFUSAL = "Only a project's managers who may create projects clone it."
+
+
+def project_to_clone(user: User, project_id: int) -> Project:
+    """A project the user manages and may copy into a new one: cloning creates a
+    project, so it also needs can_create_projects (404 / 403)."""
+    project = project_for(user, project_id, Can.MANAGE, refusal=CLONE_REFUSAL)
+    require(can_create_projects(user), CLONE_REFUSAL)
     return project
 
 

@@ -301,7 +301,7 @@ class MemberForm(forms.Form):
 
 
 class DesignForm(forms.Form):
-    """An existing project's design: k, the sample share (in %) and the lease.
+    """An existing project's design: k, the sample share (in %), the lease, coders.
 
     The bounds here shape the input; services.design checks the values and says
     what a change does to the queue.
@@ -327,7 +327,24 @@ class DesignForm(forms.Form):
         help_text="Applies to new claims; claims already made keep their expiry.",
     )
 
-    def __init__(self, *args, project, **kwargs) -> None:
+    add_coders = forms.ModelMultipleChoiceField(
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Add coders",
+        help_text="They code from their next claim on.",
+    )
+    remove_coders = forms.ModelMultipleChoiceField(
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Remove coders",
+        help_text="Their open claims go back to the pool; their codings stay.",
+    )
+
+    def __init__(self, *args, project, users, **kwargs) -> None:
+        """`users`: whom the manager may name (access.addable_users)."""
+        from annotator.models import Membership
         from annotator.services.design import MAX_CODERS_PER_SPAN, MAX_LEASE_MINUTES
 
         kwargs.setdefault(
@@ -341,6 +358,13 @@ class DesignForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["coders_per_span"].widget.attrs["max"] = MAX_CODERS_PER_SPAN
         self.fields["lease_minutes"].widget.attrs["max"] = MAX_LEASE_MINUTES
+        coders = Membership.objects.filter(project=project, role="coder")
+        self.fields["add_coders"].queryset = users.exclude(
+            pk__in=coders.values("user_id")
+        )
+        self.fields["remove_coders"].queryset = users.model.objects.filter(
+            pk__in=coders.values("user_id")
+        ).order_by("username")
 
     def changes(self) -> dict:
         """Keyword arguments for services.change_design (share as a fraction);
@@ -350,6 +374,8 @@ class DesignForm(forms.Form):
             "coders_per_span": data["coders_per_span"],
             "sample_share": float(data["sample_share"]) / 100,
             "lease_minutes": data["lease_minutes"],
+            "add_coders": list(data["add_coders"]),
+            "remove_coders": list(data["remove_coders"]),
         }
         return {name: values[name] for name in self.changed_data}
 

@@ -260,6 +260,10 @@ class AnnotationRowSerializer(ExportSpanFields):
     comment = serializers.CharField(allow_blank=True)
     seconds = serializers.FloatField(allow_null=True)
     codebook_version = serializers.IntegerField()
+    source = serializers.ChoiceField(
+        choices=["coded", "imported"],
+        help_text="coded here, or imported (manage.py import_codings, the upload page)",
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

@@ -20,6 +20,8 @@ from annotator.gold import refresh_gold
 from annotator.models import Job, JobKind
 from annotator.services import agreement_jobs, job_files, jobs
 from annotator.services.archive_jobs import run_archive, run_restore
+from annotator.services.codings_import import run_codings_import
+from annotator.services.codings_reading import CodingsImportFailed
 from annotator.services.corpus_import import run_corpus_import
 from corpus.importing import ImportFailed
 
@@ -30,6 +32,8 @@ RETRY_BUSY_AFTER = timedelta(seconds=5)
 def in_words(error: BaseException) -> str:
     """Why a job failed, for the manager reading the job page."""
     if isinstance(error, ImportFailed):  # names the file, line and field
+        return f"{error} Nothing was imported."
+    if isinstance(error, CodingsImportFailed):  # each problem's line and field
         return f"{error} Nothing was imported."
     if isinstance(error, ArchiveError):  # names the line, table and field
         return f"{error} Nothing was restored."
@@ -75,6 +79,7 @@ WORK = {
     JobKind.CORPUS_IMPORT: run_corpus_import,
     JobKind.ARCHIVE: run_archive,
     JobKind.RESTORE: run_restore,
+    JobKind.CODINGS_IMPORT: run_codings_import,
 }
 
 

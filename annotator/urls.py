@@ -19,8 +19,10 @@ from annotator.views import (
     design,
     downloads,
     errors,
+    imports,
     invitations,
     jobs,
+    lifecycle,
     people,
     projects,
     reading,
@@ -71,6 +73,21 @@ urlpatterns += [
         "projects/<int:project_id>/design/",
         design.project_design,
         name="project-design",
+    ),
+    path(
+        "projects/<int:project_id>/lifecycle/",
+        lifecycle.project_lifecycle,
+        name="project-lifecycle",
+    ),
+    path(
+        "projects/<int:project_id>/codings/import/",
+        imports.codings_import,
+        name="project-codings-import",
+    ),
+    path(
+        "projects/<int:project_id>/clone/",
+        lifecycle.project_clone,
+        name="project-clone",
     ),
     path(
         "projects/<int:project_id>/design/preview/",

@@ -42,6 +42,7 @@ from annotator.services import (
     submit_annotation,
     unskip_span,
 )
+from annotator.services.closed import ProjectClosed
 from annotator.spans import span_in_context
 
 CONFLICT = OpenApiResponse(
@@ -101,6 +102,7 @@ class ClaimView(APIView):
             200: ClaimSerializer,
             204: OpenApiResponse(description="Nothing is left for you to code."),
             403: FORBIDDEN,
+            409: OpenApiResponse(description="The project is closed."),
             404: NOT_FOUND,
         },
         summary="Claim your next span",
@@ -114,6 +116,8 @@ class ClaimView(APIView):
             assignment = claim_next_span(
                 project=project, coder=request.user, shown=True
             )
+        except ProjectClosed as error:
+            return Response({"detail": _detail(error)}, status.HTTP_409_CONFLICT)
         except ValidationError as error:
             return Response({"detail": _detail(error)}, status.HTTP_403_FORBIDDEN)
         if assignment is None:

@@ -21,6 +21,7 @@ from annotator.archive.checks import (
 )
 from annotator.archive.lines import archive_lines
 from annotator.archive.tables import (
+    ADDED_LATER,
     BATCH,
     BATCH_BYTES,
     FORMAT,
@@ -163,6 +164,9 @@ class _Restorer:
             raise Problem(min(unknown), "not a field of this table.")
         for f in table.model._meta.concrete_fields:
             if f.primary_key:
+                continue
+            if f.attname not in fields and (table.name, f.attname) in ADDED_LATER:
+                typed[f.attname] = f.get_default()  # an archive older than it
                 continue
             if f.attname not in fields:
                 raise Problem(f.attname, "missing.")

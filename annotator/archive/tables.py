@@ -50,6 +50,12 @@ USER_FIELDS = (
     "date_joined",
 )
 
+# Fields added after VERSION 1 was written: an archive without them restores
+# with their defaults (a code "coded" here, a project open). {(table, field)}.
+ADDED_LATER = frozenset(
+    {("annotator.annotation", "source"), ("annotator.project", "closed_at")}
+)
+
 
 class ArchiveError(ValidationError):
     """The file is not a restorable archive, or it clashes with the database."""

@@ -344,6 +344,7 @@ ANNOTATION = Table(
     Column("comment", "comment"),
     Column("seconds", "seconds"),
     Column("codebook_version", "codebook__version"),
+    Column("source", "source"),  # coded here, or imported (provenance)
     Column("created_at", "created_at", to_json=iso),
     Column("updated_at", "updated_at", to_json=iso),
 )

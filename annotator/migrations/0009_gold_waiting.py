@@ -12,9 +12,10 @@ def fill(apps, schema_editor):
     from annotator.gold.queue import rebuild_waiting
     from annotator.models import GoldRun, Project
 
+    # Only the id: a column added to Project later does not exist yet here.
     for project in Project.objects.filter(
         pk__in=GoldRun.objects.values("project_id")
-    ):
+    ).only("pk"):
         rebuild_waiting(project)
 
 

@@ -76,6 +76,10 @@ class AnnotationQuerySet(models.QuerySet):
 
 
 class Annotation(models.Model):
+    class Source(models.TextChoices):
+        CODED = "coded", "coded here"
+        IMPORTED = "imported", "imported"
+
     assignment = models.OneToOneField(
         Assignment, on_delete=models.CASCADE, related_name="annotation"
     )
@@ -91,6 +95,11 @@ class Annotation(models.Model):
         null=True, blank=True, help_text="From showing the span to the first submit."
     )
     submission_token = models.CharField(max_length=64, blank=True)
+    # Provenance: coded on the coding screen or API, or brought in by
+    # services.codings_import (a database default: the submit's SQL names no source).
+    source = models.CharField(
+        max_length=10, choices=Source, default=Source.CODED, db_default=Source.CODED
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # The project's change number of the last write (ChangeCounter): what a gold

@@ -24,6 +24,7 @@ class JobKind(models.TextChoices):
     ARCHIVE = "archive", "project archive"
     RESTORE = "restore", "project restore"
     AGREEMENT = "agreement", "agreement report"
+    CODINGS_IMPORT = "codings_import", "codings import"
 
 
 # What a kind's progress counts ("40 % (400 of 1,000 ratings)").
@@ -33,6 +34,7 @@ UNITS = {
     JobKind.ARCHIVE: "rows",
     JobKind.RESTORE: "bytes",
     JobKind.AGREEMENT: "resamples",
+    JobKind.CODINGS_IMPORT: "bytes",
 }
 
 

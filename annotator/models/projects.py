@@ -106,6 +106,9 @@ class Project(models.Model):
         User, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set while the project is closed (services.lifecycle): no claims, no submits;
+    # every page, gold, agreement and export still read it.
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ProjectQuerySet.as_manager()
 
@@ -139,6 +142,10 @@ class Project(models.Model):
         problem = gold_methods_problem(self.gold_methods)
         if problem:
             raise ValidationError({"gold_methods": f"gold_methods {problem}"})
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
 
     def role_of(self, user) -> str | None:
         """The user's role here (None if not a member)."""

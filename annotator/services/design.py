@@ -1,4 +1,4 @@
-"""A project's design: can it be met; change k, the sample, the lease after creation.
+"""A project's design: can it be met; change k, the sample, the lease, the coders.
 
 The rules, applied by change_design in one transaction and shown by preview_design
 before anything is written:
@@ -21,11 +21,14 @@ before anything is written:
 - k = 1 has no sample (as at creation): lowering k to 1 takes out every sampled
   span with at most one coding or claim; raising k from 1 draws the sample anew.
 - The lease: new claims get the new length; claims already made keep their expiry.
+- Coders may join or leave in the same change (services.design_coders): a
+  leaving coder's open claims are released, their codings stay.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 
@@ -36,6 +39,11 @@ from django.db.models.functions import Greatest
 
 from annotator.access import CODER
 from annotator.models import DesignChange, Membership, Project, WorkItem
+from annotator.services.design_coders import (
+    CoderChange,
+    apply_coder_change,
+    coder_change,
+)
 from annotator.services.queue import reopen_queues
 from annotator.services.queue_sql import DOCUMENT_SHIFT
 from annotator.services.submits import next_change
@@ -122,10 +130,11 @@ class DesignEffect:
     more: int = 0  # codings the queue must now hand out in addition
     fewer: int = 0  # codings planned but no longer needed (none done is discarded)
     over: int = 0  # sampled spans whose codings and claims exceed the new k
+    coders: CoderChange | None = None  # coders joining or leaving
 
     @property
     def changed(self) -> bool:
-        return self.before != self.after
+        return self.before != self.after or bool(self.coders and self.coders.changed)
 
     @property
     def targets_changed(self) -> bool:
@@ -141,9 +150,10 @@ class DesignEffect:
             what.append(f"sample {b['sample_share']:.0%} → {a['sample_share']:.0%}")
         if b["lease_minutes"] != a["lease_minutes"]:
             what.append(f"lease {b['lease_minutes']} → {a['lease_minutes']} min")
+        coders = self.coders.lines() if self.coders else []
         if not what:
-            return ["No change."]
-        lines = [", ".join(what)]
+            return coders or ["No change."]
+        lines = [", ".join(what), *coders]
         if self.added or self.removed:
             lines.append(
                 f"{len(self.added)} spans join the reliability sample, "
@@ -284,10 +294,12 @@ def _after(project: Project, changes: dict) -> dict:
     return after
 
 
-def _check_coders(project: Project, after: dict) -> None:
+def _check_coders(project: Project, after: dict, coders: CoderChange) -> None:
+    """k changed beyond the coders there will be is refused; fewer coders than
+    an unchanged k is what the project page warns of, and allowed."""
     k = after["coders_per_span"]
     if k != project.coders_per_span:
-        problem = design_problem(k, n_coders(project))
+        problem = design_problem(k, coders.after)
         if problem:
             raise ValidationError({"coders_per_span": problem})
 
@@ -298,6 +310,8 @@ def preview_design(
     coders_per_span: int | None = None,
     sample_share: float | None = None,
     lease_minutes: int | None = None,
+    add_coders: Sequence = (),
+    remove_coders: Sequence = (),
 ) -> DesignEffect:
     """What change_design would do with these values; nothing is written."""
     changes = {
@@ -306,8 +320,11 @@ def preview_design(
         "lease_minutes": lease_minutes,
     }
     after = _after(project, changes)
-    _check_coders(project, after)
-    return _effect(project, after)
+    coders = coder_change(project, add_coders, remove_coders)
+    _check_coders(project, after, coders)
+    effect = _effect(project, after)
+    effect.coders = coders
+    return effect
 
 
 def _update_in_batches(ids: list[int], **values) -> None:
@@ -322,6 +339,8 @@ def change_design(
     coders_per_span: int | None = None,
     sample_share: float | None = None,
     lease_minutes: int | None = None,
+    add_coders: Sequence = (),
+    remove_coders: Sequence = (),
     by=None,
 ) -> DesignChange:
     """Change k, the sample share and the lease of a project that exists (the
@@ -346,10 +365,15 @@ def change_design(
         "lease_minutes": lease_minutes,
     }
     after = _after(project, changes)
-    _check_coders(project, after)
-    effect = _effect(project, after)
-    if not effect.changed:
+    coders = coder_change(project, add_coders, remove_coders)
+    _check_coders(project, after, coders)
+    if after == _values(project) and not coders.changed:
         raise ValidationError("Nothing to change: the design is already so.")
+    # First, as the members page would: a leaving coder's claims go back before
+    # the targets are computed from what each span has taken.
+    apply_coder_change(project, coders, by=by)
+    effect = _effect(project, after)
+    effect.coders = coders
     k = after["coders_per_span"]
     _update_in_batches(effect.added, in_sample=True)
     _update_in_batches(effect.removed, in_sample=False, target=_at_least(1))

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import (
     DEFAULT_DB_ALIAS,
     DatabaseError,
@@ -37,6 +38,8 @@ from corpus.db import fast_path
 BUSY = "busy"  # start_job: another job of the project and kind is running
 PROGRESS_EVERY = 0.5  # seconds between two progress writes of one job
 SUPERSEDED_NOTE = "superseded by a newer request before it started"
+# Kinds whose waiting job a newer request refuses to replace (its input is an upload).
+NEVER_SUPERSEDED = frozenset({JobKind.CODINGS_IMPORT})
 
 
 def this_worker() -> str:
@@ -80,6 +83,12 @@ def request_job(
                 .filter(state=JobState.QUEUED)
                 .select_for_update()
             )
+            if waiting and kind in NEVER_SUPERSEDED:
+                # Its upload is its own work, not a newer request for the same.
+                raise ValidationError(
+                    f"A {waiting[0].get_kind_display()} of this project is waiting "
+                    "already; send this one when it has run."
+                )
             for old in waiting:
                 options = merge_options(kind, old.options, options)
             Job.objects.filter(pk__in=[j.pk for j in waiting]).update(

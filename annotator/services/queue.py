@@ -28,6 +28,7 @@ from annotator.db import (
 )
 from annotator.models import Assignment, Project, WorkItem
 from annotator.services import queue_sql as sql
+from annotator.services.closed import CLOSED, ProjectClosed
 from annotator.services.queue_sql import DOCUMENT_SHIFT
 from corpus.db import fast_path
 
@@ -164,10 +165,12 @@ def _lock_coder(
         extra = ", set_config('synchronous_commit', 'off', true)"
     locked = fetch_row(
         sql.LOCK_CODER.format(lapsed=sql.LAPSED, extra=extra, lock=for_update()),
-        [project.pk, db_time(now), project.pk, project.pk, coder.pk, CODER],
+        [project.pk, db_time(now), project.pk, project.pk, project.pk, coder.pk, CODER],
     )
     if locked is None:
         raise ValidationError("You are not a coder in this project.")
+    if locked[3]:
+        raise ProjectClosed(CLOSED)
     return bool(locked[0]), locked[1], locked[2]
 
 

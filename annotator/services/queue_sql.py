@@ -26,11 +26,14 @@ LAPSED = (
 # The coder's membership row, locked: every write of a coder's queue state takes it
 # first (see queue.lock_member). {extra} carries PostgreSQL's set_config on the
 # same round trip; {lock} is the row-lock clause.
-# Also read: the project's queue version, and the version at which this coder was
-# last told "nothing left" (see queue.claim_next_span).
+# Also read: the project's queue version, the version at which this coder was
+# last told "nothing left" (see queue.claim_next_span), and whether the project
+# is closed (services.lifecycle: a closed project takes no claims).
 LOCK_CODER = (
     "SELECT {lapsed}, (SELECT queue_version FROM annotator_project WHERE id = %s),"
-    " nothing_left_at{extra} FROM annotator_membership"
+    " nothing_left_at,"
+    " (SELECT closed_at IS NOT NULL FROM annotator_project WHERE id = %s)"
+    "{extra} FROM annotator_membership"
     " WHERE project_id = %s AND user_id = %s AND role = %s{lock}"
 )
 NOTHING_LEFT = (

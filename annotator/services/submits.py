@@ -34,6 +34,7 @@ from annotator.models import (
     WorkItem,
 )
 from annotator.models.annotations import keys_by_dimension
+from annotator.services.closed import CLOSED, ProjectClosed
 from annotator.services.labels import Chosen, resolve_labels
 from annotator.services.text import typed_text
 from corpus.db import fast_path
@@ -55,7 +56,7 @@ SUBMIT_STATE = """
 SELECT a.id, a.project_id, a.work_item_id, a.span_id, a.coder_id, a.status,
        a.claimed_at, a.shown_at, a.expires_at, a.finished_at, a.skip_reason,
        p.codebook_id, p.lease_minutes, c.version, s.document_id, s."index", s.text,
-       n.id
+       n.id, p.closed_at IS NOT NULL
 FROM annotator_assignment AS a
 JOIN annotator_project AS p ON p.id = a.project_id
 JOIN annotator_codebook AS c ON c.id = p.codebook_id
@@ -128,7 +129,9 @@ def _locked_for_submit(pk: int, coder) -> tuple[Assignment, int | None]:
         raise ValidationError("This span is not assigned to you.")
     (pk, project_id, item_id, span_id, coder_id, status, claimed_at, shown_at,
      expires_at, finished_at, skip_reason, codebook_id, lease_minutes, version,
-     document_id, index, text, annotation_id) = row  # fmt: skip
+     document_id, index, text, annotation_id, closed) = row  # fmt: skip
+    if closed:
+        raise ProjectClosed(CLOSED)
     assignment = from_row(
         Assignment, id=pk, project_id=project_id, work_item_id=item_id,
         span_id=span_id, coder_id=coder_id, status=status,

@@ -1,4 +1,4 @@
-"""The design page: a manager changes k, the sample share and the lease of a project."""
+"""The design page: a manager changes k, the sample share, the lease and the coders."""
 
 from __future__ import annotations
 
@@ -63,7 +63,9 @@ def _render(
 def project_design(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """Show the design and its history; POST applies a change (303 back here)."""
     project = _project(request, project_id)
-    form = DesignForm(request.POST or None, project=project)
+    form = DesignForm(
+        request.POST or None, project=project, users=access.addable_users(request.user)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             change = change_design(project, by=request.user, **form.changes())
@@ -81,7 +83,9 @@ def project_design_preview(request: HtmxHttpRequest, project_id: int) -> HttpRes
     """What the posted change would do, nothing written: the preview partial for
     htmx, the design page with the preview without JavaScript."""
     project = _project(request, project_id)
-    form = DesignForm(request.POST, project=project)
+    form = DesignForm(
+        request.POST, project=project, users=access.addable_users(request.user)
+    )
     effect = None
     if form.is_valid():
         try:

@@ -107,6 +107,19 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         "GET",
         {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
     ),
+    # Close / reopen, and the codings upload: the project's managers (and staff).
+    **{
+        name: (
+            "GET",
+            {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
+        )
+        for name in ("project-lifecycle", "project-codings-import")
+    },
+    # A clone is a new project: its managers who may create projects, and staff.
+    "project-clone": (
+        "GET",
+        {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
+    ),
     # An empty preview: the form's errors, nothing changed.
     "project-design-preview": (
         "POST",

@@ -184,8 +184,8 @@ def test_design_page_query_count_does_not_grow_with_history(
         change_design(project, lease_minutes=31 + at, by=manager)
     client.force_login(manager)
     # session, user, project (+role), coders, the two permission lookups of the
-    # menu, the history with its authors
-    with django_assert_num_queries(7):
+    # menu, the history with its authors, the users to add and the coders to remove
+    with django_assert_num_queries(9):
         response = client.get(design_url(project))
     assert response.text.count("<tr><td><time") == n_changes
 

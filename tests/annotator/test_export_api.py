@@ -235,6 +235,7 @@ def expected_annotations(project) -> dict[int, dict]:
             "comment": a.comment,
             "seconds": a.seconds,
             "codebook_version": a.codebook.version,
+            "source": a.source,
             "created_at": a.created_at,
             "updated_at": a.updated_at,
         }
@@ -281,6 +282,7 @@ def test_annotations_jsonl_and_csv_round_trip(client, project, reviewer):
             "comment": r["comment"],
             "seconds": float(r["seconds"]) if r["seconds"] else None,
             "codebook_version": int(r["codebook_version"]),
+            "source": r["source"],
             "created_at": datetime.fromisoformat(r["created_at"]),
             "updated_at": datetime.fromisoformat(r["updated_at"]),
         }
