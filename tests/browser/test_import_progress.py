@@ -27,7 +27,7 @@ from tests.factories import PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DOCUMENTS = 40  # one progress step each: enough for several polls at PAUSE apiece
-PAUSE = 0.3  # seconds the worker sleeps after each step (settings.JOB_TEST_PAUSE_SECONDS)
+PAUSE = 0.3  # seconds the worker sleeps per step: settings.JOB_TEST_PAUSE_SECONDS
 PERCENT = re.compile(r"(\d+) % \(")
 
 
@@ -70,7 +70,10 @@ def sample_the_bar(page: Page, timeout: float) -> list[tuple[str, int, int, int]
 
 @pytest.mark.postgres
 def test_the_import_bar_advances_by_polling_then_links_the_corpus(
-    page, manager, tmp_path, workers: Workers  # noqa: F811
+    page,
+    manager,
+    tmp_path,
+    workers: Workers,  # noqa: F811
 ):
     source = tmp_path / "news.jsonl"
     source.write_text(jsonl(DOCUMENTS), encoding="utf-8")
