@@ -66,7 +66,11 @@ def test_a_job_page_shows_progress_and_polls_until_done(client, project):
     url = reverse("job-detail", args=[job.pk])
     page = client.get(url).content.decode()
     assert "<!doctype html>" in page and f"Job {job.pk}" in page
-    assert '<progress class="job-progress" max="100" value="40">' in page
+    assert (
+        '<progress class="job-progress" aria-labelledby="job-progress-label" '
+        'max="100" value="40">' in page
+    )
+    assert '<dt id="job-progress-label">Progress</dt>' in page  # the bar's name
     assert "40 % (40 of 100 ratings)" in page and POLLING in page
     Job.objects.filter(pk=job.pk).update(
         state=JobState.DONE, done_units=100, finished_at=timezone.now()
