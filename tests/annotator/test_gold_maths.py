@@ -524,3 +524,61 @@ def test_row_argmax_equals_numpys_ties_to_the_first(rows):
     labels, best = fit._argmax_rows(post)
     np.testing.assert_array_equal(labels, post.argmax(axis=0))
     np.testing.assert_array_equal(best, post.max(axis=0, initial=0.0))
+
+
+def _per_unit_dawid_skene(r, max_iter=200, tol=1e-8, smoothing=0.01):
+    """The textbook EM over every unit (no rating patterns): the reference the
+    fit's pattern-compressed sums must reproduce."""
+    n, m, k = len(r.unit_ids), len(r.coder_ids), r.n_categories
+    counts = np.bincount(r.value * n + r.unit, minlength=k * n).reshape(k, n)
+    post = counts / np.maximum(r.n_ratings, 1)
+    cell = r.coder * k + r.value
+    ll, it, converged = -np.inf, 0, n == 0
+    while not converged and it < max_iter:
+        it += 1
+        priors = (post.sum(axis=1) + smoothing) / (n + k * smoothing)
+        table = np.stack(
+            [np.bincount(cell, post[t].take(r.unit), m * k) for t in range(k)]
+        )
+        conf = table.reshape(k, m, k).transpose(1, 0, 2) + smoothing
+        conf /= conf.sum(axis=2, keepdims=True)
+        log_conf = np.log(conf).transpose(1, 0, 2).reshape(k, m * k)
+        log_post = (
+            np.stack([np.bincount(r.unit, log_conf[t].take(cell), n) for t in range(k)])
+            + np.log(priors)[:, None]
+        )
+        top = log_post.max(axis=0)
+        norm = top + np.log(np.exp(log_post - top).sum(axis=0))
+        post = np.exp(log_post - norm)
+        ll, gain = float(norm.sum()), float(norm.sum()) - ll
+        converged = abs(gain) <= tol * len(r.unit)
+    return post.T, conf, priors, it
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 5),
+    st.integers(1, 6),
+    st.lists(
+        st.tuples(st.integers(0, 40), st.integers(0, 5), st.integers(0, 4)),
+        min_size=1,
+        max_size=150,
+    ),
+)
+def test_fit_over_rating_patterns_equals_the_per_unit_em(k, n_coders, rows):
+    # EM runs over units grouped by identical ratings, weighted by their
+    # counts; the posteriors, confusions, priors and iterations must be the
+    # per-unit EM's (to rounding).
+    from annotator.gold_maths._input import encode
+
+    seen = {}
+    for unit, coder, value in rows:
+        seen[(unit, coder % n_coders)] = value % k
+    units, coders = zip(*seen, strict=True)
+    r = encode(list(units), list(coders), list(seen.values()), k)
+    fit = dawid_skene(list(units), list(coders), list(seen.values()), k)
+    post, conf, priors, iterations = _per_unit_dawid_skene(r)
+    assert fit.n_iter == iterations
+    np.testing.assert_allclose(fit.posterior, post, atol=1e-12)
+    np.testing.assert_allclose(fit.confusion, conf, atol=1e-12)
+    np.testing.assert_allclose(fit.priors, priors, atol=1e-12)
