@@ -24,6 +24,7 @@ from annotator.models import (
     GoldLabelRevision,
     GoldRun,
     GoldWaiting,
+    Invitation,
     Job,
     JobChunk,
     JobFile,
@@ -125,8 +126,11 @@ TABLE_BY_NAME = {table.name: table for table in TABLES}
 # no agreement intervals (a cache its first agreement page recomputes), nor jobs'
 # input files (uploads kept only until their job has finished); and the
 # adjudication queue's table, derived from the rows above and rebuilt when the
-# project is restored.
-NOT_ARCHIVED = frozenset({Job, AgreementIntervals, JobChunk, JobFile, GoldWaiting})
+# project is restored; nor invitations (a pending invitation is a signed link
+# for one database's accounts: the restoring team invites its own people).
+NOT_ARCHIVED = frozenset(
+    {Job, AgreementIntervals, JobChunk, JobFile, GoldWaiting, Invitation}
+)
 REFERENCED = frozenset(
     [
         f.related_model

@@ -105,6 +105,11 @@ class GoldLabel(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         db_constraint=False,
+        # Unindexed: a settings change points every automatic row at the new
+        # run, and with no index on the run an unchanged row is updated in
+        # place (HOT) and a changed one costs one index entry less. Only a
+        # run's deletion (with its project) looks labels up by it.
+        db_index=False,
     )
     decided_by = models.ForeignKey(
         User,
