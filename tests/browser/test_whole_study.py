@@ -32,6 +32,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = os.environ.get("ANNOTATOR_SCREENSHOTS") == "1"
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+CODING_SCREEN = re.compile(r"/projects/\d+/code/$")
 VIEWPORT = {"width": 1280, "height": 800}
 PASSWORDS = {
     "mara": "quiet-harbour-lantern-61",
@@ -149,6 +150,7 @@ def press_and_submit(page: Page, keys: str) -> None:
 def code_everything(page: Page, coder: str, keys=None, screenshot: str = "") -> int:
     """Code each span the coding screen offers until "All done"; how many."""
     page.get_by_role("link", name="Code", exact=True).first.click()
+    page.wait_for_url(CODING_SCREEN)  # loaded: the keyboard script is in place
     page.locator("#target-span, .all-done").first.wait_for()
     coded = 0
     while page.locator("#target-span").count():
@@ -338,6 +340,7 @@ def test_a_whole_study_from_an_empty_site_to_gold_csv(
     for coder, page in (("ana", ana), ("ben", ben)):
         page.goto(f"/projects/{project.pk}/")
         page.get_by_role("link", name="Code", exact=True).first.click()
+        page.wait_for_url(CODING_SCREEN)
         expect(page.locator("#span-card .notice")).to_contain_text("code it again")
         expect(page.locator("#target-span")).to_have_text(hospitals.text)
         expect(page.locator("input[name=stance][value=favour]")).to_be_checked()
@@ -349,6 +352,7 @@ def test_a_whole_study_from_an_empty_site_to_gold_csv(
     # 8. The reviewer settles the one disagreement: the army span's topic.
     rita.goto(f"/projects/{project.pk}/")
     rita.get_by_role("link", name="Adjudicate").click()
+    rita.wait_for_url(re.compile(r"/adjudicate/$"))  # loaded, keyboard script too
     expect(rita.locator("#target-span")).to_have_text(
         "The army needs new bases in the north."
     )
@@ -359,6 +363,7 @@ def test_a_whole_study_from_an_empty_site_to_gold_csv(
     shot(rita, "10-adjudicate")
     rita.keyboard.press("2")
     rita.keyboard.press("s")
+    expect(rita.locator("input[name=topic][value=security]")).to_be_checked()
     rita.keyboard.press("Enter")
     rita.get_by_role("status").filter(has_text="Decided.").wait_for()
     expect(rita.locator(".waiting-count")).to_have_text("0")
