@@ -285,8 +285,8 @@ class MemberForm(forms.Form):
             # One answer for "no such account" and "not one you may see".
             self.add_error(
                 "username",
-                f"No user named '{username}' that you can add; an administrator "
-                "creates accounts.",
+                f"No user named '{username}' that you can add; to bring in "
+                "someone new, invite them by email below.",
             )
             return cleaned
         cleaned["user"] = user

@@ -373,6 +373,22 @@ def test_member_errors_are_shown_in_the_partial(
     assert sorted(project.memberships.values_list("user__username", "role")) == before
 
 
+def test_an_unknown_username_points_to_the_invitations_not_an_administrator(
+    client, manager, project
+):
+    """Managers bring people in by email now: naming someone without an account
+    (or one they may not add) says so, as the same answer for both."""
+    client.force_login(manager)
+    response = client.post(
+        members_url(project),
+        {"op": "add", "username": "ghost", "role": "coder"},
+        headers=HTMX,
+    )
+    assert "No user named &#x27;ghost&#x27; that you can add" in response.text
+    assert "invite them by email" in response.text
+    assert "administrator" not in response.text
+
+
 def test_only_project_managers_may_change_members(client, project, reviewer):
     client.force_login(reviewer)
     assert client.get(members_url(project)).status_code == 403
