@@ -122,8 +122,9 @@ class RevisionInline(admin.TabularInline):
 @admin.register(Annotation)
 class AnnotationAdmin(admin.ModelAdmin):
     list_display = ["assignment", "codebook", "uncertain", "seconds", "updated_at"]
-    list_filter = ["codebook", "uncertain"]
+    list_filter = ["codebook", "uncertain", "source"]
     raw_id_fields = ["assignment"]
+    readonly_fields = ["source"]  # provenance: how the codes came, not an opinion
     inlines = [LabelInline, RevisionInline]
 
     def save_model(self, request, obj, form, change):

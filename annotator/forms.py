@@ -343,7 +343,7 @@ class DesignForm(forms.Form):
     )
 
     def __init__(self, *args, project, users, **kwargs) -> None:
-        """`users`: whom the manager may name (access.addable_users)."""
+        """`users`: whom the manager may name (access_people.addable_users)."""
         from annotator.models import Membership
         from annotator.services.design import MAX_CODERS_PER_SPAN, MAX_LEASE_MINUTES
 

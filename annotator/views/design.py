@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from annotator import access
+from annotator import access, access_people
 from annotator.forms import DesignForm
 from annotator.services import change_design, preview_design
 from annotator.services.design import DesignEffect, design_problem, n_coders
@@ -64,7 +64,9 @@ def project_design(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """Show the design and its history; POST applies a change (303 back here)."""
     project = _project(request, project_id)
     form = DesignForm(
-        request.POST or None, project=project, users=access.addable_users(request.user)
+        request.POST or None,
+        project=project,
+        users=access_people.addable_users(request.user),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -84,7 +86,7 @@ def project_design_preview(request: HtmxHttpRequest, project_id: int) -> HttpRes
     htmx, the design page with the preview without JavaScript."""
     project = _project(request, project_id)
     form = DesignForm(
-        request.POST, project=project, users=access.addable_users(request.user)
+        request.POST, project=project, users=access_people.addable_users(request.user)
     )
     effect = None
     if form.is_valid():

@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from annotator import access
+from annotator import access, access_people
 from annotator.forms import ProjectForm
 from annotator.lifecycle_forms import LifecycleForm
 from annotator.models import Assignment, Codebook
@@ -42,7 +42,7 @@ def _clone_form(request: HtmxHttpRequest, project) -> ProjectForm:
         request.POST if request.method == "POST" else None,
         initial=initial,
         corpora=access.visible_corpora(request.user).filter(pk=project.corpus_id),
-        users=access.addable_users(request.user),
+        users=access_people.addable_users(request.user),
     )
     form.fields["codebook"].queryset = Codebook.objects.filter(pk=project.codebook_id)
     return form
