@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from django.apps import apps
 from django.conf import settings
-from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 from django.utils import timezone
@@ -96,9 +94,6 @@ def managers_group() -> Group:
 
     Migrate creates the group; this re-asserts its permissions for databases
     whose group was edited by hand."""
-    # A database flushed without its post-migrate step (a transactional test's
-    # teardown) has no permission rows: make them first, or the group gets none.
-    create_permissions(apps.get_app_config("corpus"), verbosity=0)
     group, _ = Group.objects.get_or_create(name=MANAGERS_GROUP)
     group.permissions.set(
         Permission.objects.filter(

@@ -22,9 +22,16 @@ def create_managers(apps, schema_editor):
     # Django creates permissions after the last migration (post_migrate); on a fresh
     # database they do not exist yet, so make the corpus app's now.
     corpus = apps.get_app_config("corpus")
+    # A migration state's app config has no models module, which makes
+    # create_permissions skip it; the old value is put back (with the global
+    # registry, as a test passes it, leaving None broke every later
+    # content-type and permission creation for corpus in the process).
+    previous = getattr(corpus, "models_module", None)
     corpus.models_module = True
-    create_permissions(corpus, apps=apps, verbosity=0)
-    corpus.models_module = None
+    try:
+        create_permissions(corpus, apps=apps, verbosity=0)
+    finally:
+        corpus.models_module = previous
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     group, _ = Group.objects.get_or_create(name=MANAGERS_GROUP)
