@@ -6,6 +6,7 @@ downloads section's: the project page and the downloads page include it.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
@@ -28,6 +29,16 @@ def see_other(request: HtmxHttpRequest, url: str) -> HttpResponse:
     response = HttpResponseRedirect(url)
     response.status_code = 303
     return response
+
+
+def add_service_errors(form, error: ValidationError) -> None:
+    """A service's ValidationError onto the form: each message on its field,
+    the rest (or a message without a field) above the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for field, problems in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, problems)
 
 
 def partial(request: HtmxHttpRequest, template: str, name: str) -> str:

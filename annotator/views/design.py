@@ -14,7 +14,12 @@ from annotator import access, access_people
 from annotator.forms import DesignForm
 from annotator.services import change_design, preview_design
 from annotator.services.design import DesignEffect, design_problem, n_coders
-from annotator.views.base import HtmxHttpRequest, partial, see_other
+from annotator.views.base import (
+    HtmxHttpRequest,
+    add_service_errors,
+    partial,
+    see_other,
+)
 
 REFUSAL = "Only the project's managers can change its design."
 HISTORY = 50
@@ -24,14 +29,6 @@ def _project(request: HtmxHttpRequest, project_id: int):
     return access.project_for(
         request.user, project_id, access.Can.MANAGE, refusal=REFUSAL
     )
-
-
-def _add_errors(form: DesignForm, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, problems in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, problems)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _render(
@@ -72,7 +69,7 @@ def project_design(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
         try:
             change = change_design(project, by=request.user, **form.changes())
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Design changed: {change.summary}")
             return see_other(request, reverse("project-design", args=[project.pk]))
@@ -93,7 +90,7 @@ def project_design_preview(request: HtmxHttpRequest, project_id: int) -> HttpRes
         try:
             effect = preview_design(project, **form.changes())
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
     return _render(
         request, project, form, effect, part="design-preview", previewing=True
     )

@@ -17,7 +17,12 @@ from annotator.forms_people import InvitationForm, InviteeAccountForm
 from annotator.models import Invitation, Project
 from annotator.services import invitations
 from annotator.services.invitations import LinkState
-from annotator.views.base import HtmxHttpRequest, partial, see_other
+from annotator.views.base import (
+    HtmxHttpRequest,
+    add_service_errors,
+    partial,
+    see_other,
+)
 
 MANAGERS_INVITE = "Only the project's managers invite people."
 # A link that does not work: 404 when it is none of ours, 410 when it was.
@@ -75,8 +80,7 @@ def project_invitations(request: HtmxHttpRequest, project_id: int) -> HttpRespon
                 project=project, by=request.user, **form.cleaned_data
             )
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, error)
         else:
             what = f"Invited {invitation.email} as {invitation.role}"
             return done(request, project, deliver(request, invitation, what))

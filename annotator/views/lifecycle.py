@@ -18,7 +18,12 @@ from annotator.services.lifecycle import (
     close_project,
     reopen_project,
 )
-from annotator.views.base import HtmxHttpRequest, partial, see_other
+from annotator.views.base import (
+    HtmxHttpRequest,
+    add_service_errors,
+    partial,
+    see_other,
+)
 
 REFUSAL = "Only the project's managers can close, reopen or clone it."
 
@@ -93,8 +98,7 @@ def project_clone(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
         try:
             clone = clone_project(project, by=request.user, **form.design())
         except ValidationError as error:
-            for field, problems in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, problems)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,

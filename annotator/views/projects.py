@@ -26,6 +26,7 @@ from annotator.services import (
 from annotator.services.design import n_coders
 from annotator.views.base import (
     HtmxHttpRequest,
+    add_service_errors,
     downloads_context,
     partial,
     see_other,
@@ -121,8 +122,7 @@ def project_create(request: HtmxHttpRequest) -> HttpResponse:
         try:
             project = create_project(created_by=request.user, **form.design())
         except ValidationError as error:
-            for field, messages_ in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, messages_)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
