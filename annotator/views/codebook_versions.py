@@ -14,7 +14,12 @@ from annotator.codebook_forms import CodebookMoveForm
 from annotator.codebooks import version_changes
 from annotator.models import Codebook
 from annotator.services.codebook_move import MovePlan, move_codebook, preview_move
-from annotator.views.base import HtmxHttpRequest, partial, see_other
+from annotator.views.base import (
+    HtmxHttpRequest,
+    add_service_errors,
+    partial,
+    see_other,
+)
 
 CHANGES = "annotator/codebook_changes.html"
 MOVE = "annotator/project_codebook.html"
@@ -94,7 +99,7 @@ def project_codebook(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
                 project=project, new=_target(project, form), by=request.user
             )
         except ValidationError as error:
-            form.add_error(None, error.messages)
+            add_service_errors(form, error)
         else:
             messages.success(request, record.summary)
             return see_other(request, reverse("project-codebook", args=[project.pk]))
@@ -113,5 +118,5 @@ def project_codebook_preview(request: HtmxHttpRequest, project_id: int) -> HttpR
         try:
             plan = preview_move(project, _target(project, form))
         except ValidationError as error:
-            form.add_error(None, error.messages)
+            add_service_errors(form, error)
     return _render(request, project, form, plan, part="move-preview", previewing=True)

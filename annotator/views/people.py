@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from annotator import access, access_people
 from annotator.forms_people import AccountForm
 from annotator.services.people import create_first_manager, set_active
-from annotator.views.base import HtmxHttpRequest, see_other
+from annotator.views.base import HtmxHttpRequest, add_service_errors, see_other
 
 
 class LoginView(auth_views.LoginView):
@@ -45,7 +45,7 @@ def first_run(request: HtmxHttpRequest) -> HttpResponse:
             )
         except ValidationError as error:
             access_people.first_run_or_404()  # someone else was first
-            form.add_service_errors(error)
+            add_service_errors(form, error)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(
