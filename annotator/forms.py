@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
+from annotator.upload_checks import refuse_oversized
 from corpus.importing import SUPPORTED_SUFFIXES, ImportFailed, compile_patterns
 from corpus.models import Corpus
 from corpus.segmenting import Segmentation
@@ -70,12 +71,9 @@ class CorpusImportForm(forms.Form):
                     f"{upload.name}: unsupported file type; use "
                     f"{', '.join(SUPPORTED_SUFFIXES)}."
                 )
-            if upload.size > limit:
-                raise forms.ValidationError(
-                    f"{upload.name}: {upload.size:,} bytes is over the "
-                    f"{limit:,}-byte limit; "
-                    "import large corpora with 'manage.py import_corpus'."
-                )
+            refuse_oversized(
+                upload, limit, "import large corpora with 'manage.py import_corpus'."
+            )
         return files
 
     def clean_exclude_patterns(self) -> list[str]:
@@ -389,10 +387,9 @@ class ArchiveRestoreForm(forms.Form):
 
     def clean_archive(self):
         archive = self.cleaned_data["archive"]
-        limit = settings.ARCHIVE_UPLOAD_MAX_BYTES
-        if archive.size > limit:
-            raise forms.ValidationError(
-                f"{archive.name}: {archive.size:,} bytes is over the {limit:,}-byte "
-                "limit; restore large archives with 'manage.py restore_project'."
-            )
+        refuse_oversized(
+            archive,
+            settings.ARCHIVE_UPLOAD_MAX_BYTES,
+            "restore large archives with 'manage.py restore_project'.",
+        )
         return archive
