@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import factory
 from django.contrib.auth.models import User
 
@@ -107,8 +109,11 @@ def make_codebook(**changes):
     return import_codebook({**SMALL_CODEBOOK, **changes})[0]
 
 
-def make_project(*, documents=3, spans_per_document=3, coders=(), **design):
-    """A project over a fresh corpus; `coders` are usernames made coders in it.
+def make_project(
+    *, documents=3, spans_per_document=3, coders=(), manager=None, **design
+):
+    """A project over a fresh corpus; `coders` are usernames made coders in it,
+    `manager` (a user) its manager.
 
     The coders join after creation, as a manager may add them, so a test may
     give fewer coders than the design needs (create_project refuses that).
@@ -131,4 +136,76 @@ def make_project(*, documents=3, spans_per_document=3, coders=(), **design):
     )
     for user in users:
         set_membership(project=project, user=user, role=Membership.Role.CODER)
+    if manager is not None:
+        set_membership(project=project, user=manager, role=Membership.Role.MANAGER)
     return project
+
+
+# The codebook move's project: span i gets TOPICS[i] from both coders.
+TOPICS = ["arms", "trade", "other"]
+
+
+def make_topics_project(**more_labels):
+    """One document of three spans that ann and bob both coded: span i's topic is
+    TOPICS[i], the stance neutral, with ``more_labels`` (e.g. tags) on every span."""
+    from annotator.services import claim_next_span, submit_annotation
+
+    project = make_project(documents=1, spans_per_document=3, coders=("ann", "bob"))
+    for name in ("ann", "bob"):
+        coder = project.memberships.get(user__username=name).user
+        while (assignment := claim_next_span(project=project, coder=coder)) is not None:
+            submit_annotation(
+                coder=coder,
+                assignment=assignment,
+                labels={
+                    "topic": TOPICS[assignment.span.index],
+                    "stance": "neutral",
+                    **more_labels,
+                },
+            )
+    return project
+
+
+def newer_data(**changes):
+    """Version 2: arms renamed, trade redefined, other removed, stance as it was."""
+    data = copy.deepcopy(SMALL_CODEBOOK)
+    topic = data["dimensions"][0]
+    topic["categories"] = [
+        {"key": "arms", "label": "Arms control", "shortcut": "1"},
+        {"key": "trade", "label": "Trade", "shortcut": "2",
+         "definition": "Trade, tariffs and sanctions."},
+        {"key": "energy", "label": "Energy", "shortcut": "3"},
+    ]  # fmt: skip
+    data.update(changes)
+    return data
+
+
+def annotate_once(codebook) -> None:
+    """One annotation on ``codebook`` in a project of its own: the version in use."""
+    from annotator.services import claim_next_span, submit_annotation
+
+    project = make_project(documents=1, spans_per_document=2, coders=["ann"])
+    project.codebook = codebook
+    project.save()
+    coder = project.memberships.get().user
+    assignment = claim_next_span(project=project, coder=coder)
+    submit_annotation(
+        coder=coder,
+        assignment=assignment,
+        labels={"topic": "arms", "stance": "neutral"},
+    )
+
+
+def member(project, username: str, role: str) -> User:
+    """A new user with ``role`` in the project."""
+    from annotator.services import set_membership
+
+    user = UserFactory(username=username)
+    set_membership(project=project, user=user, role=role)
+    return user
+
+
+def logged_in(client, user: User):
+    """The test client, logged in as ``user`` (with the factories' password)."""
+    client.login(username=user.username, password=PASSWORD)
+    return client

@@ -11,9 +11,8 @@ from rest_framework.authtoken.models import Token
 
 from annotator.agreement_report import project_report
 from annotator.models import Membership
-from annotator.services import set_membership
 from tests.annotator.test_agreement_report import code_everything
-from tests.factories import PASSWORD, UserFactory, make_project
+from tests.factories import UserFactory, logged_in, make_project, member
 
 pytestmark = pytest.mark.django_db
 
@@ -25,17 +24,6 @@ def project():
     )
     code_everything(project)
     return project
-
-
-def member(project, username, role):
-    user = UserFactory(username=username)
-    set_membership(project=project, user=user, role=role)
-    return user
-
-
-def logged_in(client, user):
-    client.login(username=user.username, password=PASSWORD)
-    return client
 
 
 def page_url(project):
