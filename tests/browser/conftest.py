@@ -85,3 +85,16 @@ def press_and_submit(page, keys: str) -> None:
         page.keyboard.press(key)
     page.keyboard.press("Enter")
     wait_for_next_card(page, before)
+
+
+@pytest.fixture
+def coded_project():
+    """Three coders (c1-c3) have coded every span of a half-sampled project."""
+    from tests.annotator.test_agreement_report import code_everything
+    from tests.factories import make_project
+
+    project = make_project(
+        documents=2, spans_per_document=4, coders=("c1", "c2", "c3"), sample_share=0.5
+    )
+    code_everything(project)
+    return project
