@@ -1,8 +1,9 @@
-"""factory_boy factories for the domain models."""
+"""Test data: factory_boy factories, and the projects and codings tests build."""
 
 from __future__ import annotations
 
 import copy
+from datetime import timedelta
 
 import factory
 from django.contrib.auth.models import User
@@ -209,3 +210,55 @@ def logged_in(client, user: User):
     """The test client, logged in as ``user`` (with the factories' password)."""
     client.login(username=user.username, password=PASSWORD)
     return client
+
+
+def varied_labels(coder: str, n: int) -> dict:
+    """Deterministic, imperfect labels: coder c3 disagrees more often."""
+    shift = {"c1": 0, "c2": 0 if n % 4 else 1, "c3": n % 3}[coder]
+    tags = (["quote"], ["quote", "number"], [], ["number"])[(n + shift) % 4]
+    return {
+        "topic": ("arms", "trade", "other")[(n + shift) % 3],
+        "stance": ("hostile", "neutral", "friendly")[(n // 2 + (shift > 0)) % 3],
+        "tags": tags,
+    }
+
+
+def code_everything(project, coders=("c1", "c2", "c3"), start=None):
+    """Each coder claims and submits until the queue is empty, an hour apart per
+    claim, with varied_labels."""
+    from django.utils import timezone
+
+    from annotator.services import claim_next_span, submit_annotation
+
+    start = start or timezone.now() - timedelta(days=30)
+    users = {name: User.objects.get(username=name) for name in coders}
+    step = 0
+    busy = True
+    while busy:
+        busy = False
+        for name in coders:
+            now = start + timedelta(hours=step)
+            step += 1
+            assignment = claim_next_span(project=project, coder=users[name], now=now)
+            if assignment is None:
+                continue
+            busy = True
+            submit_annotation(
+                coder=users[name],
+                assignment=assignment,
+                labels=varied_labels(name, assignment.span_id),
+                now=now + timedelta(seconds=10 + assignment.span_id % 7),
+            )
+
+
+def make_coded_project(documents: int):
+    """Three coders (c1-c3) have coded every span of a half-sampled project of
+    ``documents`` × 4 spans (code_everything)."""
+    project = make_project(
+        documents=documents,
+        spans_per_document=4,
+        coders=("c1", "c2", "c3"),
+        sample_share=0.5,
+    )
+    code_everything(project)
+    return project

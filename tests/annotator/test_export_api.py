@@ -20,11 +20,11 @@ from rest_framework.authtoken.models import Token
 from annotator.gold import adjudicate, refresh_gold
 from annotator.models import Annotation, GoldLabel, Membership
 from annotator.services import create_project
-from tests.annotator.test_agreement_report import code_everything
 from tests.factories import (
     CorpusFactory,
     DocumentFactory,
     UserFactory,
+    code_everything,
     make_codebook,
     member,
 )

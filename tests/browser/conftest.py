@@ -90,11 +90,6 @@ def press_and_submit(page, keys: str) -> None:
 @pytest.fixture
 def coded_project():
     """Three coders (c1-c3) have coded every span of a half-sampled project."""
-    from tests.annotator.test_agreement_report import code_everything
-    from tests.factories import make_project
+    from tests.factories import make_coded_project
 
-    project = make_project(
-        documents=2, spans_per_document=4, coders=("c1", "c2", "c3"), sample_share=0.5
-    )
-    code_everything(project)
-    return project
+    return make_coded_project(documents=2)
