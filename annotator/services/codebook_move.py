@@ -288,7 +288,7 @@ def move_codebook(
     Annotation.objects.filter(project=project, codebook=plan.old).update(
         codebook=new, change=change
     )
-    progress(5, MOVE_STEPS, f"handing {len(recoded_ids):,} back to their coders")
+    progress(5, MOVE_STEPS, f"handing {len(recoded_ids):,} annotations back to coders")
     if recoded_ids:
         for part in chunks(recoded_ids):
             Assignment.objects.filter(annotation__in=part).update(status=Status.RECODE)

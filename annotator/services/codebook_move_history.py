@@ -6,6 +6,7 @@ transaction, before the codes go.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from annotator.models import Annotation, AnnotationRevision, Label
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
 BATCH = 5_000  # ids per statement, revisions per INSERT
 
 
-def chunks(ids: list[int], size: int = BATCH):
+def chunks(ids: list[int], size: int = BATCH) -> Iterator[list[int]]:
+    """The ids a statement at a time."""
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
 

@@ -39,8 +39,8 @@ from corpus.db import fast_path
 BUSY = "busy"  # start_job: another job of the project and kind is running
 PROGRESS_EVERY = 0.5  # seconds between two progress writes of one job
 SUPERSEDED_NOTE = "superseded by a newer request before it started"
-# Kinds a newer request of the project never supersedes nor queues behind: it is
-# refused while an earlier one is in these states.
+# Kinds whose newer request of a project never supersedes an earlier one: it is
+# refused, in words, while an earlier one of the project is in these states.
 REFUSED_WHILE = {
     # Its input is an upload, its own work: not a newer request for the same.
     JobKind.CODINGS_IMPORT: (JobState.QUEUED,),
