@@ -65,7 +65,8 @@ def switch(request: HtmxHttpRequest, project_id: int, member_id: int, active: bo
         request,
         f"Reactivated {name}: they can log in again."
         if active
-        else f"Deactivated {name}: they can no longer log in; their annotations stay.",
+        else f"Deactivated {name}: they can no longer log in; their annotations stay "
+        "and the spans they held go back to the other coders.",
     )
     return see_other(request, reverse("project-members", args=[project_id]))
 

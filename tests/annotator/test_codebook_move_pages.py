@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from annotator.codebooks import import_codebook
-from annotator.models import Assignment
+from annotator.models import Assignment, Job, JobKind, JobState
 from annotator.services import set_membership
 from tests.annotator.test_codebook_move import TOPICS, newer_data
 from tests.annotator.test_codebook_move import project as coded_project  # noqa: F401
@@ -12,6 +12,7 @@ from tests.factories import SMALL_CODEBOOK
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
+POLLING = 'hx-trigger="every 2s"'
 
 
 @pytest.fixture
@@ -75,14 +76,24 @@ def test_move_page_previews_then_moves(client, manager, project, newer):
     )
     project.refresh_from_db()
     assert project.codebook.version == 1  # a preview writes nothing
+    # A job (the immediate backend runs it in the request; a worker elsewhere).
     moved = client.post(url, {"version": 2})
-    assert moved.status_code == 303 and moved["Location"] == url
+    job = Job.objects.get(kind=JobKind.CODEBOOK_MOVE)
+    assert moved.status_code == 303
+    assert moved["Location"] == reverse("job-detail", args=[job.pk])
+    assert job.state == JobState.DONE and job.options == {
+        "codebook": newer.pk,
+        "version": 2,
+    }
     project.refresh_from_db()
     assert project.codebook == newer
     assert Assignment.objects.filter(status="recode").count() == 4
+    shown = client.get(moved["Location"]).content.decode()
+    assert "codebook move to version 2" in shown and "moved to version 2" in shown
+    assert "moves from version 1 to version 2" in shown  # the result in words
     after = client.get(url).content.decode()
     assert "No newer version of this codebook exists." in after
-    assert "moves from version 1 to version 2" in after  # the message
+    assert "Last move:" in after and POLLING not in after
     design = client.get(reverse("project-design", args=[project.pk]))
     assert "moves from version 1 to version 2" in design.content.decode()
     assert len(TOPICS) == 3
@@ -92,7 +103,9 @@ def test_move_page_htmx_post_redirects_the_client(client, manager, project, newe
     client.force_login(manager)
     url = reverse("project-codebook", args=[project.pk])
     moved = client.post(url, {"version": 2}, headers=HTMX)
-    assert moved.status_code == 200 and moved["HX-Redirect"] == url
+    job = Job.objects.get(kind=JobKind.CODEBOOK_MOVE)
+    assert moved.status_code == 200
+    assert moved["HX-Redirect"] == reverse("job-detail", args=[job.pk])
 
 
 def test_move_page_refuses_an_unknown_version(client, manager, project, newer):
