@@ -70,6 +70,11 @@ urlpatterns += [
         name="project-downloads",
     ),
     path(
+        "projects/<int:project_id>/downloads/agreement.csv",
+        downloads.agreement_csv,
+        name="project-agreement-csv",
+    ),
+    path(
         "projects/<int:project_id>/design/",
         design.project_design,
         name="project-design",
