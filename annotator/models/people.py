@@ -1,5 +1,4 @@
-"""Invitations (a manager asks someone, by email, into a project with a role) and
-the password reset requests counted for its rate limit."""
+"""Invitations into a project by email, and the password reset rate limit's rows."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Accounts: the login page (and the first-run form), the rate-limited password
-reset page, deactivating members."""
+"""Accounts: login (and the first-run form), password reset, deactivating members."""
 
 from __future__ import annotations
 
