@@ -90,3 +90,14 @@ def test_coders_are_refused_reviewers_and_managers_served(client, project):
     for role in ("reviewer", "manager"):
         client.force_login(api.member(project, f"a-{role}", role))
         assert agreement_csv(client, project)
+
+
+def test_the_csv_costs_a_fixed_number_of_queries(
+    client, project, reviewer, django_assert_num_queries
+):
+    """Session, user, project with role; the codebook's dimensions and each one's
+    categories (3 here); annotations, labels and work items (the report's reads);
+    coders' and documents' names. None per row, span or document."""
+    client.force_login(reviewer)
+    with django_assert_num_queries(12):
+        agreement_csv(client, project)

@@ -4,10 +4,13 @@ and the same answer whether limited or not, whether the address exists or not.""
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -126,3 +129,24 @@ def test_a_request_costs_three_queries_when_allowed(django_assert_num_queries):
         reset_allowed(email="a@example.org", client_ip="192.0.2.1")
     with django_assert_num_queries(4):
         assert not reset_allowed(email="a@example.org", client_ip="192.0.2.1")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_web_processes_racing_never_let_more_through_than_the_limit():
+    """Twelve requests for one address at once, each on its own connection (as
+    several web processes would be): never more than the limit get through (a
+    race may refuse one that counting one by one would have let through)."""
+    barrier = threading.Barrier(12)
+
+    def one_request(n: int) -> bool:
+        try:
+            barrier.wait()
+            return reset_allowed(email="ann@example.org", client_ip=f"192.0.2.{n}")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        allowed = list(pool.map(one_request, range(12)))
+    assert sum(allowed) <= 3
+    assert PasswordResetAttempt.objects.count() == sum(allowed)
