@@ -19,7 +19,12 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from annotator import access
-from annotator.agreement_report import TABLE_COLUMNS, report_rows
+from annotator.agreement_report import (
+    TABLE_COLUMNS,
+    parse_options,
+    report_rows,
+    version_asked,
+)
 from annotator.services import agreement_jobs
 from annotator.views.base import (
     HtmxHttpRequest,
@@ -66,15 +71,34 @@ def project_downloads(request: HtmxHttpRequest, project_id: int) -> HttpResponse
 @access.login_required
 @require_GET
 def agreement_csv(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
-    """The agreement report of the project's codebook version as CSV: every
-    document, one row per coefficient (agreement_report.table)."""
+    """The agreement report as CSV, every document, one row per coefficient
+    (agreement_report.table): of the project's codebook version, or `?version=N`'s,
+    trend by `over` and `batch_size` as the dashboard and the API take them."""
     project = access.project_for(
         request.user, project_id, access.Can.REVIEW, refusal=REFUSAL
     )
-    report, _status = agreement_jobs.report_with_intervals(project, by=request.user)
+    try:
+        options = parse_options(request.GET)
+    except ValueError as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain")
+    codebook = version_asked(project, options)
+    if codebook is None:
+        return HttpResponse(
+            f"No version {options.version} of this project's codebook.",
+            status=404,
+            content_type="text/plain",
+        )
+    report, _status = agreement_jobs.report_with_intervals(
+        project,
+        by=request.user,
+        codebook=codebook,
+        over=options.over,
+        batch_size=options.batch_size,
+    )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
-        f'attachment; filename="project-{project.pk}-agreement.csv"'
+        f'attachment; filename="project-{project.pk}-agreement-'
+        f'v{report.codebook_version}.csv"'
     )
     writer = csv.writer(response)
     writer.writerow(TABLE_COLUMNS)
