@@ -70,6 +70,11 @@ urlpatterns += [
         name="project-downloads",
     ),
     path(
+        "projects/<int:project_id>/downloads/agreement.csv",
+        downloads.agreement_csv,
+        name="project-agreement-csv",
+    ),
+    path(
         "projects/<int:project_id>/design/",
         design.project_design,
         name="project-design",
@@ -113,9 +118,10 @@ urlpatterns += [
 
 # People (annotator/views/people.py, invitations.py): the first manager, invitations,
 # deactivation; password reset and change are Django's views with our templates
-# (named apart from the admin's registration/ templates, which would win).
+# (named apart from the admin's registration/ templates, which would win), the
+# reset page under a rate limit (people.PasswordResetView).
 PASSWORD_VIEWS = (
-    ("password-reset", "password/reset/", auth_views.PasswordResetView, {
+    ("password-reset", "password/reset/", people.PasswordResetView, {
         "template_name": "registration/reset_password.html",
         "email_template_name": "registration/reset_password_email.txt",
         "subject_template_name": "registration/reset_password_subject.txt",

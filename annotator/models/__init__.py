@@ -30,7 +30,11 @@ from annotator.models.jobs import (
     JobState,
     ShowsJob,
 )
-from annotator.models.people import Invitation, InvitationQuerySet
+from annotator.models.people import (
+    Invitation,
+    InvitationQuerySet,
+    PasswordResetAttempt,
+)
 from annotator.models.projects import (
     DesignChange,
     Membership,
@@ -76,6 +80,7 @@ __all__ = [
     "Label",
     "Median",
     "Membership",
+    "PasswordResetAttempt",
     "Project",
     "ProjectQuerySet",
     "WorkItem",

@@ -1,4 +1,4 @@
-"""Invitations: a manager asks someone, by email, into a project with a role."""
+"""Invitations into a project by email, and the password reset rate limit's rows."""
 
 from __future__ import annotations
 
@@ -72,3 +72,27 @@ class Invitation(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.expires_at < timezone.now()
+
+
+class PasswordResetAttempt(models.Model):
+    """One password reset request let through, kept for the rate limit's window.
+
+    In the database rather than a cache: every web process counts the same rows
+    (settings has no shared cache). The address is kept only as a keyed digest
+    (services/password_resets.py): the limit needs equality, not the address.
+    """
+
+    email_digest = models.CharField(max_length=64)
+    client_ip = models.CharField(max_length=45, help_text="As auth_backends reads it.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email_digest", "created_at"]),
+            models.Index(fields=["client_ip", "created_at"]),
+            # The pruning's: rows older than the window go on every request.
+            models.Index(fields=["created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"reset from {self.client_ip} at {self.created_at:%Y-%m-%d %H:%M}"

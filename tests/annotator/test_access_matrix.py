@@ -190,6 +190,8 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
             "project-adjudicate-span",
             # The downloads page (its files are the API's, below).
             "project-downloads",
+            # The agreement report as CSV (the JSON is the API's).
+            "project-agreement-csv",
         )
     },
     **{
