@@ -30,7 +30,12 @@ from annotator.models.jobs import (
     JobState,
     ShowsJob,
 )
-from annotator.models.people import Invitation, InvitationQuerySet
+from annotator.models.people import (
+    CoderPreferences,
+    CoderPreferencesQuerySet,
+    Invitation,
+    InvitationQuerySet,
+)
 from annotator.models.projects import (
     DesignChange,
     Membership,
@@ -55,6 +60,8 @@ __all__ = [
     "AssignmentQuerySet",
     "Category",
     "ChangeCounter",
+    "CoderPreferences",
+    "CoderPreferencesQuerySet",
     "Codebook",
     "DesignChange",
     "Dimension",

@@ -1,4 +1,4 @@
-"""Invitations: a manager asks someone, by email, into a project with a role."""
+"""People: invitations into a project, and each user's own screen preferences."""
 
 from __future__ import annotations
 
@@ -72,3 +72,37 @@ class Invitation(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.expires_at < timezone.now()
+
+
+class CoderPreferencesQuerySet(models.QuerySet):
+    def of(self, user) -> CoderPreferences:
+        """The user's preferences; the defaults (unsaved) if they never set any."""
+        return self.filter(user=user).first() or CoderPreferences(user=user)
+
+
+class CoderPreferences(models.Model):
+    """How one user wants the keyboard screens (coding, adjudication) to behave.
+
+    Single-key shortcuts (a letter, digit or "?" acts at once) help most coders and
+    hinder some: speech-input users, whose dictated words would fire them, and
+    anyone who mistypes. WCAG 2.1.4 asks that they can be turned off.
+    """
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    letter_shortcuts = models.BooleanField(
+        "single-key shortcuts",
+        default=True,
+        help_text="Letters, digits and ? act at once on the coding and adjudication "
+        "screens. Off: only Enter, Esc and the Alt+ keys do.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CoderPreferencesQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "coder preferences"
+
+    def __str__(self) -> str:
+        return f"preferences of {self.user_id}"

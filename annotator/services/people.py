@@ -1,4 +1,4 @@
-"""Accounts: the first manager, managers made from the command line, deactivation."""
+"""Accounts: first manager, command-line managers, deactivation; preferences."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from annotator.access import MANAGERS_GROUP
+from annotator.models import CoderPreferences
 
 
 def _managers_group(*, lock: bool = False) -> Group:
@@ -93,3 +94,11 @@ def set_active(*, user: AbstractUser, active: bool) -> AbstractUser:
     type(user).objects.filter(pk=user.pk).update(is_active=active)
     user.is_active = active
     return user
+
+
+def set_preferences(*, user, letter_shortcuts: bool) -> CoderPreferences:
+    """Store the user's screen preferences (one row per user, made on first save)."""
+    preferences, _ = CoderPreferences.objects.update_or_create(
+        user=user, defaults={"letter_shortcuts": letter_shortcuts}
+    )
+    return preferences
