@@ -24,6 +24,7 @@ from annotator.views import (
     jobs,
     lifecycle,
     people,
+    preferences,
     projects,
     reading,
     tokens,
@@ -310,9 +311,11 @@ urlpatterns += [
 ]
 
 # Exports: gold labels and raw annotations, in pages and as streamed files, for
-# reviewers and managers (annotator/api/export.py); the API token page.
+# reviewers and managers (annotator/api/export.py); the API token and preferences
+# pages.
 urlpatterns += [
     path("account/token/", tokens.api_token, name="api-token"),
+    path("account/preferences/", preferences.preferences, name="preferences"),
     path(
         "api/v1/projects/<int:project_id>/gold/",
         export_api.GoldView.as_view(),

@@ -31,6 +31,8 @@ from annotator.models.jobs import (
     ShowsJob,
 )
 from annotator.models.people import (
+    CoderPreferences,
+    CoderPreferencesQuerySet,
     Invitation,
     InvitationQuerySet,
     PasswordResetAttempt,
@@ -59,6 +61,8 @@ __all__ = [
     "AssignmentQuerySet",
     "Category",
     "ChangeCounter",
+    "CoderPreferences",
+    "CoderPreferencesQuerySet",
     "Codebook",
     "DesignChange",
     "Dimension",

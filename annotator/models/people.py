@@ -1,4 +1,4 @@
-"""Invitations into a project by email, and the password reset rate limit's rows."""
+"""People: invitations, password reset attempts, screen preferences."""
 
 from __future__ import annotations
 
@@ -96,3 +96,37 @@ class PasswordResetAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"reset from {self.client_ip} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class CoderPreferencesQuerySet(models.QuerySet):
+    def of(self, user) -> CoderPreferences:
+        """The user's preferences; the defaults (unsaved) if they never set any."""
+        return self.filter(user=user).first() or CoderPreferences(user=user)
+
+
+class CoderPreferences(models.Model):
+    """How one user wants the keyboard screens (coding, adjudication) to behave.
+
+    Single-key shortcuts (a letter, digit or "?" acts at once) help most coders and
+    hinder some: speech-input users, whose dictated words would fire them, and
+    anyone who mistypes. WCAG 2.1.4 asks that they can be turned off.
+    """
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    letter_shortcuts = models.BooleanField(
+        "single-key shortcuts",
+        default=True,
+        help_text="Letters, digits and ? act at once on the coding and adjudication "
+        "screens. Off: only Enter, Esc and the Alt+ keys do.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CoderPreferencesQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "coder preferences"
+
+    def __str__(self) -> str:
+        return f"preferences of {self.user_id}"

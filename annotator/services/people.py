@@ -1,4 +1,4 @@
-"""Accounts: the first manager, managers made from the command line, deactivation."""
+"""Accounts: first manager, command-line managers, deactivation; preferences."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotator.access import MANAGERS_GROUP
-from annotator.models import Membership
+from annotator.models import CoderPreferences, Membership
 from annotator.services.queue import release_claims_of
 
 
@@ -110,3 +110,11 @@ def set_active(*, user: AbstractUser, active: bool) -> AbstractUser:
     if not active:
         release_claims_of(user, timezone.now())
     return user
+
+
+def set_preferences(*, user, letter_shortcuts: bool) -> CoderPreferences:
+    """Store the user's screen preferences (one row per user, made on first save)."""
+    preferences, _ = CoderPreferences.objects.update_or_create(
+        user=user, defaults={"letter_shortcuts": letter_shortcuts}
+    )
+    return preferences

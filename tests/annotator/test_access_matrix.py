@@ -61,6 +61,7 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     # Any signed-in user: their own things only.
     "home": ("GET", {"anonymous": LOGIN, "_": 200}),
     "api-token": ("GET", {"anonymous": LOGIN, "_": 200}),
+    "preferences": ("GET", {"anonymous": LOGIN, "_": 200}),
     # The 401 card's sign-in lands here: the new CSRF token of one's own session.
     "signed-in": ("GET", {"anonymous": LOGIN, "_": 200}),
     "api-project-list": ("GET", {"anonymous": 401, "_": 200}),
