@@ -49,3 +49,15 @@ class InviteeAccountForm(AccountForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         del self.fields["email"]
+
+
+class PreferencesForm(forms.Form):
+    """A user's screen preferences (CoderPreferences); unticked means off."""
+
+    letter_shortcuts = forms.BooleanField(
+        label="Single-key shortcuts",
+        required=False,
+        help_text="Letters, digits and ? act at once on the coding and adjudication "
+        "screens. Turn them off if you dictate, use a switch device or press keys by "
+        "mistake: Enter, Esc and the Alt+ keys still work.",
+    )

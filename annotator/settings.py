@@ -291,6 +291,13 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # An invitation's link works for this many days after it was (re)sent; a password
 # reset link for PASSWORD_RESET_TIMEOUT seconds (Django's default: 3 days).
 INVITATION_VALID_DAYS = int(os.environ.get("INVITATION_VALID_DAYS", 7))
+# Password reset emails (views/people.PasswordResetView): at most this many requests
+# per address and per client IP (PROXY_COUNT as for logins) within the window,
+# counted in the database so every web process sees the same counts (there is no
+# shared cache). Over a limit the page answers as always but sends nothing, and logs.
+PASSWORD_RESET_EMAIL_LIMIT = int(os.environ.get("PASSWORD_RESET_EMAIL_LIMIT", 3))
+PASSWORD_RESET_IP_LIMIT = int(os.environ.get("PASSWORD_RESET_IP_LIMIT", 20))
+PASSWORD_RESET_WINDOW_MINUTES = int(os.environ.get("PASSWORD_RESET_WINDOW_MINUTES", 60))
 
 # Uploads larger than this are streamed to a temporary file rather than held in RAM.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

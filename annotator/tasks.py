@@ -20,6 +20,7 @@ from annotator.gold import refresh_gold
 from annotator.models import Job, JobKind
 from annotator.services import agreement_jobs, job_files, jobs
 from annotator.services.archive_jobs import run_archive, run_restore
+from annotator.services.codebook_move_jobs import MoveFailed, run_codebook_move
 from annotator.services.codings_import import run_codings_import
 from annotator.services.codings_reading import CodingsImportFailed
 from annotator.services.corpus_import import run_corpus_import
@@ -37,6 +38,8 @@ def in_words(error: BaseException) -> str:
         return f"{error} Nothing was imported."
     if isinstance(error, ArchiveError):  # names the line, table and field
         return f"{error} Nothing was restored."
+    if isinstance(error, MoveFailed):  # the version, and why it is no move
+        return f"{error} Nothing was moved."
     if isinstance(error, ValidationError):
         return (
             " ".join(error.messages)
@@ -80,6 +83,7 @@ WORK = {
     JobKind.ARCHIVE: run_archive,
     JobKind.RESTORE: run_restore,
     JobKind.CODINGS_IMPORT: run_codings_import,
+    JobKind.CODEBOOK_MOVE: run_codebook_move,
 }
 
 

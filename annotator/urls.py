@@ -24,6 +24,7 @@ from annotator.views import (
     jobs,
     lifecycle,
     people,
+    preferences,
     projects,
     reading,
     tokens,
@@ -70,6 +71,11 @@ urlpatterns += [
         name="project-downloads",
     ),
     path(
+        "projects/<int:project_id>/downloads/agreement.csv",
+        downloads.agreement_csv,
+        name="project-agreement-csv",
+    ),
+    path(
         "projects/<int:project_id>/design/",
         design.project_design,
         name="project-design",
@@ -113,9 +119,10 @@ urlpatterns += [
 
 # People (annotator/views/people.py, invitations.py): the first manager, invitations,
 # deactivation; password reset and change are Django's views with our templates
-# (named apart from the admin's registration/ templates, which would win).
+# (named apart from the admin's registration/ templates, which would win), the
+# reset page under a rate limit (people.PasswordResetView).
 PASSWORD_VIEWS = (
-    ("password-reset", "password/reset/", auth_views.PasswordResetView, {
+    ("password-reset", "password/reset/", people.PasswordResetView, {
         "template_name": "registration/reset_password.html",
         "email_template_name": "registration/reset_password_email.txt",
         "subject_template_name": "registration/reset_password_subject.txt",
@@ -304,9 +311,11 @@ urlpatterns += [
 ]
 
 # Exports: gold labels and raw annotations, in pages and as streamed files, for
-# reviewers and managers (annotator/api/export.py); the API token page.
+# reviewers and managers (annotator/api/export.py); the API token and preferences
+# pages.
 urlpatterns += [
     path("account/token/", tokens.api_token, name="api-token"),
+    path("account/preferences/", preferences.preferences, name="preferences"),
     path(
         "api/v1/projects/<int:project_id>/gold/",
         export_api.GoldView.as_view(),

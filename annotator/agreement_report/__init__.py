@@ -16,7 +16,7 @@ Modules: ``report`` (``project_report``, ``dimension_report``: the figures
 from the engine), ``groups`` (alpha per document and per week or batch),
 ``records`` (the report's records, their JSON form, the .667/.800 verdicts),
 ``options`` (the trend's grouping and the codebook version, read from query
-parameters).
+parameters), ``table`` (the report as flat rows, one per coefficient: the CSV).
 """
 
 from .groups import OVER
@@ -33,11 +33,14 @@ from .records import (
     reading,
 )
 from .report import coder_medians, dimension_report, project_report
+from .table import COLUMNS as TABLE_COLUMNS
+from .table import report_rows
 
 __all__ = [
     "MIN_PAIRABLE_UNITS",
     "OVER",
     "RELIABLE",
+    "TABLE_COLUMNS",
     "TENTATIVE",
     "CoderRow",
     "DimensionReport",
@@ -50,5 +53,6 @@ __all__ = [
     "parse_options",
     "project_report",
     "reading",
+    "report_rows",
     "version_asked",
 ]

@@ -65,41 +65,46 @@ class IsoText(Func):
     output_field = TextField()
 
 
+CODER_NAMES = "coder_names"  # the annotation exporting.filters.gold_labels adds
+
+
 class CoderNames(Func):
     """{coder id: username} for the ids a gold row's coder_codes names, as JSON text.
 
-    Coder ids inside coder_codes are JSON keys, which no foreign key covers: each
-    is looked up by the user table's primary key (a user deleted since drops out).
-    SQL spelled per dialect (json_each / jsonb_object_keys), as KeysAgg is; the
-    same expression serves COPY, so both export paths write the same text.
+    The usernames come from one map of the project's coders, read once per export
+    and bound as one JSON parameter (the CODER_NAMES annotation of gold_labels()),
+    so a row costs a lookup in that map, not a probe of the user table. Coder ids
+    inside coder_codes are JSON keys, which no foreign key covers; an id missing
+    from the map (a user deleted since) drops out. SQL spelled per dialect
+    (json_each / jsonb_object_keys), as KeysAgg is; the same expression serves
+    COPY, so both export paths write the same text.
     """
 
     output_field = TextField()
 
-    def _users(self) -> str:
-        from django.contrib.auth import get_user_model
-
-        return get_user_model()._meta.db_table
+    def __init__(self, codes: str, names: str = CODER_NAMES, **extra):
+        super().__init__(codes, names, **extra)
 
     def as_sql(self, compiler, connection, **extra):  # SQLite
-        codes, params = compiler.compile(self.get_source_expressions()[0])
-        users = connection.ops.quote_name(self._users())
+        (codes, codes_params), (names, names_params) = (
+            compiler.compile(source) for source in self.get_source_expressions()
+        )
         return (
-            "(SELECT COALESCE(json_group_object(j.key, u.username), '{}') "
-            f"FROM json_each({codes}) AS j JOIN {users} AS u "
-            "ON u.id = CAST(j.key AS INTEGER))"
-        ), params
+            "(SELECT COALESCE(json_group_object(j.key, n.value), '{}') "
+            f"FROM json_each({codes}) AS j JOIN json_each({names}) AS n "
+            "ON n.key = j.key)"
+        ), (*codes_params, *names_params)
 
     def as_postgresql(self, compiler, connection, **extra):
-        codes, params = compiler.compile(self.get_source_expressions()[0])
-        users = connection.ops.quote_name(self._users())
-        # Keys are ids our code wrote; a key that is not one matches no user
-        # rather than failing the whole download on a cast.
+        (codes, codes_params), (names, names_params) = (
+            compiler.compile(source) for source in self.get_source_expressions()
+        )
+        # The map once in FROM, so its parameter is bound once per statement.
         return (
-            "(SELECT COALESCE(jsonb_object_agg(j.key, u.username), '{}'::jsonb)::text "
-            f"FROM jsonb_object_keys({codes}) AS j(key) JOIN {users} AS u "
-            "ON u.id = CASE WHEN j.key ~ '^[0-9]{1,18}$' THEN j.key::bigint END)"
-        ), params
+            "(SELECT COALESCE(jsonb_object_agg(j.key, n.map -> j.key), '{}'::jsonb)"
+            f"::text FROM (SELECT ({names})::jsonb AS map) AS n, "
+            f"jsonb_object_keys({codes}) AS j(key) WHERE n.map ? j.key)"
+        ), (*names_params, *codes_params)
 
 
 def split_keys(joined: str | None) -> list[str]:
@@ -296,7 +301,7 @@ GOLD = Table(
     Column(
         "coder_usernames",
         # coder_codes' ids by name: {coder id: username}.
-        CoderNames("coder_codes"),
+        CoderNames("coder_codes", CODER_NAMES),
         to_json=json_object,
         to_cell=json_text,
         copy_json="{column}::json",

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, QuerySet, TextField, Value
 from django.utils.dateparse import parse_datetime
 
-from annotator.models import Dimension, GoldLabel, GoldMethod, Project
+from annotator.exporting.columns import CODER_NAMES
+from annotator.models import (
+    Assignment,
+    Dimension,
+    GoldLabel,
+    GoldMethod,
+    Membership,
+    Project,
+)
 from annotator.params import whole_number
 
 
@@ -79,9 +89,25 @@ def parse_gold_filters(project: Project, params: Mapping[str, str]) -> GoldFilte
     return GoldFilters(**filters)
 
 
+def coder_names(project: Project) -> str:
+    """{user id: username} of the project's members and of everyone who coded in
+    it (a coder removed since keeps their codes in gold), as JSON text: what the
+    gold export's coder_usernames column looks names up in (columns.CoderNames).
+    One query, index probes per user, however many gold rows follow."""
+    users = get_user_model().objects.filter(
+        Exists(Membership.objects.filter(project=project, user=OuterRef("pk")))
+        | Exists(Assignment.objects.filter(project=project, coder=OuterRef("pk")))
+    )
+    names = users.values_list("pk", "username")
+    return json.dumps({str(pk): username for pk, username in names})
+
+
 def gold_labels(project: Project, filters: GoldFilters = NO_FILTERS) -> QuerySet:
-    """The project's gold labels under the filters, unordered."""
-    labels = GoldLabel.objects.filter(project=project)
+    """The project's gold labels under the filters, unordered, with the project's
+    coder names read once for the whole export (columns.CODER_NAMES)."""
+    labels = GoldLabel.objects.filter(project=project).annotate(
+        **{CODER_NAMES: Value(coder_names(project), output_field=TextField())}
+    )
     if filters.dimension_ids is not None:
         labels = labels.filter(dimension_id__in=filters.dimension_ids)
     if filters.method is not None:

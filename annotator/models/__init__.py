@@ -30,7 +30,13 @@ from annotator.models.jobs import (
     JobState,
     ShowsJob,
 )
-from annotator.models.people import Invitation, InvitationQuerySet
+from annotator.models.people import (
+    CoderPreferences,
+    CoderPreferencesQuerySet,
+    Invitation,
+    InvitationQuerySet,
+    PasswordResetAttempt,
+)
 from annotator.models.projects import (
     DesignChange,
     Membership,
@@ -55,6 +61,8 @@ __all__ = [
     "AssignmentQuerySet",
     "Category",
     "ChangeCounter",
+    "CoderPreferences",
+    "CoderPreferencesQuerySet",
     "Codebook",
     "DesignChange",
     "Dimension",
@@ -76,6 +84,7 @@ __all__ = [
     "Label",
     "Median",
     "Membership",
+    "PasswordResetAttempt",
     "Project",
     "ProjectQuerySet",
     "WorkItem",

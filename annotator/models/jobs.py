@@ -25,6 +25,7 @@ class JobKind(models.TextChoices):
     RESTORE = "restore", "project restore"
     AGREEMENT = "agreement", "agreement report"
     CODINGS_IMPORT = "codings_import", "codings import"
+    CODEBOOK_MOVE = "codebook_move", "codebook move"
 
 
 # What a kind's progress counts ("40 % (400 of 1,000 ratings)").
@@ -35,6 +36,7 @@ UNITS = {
     JobKind.RESTORE: "bytes",
     JobKind.AGREEMENT: "resamples",
     JobKind.CODINGS_IMPORT: "bytes",
+    JobKind.CODEBOOK_MOVE: "steps",
 }
 
 

@@ -1,4 +1,4 @@
-"""Invitations: a manager asks someone, by email, into a project with a role."""
+"""People: invitations, password reset attempts, screen preferences."""
 
 from __future__ import annotations
 
@@ -72,3 +72,61 @@ class Invitation(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.expires_at < timezone.now()
+
+
+class PasswordResetAttempt(models.Model):
+    """One password reset request let through, kept for the rate limit's window.
+
+    In the database rather than a cache: every web process counts the same rows
+    (settings has no shared cache). The address is kept only as a keyed digest
+    (services/password_resets.py): the limit needs equality, not the address.
+    """
+
+    email_digest = models.CharField(max_length=64)
+    client_ip = models.CharField(max_length=45, help_text="As auth_backends reads it.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email_digest", "created_at"]),
+            models.Index(fields=["client_ip", "created_at"]),
+            # The pruning's: rows older than the window go on every request.
+            models.Index(fields=["created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"reset from {self.client_ip} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class CoderPreferencesQuerySet(models.QuerySet):
+    def of(self, user) -> CoderPreferences:
+        """The user's preferences; the defaults (unsaved) if they never set any."""
+        return self.filter(user=user).first() or CoderPreferences(user=user)
+
+
+class CoderPreferences(models.Model):
+    """How one user wants the keyboard screens (coding, adjudication) to behave.
+
+    Single-key shortcuts (a letter, digit or "?" acts at once) help most coders and
+    hinder some: speech-input users, whose dictated words would fire them, and
+    anyone who mistypes. WCAG 2.1.4 asks that they can be turned off.
+    """
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    letter_shortcuts = models.BooleanField(
+        "single-key shortcuts",
+        default=True,
+        help_text="Letters, digits and ? act at once on the coding and adjudication "
+        "screens. Off: only Enter, Esc and the Alt+ keys do.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CoderPreferencesQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "coder preferences"
+
+    def __str__(self) -> str:
+        return f"preferences of {self.user_id}"

@@ -28,6 +28,7 @@ memberships first, the lock every submit and claim takes first.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
@@ -40,7 +41,6 @@ from annotator.codebooks import codebook_to_data
 from annotator.gold.queue import rebuild_waiting
 from annotator.models import (
     Annotation,
-    AnnotationRevision,
     Assignment,
     Category,
     Codebook,
@@ -53,12 +53,13 @@ from annotator.models import (
     Membership,
     Project,
 )
+from annotator.services.codebook_move_history import chunks, keep_old_codes
 from annotator.services.queue import reopen_queues
 from annotator.services.submits import next_change
 
 Status = Assignment.Status
-BATCH = 5_000  # revisions written per INSERT
 SHOWN = 200  # rows of the re-coding list a preview carries
+Progress = Callable[[int, int | None, str], None]
 
 
 @dataclass(frozen=True)
@@ -232,10 +233,23 @@ def preview_move(project: Project, new: Codebook) -> MovePlan:
     return _plan(project, new)
 
 
+def no_progress(done: int, total: int | None, words: str) -> None:
+    """The progress of a move nobody watches (a test, a shell)."""
+
+
+MOVE_STEPS = 7  # the progress calls of move_codebook: a job counts these
+
+
 @transaction.atomic
-def move_codebook(*, project: Project, new: Codebook, by) -> DesignChange:
+def move_codebook(
+    *, project: Project, new: Codebook, by, progress: Progress = no_progress
+) -> DesignChange:
     """Move the project to ``new`` (a later version of its codebook), all or
-    nothing; returns the record of it (on the design page's history)."""
+    nothing; returns the record of it (on the design page's history).
+
+    ``progress(done, total, words)`` hears each step, in words with its counts
+    (a job's ``JobProgress``)."""
+    progress(0, MOVE_STEPS, "waiting for the coders' submits to finish")
     list(
         Membership.objects.filter(project=project)
         .order_by("pk")
@@ -247,6 +261,7 @@ def move_codebook(*, project: Project, new: Codebook, by) -> DesignChange:
         .select_related("codebook")
         .get(pk=project.pk)
     )
+    progress(1, MOVE_STEPS, "reading what the move changes")
     plan = _plan(project, new)
     recoded = _recoded(project, plan)
     recoded_ids = list(recoded.values_list("pk", flat=True))
@@ -256,23 +271,30 @@ def move_codebook(*, project: Project, new: Codebook, by) -> DesignChange:
         .exclude(pk__in=recoded_ids)
         .values_list("pk", flat=True)
     )
-    _keep_old_codes(plan, sorted(recoded_ids + dropped_ids), by)
+    kept = len(recoded_ids) + len(dropped_ids)
+    progress(2, MOVE_STEPS, f"keeping old codes of {kept:,} annotations")
+    keep_old_codes(plan, sorted(recoded_ids + dropped_ids), by)
     _drop_changed_codes(project, plan, recoded_ids)
     # A label's dimension is of its annotation's version (the archive checks it):
     # codes on a removed dimension go with the move, kept in the revisions above.
     Label.objects.filter(project=project, dimension_id__in=list(plan.dropped)).delete()
+    progress(3, MOVE_STEPS, f"moving codes of {plan.n_annotations:,} annotations")
     _carry_labels(project, plan)
+    progress(4, MOVE_STEPS, "moving gold labels")
     _carry_gold(project, plan)
     Annotation.objects.filter(project=project, codebook=plan.old).update(
         codebook=new, change=change
     )
+    progress(5, MOVE_STEPS, f"handing {len(recoded_ids):,} annotations back to coders")
     if recoded_ids:
-        for part in _chunks(recoded_ids):
+        for part in chunks(recoded_ids):
             Assignment.objects.filter(annotation__in=part).update(status=Status.RECODE)
         reopen_queues([project.pk])
     Project.objects.filter(pk=project.pk).update(codebook=new)
     project.codebook = new  # the reviewers' queue reads the new version's dimensions
+    progress(6, MOVE_STEPS, "rebuilding the reviewers' queue")
     rebuild_waiting(project)
+    progress(MOVE_STEPS, MOVE_STEPS, "moved")
     return DesignChange.objects.create(
         project=project,
         changed_by=by if by is not None and by.is_authenticated else None,
@@ -281,63 +303,6 @@ def move_codebook(*, project: Project, new: Codebook, by) -> DesignChange:
         summary=plan.summary(),
         change=change,
     )
-
-
-def _chunks(ids: list[int], size: int = BATCH):
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
-
-
-def _keep_old_codes(plan: MovePlan, recoded_ids: list[int], by) -> None:
-    """An AnnotationRevision per annotation to code again or losing codes on a
-    removed dimension: its codes before the move (and the version), and what
-    is left of them after."""
-    changed_by = by if by is not None and by.is_authenticated else None
-    for part in _chunks(recoded_ids):
-        codes: dict[int, list[tuple[str, str, bool]]] = {}
-        for annotation_id, d_key, c_key, category_id in (
-            Label.objects.filter(annotation_id__in=part)
-            .order_by("annotation_id", "dimension__position", "category__position")
-            .values_list(
-                "annotation_id", "dimension__key", "category__key", "category_id"
-            )  # fmt: skip
-        ):
-            codes.setdefault(annotation_id, []).append(
-                (d_key, c_key, category_id in plan.recode_categories)
-            )
-        revisions = []
-        for pk, uncertain, comment in Annotation.objects.filter(
-            pk__in=part
-        ).values_list("pk", "uncertain", "comment"):
-            mine = codes.get(pk, [])
-            redo = sorted({d for d, _, changed in mine if changed})
-            gone = set(redo) | set(plan.dropped.values())
-            state = {"uncertain": uncertain, "comment": comment}
-            revisions.append(
-                AnnotationRevision(
-                    annotation_id=pk,
-                    changed_by=changed_by,
-                    old={
-                        **state,
-                        "labels": _keys(mine),
-                        "codebook_version": plan.old.version,
-                    },
-                    new={
-                        **state,
-                        "labels": _keys([c for c in mine if c[0] not in gone]),
-                        "codebook_version": plan.new.version,
-                        "to_code_again": redo,
-                    },
-                )  # fmt: skip
-            )
-        AnnotationRevision.objects.bulk_create(revisions, batch_size=1_000)
-
-
-def _keys(codes) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for d_key, c_key, _ in codes:
-        out.setdefault(d_key, []).append(c_key)
-    return {key: sorted(values) for key, values in out.items()}
 
 
 def _drop_changed_codes(project: Project, plan: MovePlan, recoded: list[int]) -> None:
@@ -388,7 +353,7 @@ def _carry_gold(project: Project, plan: MovePlan) -> None:
         )
         .values_list("pk", flat=True)
     )
-    for part in _chunks(stale):
+    for part in chunks(stale):
         GoldLabelCategory.objects.filter(gold_label_id__in=part).delete()
         GoldLabelRevision.objects.filter(gold_label_id__in=part).delete()
         GoldLabel.objects.filter(pk__in=part).delete()

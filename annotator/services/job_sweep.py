@@ -58,6 +58,7 @@ KEPT = {
     JobKind.CORPUS_IMPORT: "no document of the upload was imported",
     JobKind.ARCHIVE: "no part of the archive was stored",
     JobKind.RESTORE: "no row of the archive was restored",
+    JobKind.CODEBOOK_MOVE: "the project is on the codebook version it was on",
 }
 
 

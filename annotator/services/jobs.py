@@ -7,7 +7,8 @@ and records it here with ``start_job``, ``JobProgress``, ``finish_job`` and
 ``fail_job``. One waiting and one running job per project and kind: a newer request
 supersedes the waiting one (a partial unique index on ``Job`` holds it even between
 two web servers), and a job that finds another running waits for it (``start_job``
-answers ``BUSY``).
+answers ``BUSY``); a codings import or a codebook move is refused instead while
+one is waiting (a move: or running), ``REFUSED_WHILE``.
 """
 
 from __future__ import annotations
@@ -38,8 +39,15 @@ from corpus.db import fast_path
 BUSY = "busy"  # start_job: another job of the project and kind is running
 PROGRESS_EVERY = 0.5  # seconds between two progress writes of one job
 SUPERSEDED_NOTE = "superseded by a newer request before it started"
-# Kinds whose waiting job a newer request refuses to replace (its input is an upload).
-NEVER_SUPERSEDED = frozenset({JobKind.CODINGS_IMPORT})
+# Kinds whose newer request of a project never supersedes an earlier one: it is
+# refused, in words, while an earlier one of the project is in these states.
+REFUSED_WHILE = {
+    # Its input is an upload, its own work: not a newer request for the same.
+    JobKind.CODINGS_IMPORT: (JobState.QUEUED,),
+    # One decision about where the project goes: a second move waiting behind the
+    # first would have been asked of a version the project has since left.
+    JobKind.CODEBOOK_MOVE: (JobState.QUEUED, JobState.RUNNING),
+}
 
 
 def this_worker() -> str:
@@ -78,17 +86,16 @@ def request_job(
     with transaction.atomic():
         waiting = []
         if project is not None:
-            waiting = list(
+            refused_while = REFUSED_WHILE.get(kind, ())
+            earlier = list(
                 Job.objects.of(project, kind)
-                .filter(state=JobState.QUEUED)
+                .filter(state__in={JobState.QUEUED, *refused_while})
                 .select_for_update()
             )
-            if waiting and kind in NEVER_SUPERSEDED:
-                # Its upload is its own work, not a newer request for the same.
-                raise ValidationError(
-                    f"A {waiting[0].get_kind_display()} of this project is waiting "
-                    "already; send this one when it has run."
-                )
+            refusing = [j for j in earlier if j.state in refused_while]
+            if refusing:
+                raise ValidationError(refusal(refusing[0]))
+            waiting = [j for j in earlier if j.state == JobState.QUEUED]
             for old in waiting:
                 options = merge_options(kind, old.options, options)
             Job.objects.filter(pk__in=[j.pk for j in waiting]).update(
@@ -109,8 +116,12 @@ def request_job(
                 )
         except IntegrityError:
             # Another request queued one between our read and our insert: it
-            # will read the same state, so it stands for this one too.
-            return Job.objects.of(project, kind).get(state=JobState.QUEUED)
+            # will read the same state, so it stands for this one too, unless
+            # its kind refuses a second request.
+            queued = Job.objects.of(project, kind).get(state=JobState.QUEUED)
+            if kind in REFUSED_WHILE:
+                raise ValidationError(refusal(queued)) from None
+            return queued
         if retry_of is not None:
             job_files.hand_over(retry_of, job)
         if prepare is not None:
@@ -120,6 +131,16 @@ def request_job(
         Job.objects.filter(pk=job.pk).update(task_id=str(result.id))
     job.refresh_from_db()
     return job
+
+
+def refusal(earlier: Job) -> str:
+    """Why a request of a kind in ``REFUSED_WHILE`` is refused, in words."""
+    what = f"A {earlier.get_kind_display()} of this project"
+    if earlier.state == JobState.RUNNING:
+        return f"{what} is running (job {earlier.pk}); ask again when it has finished."
+    return (
+        f"{what} is waiting already (job {earlier.pk}); send this one when it has run."
+    )
 
 
 def merge_options(kind: str, older: dict, newer: dict) -> dict:

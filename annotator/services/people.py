@@ -1,4 +1,4 @@
-"""Accounts: the first manager, managers made from the command line, deactivation."""
+"""Accounts: first manager, command-line managers, deactivation; preferences."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from annotator.access import MANAGERS_GROUP
+from annotator.models import CoderPreferences, Membership
+from annotator.services.queue import release_claims_of
 
 
 def _managers_group(*, lock: bool = False) -> Group:
@@ -86,10 +89,32 @@ def create_first_manager(*, username: str, email: str, password: str) -> Abstrac
     return user
 
 
+@transaction.atomic
 def set_active(*, user: AbstractUser, active: bool) -> AbstractUser:
-    """Deactivate or reactivate an account. Nothing else changes: its memberships and
-    annotations stay, a claim it holds returns to the pool when its lease ends.
-    Django refuses an inactive account's login, session and API token."""
+    """Deactivate or reactivate an account. Its memberships and annotations stay;
+    on deactivation the claims it holds return to the pool at once, as a lapsed
+    lease does (a span to code again stays theirs). Django refuses an inactive
+    account's login, session and API token.
+
+    The account's membership rows are locked first, the lock its claims and
+    submits take first, so a claim of theirs in flight finishes before or waits.
+    """
+    list(
+        Membership.objects.filter(user=user)
+        .order_by("pk")
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
     type(user).objects.filter(pk=user.pk).update(is_active=active)
     user.is_active = active
+    if not active:
+        release_claims_of(user, timezone.now())
     return user
+
+
+def set_preferences(*, user, letter_shortcuts: bool) -> CoderPreferences:
+    """Store the user's screen preferences (one row per user, made on first save)."""
+    preferences, _ = CoderPreferences.objects.update_or_create(
+        user=user, defaults={"letter_shortcuts": letter_shortcuts}
+    )
+    return preferences

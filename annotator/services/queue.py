@@ -103,17 +103,34 @@ def may_have_work(project: Project, coder, now: datetime | None = None) -> bool:
 
 
 def release_lapsed(project: Project, now: datetime) -> int:
-    """Expire the project's lapsed claims (in the caller's transaction).
-
-    A lapsed claim on a span to code again (it has an annotation) goes back to
-    waiting for its coder: that place is theirs, not the pool's.
-    """
-    stale = list(
+    """Expire the project's lapsed claims (in the caller's transaction)."""
+    return release_held(
         Assignment.objects.filter(
             project=project, status=Status.CLAIMED, expires_at__lte=now
+        ),
+        now,
+    )
+
+
+def release_claims_of(coder, now: datetime) -> int:
+    """Release every claim the coder holds, in every project, lease run out or
+    not (in the caller's transaction): a deactivated account codes no more."""
+    return release_held(
+        Assignment.objects.filter(coder=coder, status=Status.CLAIMED), now
+    )
+
+
+def release_held(claims, now: datetime) -> int:
+    """Release these claims as a lapsed lease is released; returns how many.
+
+    A claim on a span to code again (it has an annotation) goes back to waiting
+    for its coder: that place is theirs, not the pool's. A claim locked by a
+    submit in progress is passed over: the submit completes it.
+    """
+    stale = list(
+        claims.select_for_update(skip_locked=True, of=("self",)).values_list(
+            "id", "work_item_id", "annotation__id"
         )
-        .select_for_update(skip_locked=True, of=("self",))
-        .values_list("id", "work_item_id", "annotation__id")
     )
     recodes = [pk for pk, _, annotation in stale if annotation is not None]
     if recodes:

@@ -15,7 +15,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from annotator.models import Category, Dimension, GoldLabel
+from annotator.models import Category, CoderPreferences, Dimension, GoldLabel
 from annotator.views.base import HtmxHttpRequest, partial
 
 CARD = "span-card"  # the partial both screens swap, and its root element's id
@@ -159,7 +159,13 @@ def render_span_card(
     *,
     headers: Mapping[str, str] | None = None,
 ) -> HttpResponse:
-    """The whole page, or for htmx just the span card, with extra headers."""
+    """The whole page, or for htmx just the span card, with extra headers.
+
+    The page also has the coder's shortcut switch beside the card (not swapped, so
+    the hot path of htmx submits reads no preferences)."""
+    if not request.htmx:
+        preferences = CoderPreferences.objects.of(request.user)
+        context = {**context, "letter_shortcuts": preferences.letter_shortcuts}
     response = render(request, partial(request, template, CARD), context)
     for name, value in (headers or {}).items():
         response[name] = value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -12,8 +11,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotator import access
 from annotator.codebook_forms import CodebookMoveForm
 from annotator.codebooks import version_changes
-from annotator.models import Codebook
-from annotator.services.codebook_move import MovePlan, move_codebook, preview_move
+from annotator.models import Codebook, Job, JobKind
+from annotator.services.codebook_move import MovePlan, preview_move
+from annotator.services.codebook_move_jobs import request_codebook_move
 from annotator.views.base import (
     HtmxHttpRequest,
     add_service_errors,
@@ -78,6 +78,9 @@ def _render(
         "form": form,
         "plan": plan,
         "previewing": previewing,
+        # Running, else waiting, else the last finished: the page says it, and
+        # polls while it waits or runs.
+        "move_job": Job.objects.latest_of(project, JobKind.CODEBOOK_MOVE),
         "changes_url": plan
         and reverse(
             "codebook-changes",
@@ -90,19 +93,19 @@ def _render(
 @access.login_required
 @require_http_methods(["GET", "POST"])
 def project_codebook(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
-    """The project's codebook version and the newer ones; POST moves it (303)."""
+    """The project's codebook version, the newer ones and its move in progress;
+    POST queues a move (a worker makes it) and answers with the job's page."""
     project = _project(request, project_id)
     form = _form(request, project)
     if request.method == "POST" and form.is_valid():
         try:
-            record = move_codebook(
+            job = request_codebook_move(
                 project=project, new=_target(project, form), by=request.user
             )
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, record.summary)
-            return see_other(request, reverse("project-codebook", args=[project.pk]))
+            return see_other(request, reverse("job-detail", args=[job.pk]))
     return _render(request, project, form)
 
 

@@ -1,10 +1,9 @@
 """The coder's keyboard-first coding screen: show, submit, skip (and undo), revise.
 
 Every rule (claims, leases, validation, idempotency, revision history) lives in
-annotator.services, who may code in annotator.access, the reads in
-annotator.progress and annotator.spans; these views parse the posted form, call one
-service and render the span card: the whole page, or for htmx just the
-`span-card` partial.
+annotator.services, who may code in annotator.access, the reads in annotator.progress
+and annotator.spans; these views parse the posted form, call one service and render
+the span card: the whole page, or for htmx just the `span-card` partial.
 
 Blind coding: nothing here reads another coder's annotations. The only number that
 involves other people is the count of coders, used to size the coder's own share.
@@ -23,6 +22,7 @@ from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotator import access
@@ -51,8 +51,7 @@ TEMPLATE = "annotator/code.html"
 RECENT_TEMPLATE = "annotator/code_recent.html"
 RECENT_PER_PAGE = 25
 RECENT_SKIPS = 10  # the skips the recent page lists, each with "Undo skip"
-# Screen actions and their letter (in cards.py: the codebook editor's preview
-# shows the same keys).
+# Screen actions and their letter (in cards.py: the editor's preview shows them too).
 ACTIONS, CHORD_ONLY = cards.CODING_ACTIONS, cards.CODING_CHORD_ONLY
 TRUE_VALUES = {"1", "on", "true", "yes"}
 NOT_HELD = (
@@ -63,7 +62,6 @@ DATABASE_DOWN = (
     "The database could not save this annotation; nothing was saved and your "
     "choices are kept. Try again in a moment (press Enter)."
 )
-
 UNSKIPPED = "Skip undone: the span is yours to code again."
 RECODE = (
     "The codebook changed since you coded this span, and so did the meaning of a "
@@ -202,13 +200,15 @@ def not_held(request: HtmxHttpRequest, project: Project) -> HttpResponse:
 
 
 def after_post(
-    request: HtmxHttpRequest, project: Project, message: str
+    request: HtmxHttpRequest, project: Project, message: str, saved=None
 ) -> HttpResponse:
-    """No JS: 303 back to the coding page (post/redirect/get) with a message."""
+    """No JS: 303 back to the coding page (post/redirect/get) with a message; after
+    a save, with the "Reopen it" link that htmx shows too."""
+    if saved is not None:
+        url = reverse("project-code-revise", args=[project.pk, saved.pk])
+        message = format_html('{} <a href="{}">Reopen it</a>', message, url)
     messages.success(request, message)
-    response = HttpResponse(status=303)
-    response["Location"] = reverse("project-code", args=[project.pk])
-    return response
+    return see_other(request, reverse("project-code", args=[project.pk]))
 
 
 def submit(
@@ -260,7 +260,7 @@ def code(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     if annotation is None:
         return render_card(request, card)
     if not request.htmx:
-        return after_post(request, project, "Saved.")
+        return after_post(request, project, "Saved.", assignment)
     same_codebook = codebook_id == project.codebook_id
     return render_card(
         request,
@@ -357,7 +357,7 @@ def revise(
     if saved is None:
         return render_card(request, card)
     if not request.htmx:
-        return after_post(request, project, "Your revision was saved.")
+        return after_post(request, project, "Your revision was saved.", assignment)
     code_url = reverse("project-code", args=[project.pk])
     return render_card(
         request,

@@ -3,10 +3,14 @@
 The files are the export API's (annotator/api/export.py, streamed from
 annotator/exporting/): a valid form answers 303 to the API's URL with the same
 filters, so the page, the API and `manage.py export_gold` send the same rows
-from the same code. Reviewers and managers (and staff) only, as the API.
+from the same code. The agreement report as CSV is written here, from the rows
+agreement_report.report_rows() makes of the report the page and the API show.
+Reviewers and managers (and staff) only, as the API.
 """
 
 from __future__ import annotations
+
+import csv
 
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -15,6 +19,13 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from annotator import access
+from annotator.agreement_report import (
+    TABLE_COLUMNS,
+    parse_options,
+    report_rows,
+    version_asked,
+)
+from annotator.services import agreement_jobs
 from annotator.views.base import (
     HtmxHttpRequest,
     download_form,
@@ -55,3 +66,41 @@ def project_downloads(request: HtmxHttpRequest, project_id: int) -> HttpResponse
         context,
         status=400 if chosen else 200,
     )
+
+
+@access.login_required
+@require_GET
+def agreement_csv(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    """The agreement report as CSV, every document, one row per coefficient
+    (agreement_report.table): of the project's codebook version, or `?version=N`'s,
+    trend by `over` and `batch_size` as the dashboard and the API take them."""
+    project = access.project_for(
+        request.user, project_id, access.Can.REVIEW, refusal=REFUSAL
+    )
+    try:
+        options = parse_options(request.GET)
+    except ValueError as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain")
+    codebook = version_asked(project, options)
+    if codebook is None:
+        return HttpResponse(
+            f"No version {options.version} of this project's codebook.",
+            status=404,
+            content_type="text/plain",
+        )
+    report, _status = agreement_jobs.report_with_intervals(
+        project,
+        by=request.user,
+        codebook=codebook,
+        over=options.over,
+        batch_size=options.batch_size,
+    )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="project-{project.pk}-agreement-'
+        f'v{report.codebook_version}.csv"'
+    )
+    writer = csv.writer(response)
+    writer.writerow(TABLE_COLUMNS)
+    writer.writerows(report_rows(report))
+    return response

@@ -1,20 +1,26 @@
-"""Accounts: the login page (and the first-run form), deactivating members."""
+"""Accounts: login (and the first-run form), password reset, deactivating members."""
 
 from __future__ import annotations
+
+import logging
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotator import access, access_people
+from annotator.auth_backends import client_address
 from annotator.forms_people import AccountForm
+from annotator.services.password_resets import reset_allowed
 from annotator.services.people import create_first_manager, set_active
 from annotator.views.base import HtmxHttpRequest, add_service_errors, see_other
+
+logger = logging.getLogger(__name__)
 
 
 class LoginView(auth_views.LoginView):
@@ -28,6 +34,28 @@ class LoginView(auth_views.LoginView):
             self.request.method == "GET" and not get_user_model().objects.exists()
         )
         return context
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset page under a rate limit (services/password_resets.py).
+
+    A request over the limit gets the answer every request gets, the "sent"
+    page, as Django's view answers alike for addresses with and without an
+    account: the limit tells nobody whether an address exists. It only sends
+    nothing, and the log says so.
+    """
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        client_ip = client_address(self.request)
+        if reset_allowed(email=email, client_ip=client_ip):
+            return super().form_valid(form)
+        logger.warning(
+            "Password reset rate limited: no email sent to %r (request from %s).",
+            email,
+            client_ip,
+        )
+        return HttpResponseRedirect(self.get_success_url())
 
 
 @require_http_methods(["GET", "POST"])
@@ -65,7 +93,8 @@ def switch(request: HtmxHttpRequest, project_id: int, member_id: int, active: bo
         request,
         f"Reactivated {name}: they can log in again."
         if active
-        else f"Deactivated {name}: they can no longer log in; their annotations stay.",
+        else f"Deactivated {name}: they can no longer log in; their annotations stay "
+        "and the spans they held go back to the other coders.",
     )
     return see_other(request, reverse("project-members", args=[project_id]))
 

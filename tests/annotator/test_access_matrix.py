@@ -90,6 +90,7 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     # Any signed-in user: their own things only.
     "home": ("GET", {"anonymous": LOGIN, "_": 200}),
     "api-token": ("GET", {"anonymous": LOGIN, "_": 200}),
+    "preferences": ("GET", {"anonymous": LOGIN, "_": 200}),
     # The 401 card's sign-in lands here: the new CSRF token of one's own session.
     "signed-in": ("GET", {"anonymous": LOGIN, "_": 200}),
     "api-project-list": ("GET", {"anonymous": 401, "_": 200}),
@@ -179,6 +180,8 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         "project-adjudicate-span",
         # The downloads page (its files are the API's, below).
         "project-downloads",
+        # The agreement report as CSV (the JSON is the API's).
+        "project-agreement-csv",
         # How fresh the gold is: whoever reads gold (no job is named but to managers).
         "project-gold-status",
     ),

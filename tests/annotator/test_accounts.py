@@ -20,8 +20,9 @@ from rest_framework.authtoken.models import Token
 from annotator import access_people
 from annotator.access import MANAGERS_GROUP
 from annotator.demo import managers_group
-from annotator.models import Annotation
+from annotator.models import Annotation, Assignment
 from annotator.services import claim_next_span, set_membership, submit_annotation
+from annotator.services.people import set_active
 from tests.factories import PASSWORD, UserFactory, make_project
 
 pytestmark = pytest.mark.django_db
@@ -318,3 +319,40 @@ def test_the_members_page_reads_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(12):
         response = client.get(reverse("project-members", args=[project.pk]))
     assert response.status_code == 200
+
+
+def test_deactivating_a_coder_releases_their_claims_in_every_project_at_once():
+    """Bob gets the span ann held (her lease far from over); her submitted work
+    stays; a span she had to code again stays hers, waiting for her."""
+    one = make_project(
+        documents=1, spans_per_document=2, coders=["ann", "bob"], coders_per_span=1
+    )
+    two = make_project(
+        documents=1, spans_per_document=1, coders=["cyd"], coders_per_span=1
+    )
+    ann, bob, cyd = (User.objects.get(username=n) for n in ("ann", "bob", "cyd"))
+    set_membership(project=two, user=ann, role="coder")
+    labels = {"topic": "arms", "stance": "neutral"}
+    done = claim_next_span(project=one, coder=ann)
+    submit_annotation(coder=ann, assignment=done, labels=labels)
+    held = claim_next_span(project=one, coder=ann)
+    assert claim_next_span(project=one, coder=bob) is None  # ann holds the last span
+    coded = claim_next_span(project=two, coder=ann)
+    submit_annotation(coder=ann, assignment=coded, labels=labels)
+    # As a codebook move marks it: coded, to be coded again by ann.
+    Assignment.objects.filter(pk=coded.pk).update(status=Assignment.Status.RECODE)
+    recode = claim_next_span(project=two, coder=ann)
+    assert recode.pk == coded.pk and recode.status == Assignment.Status.CLAIMED
+
+    set_active(user=ann, active=False)
+
+    released = Assignment.objects.get(pk=held.pk)
+    assert released.status == Assignment.Status.EXPIRED
+    taken = claim_next_span(project=one, coder=bob)
+    assert taken is not None and taken.span_id == held.span_id
+    done = Assignment.objects.get(pk=done.pk)
+    assert done.status == Assignment.Status.COMPLETED
+    assert done.annotation.labels.count() == 2
+    recode = Assignment.objects.get(pk=recode.pk)
+    assert recode.status == Assignment.Status.RECODE and recode.annotation
+    assert claim_next_span(project=two, coder=cyd) is None  # still ann's place

@@ -1,5 +1,8 @@
 """Agreement per codebook version: the report, the dashboard and the API."""
 
+import csv
+import io
+
 import pytest
 from django.urls import reverse
 
@@ -98,3 +101,19 @@ def test_one_version_shows_no_choice(client, manager):
     client.force_login(manager)
     page = client.get(reverse("project-agreement", args=[project.pk])).content.decode()
     assert 'name="version"' not in page
+
+
+def test_the_csv_download_by_version(client, manager, project):
+    client.force_login(manager)
+    url = reverse("project-agreement-csv", args=[project.pk])
+    for asked, version in ((None, "2"), (1, "1"), (2, "2")):
+        response = client.get(url, {"version": asked} if asked else {})
+        assert response.status_code == 200
+        assert f"agreement-v{version}.csv" in response["Content-Disposition"]
+        rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+        assert rows and {r["codebook_version"] for r in rows} == {version}
+        topic = {r["key"] for r in rows if r["breakdown"] == "category"}
+        assert ("energy" in topic) == (version == "2")
+    assert client.get(url, {"version": 9}).status_code == 404
+    bad = client.get(url, {"version": "x"})
+    assert bad.status_code == 400 and b"version must be" in bad.content

@@ -4,12 +4,13 @@ import pytest
 from django.urls import reverse
 
 from annotator.codebooks import import_codebook
-from annotator.models import Assignment
+from annotator.models import Assignment, Job, JobKind, JobState
 from annotator.services import set_membership
 from tests.factories import SMALL_CODEBOOK, TOPICS, make_topics_project, newer_data
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
+POLLING = 'hx-trigger="every 2s"'
 
 
 @pytest.fixture
@@ -71,14 +72,24 @@ def test_move_page_previews_then_moves(manager_client, project, newer):
     )
     project.refresh_from_db()
     assert project.codebook.version == 1  # a preview writes nothing
+    # A job (the immediate backend runs it in the request; a worker elsewhere).
     moved = manager_client.post(url, {"version": 2})
-    assert moved.status_code == 303 and moved["Location"] == url
+    job = Job.objects.get(kind=JobKind.CODEBOOK_MOVE)
+    assert moved.status_code == 303
+    assert moved["Location"] == reverse("job-detail", args=[job.pk])
+    assert job.state == JobState.DONE and job.options == {
+        "codebook": newer.pk,
+        "version": 2,
+    }
     project.refresh_from_db()
     assert project.codebook == newer
     assert Assignment.objects.filter(status="recode").count() == 4
+    shown = manager_client.get(moved["Location"]).content.decode()
+    assert "codebook move to version 2" in shown and "moved to version 2" in shown
+    assert "moves from version 1 to version 2" in shown  # the result in words
     after = manager_client.get(url).content.decode()
     assert "No newer version of this codebook exists." in after
-    assert "moves from version 1 to version 2" in after  # the message
+    assert "Last move:" in after and POLLING not in after
     design = manager_client.get(reverse("project-design", args=[project.pk]))
     assert "moves from version 1 to version 2" in design.content.decode()
     assert len(TOPICS) == 3
@@ -87,7 +98,9 @@ def test_move_page_previews_then_moves(manager_client, project, newer):
 def test_move_page_htmx_post_redirects_the_client(manager_client, project, newer):
     url = reverse("project-codebook", args=[project.pk])
     moved = manager_client.post(url, {"version": 2}, headers=HTMX)
-    assert moved.status_code == 200 and moved["HX-Redirect"] == url
+    job = Job.objects.get(kind=JobKind.CODEBOOK_MOVE)
+    assert moved.status_code == 200
+    assert moved["HX-Redirect"] == reverse("job-detail", args=[job.pk])
 
 
 def test_move_page_refuses_an_unknown_version(manager_client, project, newer):

@@ -3,9 +3,10 @@
 The first manager is made on the first-run page; they write a codebook in the editor,
 import a corpus, create a project and invite two coders and a reviewer by email; the
 coders code with the keyboard; the manager redefines a category and moves the project
-to the new version; the coders code again what comes back; the reviewer settles the
-one disagreement; the manager downloads gold.csv. Every action is a browser action;
-the test reads the email outbox (for the links) and the database only to check.
+to the new version (a job: its page shows the move done); the coders code again what
+comes back; the reviewer settles the one disagreement; the manager downloads gold.csv.
+Every action is a browser action; the test reads the email outbox (for the links) and
+the database only to check.
 
 With ANNOTATOR_SCREENSHOTS=1 the key screens are saved to docs/screenshots/, the
 README's walk-through (never in CI: it would rewrite files of the repository).
@@ -312,8 +313,12 @@ def test_a_whole_study_from_an_empty_site_to_gold_csv(
         )
         expect(again.locator("tr", has_text=coder)).to_contain_text("topic: health")
     shot(mara, "08-codebook-move")
+    # A job, which the immediate backend runs in the request here (a worker
+    # elsewhere): the answer is its page, polled until the move is done.
     mara.get_by_role("button", name="Move", exact=True).click()
-    moved = mara.locator("ul.messages")
+    mara.wait_for_url(re.compile(r"/jobs/\d+/"))
+    moved = mara.locator("#job-card")
+    expect(moved.locator(".job-state")).to_have_text("done")
     expect(moved).to_contain_text("moves from version 1 to version 2")
     expect(moved).to_contain_text("to be coded again: ana 1, ben 1.")
 

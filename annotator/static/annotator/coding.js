@@ -9,7 +9,11 @@
  * boxes opened (focusing their field), anything else clicked. Enter submits the
  * coding form. Keys are ignored while typing in a text field; Esc leaves the field
  * (and cancels a skip: the reason is cleared and the box closed).
+ * The coder may turn single-key shortcuts off (WCAG 2.1.4: speech input and stray
+ * presses fire them): the preferences form beside the card then says
+ * data-letter-keys="off" and only Enter, Esc and the Alt chords act.
  * Listeners sit on document, so spans swapped in by htmx need no re-binding.
+ * After each swap the new span gets the focus and a polite live region names it.
  * Without JavaScript the page still works: the same forms post and redirect.
  */
 (function () {
@@ -23,6 +27,10 @@
     if (el.isContentEditable) return true;
     if (el.tagName === "TEXTAREA" || el.tagName === "SELECT") return true;
     return el.tagName === "INPUT" && NOT_TYPING.indexOf(el.type) === -1;
+  }
+
+  function lettersOff() {
+    return document.querySelector('[data-letter-keys="off"]') !== null;
   }
 
   function boundTo(key) {
@@ -130,7 +138,7 @@
       });
       return;
     }
-    var el = boundTo(event.key);
+    var el = lettersOff() ? null : boundTo(event.key);
     if (el) {
       event.preventDefault();
       activate(el);
@@ -159,9 +167,58 @@
   // A failed request (signed out, database down, no answer) leaves the card and the
   // coder's choices as they were: htmx-errors.js, on every page, says why in it.
 
-  // The next span starts at the top of the card, wherever the last one was scrolled.
+  // After a swap: a new span takes the focus (its text container, tabindex=-1) and
+  // the live region outside the card names it ("Span 12 of 60: first words"); the
+  // same span back with errors puts the focus on the first choice to fix. The card
+  // starts at the top, wherever the last one was scrolled.
+  var shownCard = null;
+  var shownHeld = null;
+
+  function held(card) {
+    var input = card.querySelector("#code-form input[name=assignment]");
+    return input ? input.value : null;
+  }
+
+  function announce(text) {
+    var region = document.getElementById("coding-announce");
+    if (!region || !text) return;
+    region.textContent = "";
+    // A changed text is announced; the same text twice needs the region emptied first.
+    window.setTimeout(function () { region.textContent = text; }, 60);
+  }
+
+  // On a narrow or zoomed screen the choices ride in a bar at the bottom; a span
+  // that starts below it is scrolled up until its first lines show above the bar.
+  function revealSpan() {
+    var span = document.getElementById("target-span");
+    var bar = document.querySelector(".action-bar");
+    if (!span || !bar || getComputedStyle(bar).position !== "sticky") return;
+    var covered = span.getBoundingClientRect().top + 48 - bar.getBoundingClientRect().top;
+    if (covered > 0) window.scrollBy(0, covered);
+  }
+
+  function remember() {
+    shownCard = document.getElementById("span-card");
+    shownHeld = shownCard ? held(shownCard) : null;
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    remember();
+    revealSpan();
+  });
+
   document.addEventListener("htmx:afterSwap", function () {
     var card = document.getElementById("span-card");
-    if (card && card.getBoundingClientRect().top < 0) card.scrollIntoView({ block: "start" });
+    if (!card || card === shownCard) return;
+    var sameSpan = held(card) !== null && held(card) === shownHeld;
+    remember();
+    var toFix = sameSpan && card.querySelector(
+      ".dimension.invalid input, .skip-box[open] .field-error ~ .skip-row input"
+    );
+    var focus = toFix || card.querySelector("#target-span") || card;
+    if (!focus.hasAttribute("tabindex") && !toFix) focus.setAttribute("tabindex", "-1");
+    focus.focus({ preventScroll: true });
+    if (!sameSpan) announce(card.getAttribute("data-announce"));
+    if (card.getBoundingClientRect().top < 0) card.scrollIntoView({ block: "start" });
+    revealSpan();
   });
 })();
