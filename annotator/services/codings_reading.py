@@ -5,8 +5,9 @@ One row is one code: which span (``span_id``, or ``document_id`` or
 of the project's coders), which dimension (``dimension``: its key) and which
 category (``category``: its key, or ``value``: its numeric value). A coder's rows
 for one span make one annotation, checked by the same validator as a submit
-(services.labels.resolve_labels). Every problem names its line and field; up to
-MAX_ERRORS are collected, then reading stops. Nothing here writes.
+(services.labels, against one reading of the codebook for the whole file). The
+rows are read as they come, a batch at a time. Every problem names its line and
+field; up to MAX_ERRORS are collected, then reading stops. Nothing here writes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from django.core.exceptions import ValidationError
 
 from annotator.access import CODER
 from annotator.models import Membership, Project, WorkItem
-from annotator.services.labels import codebook_dimensions, resolve_labels
+from annotator.services.labels import codebook_dimensions, resolve_against
 from corpus.models import Document, Span
 from corpus.text import shown
 
@@ -289,7 +290,7 @@ def read_codings(
         problems.add(1, "file", "no codings in it.")
     for coding in codings.values():
         try:
-            coding.resolved = resolve_labels(project.codebook_id, coding.labels)
+            coding.resolved = resolve_against(dimensions, coding.labels)
         except ValidationError as error:
             for dimension_key, messages in error.message_dict.items():
                 problems.add(
