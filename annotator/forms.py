@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 
+from annotator.upload_limits import CORPUS_IMPORT, PROJECT_RESTORE
 from corpus.importing import SUPPORTED_SUFFIXES, ImportFailed, compile_patterns
 from corpus.models import Corpus
 from corpus.segmenting import Segmentation
@@ -63,19 +63,13 @@ class CorpusImportForm(forms.Form):
 
     def clean_files(self):
         files = self.cleaned_data["files"]
-        limit = settings.CORPUS_UPLOAD_MAX_BYTES
         for upload in files:
             if not upload.name.lower().endswith(SUPPORTED_SUFFIXES):
                 raise forms.ValidationError(
                     f"{upload.name}: unsupported file type; use "
                     f"{', '.join(SUPPORTED_SUFFIXES)}."
                 )
-            if upload.size > limit:
-                raise forms.ValidationError(
-                    f"{upload.name}: {upload.size:,} bytes is over the "
-                    f"{limit:,}-byte limit; "
-                    "import large corpora with 'manage.py import_corpus'."
-                )
+            CORPUS_IMPORT.check_size(upload)
         return files
 
     def clean_exclude_patterns(self) -> list[str]:
@@ -389,10 +383,5 @@ class ArchiveRestoreForm(forms.Form):
 
     def clean_archive(self):
         archive = self.cleaned_data["archive"]
-        limit = settings.ARCHIVE_UPLOAD_MAX_BYTES
-        if archive.size > limit:
-            raise forms.ValidationError(
-                f"{archive.name}: {archive.size:,} bytes is over the {limit:,}-byte "
-                "limit; restore large archives with 'manage.py restore_project'."
-            )
+        PROJECT_RESTORE.check_size(archive)
         return archive
