@@ -293,3 +293,22 @@ def test_removing_a_coder_gives_their_spans_to_code_again_to_the_pool(project, n
     assert sorted(taken) == [1, 2]
     # bob's spans still wait for bob.
     assert set(by_span(project, status=Status.RECODE)) == {(1, "bob"), (2, "bob")}
+
+
+def test_closing_a_project_keeps_a_claimed_span_to_code_again_for_its_coder(
+    project, newer
+):
+    """Closing gives live claims back as a lapsed lease does: a span to code again
+    that its coder had claimed waits for them again (not for the pool), so after
+    the project reopens their next claim hands it back to them."""
+    from annotator.services.lifecycle import close_project, reopen_project
+
+    move_codebook(project=project, new=newer, by=None)
+    ann = project.memberships.get(user__username="ann").user
+    claimed = claim_next_span(project=project, coder=ann)
+    assert claimed.status == Status.CLAIMED and claimed.annotation is not None
+    assert close_project(project) == 1
+    assert Assignment.objects.get(pk=claimed.pk).status == Status.RECODE
+    reopen_project(project)
+    again = claim_next_span(project=project, coder=ann)
+    assert again.pk == claimed.pk
