@@ -5,12 +5,19 @@ once (one browser context per role and colour scheme) and runs axe-core on each
 page. Serious or critical violations fail the test; minor and moderate ones are
 printed (run with -s to read them). The demo data (the seed corpus, a coded and a
 simulated project) gives every page something to show.
+
+With ANNOTATOR_SCREENSHOTS=1 each page is also saved, as axe saw it, to
+docs/screens/<light|dark>/<page>.png (never in CI: it would rewrite files of the
+repository).
 """
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -28,6 +35,11 @@ from tests.browser.conftest import log_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 BLOCKING = {"serious", "critical"}
+SCREENSHOTS = os.environ.get("ANNOTATOR_SCREENSHOTS") == "1"
+SCREENS_DIR = Path(__file__).resolve().parents[2] / "docs" / "screens"
+VIEWPORT = {"width": 1280, "height": 800}
+BACKGROUND = "getComputedStyle(document.body).backgroundColor"
+BACKGROUNDS = {"light": "rgb(250, 251, 252)", "dark": "rgb(20, 24, 29)"}
 # Rules axe cannot hold a page to because the markup is a library's, not ours:
 # Swagger UI nests its copy-link button inside the operation's summary button.
 NOT_OURS = {"API docs": {"nested-interactive": {"enabled": False}}}
@@ -253,7 +265,10 @@ def test_no_page_has_a_serious_accessibility_violation(chromium, live_server, sc
     blocking: list[str] = []
     for role in ("", "manager", "coder1", "reviewer"):
         context = chromium.new_context(
-            base_url=live_server.url, color_scheme=scheme, bypass_csp=True
+            base_url=live_server.url,
+            color_scheme=scheme,
+            bypass_csp=True,
+            viewport=VIEWPORT,
         )
         page = context.new_page()
         page.set_default_timeout(10_000)
@@ -268,6 +283,13 @@ def test_no_page_has_a_serious_accessibility_violation(chromium, live_server, sc
                 page.locator(then.removeprefix("wait ")).first.wait_for()
             elif then:
                 page.locator(then).click()
+            if name != "API docs":  # Swagger's page keeps its own colours
+                # The scheme is the system's; the page follows it (app.css).
+                assert page.evaluate(BACKGROUND) == BACKGROUNDS[scheme], name
+            if SCREENSHOTS:
+                slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+                (SCREENS_DIR / scheme).mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SCREENS_DIR / scheme / f"{slug}.png"))
             for violation in axe_report(page, NOT_OURS.get(name)):
                 who = role or "anonymous"
                 line = f"{scheme} · {name} ({who}): {describe(violation)}"
