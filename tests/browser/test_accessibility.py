@@ -43,6 +43,9 @@ BACKGROUNDS = {"light": "rgb(250, 251, 252)", "dark": "rgb(20, 24, 29)"}
 # Rules axe cannot hold a page to because the markup is a library's, not ours:
 # Swagger UI nests its copy-link button inside the operation's summary button.
 NOT_OURS = {"API docs": {"nested-interactive": {"enabled": False}}}
+# The coding screen's card has no <h1> yet: its layout is being reworked (the
+# screencoding branch); until then it is the one exception to "one <h1> a page".
+WITHOUT_H1 = {"coding", "coding, codebook open", "revise"}
 PASSWORDS = {
     "manager": "manager-demo-pass",
     "reviewer": "reviewer-demo-pass",
@@ -290,6 +293,9 @@ def test_no_page_has_a_serious_accessibility_violation(chromium, live_server, sc
                 slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
                 (SCREENS_DIR / scheme).mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(SCREENS_DIR / scheme / f"{slug}.png"))
+            headings = page.locator("h1").count()
+            if headings != (0 if name in WITHOUT_H1 else 1):
+                blocking.append(f"{scheme} · {name}: {headings} <h1> elements")
             for violation in axe_report(page, NOT_OURS.get(name)):
                 who = role or "anonymous"
                 line = f"{scheme} · {name} ({who}): {describe(violation)}"
