@@ -24,7 +24,8 @@ from axe_playwright_python.sync_playwright import Axe
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from annotator.demo import load_demo_project, load_simulated_project
+from annotator.codebooks import import_codebook, read_codebook_file
+from annotator.demo import FIXTURES, load_demo_project, load_simulated_project
 from annotator.gold import adjudicate, adjudication_queue
 from annotator.models import Annotation, Codebook, Invitation, Job
 from annotator.services import claim_next_span, submit_annotation
@@ -62,6 +63,7 @@ class Study:
     corpus: int
     document: int
     codebook: int
+    family: str
     assignment: int
     decided_span: int
     job: int
@@ -135,6 +137,12 @@ PAGES: list[tuple[str, str, Url, str]] = [
     ("jobs", "manager", lambda s: reverse("project-jobs", args=[s.simulated]), ""),
     ("job", "manager", lambda s: reverse("job-detail", args=[s.job]), ""),
     ("codebooks", "manager", lambda s: reverse("codebook-list"), ""),
+    (
+        "codebook changes",
+        "manager",
+        lambda s: reverse("codebook-changes", args=[s.family, 1, 2]),
+        "",
+    ),
     ("new codebook", "manager", lambda s: reverse("codebook-create"), ""),
     ("codebook upload", "manager", lambda s: reverse("codebook-upload"), ""),
     (
@@ -237,12 +245,17 @@ def make_study() -> Study:
         project=demo, email="newcomer@example.org", role="coder", by=manager
     )
     request_gold_refresh(simulated, by=manager)
+    # A second version of the (frozen, in use) default codebook: a redefined category.
+    data = read_codebook_file(FIXTURES / "codebook.yaml")
+    data["dimensions"][0]["categories"][0]["definition"] += " Also space weapons."
+    newer, _ = import_codebook(data)
     return Study(
         demo=demo.pk,
         simulated=simulated.pk,
         corpus=report.corpus.pk,
         document=assignment.span.document_id,
         codebook=Codebook.objects.get(pk=demo.codebook_id).pk,
+        family=newer.family,
         assignment=assignment.pk,
         decided_span=waiting.span_id,
         job=Job.objects.filter(project=simulated).latest("pk").pk,
