@@ -133,6 +133,22 @@ def test_progress_for_reviewers_shows_spans_and_every_coder(client, project, rev
     assert "30.0" in html and "10.0" in html
 
 
+def test_a_coder_past_the_even_split_has_a_full_bar_of_their_own_work(
+    client, project, reviewer
+):
+    code(project, "ann", 6)  # every span once: more than a third of the 12 codings
+    set_membership(project=project, user=UserFactory(username="carl"), role="coder")
+    client.force_login(reviewer)
+    rows = {
+        line.username: line
+        for line in client.get(project.get_absolute_url()).context["coders"]
+    }
+    # 12 codings over 3 coders: 4 each; ann did 6, so her share is what she did.
+    assert (rows["ann"].share, rows["ann"].done_pct) == (6, 100)
+    assert (rows["bob"].share, rows["bob"].done_pct) == (4, 0)
+    assert (rows["carl"].share, rows["carl"].done_pct) == (4, 0)
+
+
 def test_coders_see_only_their_own_progress(client, project):
     code(project, "ann", 2)
     code(project, "bob", 1, seconds=99)
