@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from django import forms
 
-from annotator.upload_checks import refuse_oversized
-
 
 class CodebookUploadForm(forms.Form):
     """A codebook file: read as JSON if it ends in .json, else as YAML (what
@@ -17,16 +15,14 @@ class CodebookUploadForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".yaml,.yml,.json"}),
     )
 
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        refuse_oversized(upload, self.MAX_BYTES, "no codebook is that large.")
-        return upload
-
     def clean(self):
         from annotator.codebooks import parse_codebook_text
 
         upload = self.cleaned_data.get("file")
         if upload is None:
+            return self.cleaned_data
+        if upload.size > self.MAX_BYTES:
+            self.add_error("file", f"{upload.name}: larger than 1 MB; no codebook is.")
             return self.cleaned_data
         try:
             text = upload.read().decode("utf-8")

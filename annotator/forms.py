@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 
-from annotator.upload_checks import refuse_oversized
+from annotator.upload_limits import CORPUS_IMPORT, PROJECT_RESTORE
 from corpus.importing import SUPPORTED_SUFFIXES, ImportFailed, compile_patterns
 from corpus.models import Corpus
 from corpus.segmenting import Segmentation
@@ -64,16 +63,13 @@ class CorpusImportForm(forms.Form):
 
     def clean_files(self):
         files = self.cleaned_data["files"]
-        limit = settings.CORPUS_UPLOAD_MAX_BYTES
         for upload in files:
             if not upload.name.lower().endswith(SUPPORTED_SUFFIXES):
                 raise forms.ValidationError(
                     f"{upload.name}: unsupported file type; use "
                     f"{', '.join(SUPPORTED_SUFFIXES)}."
                 )
-            refuse_oversized(
-                upload, limit, "import large corpora with 'manage.py import_corpus'."
-            )
+            CORPUS_IMPORT.check_size(upload)
         return files
 
     def clean_exclude_patterns(self) -> list[str]:
@@ -387,9 +383,5 @@ class ArchiveRestoreForm(forms.Form):
 
     def clean_archive(self):
         archive = self.cleaned_data["archive"]
-        refuse_oversized(
-            archive,
-            settings.ARCHIVE_UPLOAD_MAX_BYTES,
-            "restore large archives with 'manage.py restore_project'.",
-        )
+        PROJECT_RESTORE.check_size(archive)
         return archive

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
+from annotator.upload_limits import CODINGS_IMPORT
+
 
 class LifecycleForm(forms.Form):
     """Close or reopen a project: the one action its state allows."""
@@ -35,4 +37,5 @@ class CodingsImportForm(forms.Form):
         upload = self.cleaned_data["file"]
         if not upload.name.lower().endswith((".csv", ".jsonl", ".ndjson")):
             raise forms.ValidationError(f"{upload.name}: choose a .csv or .jsonl file.")
+        CODINGS_IMPORT.check_size(upload)
         return upload

@@ -6,14 +6,13 @@ import codecs
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import reverse
+from django.urls import Resolver404, resolve
 
-from annotator import access
+from annotator.upload_limits import UPLOAD_PAGES, UploadPage
 from annotator.views import errors
 
 request_log = logging.getLogger("annotator.requests")
@@ -102,8 +101,8 @@ class BodySizeLimitMiddleware:
     bare 400, and never counts file parts; DRF's parsers skip it too. This checks
     the declared Content-Length of every request up front: DATA_UPLOAD_MAX_MEMORY_SIZE
     for everything, multipart included, except an upload to a page of
-    ``UPLOAD_PAGES`` by a user allowed to use it: the corpus import page
-    (CORPUS_UPLOAD_MAX_BYTES) and the project restore page
+    ``annotator.upload_limits.UPLOAD_PAGES`` by a user allowed to use it: the corpus
+    and codings import pages (CORPUS_UPLOAD_MAX_BYTES) and the project restore page
     (ARCHIVE_UPLOAD_MAX_BYTES). It sits after AuthenticationMiddleware to know the
     user; nothing before it reads the body (CSRF reads the form in process_view,
     which runs after every middleware's __call__).
@@ -115,12 +114,6 @@ class BodySizeLimitMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self._upload_pages: dict[str, UploadPage] = {}
-
-    def upload_pages(self) -> dict[str, UploadPage]:
-        if not self._upload_pages:  # the URLconf is not loaded when this is built
-            self._upload_pages = {reverse(page.url): page for page in UPLOAD_PAGES}
-        return self._upload_pages
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         declared = request.META.get("CONTENT_LENGTH") or ""
@@ -140,50 +133,28 @@ class BodySizeLimitMiddleware:
         if page is None:
             most = allowed = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         else:
-            most = getattr(settings, page.setting)
+            most = page.limit
             allowed = most + MULTIPART_SLACK
         if size <= allowed:
             return self.get_response(request)
         what = "request body" if page is None else "upload"
         message = f"The {what} is {size:,} bytes; at most {most:,} bytes are accepted."
         if page is not None:
-            message += f" {page.advice}"
+            message += f" {page.advice[:1].upper()}{page.advice[1:]}"
         return refusal(request, message, status=413)
 
     def upload_page(self, request: HttpRequest) -> UploadPage | None:
         """The upload page this request posts a file to, if its user may."""
         if request.content_type != "multipart/form-data":
             return None
-        page = self.upload_pages().get(request.path_info)
-        if page is None or not page.may(request.user):
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return None
+        page = UPLOAD_PAGES.get(match.url_name)
+        if page is None or not page.may(request.user, **match.kwargs):
             return None
         return page
-
-
-@dataclass(frozen=True)
-class UploadPage:
-    """A page that takes a file larger than other requests' bodies."""
-
-    url: str  # its URL name
-    may: Callable  # who may send it that much (access.py)
-    setting: str  # the limit's setting
-    advice: str  # what to do with a larger file
-
-
-UPLOAD_PAGES = (
-    UploadPage(
-        "corpus-import",
-        access.can_import_corpora,
-        "CORPUS_UPLOAD_MAX_BYTES",
-        "Import large corpora with 'manage.py import_corpus'.",
-    ),
-    UploadPage(
-        "project-restore",
-        access.can_create_projects,
-        "ARCHIVE_UPLOAD_MAX_BYTES",
-        "Restore large archives with 'manage.py restore_project'.",
-    ),
-)
 
 
 class Utf8RequestMiddleware:

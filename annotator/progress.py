@@ -120,6 +120,7 @@ class CoderRow:
     live: int = 0
     median_seconds: float | None = None
     last_active: datetime | None = None
+    share: int = 0
     done_pct: float = 0.0
     skipped_pct: float = 0.0
 
@@ -129,17 +130,25 @@ def coder_rows(project: Project, only_user=None) -> list[CoderRow]:
 
     Current coders without work yet are listed too; former members keep their line
     while they have work in the project. `only_user`: just that coder's line.
+    Each bar is scaled to the coder's own share, the even split of the project's
+    designed codings over its current coders (coder_progress without its
+    near-the-end cap, which costs a query per coder), or what the coder has done,
+    skipped and holds if that is more (a coder past the even split, or a former one).
     """
     coders = Membership.objects.filter(project=project, role=Membership.Role.CODER)
     assignments = Assignment.objects.filter(project=project)
     annotations = Annotation.objects.for_project(project)
     if only_user is not None:
-        coders = coders.filter(user=only_user)
         assignments = assignments.filter(coder=only_user)
         annotations = annotations.by(only_user)
+    # Every current coder is read (the even split needs their number), then only
+    # `only_user`'s line is kept.
+    current = list(coders.values_list("user_id", "user__username"))
+    even = ceil(project.total_codings / max(len(current), 1))
     rows = {
         user_id: CoderRow(user_id, username, member=True)
-        for user_id, username in coders.values_list("user_id", "user__username")
+        for user_id, username in current
+        if only_user is None or user_id == only_user.pk
     }
     stats = list(assignments.coder_stats())
     missing = {row["coder_id"] for row in stats} - set(rows)
@@ -155,10 +164,12 @@ def coder_rows(project: Project, only_user=None) -> list[CoderRow]:
         line.last_active = max(times) if times else None
     for line in rows.values():
         line.median_seconds = medians.get(line.user_id)
-    # Bars share one scale: the busiest coder's work fills the track.
-    widest = max((line.done + line.skipped for line in rows.values()), default=0)
     for line in rows.values():
-        if widest:
-            line.done_pct = round(100 * line.done / widest, 1)
-            line.skipped_pct = round(100 * line.skipped / widest, 1)
+        worked = line.done + line.skipped + line.live
+        line.share = max(even, worked) if line.member else worked
+        if line.share:
+            line.done_pct = round(100 * line.done / line.share, 1)
+            line.skipped_pct = round(
+                min(100 * line.skipped / line.share, 100 - line.done_pct), 1
+            )
     return sorted(rows.values(), key=lambda line: (-line.done, line.username))

@@ -303,9 +303,10 @@ PASSWORD_RESET_WINDOW_MINUTES = int(os.environ.get("PASSWORD_RESET_WINDOW_MINUTE
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Request bodies: BodySizeLimitMiddleware answers 413 before reading one over these
 # (every body, multipart included: DATA_UPLOAD_MAX_MEMORY_SIZE; an upload to the
-# corpus import page by a user who may import: CORPUS_UPLOAD_MAX_BYTES for the whole
-# request; an archive to the restore page: ARCHIVE_UPLOAD_MAX_BYTES below). Import
-# limits per file: corpus/importing/base.py.
+# corpus import page by a user who may import, or to a project's codings import page
+# by its managers: CORPUS_UPLOAD_MAX_BYTES, per file and for the whole request; an
+# archive to the restore page: ARCHIVE_UPLOAD_MAX_BYTES below; the pages:
+# annotator/upload_limits.py). Import limits per file: corpus/importing/base.py.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 CORPUS_UPLOAD_MAX_BYTES = int(
     os.environ.get("CORPUS_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)

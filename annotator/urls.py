@@ -2,7 +2,10 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import path, reverse_lazy
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from annotator.api import agreement as agreement_api
@@ -44,6 +47,16 @@ urlpatterns = [
     # Where the sign-in card of a 401 lands (views/errors.py signed_in).
     path("signed-in/", errors.signed_in, name="signed-in"),
     path("healthz", corpora.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico where a page does not link its icon (a file
+    # download, a JSON answer): the SVG, not a 404 in every log.
+    path(
+        "favicon.ico",
+        # lazy: the static files' manifest is read on the first request, not at import
+        RedirectView.as_view(
+            url=lazy(static, str)("annotator/favicon.svg"), permanent=True
+        ),
+        name="favicon",
+    ),
     path("corpora/", corpora.corpus_list, name="corpus-list"),
     path("corpora/import/", corpora.corpus_import, name="corpus-import"),
     path("corpora/imports/", corpora.import_panel, name="corpus-import-panel"),

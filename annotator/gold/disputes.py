@@ -101,11 +101,28 @@ def coder_codes(
 
 
 def decision_history(project: Project, span_id: int) -> list[GoldLabelRevision]:
-    """Every reviewer's change to the span's gold labels, newest first."""
-    return list(
+    """Every reviewer's change to the span's gold labels, newest first.
+
+    A revision stores category keys; each gets ``old_labels`` and ``new_labels``,
+    the categories' labels a reviewer reads (the key where a category is gone)."""
+    revisions = list(
         GoldLabelRevision.objects.filter(
             gold_label__project=project, gold_label__span_id=span_id
         )
         .select_related("changed_by", "gold_label__dimension")
         .order_by("-changed_at", "-id")
     )
+    dimensions = {revision.gold_label.dimension_id for revision in revisions}
+    labels = {
+        (dimension_id, key): label
+        for dimension_id, key, label in Category.objects.filter(
+            dimension_id__in=dimensions
+        ).values_list("dimension_id", "key", "label")
+    } if dimensions else {}  # fmt: skip
+    for revision in revisions:
+        dimension_id = revision.gold_label.dimension_id
+        for side in ("old", "new"):
+            keys = (getattr(revision, side) or {}).get("categories", [])
+            named = [labels.get((dimension_id, key), key) for key in keys]
+            setattr(revision, f"{side}_labels", named)
+    return revisions

@@ -22,6 +22,7 @@ other codes.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -152,17 +153,41 @@ def _take_places(project: Project, writes: list) -> int:
 
 @transaction.atomic
 def import_codings(
-    *, project: Project, stream: BinaryIO, name: str, progress=None
+    *,
+    project: Project,
+    stream: BinaryIO,
+    name: str,
+    progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Import a file of codings (see this module's docstring), all or nothing."""
-    codings = read_codings(project, stream, name)
+    """Import a file of codings (see this module's docstring), all or nothing.
+
+    The file is read as a stream (services.codings_reading); ``progress`` is told
+    the rows read so far. The codings are written BATCH at a time, in this one
+    transaction: a problem found anywhere leaves nothing behind.
+    """
+    codings = read_codings(project, stream, name, progress)
     report = ImportReport()
     # The coders' rows first, the lock every claim and submit takes first.
     list(project.memberships.order_by("pk").select_for_update().values_list("pk"))
     writes = _to_write(project, codings, name, report)
+    del codings  # what is written is in `writes`
     if not writes:
         return report
+    grown = _take_places(project, writes)
+    Project.objects.filter(pk=project.pk).update(
+        total_codings=F("total_codings") + grown
+    )
+    change = next_change(project.pk)
     now = timezone.now()
+    for at in range(0, len(writes), BATCH):
+        report.labels += _store(project, writes[at : at + BATCH], change, now)
+    report.imported = len(writes)
+    return report
+
+
+def _store(project: Project, writes: list, change: int, now) -> int:
+    """Each coding's completed assignment, annotation and labels; returns how
+    many labels."""
     fresh = [
         Assignment(
             project=project,
@@ -183,11 +208,6 @@ def import_codings(
     Assignment.objects.filter(pk__in=reused).update(
         status=Status.COMPLETED, finished_at=now
     )
-    grown = _take_places(project, writes)
-    Project.objects.filter(pk=project.pk).update(
-        total_codings=F("total_codings") + grown
-    )
-    change = next_change(project.pk)
     annotations = [
         Annotation(
             assignment_id=assignment_id or next(fresh_ids),
@@ -213,8 +233,7 @@ def import_codings(
         for dimension_id, category in coding.resolved
     ]
     Label.objects.bulk_create(labels, batch_size=BATCH)
-    report.imported, report.labels = len(writes), len(labels)
-    return report
+    return len(labels)
 
 
 # --- from the web: stored, then imported by a worker ---------------------------------
@@ -233,9 +252,15 @@ def request_codings_import(*, project: Project, upload: UploadedFile, by) -> Job
 def run_codings_import(job: Job, progress: JobProgress) -> str:
     """The job's work: the stored file into the project, in one transaction."""
     (stored,) = job_files.stored_files(job)
-    progress(0, stored.size, "reading the file")
+    progress(0, stored.size, "reading the upload back from the database")
     with job_files.open_stream(stored) as stream:
-        report = import_codings(project=job.project, stream=stream, name=stored.name)
+
+        def rows_read(rows: int) -> None:
+            progress(stream.tell(), stored.size, f"{rows:,} rows read")
+
+        report = import_codings(
+            project=job.project, stream=stream, name=stored.name, progress=rows_read
+        )
     progress(stored.size, stored.size, report.summary())
     job.result = {"imported": report.imported, "unchanged": report.unchanged}
     return report.summary()

@@ -5,8 +5,9 @@ One row is one code: which span (``span_id``, or ``document_id`` or
 of the project's coders), which dimension (``dimension``: its key) and which
 category (``category``: its key, or ``value``: its numeric value). A coder's rows
 for one span make one annotation, checked by the same validator as a submit
-(services.labels.resolve_labels). Every problem names its line and field; up to
-MAX_ERRORS are collected, then reading stops. Nothing here writes.
+(services.labels, against one reading of the codebook for the whole file). The
+rows are read as they come, a batch at a time. Every problem names its line and
+field; up to MAX_ERRORS are collected, then reading stops. Nothing here writes.
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import BinaryIO
 
 from django.core.exceptions import ValidationError
 
 from annotator.access import CODER
 from annotator.models import Membership, Project, WorkItem
-from annotator.services.labels import codebook_dimensions, resolve_labels
+from annotator.services.labels import codebook_dimensions, resolve_against
 from corpus.models import Document, Span
 from corpus.text import shown
 
@@ -48,7 +50,7 @@ class CodingsImportFailed(ValidationError):
         return " ".join(self.messages)
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     line: int
     fields: dict[str, str]
@@ -57,7 +59,7 @@ class Row:
     coder_id: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Coding:
     """A coder's codes of one span, as the file gives them."""
 
@@ -254,50 +256,41 @@ def _category_key(dimension, row: Row, problems: Problems) -> str | None:
     return keys[0]
 
 
-def read_codings(project: Project, stream: BinaryIO, name: str) -> list[Coding]:
-    """The file's codings, every one checked; CodingsImportFailed if any is wrong."""
+def read_codings(
+    project: Project,
+    stream: BinaryIO,
+    name: str,
+    progress: Callable[[int], None] | None = None,
+) -> list[Coding]:
+    """The file's codings, every one checked; CodingsImportFailed if any is wrong.
+
+    The rows are read from the stream as they come, BATCH at a time (looked up,
+    folded into codings, then dropped): memory holds one batch of rows and the
+    codings, never the file. ``progress`` is told how many rows have been read
+    after each batch.
+    """
     problems = Problems(name)
-    rows = list(read_rows(stream, name, problems))
-    if not rows and not problems.messages:
-        problems.add(1, "file", "no codings in it.")
     coders = dict(
         Membership.objects.filter(project=project, role=CODER).values_list(
             "user__username", "user_id"
         )
     )
     dimensions = codebook_dimensions(project.codebook_id)
-    _locate(project, rows, problems)
     codings: dict[tuple[int, int], Coding] = {}
-    for row in rows:
-        f = row.fields
-        row.coder_id = coders.get(f.get("coder", ""))
-        if row.coder_id is None:
-            problems.add(
-                row.line,
-                "coder",
-                f"'{shown(f.get('coder', ''))}' is not a "
-                "coder of this project; add them on the Members page.",
-            )
-        dimension = dimensions.get(f.get("dimension", ""))
-        if dimension is None:
-            problems.add(
-                row.line,
-                "dimension",
-                f"'{shown(f.get('dimension', ''))}' "
-                "is not a dimension of this project's codebook.",
-            )
-            continue
-        key = _category_key(dimension, row, problems)
-        if key is None or row.coder_id is None or row.item_id is None:
-            continue
-        coding = codings.setdefault(
-            (row.span_id, row.coder_id),
-            Coding(row.line, row.item_id, row.span_id, row.coder_id),
-        )
-        coding.labels.setdefault(dimension.key, []).append(key)
+    rows = read_rows(stream, name, problems)
+    read = 0
+    while batch := list(islice(rows, BATCH)):
+        _locate(project, batch, problems)
+        for row in batch:
+            _fold(row, coders, dimensions, codings, problems)
+        read += len(batch)
+        if progress is not None:
+            progress(read)
+    if not read and not problems.messages:
+        problems.add(1, "file", "no codings in it.")
     for coding in codings.values():
         try:
-            coding.resolved = resolve_labels(project.codebook_id, coding.labels)
+            coding.resolved = resolve_against(dimensions, coding.labels)
         except ValidationError as error:
             for dimension_key, messages in error.message_dict.items():
                 problems.add(
@@ -307,3 +300,39 @@ def read_codings(project: Project, stream: BinaryIO, name: str) -> list[Coding]:
                 )
     problems.stop()
     return list(codings.values())
+
+
+def _fold(
+    row: Row,
+    coders: dict[str, int],
+    dimensions: dict,
+    codings: dict[tuple[int, int], Coding],
+    problems: Problems,
+) -> None:
+    """Check one row's coder, dimension and category; add its code to its coding."""
+    f = row.fields
+    row.coder_id = coders.get(f.get("coder", ""))
+    if row.coder_id is None:
+        problems.add(
+            row.line,
+            "coder",
+            f"'{shown(f.get('coder', ''))}' is not a "
+            "coder of this project; add them on the Members page.",
+        )
+    dimension = dimensions.get(f.get("dimension", ""))
+    if dimension is None:
+        problems.add(
+            row.line,
+            "dimension",
+            f"'{shown(f.get('dimension', ''))}' "
+            "is not a dimension of this project's codebook.",
+        )
+        return
+    key = _category_key(dimension, row, problems)
+    if key is None or row.coder_id is None or row.item_id is None:
+        return
+    coding = codings.setdefault(
+        (row.span_id, row.coder_id),
+        Coding(row.line, row.item_id, row.span_id, row.coder_id),
+    )
+    coding.labels.setdefault(dimension.key, []).append(key)

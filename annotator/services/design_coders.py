@@ -2,8 +2,9 @@
 
 services.design previews and applies them with k, the sample and the lease, so
 the design page shows one effect for the whole change. A joining member becomes
-a coder (a reviewer changes role); a leaving coder's open claims go back to the
-pool and every coding they submitted stays (services.projects.remove_member).
+a coder (a reviewer changes role); a leaving coder's open claims and the spans
+waiting for them to code again go back to the pool and every coding they
+submitted stays (services.projects.remove_member).
 """
 
 from __future__ import annotations
@@ -23,11 +24,19 @@ class Leaving:
     username: str
     open_claims: int
     codings: int
+    to_code_again: int = 0  # spans waiting for them after a codebook move
 
     def line(self) -> str:
         claims = f"{self.open_claims} open claim{'s' if self.open_claims != 1 else ''}"
+        again = self.to_code_again
+        recodes = (
+            f"; {again} span{'s' if again != 1 else ''} to code again handed to "
+            "other coders"
+            if again
+            else ""
+        )
         return (
-            f"Coder {self.username} leaves: their {claims} released; their "
+            f"Coder {self.username} leaves: their {claims} released{recodes}; their "
             f"{self.codings} submitted coding{'s' if self.codings != 1 else ''} stay."
         )
 
@@ -84,13 +93,18 @@ def coder_change(
         raise ValidationError(problems)
     change = CoderChange(before=len(coders), joining=list(add))
     ids = [u.pk for u in remove]
-    claims = dict(
-        Assignment.objects.live()
-        .filter(project=project, coder_id__in=ids)
-        .order_by()
-        .values("coder_id")
-        .annotate(n=Count("pk"))
-        .values_list("coder_id", "n")
+    claims, recodes = (
+        dict(
+            assignments.filter(project=project, coder_id__in=ids)
+            .order_by()
+            .values("coder_id")
+            .annotate(n=Count("pk"))
+            .values_list("coder_id", "n")
+        )
+        for assignments in (
+            Assignment.objects.live(),
+            Assignment.objects.filter(status=Assignment.Status.RECODE),
+        )
     )
     codings = dict(
         Annotation.objects.filter(project=project, assignment__coder_id__in=ids)
@@ -102,7 +116,10 @@ def coder_change(
     for user in sorted(remove, key=lambda u: u.get_username()):
         change.leaving.append(
             Leaving(
-                user.get_username(), claims.get(user.pk, 0), codings.get(user.pk, 0)
+                user.get_username(),
+                claims.get(user.pk, 0),
+                codings.get(user.pk, 0),
+                recodes.get(user.pk, 0),
             )
         )
         change.leaving_users.append(user)

@@ -49,7 +49,17 @@ def resolve_labels(
     Raises ValidationError keyed by dimension, so a form can show each error beside
     its group of buttons. Each returned Category has its dimension loaded.
     """
-    dimensions = codebook_dimensions(getattr(codebook, "pk", codebook))
+    return resolve_against(
+        codebook_dimensions(getattr(codebook, "pk", codebook)), labels
+    )
+
+
+def resolve_against(
+    dimensions: Mapping[str, Dimension], labels: Mapping[str, Chosen]
+) -> list[tuple[int, Category]]:
+    """resolve_labels with the codebook's dimensions (``codebook_dimensions``)
+    already read: an import checks thousands of codings against one reading
+    (a codebook not yet in use is otherwise read again for each)."""
     errors: dict[str, list[str]] = {
         shown(key): [f"'{shown(key)}' is not a dimension of this codebook."]
         for key in labels

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from annotator.models import Assignment, Membership, Project
 from annotator.services.projects import create_project
-from annotator.services.queue import release_claims, reopen_queues
+from annotator.services.queue import release_held, reopen_queues
 
 
 def _locked(project: Project) -> Project:
@@ -43,15 +43,10 @@ def close_project(project: Project, *, now: datetime | None = None) -> int:
     project = _locked(project)
     if project.is_closed:
         raise ValidationError("This project is already closed.")
-    live = list(
-        Assignment.objects.live()
-        .filter(project=project)
-        .select_for_update()
-        .values_list("id", "work_item_id")
-    )
-    release_claims(live, Assignment.Status.EXPIRED, now)
+    # As a lapsed lease: a claimed span to code again waits for its coder again.
+    released = release_held(Assignment.objects.live().filter(project=project), now)
     Project.objects.filter(pk=project.pk).update(closed_at=now)
-    return len(live)
+    return released
 
 
 @transaction.atomic

@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from annotator.models import Assignment, Codebook, Membership, Project, WorkItem
+from annotator.models import Codebook, Membership, Project, WorkItem
 from annotator.services.design import design_problem
-from annotator.services.queue import lock_member, release_claims
+from annotator.services.queue import lock_member, release_places_of
 from annotator.services.queue_sql import DOCUMENT_SHIFT
 from corpus.bulk import insert_rows
 from corpus.db import fast_path
@@ -160,19 +160,14 @@ def set_membership(*, project: Project, user, role: str, by=None) -> Membership:
 
 @transaction.atomic
 def remove_member(*, project: Project, user, by=None) -> None:
-    """Remove a member; their live claims go back to the pool, their codings stay.
-    `by` (the manager acting) may not remove themselves.
+    """Remove a member; their live claims and the spans waiting for them to code
+    again go back to the pool, their codings stay. `by` (the manager acting) may
+    not remove themselves.
 
     The membership row is locked first, as claims and submits do, so removing a
     coder in the middle of their submit waits for it instead of deadlocking.
     """
     _not_oneself(user, by)
     lock_member(Membership.objects.filter(project=project, user=user))
-    live = list(
-        Assignment.objects.live()
-        .filter(project=project, coder=user)
-        .select_for_update()
-        .values_list("id", "work_item_id")
-    )
-    release_claims(live, Assignment.Status.EXPIRED, timezone.now())
+    release_places_of(project, user, timezone.now())
     Membership.objects.filter(project=project, user=user).delete()

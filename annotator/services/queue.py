@@ -120,27 +120,47 @@ def release_claims_of(coder, now: datetime) -> int:
     )
 
 
-def release_held(claims, now: datetime) -> int:
+def release_held(claims, now: datetime, *, leaving: bool = False) -> int:
     """Release these claims as a lapsed lease is released; returns how many.
 
     A claim on a span to code again (it has an annotation) goes back to waiting
     for its coder: that place is theirs, not the pool's. A claim locked by a
     submit in progress is passed over: the submit completes it.
+
+    A coder ``leaving`` the project keeps no place: ``claims`` may then include
+    the spans waiting for them to code again, and all go back to the pool for
+    another coder (their annotations stay, with their history). A row locked by
+    another release is waited for, not passed over: passed over, a lapsed-lease
+    release could hand it back to a coder who is gone. (No submit of theirs can
+    hold one: the caller holds their membership, which a submit locks first.)
     """
     stale = list(
-        claims.select_for_update(skip_locked=True, of=("self",)).values_list(
+        claims.select_for_update(skip_locked=not leaving, of=("self",)).values_list(
             "id", "work_item_id", "annotation__id"
         )
     )
-    recodes = [pk for pk, _, annotation in stale if annotation is not None]
+    recodes = set() if leaving else {pk for pk, _, note in stale if note is not None}
     if recodes:
         Assignment.objects.filter(id__in=recodes).update(status=Status.RECODE)
     release_claims(
-        [(pk, item) for pk, item, annotation in stale if annotation is None],
+        [(pk, item) for pk, item, _ in stale if pk not in recodes],
         Status.EXPIRED,
         now,
     )
     return len(stale)
+
+
+def release_places_of(project: Project, coder, now: datetime) -> int:
+    """Give back every place a coder leaving the project holds (in the caller's
+    transaction, holding their membership): live claims and spans waiting for
+    them to code again go to the pool; their annotations stay."""
+    return release_held(
+        Assignment.objects.filter(
+            project=project, coder=coder, status__in=[Status.CLAIMED, Status.RECODE]
+        ),
+        now,
+        leaving=True,
+    )
 
 
 def lock_member(memberships, *extra: str) -> tuple | None:

@@ -50,11 +50,13 @@ COEFFICIENT_NAMES = {
 }
 DOCUMENTS_SHOWN = 10
 # Trend chart geometry (SVG user units).
-WIDTH, HEIGHT, PAD_X, PAD_Y = 640, 200, 40, 16
+WIDTH, HEIGHT, PAD_X, PAD_Y = 640, 270, 48, 16
+# Room below the plot for every period's label, slanted, and the axis title.
+PAD_BOTTOM = 86
 
 
 def heat(value: float, low: float = 0.0, high: float = 1.0) -> str:
-    """Class of a heatmap cell: heat-0 (white, ``low``) to heat-20 (deep blue,
+    """Class of a heatmap cell: heat-0 (white, ``low``) to heat-20 (mid blue,
     ``high``). Classes, not style attributes: the CSP refuses inline styles
     (the scale lives in static/annotator/scales.css)."""
     if not math.isfinite(value):
@@ -84,7 +86,7 @@ def _trend(d: DimensionReport) -> dict[str, Any]:
     span = 1.0 - low
 
     def y(v: float) -> float:
-        return round(PAD_Y + (1.0 - v) / span * (HEIGHT - 2 * PAD_Y), 1)
+        return round(PAD_Y + (1.0 - v) / span * (HEIGHT - PAD_Y - PAD_BOTTOM), 1)
 
     n = len(rows)
 
@@ -121,6 +123,12 @@ def _trend(d: DimensionReport) -> dict[str, Any]:
         "first": rows[0].label if rows else "",
         "last": rows[-1].label if rows else "",
         "undefined": n - len(points),
+        # Every period on the x axis, drawn or not (undefined ones are gaps).
+        "ticks": [{"x": x(i), "label": row.label} for i, row in enumerate(rows)],
+        "tick_y": y(low) + 14,
+        "title_y": HEIGHT - 6,
+        "middle_x": WIDTH / 2,
+        "middle_y": round((y(1.0) + y(low)) / 2, 1),
     }
 
 

@@ -12,6 +12,7 @@ from annotator import access
 from annotator.lifecycle_forms import CodingsImportForm
 from annotator.models import Job, JobKind
 from annotator.services.codings_import import request_codings_import
+from annotator.upload_limits import CODINGS_IMPORT
 from annotator.views.base import HtmxHttpRequest, partial, see_other
 
 REFUSAL = "Only the project's managers import codings into it."
@@ -45,5 +46,6 @@ def codings_import(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
             "project": project,
             "form": form,
             "last": Job.objects.latest_of(project, JobKind.CODINGS_IMPORT),
+            "upload_limit": CODINGS_IMPORT.limit,
         },
     )

@@ -15,6 +15,28 @@ from corpus.importing.base import ImportFailed, RawDocument, limit
 SUPPORTED_SUFFIXES = (".txt", ".csv", ".jsonl", ".ndjson")
 
 
+# The first bytes of files people rename to .csv or .txt: a Word, Excel or
+# OpenDocument file is a ZIP archive (.docx, .xlsx, .odt) or, before 2007, an OLE
+# compound file (.doc, .xls). Their bytes read as "not valid UTF-8", which does
+# not tell anyone what to do.
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _refuse_office_file(head: bytes, origin: str) -> None:
+    """Refuse a file whose first bytes say it is a Word/Excel/ZIP file, in words."""
+    if head.startswith(ZIP_MAGIC) or head.startswith(OLE_MAGIC):
+        suffix = Path(origin).suffix.lower()
+        kind = "CSV (UTF-8)" if suffix == ".csv" else "plain text (UTF-8)"
+        raise ImportFailed(
+            origin,
+            None,
+            None,
+            f"this looks like a Word/ZIP file, not text; save it as {kind} "
+            "and import that file.",
+        )
+
+
 def _decode_line(raw: bytes, origin: str, line: int) -> str:
     try:
         return raw.decode("utf-8")
@@ -45,6 +67,8 @@ def _binary_lines(stream: BinaryIO, origin: str, counter: list[int]) -> Iterator
                 None,
                 f"the line is longer than {most:,} bytes; is this a corpus file?",
             )
+        if number == 1:
+            _refuse_office_file(raw, origin)
         if number == 1 and raw.startswith(codecs.BOM_UTF8):
             counter[0] += len(codecs.BOM_UTF8)
             raw = raw[len(codecs.BOM_UTF8) :]
@@ -61,6 +85,7 @@ def read_txt(stream: BinaryIO, origin: str) -> Iterator[RawDocument]:
         raise ImportFailed(
             origin, None, "text", f"the file is over the {most:,}-character limit."
         )
+    _refuse_office_file(data, origin)
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     try:

@@ -85,6 +85,7 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "login": ("GET", {"_": 200}),
     "logout": ("POST", {"_": 302}),
     "healthz": ("GET", {"_": 200}),
+    "favicon": ("GET", {"_": 301}),
     "api-schema": ("GET", {"_": 200}),
     "api-docs": ("GET", {"_": 200}),
     # Any signed-in user: their own things only.

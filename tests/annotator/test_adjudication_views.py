@@ -167,6 +167,9 @@ def test_reopen_shows_history_and_revises(
     html = response.content.decode()
     assert response.status_code == 200 and "reopened" in html
     assert "on reflection" in html and "History" in html
+    # The history names categories by their labels, not their keys.
+    history = html[html.index('class="history"') :]
+    assert "Arms (adjudicated)" in history and "→ Trade" in history
     assert GoldLabelRevision.objects.filter(gold_label__span_id=s[0]).count() == 2
     label = GoldLabel.objects.get(project=project, span_id=s[0], dimension__key="topic")
     assert label.category.key == "trade"

@@ -230,3 +230,57 @@ def test_a_moved_project_archives_and_restores(transactional_db, tmp_path):
     assert restored.codebook.version == 2
     assert Assignment.objects.filter(status=Status.RECODE).count() == 4
     assert AnnotationRevision.objects.count() == 4
+
+
+def test_removing_a_coder_gives_their_spans_to_code_again_to_the_pool(project, newer):
+    """A removed coder can never code their spans again: both the one they hold
+    claimed and the ones waiting for them go back to the pool for another coder,
+    and their annotation stays, with its codes before the move in its history."""
+    from annotator.services import preview_design, remove_member, set_membership
+
+    move_codebook(project=project, new=newer, by=None)
+    ann = project.memberships.get(user__username="ann").user
+    waiting = by_span(project, status=Status.RECODE)
+    claimed = claim_next_span(project=project, coder=ann)
+    assert claimed.pk == waiting[(1, "ann")].pk
+    assert preview_design(project, remove_coders=[ann]).lines()[0] == (
+        "Coder ann leaves: their 1 open claim released; 1 span to code again "
+        "handed to other coders; their 3 submitted codings stay."
+    )
+    remove_member(project=project, user=ann)
+    for key in [(1, "ann"), (2, "ann")]:
+        released = Assignment.objects.get(pk=waiting[key].pk)
+        assert released.status == Status.EXPIRED
+        assert AnnotationRevision.objects.filter(annotation=released.annotation)
+        assert released.annotation.label_keys()["stance"] == ["neutral"]
+    carl = UserFactory(username="carl")
+    set_membership(project=project, user=carl, role="coder")
+    taken = []
+    while (assignment := claim_next_span(project=project, coder=carl)) is not None:
+        taken.append(assignment.span.index)
+        submit_annotation(
+            coder=carl, assignment=assignment,
+            labels={"topic": "energy", "stance": "hostile"},
+        )  # fmt: skip
+    assert sorted(taken) == [1, 2]
+    # bob's spans still wait for bob.
+    assert set(by_span(project, status=Status.RECODE)) == {(1, "bob"), (2, "bob")}
+
+
+def test_closing_a_project_keeps_a_claimed_span_to_code_again_for_its_coder(
+    project, newer
+):
+    """Closing gives live claims back as a lapsed lease does: a span to code again
+    that its coder had claimed waits for them again (not for the pool), so after
+    the project reopens their next claim hands it back to them."""
+    from annotator.services.lifecycle import close_project, reopen_project
+
+    move_codebook(project=project, new=newer, by=None)
+    ann = project.memberships.get(user__username="ann").user
+    claimed = claim_next_span(project=project, coder=ann)
+    assert claimed.status == Status.CLAIMED and claimed.annotation is not None
+    assert close_project(project) == 1
+    assert Assignment.objects.get(pk=claimed.pk).status == Status.RECODE
+    reopen_project(project)
+    again = claim_next_span(project=project, coder=ann)
+    assert again.pk == claimed.pk

@@ -180,3 +180,10 @@ def test_every_page_names_its_icon_so_browsers_do_not_ask_for_favicon_ico(client
     page = client.get(reverse("login")).content.decode()
     assert '<link rel="icon" href="/static/annotator/favicon.svg"' in page
     assert finders.find("annotator/favicon.svg")
+
+
+def test_favicon_ico_leads_to_the_svg_icon(client):
+    """Browsers ask for /favicon.ico where no page links the icon: not a 404."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("annotator/favicon.svg")

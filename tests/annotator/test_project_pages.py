@@ -120,12 +120,33 @@ def test_progress_for_reviewers_shows_spans_and_every_coder(client, project, rev
     assert (rows["bob"].done, rows["bob"].skipped) == (2, 1)
     assert rows["ann"].median_seconds == pytest.approx(10)
     assert rows["bob"].median_seconds == pytest.approx(30)
-    assert rows["ann"].done_pct == 100 and rows["bob"].done_pct == pytest.approx(66.7)
+    # Each bar is the coder's own share (12 designed codings over 2 coders: 6), not
+    # the fastest coder's work: bob's skip shows beside his two done.
+    assert (rows["ann"].share, rows["bob"].share) == (6, 6)
+    assert rows["ann"].done_pct == 50 and rows["bob"].done_pct == pytest.approx(33.3)
+    assert rows["bob"].skipped_pct == pytest.approx(16.7)
     assert rows["ann"].last_active is not None
     html = response.text
-    assert 'class="seg done w-100"' in html
+    assert 'class="seg done w-50"' in html
+    assert "<td class=\"num\" data-share>3 / 6</td>" in html
     assert "2</strong> spans done" in html and "4</strong> spans left" in html
     assert "30.0" in html and "10.0" in html
+
+
+def test_a_coder_past_the_even_split_has_a_full_bar_of_their_own_work(
+    client, project, reviewer
+):
+    code(project, "ann", 6)  # every span once: more than a third of the 12 codings
+    set_membership(project=project, user=UserFactory(username="carl"), role="coder")
+    client.force_login(reviewer)
+    rows = {
+        line.username: line
+        for line in client.get(project.get_absolute_url()).context["coders"]
+    }
+    # 12 codings over 3 coders: 4 each; ann did 6, so her share is what she did.
+    assert (rows["ann"].share, rows["ann"].done_pct) == (6, 100)
+    assert (rows["bob"].share, rows["bob"].done_pct) == (4, 0)
+    assert (rows["carl"].share, rows["carl"].done_pct) == (4, 0)
 
 
 def test_coders_see_only_their_own_progress(client, project):

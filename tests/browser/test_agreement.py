@@ -77,7 +77,9 @@ def test_no_table_runs_under_its_neighbour(page, coded_project, width):
               for (const table of cell.querySelectorAll('table')) {
                 const t = table.getBoundingClientRect();
                 const c = cell.getBoundingClientRect();
-                if (t.right > c.right + 1 && cell.scrollWidth <= cell.clientWidth)
+                const box = table.closest('.scroll-x');
+                const held = box && box.getBoundingClientRect().right <= c.right + 1;
+                if (t.right > c.right + 1 && !held)
                   out.push('table sticks out: ' + table.className);
               }
           }
@@ -94,3 +96,57 @@ def test_no_table_runs_under_its_neighbour(page, coded_project, width):
     )
     if width >= 1280:  # wide screens show it whole, no scrolling
         assert cell.evaluate("c => c.scrollWidth <= c.clientWidth")
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1366, 768)])
+def test_page_never_scrolls_sideways_and_matrices_stay_in_their_card(
+    page, project, width, height
+):
+    """At 390 px the page was 636 px wide; at 1366 px the matrices ran out of the
+    card. Wide tables now scroll inside focusable regions of their card."""
+    set_membership(project=project, user=UserFactory(username="rev"), role="reviewer")
+    page.set_viewport_size({"width": width, "height": height})
+    log_in(page, "rev", PASSWORD)
+    page.goto(reverse("project-agreement", args=[project.pk]))
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    outside = page.evaluate(
+        """() => [...document.querySelectorAll('section.card')].flatMap(card => {
+            const edge = card.getBoundingClientRect().right;
+            return [...card.querySelectorAll('table.heatmap, table.coincidence')]
+              .map(t => t.closest('.scroll-x'))
+              .filter(box => !box || box.getBoundingClientRect().right > edge + 1)
+              .map(() => card.id);
+        })"""
+    )
+    assert outside == []
+    region = page.locator("#card-topic .scroll-x").first
+    assert region.get_attribute("tabindex") == "0"
+    assert region.get_attribute("aria-label")
+
+
+def test_trend_names_every_period_and_the_choice_is_in_the_url(page, project):
+    set_membership(project=project, user=UserFactory(username="rev"), role="reviewer")
+    log_in(page, "rev", PASSWORD)
+    page.goto(reverse("project-agreement", args=[project.pk]))
+    topic = page.locator("#card-topic")
+    periods = topic.locator("table.periods tbody tr").count()
+    assert topic.locator("svg.trend text.tick").count() == periods
+    titles = topic.locator("svg.trend text.axis-title").all_text_contents()
+    assert titles == ["α", "Week (starting Monday)"]
+    legend = topic.locator(".coder-legend").inner_text()
+    assert "reliable" in legend and "unreliable" in legend
+
+    stance = page.locator("#card-stance")
+    stance.locator("select[name=over]").select_option("batch")
+    stance.locator("input[name=batch_size]").fill("3")
+    stance.get_by_role("button", name="Show").click()
+    page.wait_for_url(lambda url: "over=batch" in url and "batch_size=3" in url)
+    bookmarked = page.url
+    page.goto(reverse("project-agreement", args=[project.pk]))
+    page.goto(bookmarked)  # the bookmark opens the same view
+    stance = page.locator("#card-stance")
+    assert stance.locator("select[name=over]").input_value() == "batch"
+    assert stance.locator("table.periods").get_by_text("units 1–3").count() == 1
+    assert stance.locator("svg.trend text.axis-title").last.text_content() == (
+        "Batch of units"
+    )

@@ -1,4 +1,6 @@
+import io
 import json
+import zipfile
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -207,6 +209,16 @@ def test_duplicate_detection_spans_batches(tmp_path):
 
 # --- bad input: a clear message, and nothing stored ------------------------------
 
+
+def word_document() -> bytes:
+    """The bytes of a (minimal) .docx: a ZIP archive with Word's parts."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document>caf\u00e9</w:document>")
+    return buffer.getvalue()
+
+
 BAD_INPUTS = [
     (
         "docs.csv",
@@ -296,6 +308,19 @@ BAD_INPUTS = [
     ),
     ("a.txt", "   \n\n  ", "a.txt, line 1, field 'text': missing or empty"),
     ("a.pdf", "%PDF", "a.pdf: unsupported file type '.pdf'"),
+    # A Word document renamed .csv (a ZIP archive: its header's NUL bytes are valid
+    # UTF-8, so it failed later as "not valid UTF-8", which says nothing useful).
+    (
+        "report.csv",
+        word_document(),
+        "report.csv: this looks like a Word/ZIP file, not text; save it as CSV (UTF-8)",
+    ),
+    (
+        "old.txt",
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500),
+        "old.txt: this looks like a Word/ZIP file, not text; save it as plain text",
+    ),
+    ("notes.jsonl", word_document(), "notes.jsonl: this looks like a Word/ZIP file"),
 ]
 
 
