@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import password_validation
-from django.core.exceptions import ValidationError
 
 from annotator.access_people import INVITABLE_ROLES
 
@@ -17,6 +16,9 @@ class InvitationForm(forms.Form):
 class AccountForm(forms.Form):
     """A username, an address and a password typed twice; the service checks the
     name is free and the password passes Django's validators."""
+
+    # The service's password errors belong on the first box (views.base).
+    SERVICE_FIELDS = {"password": "password1"}
 
     username = forms.CharField(max_length=150, widget=forms.TextInput(
         attrs={"autocomplete": "username", "autocapitalize": "none"}
@@ -39,15 +41,6 @@ class AccountForm(forms.Form):
         if cleaned.get("password1") != cleaned.get("password2"):
             self.add_error("password2", "The two passwords differ.")
         return cleaned
-
-    def add_service_errors(self, error: ValidationError) -> None:
-        """The service's errors, each on its field (password → the first box)."""
-        if not hasattr(error, "error_dict"):
-            self.add_error(None, error.messages)
-            return
-        for field, messages in error.message_dict.items():
-            field = {"password": "password1"}.get(field, field)
-            self.add_error(field if field in self.fields else None, messages)
 
 
 class InviteeAccountForm(AccountForm):

@@ -56,6 +56,13 @@ def manager(db):
 
 
 @pytest.fixture
+def manager_client(client, manager):
+    """The test client, signed in as the manager."""
+    client.force_login(manager)
+    return client
+
+
+@pytest.fixture
 def coder(db):
     return UserFactory(username="coder")
 

@@ -1,6 +1,9 @@
-"""factory_boy factories for the domain models."""
+"""Test data: factory_boy factories, and the projects and codings tests build."""
 
 from __future__ import annotations
+
+import copy
+from datetime import timedelta
 
 import factory
 from django.contrib.auth.models import User
@@ -107,8 +110,11 @@ def make_codebook(**changes):
     return import_codebook({**SMALL_CODEBOOK, **changes})[0]
 
 
-def make_project(*, documents=3, spans_per_document=3, coders=(), **design):
-    """A project over a fresh corpus; `coders` are usernames made coders in it.
+def make_project(
+    *, documents=3, spans_per_document=3, coders=(), manager=None, **design
+):
+    """A project over a fresh corpus; `coders` are usernames made coders in it,
+    `manager` (a user) its manager.
 
     The coders join after creation, as a manager may add them, so a test may
     give fewer coders than the design needs (create_project refuses that).
@@ -131,4 +137,128 @@ def make_project(*, documents=3, spans_per_document=3, coders=(), **design):
     )
     for user in users:
         set_membership(project=project, user=user, role=Membership.Role.CODER)
+    if manager is not None:
+        set_membership(project=project, user=manager, role=Membership.Role.MANAGER)
+    return project
+
+
+# The codebook move's project: span i gets TOPICS[i] from both coders.
+TOPICS = ["arms", "trade", "other"]
+
+
+def make_topics_project(**more_labels):
+    """One document of three spans that ann and bob both coded: span i's topic is
+    TOPICS[i], the stance neutral, with ``more_labels`` (e.g. tags) on every span."""
+    from annotator.services import claim_next_span, submit_annotation
+
+    project = make_project(documents=1, spans_per_document=3, coders=("ann", "bob"))
+    for name in ("ann", "bob"):
+        coder = project.memberships.get(user__username=name).user
+        while (assignment := claim_next_span(project=project, coder=coder)) is not None:
+            submit_annotation(
+                coder=coder,
+                assignment=assignment,
+                labels={
+                    "topic": TOPICS[assignment.span.index],
+                    "stance": "neutral",
+                    **more_labels,
+                },
+            )
+    return project
+
+
+def newer_data(**changes):
+    """Version 2: arms renamed, trade redefined, other removed, stance as it was."""
+    data = copy.deepcopy(SMALL_CODEBOOK)
+    topic = data["dimensions"][0]
+    topic["categories"] = [
+        {"key": "arms", "label": "Arms control", "shortcut": "1"},
+        {"key": "trade", "label": "Trade", "shortcut": "2",
+         "definition": "Trade, tariffs and sanctions."},
+        {"key": "energy", "label": "Energy", "shortcut": "3"},
+    ]  # fmt: skip
+    data.update(changes)
+    return data
+
+
+def annotate_once(codebook) -> None:
+    """One annotation on ``codebook`` in a project of its own: the version in use."""
+    from annotator.services import claim_next_span, submit_annotation
+
+    project = make_project(documents=1, spans_per_document=2, coders=["ann"])
+    project.codebook = codebook
+    project.save()
+    coder = project.memberships.get().user
+    assignment = claim_next_span(project=project, coder=coder)
+    submit_annotation(
+        coder=coder,
+        assignment=assignment,
+        labels={"topic": "arms", "stance": "neutral"},
+    )
+
+
+def member(project, username: str, role: str) -> User:
+    """A new user with ``role`` in the project."""
+    from annotator.services import set_membership
+
+    user = UserFactory(username=username)
+    set_membership(project=project, user=user, role=role)
+    return user
+
+
+def logged_in(client, user: User):
+    """The test client, logged in as ``user`` (with the factories' password)."""
+    client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def varied_labels(coder: str, n: int) -> dict:
+    """Deterministic, imperfect labels: coder c3 disagrees more often."""
+    shift = {"c1": 0, "c2": 0 if n % 4 else 1, "c3": n % 3}[coder]
+    tags = (["quote"], ["quote", "number"], [], ["number"])[(n + shift) % 4]
+    return {
+        "topic": ("arms", "trade", "other")[(n + shift) % 3],
+        "stance": ("hostile", "neutral", "friendly")[(n // 2 + (shift > 0)) % 3],
+        "tags": tags,
+    }
+
+
+def code_everything(project, coders=("c1", "c2", "c3"), start=None):
+    """Each coder claims and submits until the queue is empty, an hour apart per
+    claim, with varied_labels."""
+    from django.utils import timezone
+
+    from annotator.services import claim_next_span, submit_annotation
+
+    start = start or timezone.now() - timedelta(days=30)
+    users = {name: User.objects.get(username=name) for name in coders}
+    step = 0
+    busy = True
+    while busy:
+        busy = False
+        for name in coders:
+            now = start + timedelta(hours=step)
+            step += 1
+            assignment = claim_next_span(project=project, coder=users[name], now=now)
+            if assignment is None:
+                continue
+            busy = True
+            submit_annotation(
+                coder=users[name],
+                assignment=assignment,
+                labels=varied_labels(name, assignment.span_id),
+                now=now + timedelta(seconds=10 + assignment.span_id % 7),
+            )
+
+
+def make_coded_project(documents: int):
+    """Three coders (c1-c3) have coded every span of a half-sampled project of
+    ``documents`` × 4 spans (code_everything)."""
+    project = make_project(
+        documents=documents,
+        spans_per_document=4,
+        coders=("c1", "c2", "c3"),
+        sample_share=0.5,
+    )
+    code_everything(project)
     return project

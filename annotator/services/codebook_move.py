@@ -207,27 +207,24 @@ def _plan(project: Project, new: Codebook) -> MovePlan:
     return plan
 
 
-def _recoded(project: Project, plan: MovePlan):
-    """The project's annotations under the older version with a code whose
-    meaning changed."""
+def _old_with_labels(project: Project, plan: MovePlan, **labels):
+    """The project's annotations under the older version with a label matching
+    ``labels``."""
     return Annotation.objects.filter(
         project=project,
         codebook=plan.old,
-        pk__in=Label.objects.filter(
-            project=project, category_id__in=list(plan.recode_categories)
-        ).values("annotation_id"),
+        pk__in=Label.objects.filter(project=project, **labels).values("annotation_id"),
     )
+
+
+def _recoded(project: Project, plan: MovePlan):
+    """Those with a code whose meaning changed."""
+    return _old_with_labels(project, plan, category_id__in=list(plan.recode_categories))
 
 
 def _with_dropped_codes(project: Project, plan: MovePlan):
-    """The annotations under the older version with a code on a removed dimension."""
-    return Annotation.objects.filter(
-        project=project,
-        codebook=plan.old,
-        pk__in=Label.objects.filter(
-            project=project, dimension_id__in=list(plan.dropped)
-        ).values("annotation_id"),
-    )
+    """Those with a code on a removed dimension."""
+    return _old_with_labels(project, plan, dimension_id__in=list(plan.dropped))
 
 
 def preview_move(project: Project, new: Codebook) -> MovePlan:

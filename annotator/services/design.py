@@ -83,10 +83,8 @@ def input_problems(
 ) -> dict[str, str]:
     """What is wrong with each new value (None: unchanged), by field name."""
     problems = {}
-    if coders_per_span is not None and (
-        not isinstance(coders_per_span, int)
-        or isinstance(coders_per_span, bool)
-        or not 1 <= coders_per_span <= MAX_CODERS_PER_SPAN
+    if coders_per_span is not None and not _whole_up_to(
+        coders_per_span, MAX_CODERS_PER_SPAN
     ):
         problems["coders_per_span"] = (
             f"Coders per span must be a whole number from 1 to {MAX_CODERS_PER_SPAN}; "
@@ -106,11 +104,7 @@ def input_problems(
                 else f"{sample_share!r}."
             )
         )
-    if lease_minutes is not None and (
-        not isinstance(lease_minutes, int)
-        or isinstance(lease_minutes, bool)
-        or not 1 <= lease_minutes <= MAX_LEASE_MINUTES
-    ):
+    if lease_minutes is not None and not _whole_up_to(lease_minutes, MAX_LEASE_MINUTES):
         problems["lease_minutes"] = (
             f"The lease must be a whole number of minutes from 1 to "
             f"{MAX_LEASE_MINUTES}; got {lease_minutes!r}."
@@ -180,6 +174,11 @@ class DesignEffect:
     @property
     def summary(self) -> str:
         return " ".join(self.lines())
+
+
+def _whole_up_to(value: object, most: int) -> bool:
+    """A whole number (not a bool) from 1 to ``most``."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= most
 
 
 def _at_least(n: int) -> Greatest:

@@ -33,11 +33,14 @@ def see_other(request: HtmxHttpRequest, url: str) -> HttpResponse:
 
 def add_service_errors(form, error: ValidationError) -> None:
     """A service's ValidationError onto the form: each message on its field,
-    the rest (or a message without a field) above the form."""
+    the rest (or a message without a field) above the form. A form whose fields
+    are named apart from the service's arguments maps them in ``SERVICE_FIELDS``."""
     if not hasattr(error, "error_dict"):
         form.add_error(None, error.messages)
         return
+    renamed = getattr(form, "SERVICE_FIELDS", {})
     for field, problems in error.message_dict.items():
+        field = renamed.get(field, field)
         form.add_error(field if field in form.fields else None, problems)
 
 

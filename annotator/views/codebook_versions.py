@@ -121,5 +121,5 @@ def project_codebook_preview(request: HtmxHttpRequest, project_id: int) -> HttpR
         try:
             plan = preview_move(project, _target(project, form))
         except ValidationError as error:
-            form.add_error(None, error.messages)
+            add_service_errors(form, error)
     return _render(request, project, form, plan, part="move-preview", previewing=True)

@@ -162,7 +162,7 @@ def accept(request: HtmxHttpRequest, token: str) -> HttpResponse:
                 return render(request, "annotator/invitation.html", context, status=403)
         except ValidationError as error:
             if form is not None and hasattr(error, "error_dict"):
-                form.add_service_errors(error)
+                add_service_errors(form, error)
                 return render(request, "annotator/invitation.html", context)
             # Used or revoked while the page was open: say which.
             context["link"] = invitations.read_link(token)

@@ -75,7 +75,7 @@ def project_lifecycle(request: HtmxHttpRequest, project_id: int) -> HttpResponse
                 reopen_project(project)
                 done = f"Reopened '{project.name}': coders can claim spans again."
         except ValidationError as error:
-            form.add_error(None, error.messages)
+            add_service_errors(form, error)
         else:
             messages.success(request, done)
             return see_other(request, project.get_absolute_url())

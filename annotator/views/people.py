@@ -18,7 +18,7 @@ from annotator.auth_backends import client_address
 from annotator.forms_people import AccountForm
 from annotator.services.password_resets import reset_allowed
 from annotator.services.people import create_first_manager, set_active
-from annotator.views.base import HtmxHttpRequest, see_other
+from annotator.views.base import HtmxHttpRequest, add_service_errors, see_other
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def first_run(request: HtmxHttpRequest) -> HttpResponse:
             )
         except ValidationError as error:
             access_people.first_run_or_404()  # someone else was first
-            form.add_service_errors(error)
+            add_service_errors(form, error)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(

@@ -51,6 +51,35 @@ LOGIN = 302
 MANAGERS_GROUP = {"manager": 200, "other_manager": 200}
 # Members of another project only: this project is not theirs to know of.
 NOT_OURS = {"outsider": 404, "other_reviewer": 404, "other_manager": 404}
+CORPORA = {"anonymous": LOGIN, **MANAGERS_GROUP, "_": 403}
+# Whoever sets up projects: the Managers group (its permissions) and staff.
+SETS_UP = {"anonymous": LOGIN, **MANAGERS_GROUP, "staff": 200, "_": 403}
+
+
+def outside(anonymous: int = LOGIN) -> dict[str, int]:
+    """A project's page or endpoint, for those who are not its members."""
+    return {"anonymous": anonymous, **NOT_OURS}
+
+
+def managers(status: int = 200) -> dict[str, int]:
+    """A project's page for its managers and staff; other members are refused."""
+    return {**outside(), "manager": status, "staff": status, "_": 403}
+
+
+def coders(status: int = 200, anonymous: int = LOGIN) -> dict[str, int]:
+    """A project's coding, for its coders only."""
+    return {**outside(anonymous), "coder": status, "_": 403}
+
+
+def readers(anonymous: int = LOGIN) -> dict[str, int]:
+    """Reviewing: every member but the coders (and staff)."""
+    return {**outside(anonymous), "coder": 403, "_": 200}
+
+
+def rows(method: str, statuses: dict[str, int], *names: str) -> dict:
+    return {name: (method, statuses) for name in names}
+
+
 EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     # Open to everyone.
     "login": ("GET", {"_": 200}),
@@ -68,172 +97,105 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "api-project-list": ("GET", {"anonymous": 401, "_": 200}),
     # Corpora: the Managers group (its permissions); a corpus and its documents only
     # when one of their projects uses it (access.visible_corpora).
-    **{
-        name: ("GET", {"anonymous": LOGIN, **MANAGERS_GROUP, "_": 403})
-        for name in ("corpus-list", "corpus-import", "corpus-import-panel")
-    },
-    **{
-        name: (
-            "GET",
-            {"anonymous": LOGIN, **MANAGERS_GROUP, "other_manager": 404, "_": 403},
-        )
-        for name in ("corpus-detail", "document-detail")
-    },
-    **{
-        name: ("GET", {"anonymous": LOGIN, **MANAGERS_GROUP, "staff": 200, "_": 403})
-        for name in ("project-create", "project-restore")
-    },
-    # Codebooks: whoever sets up projects (the Managers group, staff) sees every
-    # codebook and writes them (access.can_manage_codebooks). The editor's empty
-    # POST is a preview (200, nothing saved).
-    **{
-        name: ("GET", {"anonymous": LOGIN, **MANAGERS_GROUP, "staff": 200, "_": 403})
-        for name in (
-            "codebook-list",
-            "codebook-create",
-            "codebook-upload",
-            "codebook-detail",
-            "codebook-edit",
-            "codebook-yaml",
-            "codebook-json",
-        )
-    },
+    **rows("GET", CORPORA, "corpus-list", "corpus-import", "corpus-import-panel"),
+    **rows(
+        "GET", {**CORPORA, "other_manager": 404}, "corpus-detail", "document-detail"
+    ),
+    **rows("GET", SETS_UP, "project-create", "project-restore"),
+    # Codebooks: whoever sets up projects sees every codebook and writes them
+    # (access.can_manage_codebooks). The editor's empty POST is a preview (200,
+    # nothing saved). What changed between two versions: the same people.
+    **rows(
+        "GET",
+        SETS_UP,
+        "codebook-list",
+        "codebook-create",
+        "codebook-upload",
+        "codebook-detail",
+        "codebook-edit",
+        "codebook-yaml",
+        "codebook-json",
+        "codebook-changes",
+    ),
     # A project's pages: members (and staff) see it; non-members get 404.
-    "project-detail": ("GET", {"anonymous": LOGIN, **NOT_OURS, "_": 200}),
-    "api-project-detail": ("GET", {"anonymous": 401, **NOT_OURS, "_": 200}),
-    "project-members": (
+    "project-detail": ("GET", {**outside(), "_": 200}),
+    "api-project-detail": ("GET", {**outside(401), "_": 200}),
+    # Its managers (and staff): members, design, close / reopen, the codings
+    # upload, moving to a newer codebook version, jobs (long work in the workers)
+    # and the archive a job made; a clone is a new project: its managers who may
+    # create projects, and staff.
+    **rows(
         "GET",
-        {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
-    ),
-    "project-design": (
-        "GET",
-        {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
-    ),
-    # Close / reopen, and the codings upload: the project's managers (and staff).
-    **{
-        name: (
-            "GET",
-            {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
-        )
-        for name in ("project-lifecycle", "project-codings-import")
-    },
-    # A clone is a new project: its managers who may create projects, and staff.
-    "project-clone": (
-        "GET",
-        {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
+        managers(),
+        "project-members",
+        "project-design",
+        "project-lifecycle",
+        "project-codings-import",
+        "project-clone",
+        "project-codebook",
+        "project-jobs",
+        "job-detail",
+        "job-archive-download",
+        "project-invitations",
     ),
     # An empty preview: the form's errors, nothing changed.
-    "project-design-preview": (
+    **rows("POST", managers(), "project-design-preview", "project-codebook-preview"),
+    # Actions answered with a redirect; invitations and deactivation among them.
+    **rows(
         "POST",
-        {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
-    ),
-    # Moving the project to a newer codebook version: its managers and staff.
-    "project-codebook": (
-        "GET",
-        {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
-    ),
-    # An empty preview: the form's errors, nothing changed.
-    "project-codebook-preview": (
-        "POST",
-        {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
-    ),
-    # What changed between two versions: whoever sets up projects (Managers, staff).
-    "codebook-changes": (
-        "GET",
-        {"anonymous": LOGIN, **MANAGERS_GROUP, "staff": 200, "_": 403},
+        managers(303),
+        "project-refresh-gold",
+        "project-archive",
+        "project-invitation-resend",
+        "project-invitation-revoke",
+        "project-member-deactivate",
+        "project-member-reactivate",
     ),
     # Coding: the project's coders only.
-    "project-code": (
-        "GET",
-        {"anonymous": LOGIN, **NOT_OURS, "coder": 200, "_": 403},
-    ),
-    "project-code-skip": (
-        "POST",
-        {"anonymous": LOGIN, **NOT_OURS, "coder": 200, "_": 403},
-    ),
+    **rows("GET", coders(), "project-code", "project-code-recent"),
+    "project-code-revise": ("GET", coders()),
+    "project-code-skip": ("POST", coders()),
     # Undoing a skip of a span the coder finished: refused as such (the page
     # sends them back to the recent list with the reason).
-    "project-code-unskip": (
-        "POST",
-        {"anonymous": LOGIN, **NOT_OURS, "coder": 303, "_": 403},
-    ),
-    "project-code-recent": (
-        "GET",
-        {"anonymous": LOGIN, **NOT_OURS, "coder": 200, "_": 403},
-    ),
+    "project-code-unskip": ("POST", coders(303)),
     # A plain GET goes to the coding screen (htmx polls get 204 or the notice).
-    "project-code-waiting": (
-        "GET",
-        {"anonymous": LOGIN, **NOT_OURS, "coder": 303, "_": 403},
-    ),
-    "project-code-revise": (
-        "GET",
-        {"anonymous": LOGIN, **NOT_OURS, "coder": 200, "_": 403},
-    ),
+    "project-code-waiting": ("GET", coders(303)),
     # A document read whole: the coder has coded a span of the first document; the
     # project's reviewers, managers and staff read any of its documents.
-    "project-document": ("GET", {"anonymous": LOGIN, **NOT_OURS, "_": 200}),
-    "api-claim": ("POST", {"anonymous": 401, **NOT_OURS, "coder": 200, "_": 403}),
+    "project-document": ("GET", {**outside(), "_": 200}),
+    "api-claim": ("POST", coders(anonymous=401)),
     # The coder's live claim: an empty submit or skip is refused as such (400); other
     # members see the project, so they are told it is not theirs to do (403).
-    "api-submit": ("POST", {"anonymous": 401, **NOT_OURS, "coder": 400, "_": 403}),
-    "api-skip": ("POST", {"anonymous": 401, **NOT_OURS, "coder": 400, "_": 403}),
-    "api-unskip": ("POST", {"anonymous": 401, **NOT_OURS, "coder": 409, "_": 403}),
-    "api-my-annotations": ("GET", {"anonymous": 401, **NOT_OURS, "_": 200}),
+    **rows("POST", coders(400, anonymous=401), "api-submit", "api-skip"),
+    "api-unskip": ("POST", coders(409, anonymous=401)),
+    "api-my-annotations": ("GET", {**outside(401), "_": 200}),
     # Reviewing: reviewers and managers.
-    **{
-        name: ("GET", {"anonymous": LOGIN, **NOT_OURS, "coder": 403, "_": 200})
-        for name in (
-            "project-agreement",
-            # The background intervals' panel (no job is named but to managers).
-            "project-agreement-intervals",
-            "project-adjudicate",
-            "project-adjudicate-decided",
-            "project-adjudicate-span",
-            # The downloads page (its files are the API's, below).
-            "project-downloads",
-            # The agreement report as CSV (the JSON is the API's).
-            "project-agreement-csv",
-        )
-    },
-    **{
-        name: ("GET", {"anonymous": 401, **NOT_OURS, "coder": 403, "_": 200})
-        for name in (
-            "api-project-agreement",
-            "api-gold",
-            "api-gold-csv",
-            "api-gold-jsonl",
-            "api-annotations",
-            "api-annotations-csv",
-            "api-annotations-jsonl",
-        )
-    },
-    # Jobs (long work in the workers): the project's managers and staff only.
-    "project-jobs": (
+    **rows(
         "GET",
-        {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
+        readers(),
+        "project-agreement",
+        # The background intervals' panel (no job is named but to managers).
+        "project-agreement-intervals",
+        "project-adjudicate",
+        "project-adjudicate-decided",
+        "project-adjudicate-span",
+        # The downloads page (its files are the API's, below).
+        "project-downloads",
+        # The agreement report as CSV (the JSON is the API's).
+        "project-agreement-csv",
+        # How fresh the gold is: whoever reads gold (no job is named but to managers).
+        "project-gold-status",
     ),
-    "project-refresh-gold": (
-        "POST",
-        {"anonymous": LOGIN, **NOT_OURS, "manager": 303, "staff": 303, "_": 403},
-    ),
-    "job-detail": (
+    **rows(
         "GET",
-        {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
-    ),
-    "project-archive": (
-        "POST",
-        {"anonymous": LOGIN, **NOT_OURS, "manager": 303, "staff": 303, "_": 403},
-    ),
-    # The archive an archive job made (the world's own).
-    "job-archive-download": (
-        "GET",
-        {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
-    ),
-    # How fresh the gold is: whoever reads gold (no job is named but to managers).
-    "project-gold-status": (
-        "GET",
-        {"anonymous": LOGIN, **NOT_OURS, "coder": 403, "_": 200},
+        readers(anonymous=401),
+        "api-project-agreement",
+        "api-gold",
+        "api-gold-csv",
+        "api-gold-jsonl",
+        "api-annotations",
+        "api-annotations-csv",
+        "api-annotations-jsonl",
     ),
     # Django's admin: staff only.
     "admin": ("GET", {"staff": 200, "_": 302}),
@@ -248,23 +210,6 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "password-reset-complete": ("GET", {"_": 200}),
     "password-change": ("GET", {"anonymous": LOGIN, "_": 200}),
     "password-change-done": ("GET", {"anonymous": LOGIN, "_": 200}),
-    # Invitations and deactivation: the project's managers and staff.
-    "project-invitations": (
-        "GET",
-        {"anonymous": LOGIN, **NOT_OURS, "manager": 200, "staff": 200, "_": 403},
-    ),
-    **{
-        name: (
-            "POST",
-            {"anonymous": LOGIN, **NOT_OURS, "manager": 303, "staff": 303, "_": 403},
-        )
-        for name in (
-            "project-invitation-resend",
-            "project-invitation-revoke",
-            "project-member-deactivate",
-            "project-member-reactivate",
-        )
-    },
 }
 
 

@@ -229,9 +229,9 @@ def test_the_login_throttle_still_locks_out(settings):
 
 @pytest.fixture
 def project(manager):
-    project = make_project(documents=1, spans_per_document=3, coders=["ann", "bob"])
-    set_membership(project=project, user=manager, role="manager")
-    return project
+    return make_project(
+        documents=1, spans_per_document=3, coders=["ann", "bob"], manager=manager
+    )
 
 
 def switch_url(project, user, what="deactivate"):

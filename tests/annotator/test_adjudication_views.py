@@ -7,9 +7,8 @@ from django.urls import reverse
 
 from annotator.gold import adjudication_queue, refresh_gold
 from annotator.models import GoldLabel, GoldLabelRevision, Membership, WorkItem
-from annotator.services import set_membership
 from tests.annotator.test_gold import rate, spans
-from tests.factories import PASSWORD, UserFactory, make_project
+from tests.factories import UserFactory, logged_in, make_project, member
 
 pytestmark = pytest.mark.django_db
 
@@ -35,17 +34,6 @@ def project():
         uncertain=True, comment="not sure about this one"
     )
     return project
-
-
-def member(project, username, role):
-    user = UserFactory(username=username)
-    set_membership(project=project, user=user, role=role)
-    return user
-
-
-def logged_in(client, user):
-    client.login(username=user.username, password=PASSWORD)
-    return client
 
 
 def url(project, *args, name="project-adjudicate"):

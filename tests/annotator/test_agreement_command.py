@@ -15,8 +15,7 @@ from django.core.management.base import CommandError
 
 from annotator.agreement_report import project_report
 from tests.annotator.agreement import published as pub
-from tests.annotator.test_agreement_report import code_everything
-from tests.factories import make_project
+from tests.factories import make_coded_project
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {
@@ -202,10 +201,7 @@ def test_end_to_end_exit_status_and_json(k2011, tmp_path):
 
 @pytest.mark.django_db
 def test_project_table_and_json():
-    project = make_project(
-        documents=2, spans_per_document=4, coders=("c1", "c2", "c3"), sample_share=0.5
-    )
-    code_everything(project)
+    project = make_coded_project(documents=2)
     out = StringIO()
     call_command(
         "agreement", "--project", str(project.pk), "--resamples", "200", stdout=out

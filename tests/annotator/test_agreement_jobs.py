@@ -20,10 +20,9 @@ from annotator.models import AgreementIntervals, Job, JobKind, JobState, Members
 from annotator.services import agreement_jobs, claim_next_span, submit_annotation
 from annotator.services.jobs import request_job
 from annotator.tasks import run_job
-from tests.annotator.test_adjudication_views import logged_in, member
 from tests.annotator.test_worker import wait_for
 from tests.annotator.test_worker import workers as workers  # noqa: F401
-from tests.factories import make_project
+from tests.factories import logged_in, make_project, member
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 DUMMY = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}

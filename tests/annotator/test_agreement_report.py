@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
 
 import numpy as np
 import pytest
 from django.contrib.auth.models import User
-from django.utils import timezone
 
 from annotator.agreement import (
     alpha_per_category,
@@ -24,47 +22,12 @@ from annotator.agreement import (
 from annotator.agreement_report import band, project_report, reading
 from annotator.models import Annotation, Dimension
 from annotator.ratings import annotation_arrays, label_arrays
-from annotator.services import claim_next_span, submit_annotation
-from tests.factories import make_project
+from tests.factories import code_everything, make_coded_project, make_project
 
 pytestmark = pytest.mark.django_db
 
 TOPICS = ("arms", "trade", "other")
 STANCES = ("hostile", "neutral", "friendly")
-
-
-def _labels(coder: str, n: int) -> dict:
-    """Deterministic, imperfect labels: coder c3 disagrees more often."""
-    shift = {"c1": 0, "c2": 0 if n % 4 else 1, "c3": n % 3}[coder]
-    tags = (["quote"], ["quote", "number"], [], ["number"])[(n + shift) % 4]
-    return {
-        "topic": TOPICS[(n + shift) % 3],
-        "stance": STANCES[(n // 2 + (shift > 0)) % 3],
-        "tags": tags,
-    }
-
-
-def code_everything(project, coders=("c1", "c2", "c3"), start=None):
-    """Each coder claims and submits until the queue is empty, a day apart per round."""
-    start = start or timezone.now() - timedelta(days=30)
-    users = {name: User.objects.get(username=name) for name in coders}
-    step = 0
-    busy = True
-    while busy:
-        busy = False
-        for name in coders:
-            now = start + timedelta(hours=step)
-            step += 1
-            assignment = claim_next_span(project=project, coder=users[name], now=now)
-            if assignment is None:
-                continue
-            busy = True
-            submit_annotation(
-                coder=users[name],
-                assignment=assignment,
-                labels=_labels(name, assignment.span_id),
-                now=now + timedelta(seconds=10 + assignment.span_id % 7),
-            )
 
 
 @pytest.fixture
@@ -291,10 +254,7 @@ def test_parallel_reads_give_the_same_report_as_one_connection():
     # connections at once; inside one, on this connection only.
     from django.db import connection, transaction
 
-    project = make_project(
-        documents=3, spans_per_document=4, coders=("c1", "c2", "c3"), sample_share=0.5
-    )
-    code_everything(project)
+    project = make_coded_project(documents=3)
     assert not connection.in_atomic_block
     parallel = project_report(project, n_resamples=100).to_dict()
     with transaction.atomic():

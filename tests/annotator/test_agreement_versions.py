@@ -10,8 +10,7 @@ from annotator.agreement_report import project_report
 from annotator.codebooks import import_codebook
 from annotator.models import Project
 from annotator.services import claim_next_span, set_membership, submit_annotation
-from tests.annotator.test_codebook_move import newer_data
-from tests.factories import make_project
+from tests.factories import make_project, newer_data
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}

@@ -11,31 +11,20 @@ from rest_framework.authtoken.models import Token
 
 from annotator.agreement_report import project_report
 from annotator.models import Membership
-from annotator.services import set_membership
-from tests.annotator.test_agreement_report import code_everything
-from tests.factories import PASSWORD, UserFactory, make_project
+from tests.factories import (
+    UserFactory,
+    logged_in,
+    make_coded_project,
+    member,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def project():
-    project = make_project(
-        documents=3, spans_per_document=4, coders=("c1", "c2", "c3"), sample_share=0.5
-    )
-    code_everything(project)
+    project = make_coded_project(documents=3)
     return project
-
-
-def member(project, username, role):
-    user = UserFactory(username=username)
-    set_membership(project=project, user=user, role=role)
-    return user
-
-
-def logged_in(client, user):
-    client.login(username=user.username, password=PASSWORD)
-    return client
 
 
 def page_url(project):

@@ -53,12 +53,6 @@ def project(manager):
     return project
 
 
-@pytest.fixture
-def manager_client(client, manager):
-    client.force_login(manager)
-    return client
-
-
 def command(project: Project, path) -> None:
     call_command(
         "archive_project", str(project.pk), "-o", str(path), stderr=io.StringIO()

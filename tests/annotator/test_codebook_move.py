@@ -23,40 +23,20 @@ from annotator.models import (
 )
 from annotator.services import claim_next_span, skip_span, submit_annotation
 from annotator.services.codebook_move import move_codebook, preview_move
-from tests.factories import SMALL_CODEBOOK, UserFactory, make_project
+from tests.factories import (
+    SMALL_CODEBOOK,
+    UserFactory,
+    make_topics_project,
+    newer_data,
+)
 
 pytestmark = pytest.mark.django_db
-TOPICS = ["arms", "trade", "other"]  # span i gets TOPICS[i] from both coders
 Status = Assignment.Status
-
-
-def newer_data(**changes):
-    """Version 2: arms renamed, trade redefined, other removed, stance as it was."""
-    data = copy.deepcopy(SMALL_CODEBOOK)
-    topic = data["dimensions"][0]
-    topic["categories"] = [
-        {"key": "arms", "label": "Arms control", "shortcut": "1"},
-        {"key": "trade", "label": "Trade", "shortcut": "2",
-         "definition": "Trade, tariffs and sanctions."},
-        {"key": "energy", "label": "Energy", "shortcut": "3"},
-    ]  # fmt: skip
-    data.update(changes)
-    return data
 
 
 @pytest.fixture
 def project():
-    project = make_project(documents=1, spans_per_document=3, coders=("ann", "bob"))
-    for name in ("ann", "bob"):
-        coder = project.memberships.get(user__username=name).user
-        while (assignment := claim_next_span(project=project, coder=coder)) is not None:
-            topic = TOPICS[assignment.span.index]
-            submit_annotation(
-                coder=coder,
-                assignment=assignment,
-                labels={"topic": topic, "stance": "neutral", "tags": ["quote"]},
-            )
-    return project
+    return make_topics_project(tags=["quote"])
 
 
 @pytest.fixture
@@ -239,15 +219,7 @@ def test_a_moved_project_archives_and_restores(transactional_db, tmp_path):
 
     from annotator.models import Project
 
-    project = make_project(documents=1, spans_per_document=3, coders=("ann", "bob"))
-    for name in ("ann", "bob"):
-        coder = project.memberships.get(user__username=name).user
-        while (assignment := claim_next_span(project=project, coder=coder)) is not None:
-            submit_annotation(
-                coder=coder,
-                assignment=assignment,
-                labels={"topic": TOPICS[assignment.span.index], "stance": "neutral"},
-            )
+    project = make_topics_project()
     newer, _ = import_codebook(newer_data())
     move_codebook(project=project, new=newer, by=None)
     path = tmp_path / "moved.jsonl.gz"

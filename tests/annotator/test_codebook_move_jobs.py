@@ -23,7 +23,6 @@ from annotator.tasks import run_job
 
 # Fixtures (an alias to itself marks a name imported to be used as one).
 from tests.annotator.test_agreement_jobs import queue_only as queue_only
-from tests.annotator.test_codebook_move_pages import coded_project as coded_project
 from tests.annotator.test_codebook_move_pages import newer as newer
 from tests.annotator.test_codebook_move_pages import project as project
 from tests.annotator.test_worker import wait_for

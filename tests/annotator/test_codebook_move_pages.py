@@ -6,9 +6,7 @@ from django.urls import reverse
 from annotator.codebooks import import_codebook
 from annotator.models import Assignment, Job, JobKind, JobState
 from annotator.services import set_membership
-from tests.annotator.test_codebook_move import TOPICS, newer_data
-from tests.annotator.test_codebook_move import project as coded_project  # noqa: F401
-from tests.factories import SMALL_CODEBOOK
+from tests.factories import SMALL_CODEBOOK, TOPICS, make_topics_project, newer_data
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -16,9 +14,10 @@ POLLING = 'hx-trigger="every 2s"'
 
 
 @pytest.fixture
-def project(coded_project, manager):  # noqa: F811
-    set_membership(project=coded_project, user=manager, role="manager")
-    return coded_project
+def project(manager):
+    project = make_topics_project(tags=["quote"])
+    set_membership(project=project, user=manager, role="manager")
+    return project
 
 
 @pytest.fixture
@@ -30,33 +29,30 @@ def changes_url(old=1, new=2):
     return reverse("codebook-changes", args=["test-codebook", old, new])
 
 
-def test_changes_page_in_words_full_and_partial(client, manager, newer):
-    client.force_login(manager)
-    page = client.get(changes_url())
+def test_changes_page_in_words_full_and_partial(manager_client, newer):
+    page = manager_client.get(changes_url())
     assert page.status_code == 200
     text = page.content.decode()
     assert "<h1>" in text and "version 1 → version 2" in text
     assert "Category other of topic (“Other”) removed." in text
     assert "Category arms of topic renamed: “Arms” → “Arms control”." in text
     assert "redefined: definition changed." in text
-    partial = client.get(changes_url(), headers=HTMX)
+    partial = manager_client.get(changes_url(), headers=HTMX)
     body = partial.content.decode()
     assert partial.status_code == 200 and "<html" not in body
     assert 'id="codebook-changes"' in body and "removed." in body
 
 
-def test_changes_page_unknown_version_is_404(client, manager, newer):
-    client.force_login(manager)
-    assert client.get(changes_url(1, 9)).status_code == 404
+def test_changes_page_unknown_version_is_404(manager_client, newer):
+    assert manager_client.get(changes_url(1, 9)).status_code == 404
 
 
-def test_move_page_previews_then_moves(client, manager, project, newer):
-    client.force_login(manager)
+def test_move_page_previews_then_moves(manager_client, project, newer):
     url = reverse("project-codebook", args=[project.pk])
-    page = client.get(url)
+    page = manager_client.get(url)
     assert page.status_code == 200
     assert "version 2: Test codebook" in page.content.decode()
-    preview = client.post(
+    preview = manager_client.post(
         reverse("project-codebook-preview", args=[project.pk]),
         {"version": 2},
         headers=HTMX,
@@ -68,7 +64,7 @@ def test_move_page_previews_then_moves(client, manager, project, newer):
     assert body.count("topic: trade") == 2 and body.count("topic: other") == 2
     assert changes_url() in body
     # Without JavaScript: the whole page with the preview.
-    full = client.post(
+    full = manager_client.post(
         reverse("project-codebook-preview", args=[project.pk]), {"version": 2}
     )
     assert "<html" in full.content.decode() and "Effect of this move" in (
@@ -77,7 +73,7 @@ def test_move_page_previews_then_moves(client, manager, project, newer):
     project.refresh_from_db()
     assert project.codebook.version == 1  # a preview writes nothing
     # A job (the immediate backend runs it in the request; a worker elsewhere).
-    moved = client.post(url, {"version": 2})
+    moved = manager_client.post(url, {"version": 2})
     job = Job.objects.get(kind=JobKind.CODEBOOK_MOVE)
     assert moved.status_code == 303
     assert moved["Location"] == reverse("job-detail", args=[job.pk])
@@ -88,30 +84,28 @@ def test_move_page_previews_then_moves(client, manager, project, newer):
     project.refresh_from_db()
     assert project.codebook == newer
     assert Assignment.objects.filter(status="recode").count() == 4
-    shown = client.get(moved["Location"]).content.decode()
+    shown = manager_client.get(moved["Location"]).content.decode()
     assert "codebook move to version 2" in shown and "moved to version 2" in shown
     assert "moves from version 1 to version 2" in shown  # the result in words
-    after = client.get(url).content.decode()
+    after = manager_client.get(url).content.decode()
     assert "No newer version of this codebook exists." in after
     assert "Last move:" in after and POLLING not in after
-    design = client.get(reverse("project-design", args=[project.pk]))
+    design = manager_client.get(reverse("project-design", args=[project.pk]))
     assert "moves from version 1 to version 2" in design.content.decode()
     assert len(TOPICS) == 3
 
 
-def test_move_page_htmx_post_redirects_the_client(client, manager, project, newer):
-    client.force_login(manager)
+def test_move_page_htmx_post_redirects_the_client(manager_client, project, newer):
     url = reverse("project-codebook", args=[project.pk])
-    moved = client.post(url, {"version": 2}, headers=HTMX)
+    moved = manager_client.post(url, {"version": 2}, headers=HTMX)
     job = Job.objects.get(kind=JobKind.CODEBOOK_MOVE)
     assert moved.status_code == 200
     assert moved["HX-Redirect"] == reverse("job-detail", args=[job.pk])
 
 
-def test_move_page_refuses_an_unknown_version(client, manager, project, newer):
+def test_move_page_refuses_an_unknown_version(manager_client, project, newer):
     import_codebook({**SMALL_CODEBOOK, "family": "elsewhere"})
-    client.force_login(manager)
-    response = client.post(
+    response = manager_client.post(
         reverse("project-codebook-preview", args=[project.pk]), {"version": 7}
     )
     assert response.status_code == 200

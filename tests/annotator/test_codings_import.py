@@ -24,7 +24,7 @@ from annotator.models import (
     Project,
     WorkItem,
 )
-from annotator.services import claim_next_span, set_membership, submit_annotation
+from annotator.services import claim_next_span, submit_annotation
 from annotator.services.codings_import import import_codings
 from annotator.services.codings_reading import MAX_ERRORS, CodingsImportFailed
 from tests.factories import make_project
@@ -35,11 +35,13 @@ HTMX = {"HX-Request": "true"}
 
 @pytest.fixture
 def project(manager):
-    project = make_project(
-        documents=2, spans_per_document=3, coders=["ann", "bob"], sample_share=0.5
+    return make_project(
+        documents=2,
+        spans_per_document=3,
+        coders=["ann", "bob"],
+        manager=manager,
+        sample_share=0.5,
     )
-    set_membership(project=project, user=manager, role="manager")
-    return project
 
 
 def spans(project):

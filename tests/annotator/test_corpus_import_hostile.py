@@ -14,12 +14,6 @@ pytestmark = pytest.mark.django_db
 UNAVAILABLE = "That name is not available; choose another."
 
 
-@pytest.fixture
-def manager_client(client, manager):
-    client.force_login(manager)
-    return client
-
-
 def upload(name: str, content: str) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content.encode("utf-8"))
 

@@ -10,7 +10,6 @@ from annotator.services import (
     change_design,
     claim_next_span,
     preview_design,
-    set_membership,
     submit_annotation,
 )
 from tests.factories import UserFactory, make_project
@@ -22,9 +21,9 @@ LABELS = {"topic": "arms", "stance": "neutral"}
 
 @pytest.fixture
 def project(manager):
-    project = make_project(documents=2, spans_per_document=3, coders=["ann", "bob"])
-    set_membership(project=project, user=manager, role="manager")
-    return project
+    return make_project(
+        documents=2, spans_per_document=3, coders=["ann", "bob"], manager=manager
+    )
 
 
 def user(name):

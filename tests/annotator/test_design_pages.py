@@ -19,9 +19,9 @@ HTMX = {"HX-Request": "true"}
 
 @pytest.fixture
 def project(manager):
-    project = make_project(documents=2, spans_per_document=3, coders=["ann", "bob"])
-    set_membership(project=project, user=manager, role="manager")
-    return project
+    return make_project(
+        documents=2, spans_per_document=3, coders=["ann", "bob"], manager=manager
+    )
 
 
 def design_url(project):

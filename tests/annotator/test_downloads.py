@@ -29,7 +29,8 @@ from annotator.models import (
     Membership,
 )
 from tests.annotator import test_export_api as api
-from tests.annotator.test_export_api import body, member
+from tests.annotator.test_export_api import body
+from tests.factories import member
 
 pytestmark = pytest.mark.django_db
 

@@ -19,13 +19,14 @@ from rest_framework.authtoken.models import Token
 
 from annotator.gold import adjudicate, refresh_gold
 from annotator.models import Annotation, GoldLabel, Membership
-from annotator.services import create_project, set_membership
-from tests.annotator.test_agreement_report import code_everything
+from annotator.services import create_project
 from tests.factories import (
     CorpusFactory,
     DocumentFactory,
     UserFactory,
+    code_everything,
     make_codebook,
+    member,
 )
 
 pytestmark = pytest.mark.django_db
@@ -61,12 +62,6 @@ def project():
 @pytest.fixture
 def reviewer(project):
     return member(project, "rev", Membership.Role.REVIEWER)
-
-
-def member(project, username, role):
-    user = UserFactory(username=username)
-    set_membership(project=project, user=user, role=role)
-    return user
 
 
 def settle_disagreements(project, reviewer):

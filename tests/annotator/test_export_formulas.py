@@ -20,9 +20,15 @@ from annotator.gold import adjudicate, refresh_gold
 from annotator.models import Annotation, GoldLabel, Membership
 from annotator.services import create_project
 from corpus.db import portable
-from tests.annotator.test_agreement_report import code_everything
-from tests.annotator.test_export_api import body, member, url
-from tests.factories import CorpusFactory, DocumentFactory, UserFactory, make_codebook
+from tests.annotator.test_export_api import body, url
+from tests.factories import (
+    CorpusFactory,
+    DocumentFactory,
+    UserFactory,
+    code_everything,
+    make_codebook,
+    member,
+)
 
 pytestmark = pytest.mark.django_db
 

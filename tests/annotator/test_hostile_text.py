@@ -15,10 +15,9 @@ from rest_framework.test import APIClient
 from annotator.gold import settle_span
 from annotator.models import Annotation, Assignment, GoldLabel, Membership
 from annotator.services import claim_next_span, skip_span, submit_annotation
-from tests.annotator.test_adjudication_views import member
 from tests.annotator.test_api_coding import api_for
 from tests.annotator.test_gold import rate, spans
-from tests.factories import UserFactory, make_project
+from tests.factories import UserFactory, make_project, member
 
 pytestmark = pytest.mark.django_db
 HX = {"HX-Request": "true"}

@@ -40,12 +40,6 @@ OPTIONS = {
 
 
 @pytest.fixture
-def manager_client(client, manager):
-    client.force_login(manager)
-    return client
-
-
-@pytest.fixture
 def queue_only(settings):
     settings.TASKS = DUMMY
 
@@ -194,9 +188,7 @@ def test_a_failed_import_stores_nothing_and_says_where(manager_client):
     assert "bad.jsonl, line 1, field &#x27;text&#x27;" in page
 
 
-def test_a_corpus_named_while_the_import_waited_fails_it_in_words(
-    manager, queue_only
-):
+def test_a_corpus_named_while_the_import_waited_fails_it_in_words(manager, queue_only):
     job = request_corpus_import(
         uploads=[upload("a.txt", "Title\nBody")], options=OPTIONS, by=manager
     )

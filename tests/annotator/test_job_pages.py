@@ -13,10 +13,9 @@ from django.utils import timezone
 from annotator.gold import gold_is_fresh, refresh_gold
 from annotator.models import Job, JobState, Membership
 from annotator.services import jobs
-from tests.annotator.test_adjudication_views import logged_in, member
 from tests.annotator.test_adjudication_views import project as project  # noqa: F401
 from tests.annotator.test_gold import rate, spans
-from tests.factories import UserFactory
+from tests.factories import UserFactory, logged_in, member
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}

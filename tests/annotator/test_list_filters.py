@@ -13,8 +13,9 @@ from django.utils import timezone
 from annotator.gold import adjudicate, refresh_gold
 from annotator.models import Annotation, GoldLabel, Membership
 from corpus.models import Span
-from tests.annotator.test_adjudication_views import logged_in, member, project
+from tests.annotator.test_adjudication_views import project
 from tests.annotator.test_gold import spans
+from tests.factories import logged_in, member
 
 pytestmark = pytest.mark.django_db
 HX = {"HX-Request": "true"}

@@ -8,12 +8,6 @@ from tests.factories import PASSWORD, CorpusFactory, DocumentFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def manager_client(client, manager):
-    client.force_login(manager)
-    return client
-
-
 def test_anonymous_users_are_sent_to_login(client):
     response = client.get(reverse("home"))
     assert response.status_code == 302 and response["Location"].startswith("/login/")
@@ -132,9 +126,7 @@ def test_import_upload_via_htmx_answers_with_client_redirect(manager_client):
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 200
-    assert response["HX-Redirect"] == reverse(
-        "job-detail", args=[Job.objects.get().pk]
-    )
+    assert response["HX-Redirect"] == reverse("job-detail", args=[Job.objects.get().pk])
     assert Corpus.objects.filter(name="Via htmx").exists()
 
 

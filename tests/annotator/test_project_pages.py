@@ -48,9 +48,9 @@ def code(project, name, n, seconds=10.0):
 
 @pytest.fixture
 def project(manager):
-    project = make_project(documents=2, spans_per_document=3, coders=["ann", "bob"])
-    set_membership(project=project, user=manager, role="manager")
-    return project
+    return make_project(
+        documents=2, spans_per_document=3, coders=["ann", "bob"], manager=manager
+    )
 
 
 @pytest.fixture

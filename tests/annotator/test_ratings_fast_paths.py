@@ -23,8 +23,7 @@ from annotator.ratings import (
     read_project,
 )
 from corpus.db import portable
-from tests.annotator.test_agreement_report import code_everything
-from tests.factories import make_project
+from tests.factories import make_coded_project
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,10 +85,7 @@ def _permuted(record: Any, order: np.ndarray) -> Any:
 
 
 def _project():
-    project = make_project(
-        documents=3, spans_per_document=4, coders=("c1", "c2", "c3"), sample_share=0.5
-    )
-    code_everything(project)
+    project = make_coded_project(documents=3)
     annotations = Annotation.objects.filter(project=project).order_by("pk")
     # Unknown times (NaN), and an annotation with every dimension left blank
     # (its span and coder are then looked up, not taken from a label).

@@ -39,9 +39,9 @@ from annotator.models import (
 from annotator.services import jobs
 from annotator.services.archive_jobs import request_archive
 from corpus.models import Corpus, Document
-from tests.annotator.test_adjudication_views import logged_in, member
 from tests.annotator.test_import_jobs import jsonl
 from tests.annotator.test_jobs import coded_project, gold_rows
+from tests.factories import logged_in, member
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]

@@ -51,3 +51,45 @@ def log_in(page, username: str, password: str) -> None:
     page.fill("input[name=password]", password)
     page.press("input[name=password]", "Enter")
     page.wait_for_url(lambda url: "/login/" not in url)
+
+
+@pytest.fixture
+def demo():
+    """The demo project (coder1, coder2, reviewer; the default codebook)."""
+    from annotator.demo import load_demo_project
+
+    project, _ = load_demo_project()
+    return project
+
+
+def held_id(page, field: str = "assignment") -> str:
+    """What the card's form holds: the coder's assignment, or a reviewer's span."""
+    return page.locator(f"#code-form input[name={field}]").get_attribute("value")
+
+
+def wait_for_next_card(page, before: str, field: str = "assignment") -> None:
+    """Wait until htmx has swapped in a card holding something else (or none)."""
+    page.wait_for_function(
+        """([field, before]) => {
+            const held = document.querySelector(`#code-form input[name=${field}]`);
+            return held === null || held.value !== before;
+        }""",
+        arg=[field, before],
+    )
+
+
+def press_and_submit(page, keys: str) -> None:
+    """Press the keys, then Enter; wait until htmx has swapped in the next span."""
+    before = held_id(page)
+    for key in keys.split():
+        page.keyboard.press(key)
+    page.keyboard.press("Enter")
+    wait_for_next_card(page, before)
+
+
+@pytest.fixture
+def coded_project():
+    """Three coders (c1-c3) have coded every span of a half-sampled project."""
+    from tests.factories import make_coded_project
+
+    return make_coded_project(documents=2)

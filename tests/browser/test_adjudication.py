@@ -9,7 +9,7 @@ from django.urls import reverse
 from annotator.demo import load_simulated_project
 from annotator.gold import adjudication_queue
 from annotator.models import GoldLabel, GoldLabelRevision
-from tests.browser.conftest import log_in
+from tests.browser.conftest import held_id, log_in, wait_for_next_card
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENSHOTS = os.environ.get("SCREENSHOT_DIR", "/tmp")
@@ -28,10 +28,6 @@ def simulated():
     return load_simulated_project()
 
 
-def current_span(page) -> str:
-    return page.locator("#code-form input[name=span]").get_attribute("value")
-
-
 def test_reviewer_settles_three_disagreements_with_the_keyboard(page, simulated):
     reviewer = User.objects.get(username="reviewer")
     waiting = adjudication_queue(simulated).count()
@@ -47,7 +43,7 @@ def test_reviewer_settles_three_disagreements_with_the_keyboard(page, simulated)
     page.on("load", lambda: loads.append(page.url))
     settled = []
     for keys, note, topic, stance in PLAN:
-        span = current_span(page)
+        span = held_id(page, "span")
         settled.append((int(span), note, topic, stance))
         for key in keys.split():
             page.keyboard.press(key)
@@ -55,13 +51,7 @@ def test_reviewer_settles_three_disagreements_with_the_keyboard(page, simulated)
             page.keyboard.press("n")  # opens the note box and focuses it
             page.keyboard.type(note)
         page.keyboard.press("Enter")
-        page.wait_for_function(
-            """(before) => {
-                const held = document.querySelector('#code-form input[name=span]');
-                return held === null || held.value !== before;
-            }""",
-            arg=span,
-        )
+        wait_for_next_card(page, span, "span")
         page.get_by_role("status").filter(has_text="Decided.").wait_for()
     assert loads == [], "decisions must swap the card in place, not load a page"
     remaining = page.locator(".waiting-count").inner_text()

@@ -4,26 +4,20 @@ import pytest
 from django.urls import reverse
 
 from annotator.services import set_membership
-from tests.annotator.test_agreement_report import code_everything
 from tests.browser.conftest import log_in
-from tests.factories import PASSWORD, UserFactory, make_project
+from tests.factories import PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def project():
-    project = make_project(
-        documents=2, spans_per_document=4, coders=("c1", "c2", "c3"), sample_share=0.5
+def test_reviewer_sees_cards_heatmaps_trend_and_switches_to_batches(
+    page, coded_project
+):
+    set_membership(
+        project=coded_project, user=UserFactory(username="rev"), role="reviewer"
     )
-    code_everything(project)
-    return project
-
-
-def test_reviewer_sees_cards_heatmaps_trend_and_switches_to_batches(page, project):
-    set_membership(project=project, user=UserFactory(username="rev"), role="reviewer")
     log_in(page, "rev", PASSWORD)
-    page.goto(reverse("project-agreement", args=[project.pk]))
+    page.goto(reverse("project-agreement", args=[coded_project.pk]))
     cards = page.locator("section.card")
     assert cards.count() == 3  # topic, stance, tags
     topic = page.locator("#card-topic")
@@ -50,21 +44,23 @@ def test_reviewer_sees_cards_heatmaps_trend_and_switches_to_batches(page, projec
     assert page.locator("section.card").count() == 3
 
 
-def test_coder_is_refused(page, project):
+def test_coder_is_refused(page, coded_project):
     log_in(page, "c1", PASSWORD)
-    response = page.goto(reverse("project-agreement", args=[project.pk]))
+    response = page.goto(reverse("project-agreement", args=[coded_project.pk]))
     assert response.status == 403
     assert page.locator("section.card").count() == 0
 
 
 @pytest.mark.parametrize("width", [1280, 1920, 800])
-def test_no_table_runs_under_its_neighbour(page, project, width):
+def test_no_table_runs_under_its_neighbour(page, coded_project, width):
     """The coefficients table (five columns) once ran under the per-category panel
     and the matrices stuck out of the card: every grid cell now keeps its content."""
-    set_membership(project=project, user=UserFactory(username="rev"), role="reviewer")
+    set_membership(
+        project=coded_project, user=UserFactory(username="rev"), role="reviewer"
+    )
     page.set_viewport_size({"width": width, "height": 900})
     log_in(page, "rev", PASSWORD)
-    page.goto(reverse("project-agreement", args=[project.pk]))
+    page.goto(reverse("project-agreement", args=[coded_project.pk]))
     overlaps = page.evaluate(
         """() => {
           const out = [];

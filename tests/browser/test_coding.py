@@ -6,9 +6,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from annotator.demo import load_demo_project
 from annotator.models import Annotation, AnnotationRevision, Assignment
-from tests.browser.conftest import log_in
+from tests.browser.conftest import held_id, log_in, press_and_submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENSHOTS = os.environ.get("SCREENSHOT_DIR", "/tmp")
@@ -22,31 +21,6 @@ PLAN = [
     ("0 s", {"topic": ["none"], "stance": ["neutral"]}, False),
     ("3 a 5", {"topic": ["visas"], "stance": ["hostile"]}, False),  # 5 replaces 3
 ]
-
-
-@pytest.fixture
-def demo():
-    project, _ = load_demo_project()
-    return project
-
-
-def held_id(page) -> str:
-    return page.locator("#code-form input[name=assignment]").get_attribute("value")
-
-
-def press_and_submit(page, keys: str) -> None:
-    """Press the keys, then Enter; wait until htmx has swapped in the next span."""
-    before = held_id(page)
-    for key in keys.split():
-        page.keyboard.press(key)
-    page.keyboard.press("Enter")
-    page.wait_for_function(
-        """(before) => {
-            const held = document.querySelector('#code-form input[name=assignment]');
-            return held === null || held.value !== before;
-        }""",
-        arg=before,
-    )
 
 
 def test_coder_codes_five_spans_with_the_keyboard_and_revises_one(page, demo):

@@ -9,22 +9,11 @@ from django.db import OperationalError
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.urls import reverse
 
-from annotator.demo import load_demo_project
 from annotator.models import Annotation
-from tests.browser.conftest import log_in
+from tests.browser.conftest import held_id, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENSHOTS = os.environ.get("SCREENSHOT_DIR", "/tmp")
-
-
-@pytest.fixture
-def demo():
-    project, _ = load_demo_project()
-    return project
-
-
-def held_id(page) -> str:
-    return page.locator("#code-form input[name=assignment]").get_attribute("value")
 
 
 def choose_arms_control_and_cooperative(page) -> None:

@@ -7,12 +7,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from annotator.demo import load_demo_project
 from annotator.models import CoderPreferences
 from annotator.services import claim_next_span, skip_span
 from annotator.spans import span_in_context
 from corpus.models import Span
-from tests.browser.conftest import log_in
+from tests.browser.conftest import held_id, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,12 +22,6 @@ VIEWPORTS = {
     "200% zoom": {"viewport": {"width": 683, "height": 450}, "device_scale_factor": 2},
     "390x844": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2},
 }
-
-
-@pytest.fixture
-def demo():
-    project, _ = load_demo_project()
-    return project
 
 
 def open_context(chromium, live_server, **options):
@@ -111,11 +104,11 @@ def test_focus_and_the_live_region_follow_each_new_span(chromium, live_server, d
     page = context.new_page()
     log_in(page, "coder2", "coder2-demo-pass")
     page.goto(reverse("project-code", args=[demo.pk]))
-    first = page.locator("#code-form input[name=assignment]").get_attribute("value")
+    first = held_id(page)
     for key in ("1", "d", "Enter"):
         page.keyboard.press(key)
     page.get_by_role("status").filter(has_text="Saved.").wait_for()
-    held = page.locator("#code-form input[name=assignment]").get_attribute("value")
+    held = held_id(page)
     assert held != first
     assert page.evaluate("document.activeElement.id") == "target-span"
     words = page.locator("#target-span").inner_text().split()[:3]
@@ -170,7 +163,7 @@ def test_without_javascript_no_key_legend_and_saved_keeps_reopen(
     assert page.locator("footer.keys").count() == 1
     assert not page.locator("footer.keys").is_visible()
     assert not page.locator("#code-form kbd").first.is_visible()
-    held = page.locator("#code-form input[name=assignment]").get_attribute("value")
+    held = held_id(page)
     page.locator("label.choice", has_text="Arms control").click()
     page.locator("label.choice", has_text="Cooperative").click()
     page.locator("#code-form button.submit").click()

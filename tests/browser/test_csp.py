@@ -7,20 +7,10 @@ from django.urls import reverse
 from annotator.demo import managers_group
 from annotator.services import set_membership
 from annotator.services.jobs import request_gold_refresh
-from tests.annotator.test_agreement_report import code_everything
 from tests.browser.conftest import log_in
 from tests.factories import PASSWORD, UserFactory, make_project
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def project():
-    project = make_project(
-        documents=2, spans_per_document=4, coders=("c1", "c2", "c3"), sample_share=0.5
-    )
-    code_everything(project)
-    return project
 
 
 def watch_violations(page) -> list[str]:
@@ -51,30 +41,30 @@ def watch_failed_requests(page) -> list[str]:
     return failed
 
 
-def test_pages_run_under_the_policy_without_a_violation(page, project):
+def test_pages_run_under_the_policy_without_a_violation(page, coded_project):
     boss = UserFactory(username="boss", is_staff=True)
     boss.groups.add(managers_group())
-    set_membership(project=project, user=boss, role="manager")
-    refresh = request_gold_refresh(project, by=boss)
+    set_membership(project=coded_project, user=boss, role="manager")
+    refresh = request_gold_refresh(coded_project, by=boss)
     violations = watch_violations(page)
     failed = watch_failed_requests(page)
     log_in(page, "boss", PASSWORD)
     for name, args in [
         ("home", []),
-        ("project-detail", [project.pk]),
-        ("project-agreement", [project.pk]),
-        ("project-members", [project.pk]),
-        ("project-invitations", [project.pk]),
+        ("project-detail", [coded_project.pk]),
+        ("project-agreement", [coded_project.pk]),
+        ("project-members", [coded_project.pk]),
+        ("project-invitations", [coded_project.pk]),
         ("password-change", []),
-        ("project-design", [project.pk]),
-        ("project-adjudicate", [project.pk]),
-        ("project-jobs", [project.pk]),
+        ("project-design", [coded_project.pk]),
+        ("project-adjudicate", [coded_project.pk]),
+        ("project-jobs", [coded_project.pk]),
         ("job-detail", [refresh.pk]),
         ("corpus-list", []),
         ("corpus-import", []),
         ("codebook-list", []),
-        ("codebook-detail", [project.codebook_id]),
-        ("codebook-edit", [project.codebook_id]),
+        ("codebook-detail", [coded_project.codebook_id]),
+        ("codebook-edit", [coded_project.codebook_id]),
         ("codebook-upload", []),
         ("api-token", []),
         ("api-docs", []),
@@ -100,17 +90,19 @@ def test_the_coding_screen_runs_under_the_policy(page):
     assert failed == []
 
 
-def test_scales_draw_bars_and_heatmaps_from_classes(page, project):
-    set_membership(project=project, user=UserFactory(username="rev"), role="reviewer")
+def test_scales_draw_bars_and_heatmaps_from_classes(page, coded_project):
+    set_membership(
+        project=coded_project, user=UserFactory(username="rev"), role="reviewer"
+    )
     log_in(page, "rev", PASSWORD)
-    page.goto(reverse("project-detail", args=[project.pk]))
+    page.goto(reverse("project-detail", args=[coded_project.pk]))
     done = page.locator(".seg.done").first
     track = done.locator("xpath=..")
     share = done.evaluate("e => e.getBoundingClientRect().width") / track.evaluate(
         "e => e.getBoundingClientRect().width"
     )
     assert share > 0.5  # everything is coded: the bar fills (most of) its track
-    page.goto(reverse("project-agreement", args=[project.pk]))
+    page.goto(reverse("project-agreement", args=[coded_project.pk]))
     cell = page.locator("#card-topic table.pairwise td[class^='heat-']").first
     colour = cell.evaluate("e => getComputedStyle(e).backgroundColor")
     assert colour not in ("rgba(0, 0, 0, 0)", "transparent")

@@ -19,7 +19,7 @@ from annotator.demo import managers_group
 from annotator.models import Membership, WorkItem
 from annotator.services import claim_next_span, create_project, submit_annotation
 from corpus.models import Span
-from tests.browser.conftest import log_in
+from tests.browser.conftest import held_id, log_in, wait_for_next_card
 from tests.factories import (
     PASSWORD,
     CorpusFactory,
@@ -114,21 +114,14 @@ def test_hostile_text_is_shown_literally_and_runs_nowhere(page, dialogs, project
         expect(target).to_be_visible()
         seen.append(target.inner_text())
         assert_inert(page, dialogs, [seen[-1], TITLE])
-        held = page.locator("#code-form input[name=assignment]").get_attribute("value")
+        held = held_id(page)
         page.keyboard.press("c")  # opens the comment box; Esc leaves it
         page.fill("#code-form textarea[name=comment]", COMMENT)
         page.keyboard.press("Escape")
         for key in ("1", "s"):
             page.keyboard.press(key)
         page.keyboard.press("Enter")
-        page.wait_for_function(
-            """(before) => {
-                const held = document.querySelector(
-                    '#code-form input[name=assignment]');
-                return held === null || held.value !== before;
-            }""",
-            arg=held,
-        )
+        wait_for_next_card(page, held)
     assert sorted(seen) == sorted(texts)
 
     page.goto(reverse("project-code-recent", args=[project.pk]))

@@ -6,7 +6,6 @@ import re
 import pytest
 from django.core import mail
 
-from annotator.services import set_membership
 from tests.browser.conftest import log_in
 from tests.factories import PASSWORD, make_project
 
@@ -14,8 +13,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_invite_then_accept_with_a_new_account(page, chromium, live_server, manager):
-    project = make_project(documents=1, spans_per_document=2, coders=["ann"])
-    set_membership(project=project, user=manager, role="manager")
+    project = make_project(
+        documents=1, spans_per_document=2, coders=["ann"], manager=manager
+    )
     log_in(page, "manager", PASSWORD)
     page.goto(f"/projects/{project.pk}/members/")
     loads = []

@@ -1,6 +1,5 @@
 import pytest
 
-from annotator.services import set_membership
 from tests.browser.conftest import log_in
 from tests.factories import PASSWORD, UserFactory, make_project
 
@@ -8,8 +7,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_manager_adds_and_removes_a_member_in_place(page, manager):
-    project = make_project(documents=1, spans_per_document=2, coders=["ann"])
-    set_membership(project=project, user=manager, role="manager")
+    project = make_project(
+        documents=1, spans_per_document=2, coders=["ann"], manager=manager
+    )
     UserFactory(username="newcomer")
     log_in(page, "manager", PASSWORD)
     page.get_by_role("link", name="Members").click()
@@ -33,8 +33,9 @@ def test_manager_adds_and_removes_a_member_in_place(page, manager):
 
 
 def test_progress_page_draws_a_bar_per_coder(page, manager):
-    project = make_project(documents=1, spans_per_document=2, coders=["ann", "bob"])
-    set_membership(project=project, user=manager, role="manager")
+    project = make_project(
+        documents=1, spans_per_document=2, coders=["ann", "bob"], manager=manager
+    )
     log_in(page, "manager", PASSWORD)
     page.get_by_role("link", name=project.name).click()
     assert page.locator("table.bars .track").count() == 2

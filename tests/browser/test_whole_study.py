@@ -28,6 +28,7 @@ from playwright.sync_api import Page, expect
 
 from annotator.demo import managers_group
 from annotator.models import Annotation, Project
+from tests.browser.conftest import press_and_submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -120,32 +121,12 @@ def invitation_link(address: str) -> str:
     return re.search(r"https?://\S+/invitations/\S+/", sent[-1].body)[0]
 
 
-def held(page: Page) -> str | None:
-    form = page.locator("#code-form input[name=assignment]")
-    return form.get_attribute("value") if form.count() else None
-
-
 def keys_for(page: Page, coder: str) -> str:
     text = page.locator("#target-span").inner_text()
     for start, keys in CODES.items():
         if text.startswith(start):
             return keys[coder]
     raise AssertionError(f"{coder} was shown an unexpected span: {text!r}")
-
-
-def press_and_submit(page: Page, keys: str) -> None:
-    """Press the keys, then Enter; wait until htmx has swapped the next card in."""
-    before = held(page)
-    for key in keys.split():
-        page.keyboard.press(key)
-    page.keyboard.press("Enter")
-    page.wait_for_function(
-        """(before) => {
-            const held = document.querySelector('#code-form input[name=assignment]');
-            return held === null || held.value !== before;
-        }""",
-        arg=before,
-    )
 
 
 def code_everything(page: Page, coder: str, keys=None, screenshot: str = "") -> int:

@@ -84,12 +84,6 @@ def test_corpora_match_by_name_or_by_a_document(library):
     assert {c.name for c in search_corpora(corpora, "putin")} == {"News wires", "Blogs"}
 
 
-@pytest.fixture
-def manager_client(client, manager):
-    client.force_login(manager)
-    return client
-
-
 def test_corpus_list_search_page_and_partial(manager_client, library):
     url = reverse("corpus-list") + "?q=kremlin"
     page = manager_client.get(url)
