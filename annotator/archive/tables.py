@@ -17,6 +17,7 @@ from annotator.models import (
     Category,
     ChangeCounter,
     Codebook,
+    CoderPreferences,
     DesignChange,
     Dimension,
     GoldLabel,
@@ -30,6 +31,7 @@ from annotator.models import (
     JobFile,
     Label,
     Membership,
+    PasswordResetAttempt,
     Project,
     WorkItem,
 )
@@ -127,9 +129,20 @@ TABLE_BY_NAME = {table.name: table for table in TABLES}
 # input files (uploads kept only until their job has finished); and the
 # adjudication queue's table, derived from the rows above and rebuilt when the
 # project is restored; nor invitations (a pending invitation is a signed link
-# for one database's accounts: the restoring team invites its own people).
+# for one database's accounts: the restoring team invites its own people). Nor
+# what belongs to an account rather than a project: screen preferences and the
+# password reset limit's rows.
 NOT_ARCHIVED = frozenset(
-    {Job, AgreementIntervals, JobChunk, JobFile, GoldWaiting, Invitation}
+    {
+        Job,
+        AgreementIntervals,
+        JobChunk,
+        JobFile,
+        GoldWaiting,
+        Invitation,
+        CoderPreferences,
+        PasswordResetAttempt,
+    }
 )
 REFERENCED = frozenset(
     [
