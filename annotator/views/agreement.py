@@ -57,8 +57,8 @@ PAD_BOTTOM = 86
 
 def heat(value: float, low: float = 0.0, high: float = 1.0) -> str:
     """Class of a heatmap cell: heat-0 (``low``: white, near black in dark mode) to
-    heat-20 (``high``: mid blue). Classes, not style attributes: the CSP refuses inline styles
-    (the scale lives in static/annotator/scales.css)."""
+    heat-20 (``high``: mid blue). Classes, not style attributes: the CSP refuses
+    inline styles (the scale lives in static/annotator/scales.css)."""
     if not math.isfinite(value):
         return "heat-none"
     t = min(max((value - low) / (high - low), 0.0), 1.0) if high > low else 0.0
