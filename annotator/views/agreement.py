@@ -56,9 +56,9 @@ PAD_BOTTOM = 86
 
 
 def heat(value: float, low: float = 0.0, high: float = 1.0) -> str:
-    """Class of a heatmap cell: heat-0 (white, ``low``) to heat-20 (mid blue,
-    ``high``). Classes, not style attributes: the CSP refuses inline styles
-    (the scale lives in static/annotator/scales.css)."""
+    """Class of a heatmap cell: heat-0 (``low``: white, near black in dark mode) to
+    heat-20 (``high``: mid blue). Classes, not style attributes: the CSP refuses
+    inline styles (the scale lives in static/annotator/scales.css)."""
     if not math.isfinite(value):
         return "heat-none"
     t = min(max((value - low) / (high - low), 0.0), 1.0) if high > low else 0.0

@@ -22,7 +22,10 @@ from pathlib import Path
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.contrib.auth.models import User
+from django.contrib.auth.tokens import default_token_generator
 from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from annotator.codebooks import import_codebook, read_codebook_file
 from annotator.demo import FIXTURES, load_demo_project, load_simulated_project
@@ -39,6 +42,22 @@ BLOCKING = {"serious", "critical"}
 SCREENSHOTS = os.environ.get("ANNOTATOR_SCREENSHOTS") == "1"
 SCREENS_DIR = Path(__file__).resolve().parents[2] / "docs" / "screens"
 VIEWPORT = {"width": 1280, "height": 800}
+# A phone (in light mode only, to keep the test short): no page is wider than it;
+# a wide table scrolls inside its own focusable region (.scroll-x in app.css).
+PHONE = {"width": 390, "height": 844}
+PAGE_WIDTH = "document.documentElement.scrollWidth"
+# What widens the page: elements running past the right edge, not inside a region
+# that scrolls, whose parent does not (the first few, as tag.class), for the
+# failure message.
+TOO_WIDE = """() => {
+  const clipped = e => { for (let a = e.parentElement; a; a = a.parentElement)
+    if (getComputedStyle(a).overflowX !== "visible") return true; return false; };
+  return [...document.querySelectorAll("body *")].filter(e =>
+    e.getBoundingClientRect().right > innerWidth + 1 && !clipped(e) &&
+    e.parentElement.getBoundingClientRect().right <= innerWidth + 1
+  ).slice(0, 3).map(e => e.tagName.toLowerCase() + (e.className ? "." +
+    String(e.className).trim().split(/\\s+/).join(".") : ""));
+}"""
 BACKGROUND = "getComputedStyle(document.body).backgroundColor"
 BACKGROUNDS = {"light": "rgb(250, 251, 252)", "dark": "rgb(20, 24, 29)"}
 # Rules axe cannot hold a page to because the markup is a library's, not ours:
@@ -65,6 +84,7 @@ class Study:
     decided_span: int
     job: int
     invitation_token: str
+    password_reset: str
 
 
 Url = Callable[[Study], str]
@@ -74,6 +94,8 @@ PAGES: list[tuple[str, str, Url, str]] = [
     ("login", "", lambda s: reverse("login"), ""),
     ("password reset", "", lambda s: reverse("password-reset"), ""),
     ("password reset sent", "", lambda s: reverse("password-reset-done"), ""),
+    ("new password", "", lambda s: s.password_reset, ""),
+    ("password reset done", "", lambda s: reverse("password-reset-complete"), ""),
     (
         "invitation",
         "",
@@ -157,6 +179,12 @@ PAGES: list[tuple[str, str, Url, str]] = [
     ("API token", "manager", lambda s: reverse("api-token"), ""),
     ("API docs", "manager", lambda s: reverse("api-docs"), "wait .opblock"),
     ("change password", "manager", lambda s: reverse("password-change"), ""),
+    (
+        "password changed",
+        "manager",
+        lambda s: reverse("password-change-done"),
+        "",
+    ),
     ("not found", "manager", lambda s: "/projects/0/", ""),
     ("coding", "coder1", lambda s: reverse("project-code", args=[s.demo]), ""),
     (
@@ -177,6 +205,7 @@ PAGES: list[tuple[str, str, Url, str]] = [
         lambda s: reverse("project-code-revise", args=[s.demo, s.assignment]),
         "",
     ),
+    ("preferences", "coder1", lambda s: reverse("preferences"), ""),
     (
         "reading",
         "coder1",
@@ -187,6 +216,18 @@ PAGES: list[tuple[str, str, Url, str]] = [
         "agreement",
         "reviewer",
         lambda s: reverse("project-agreement", args=[s.simulated]),
+        "",
+    ),
+    (
+        "agreement intervals",
+        "reviewer",
+        lambda s: reverse("project-agreement-intervals", args=[s.simulated]),
+        "",
+    ),
+    (
+        "gold status",
+        "reviewer",
+        lambda s: reverse("project-gold-status", args=[s.simulated]),
         "",
     ),
     (
@@ -257,7 +298,15 @@ def make_study() -> Study:
         decided_span=waiting.span_id,
         job=Job.objects.filter(project=simulated).latest("pk").pk,
         invitation_token=link_token(Invitation.objects.get(pk=invitation.pk)),
+        password_reset=reset_link(coder),
     )
+
+
+def reset_link(user: User) -> str:
+    """The link a password-reset email would hold (the page asks for a new one)."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return reverse("password-reset-confirm", args=[uid, token])
 
 
 def axe_report(page, rules: dict | None = None) -> list[dict]:
@@ -312,6 +361,13 @@ def test_no_page_has_a_serious_accessibility_violation(chromium, live_server, sc
                 print(line)
                 if violation["impact"] in BLOCKING:
                     blocking.append(line)
+            if scheme == "light":
+                page.set_viewport_size(PHONE)
+                width = page.evaluate(PAGE_WIDTH)
+                if width > PHONE["width"]:
+                    culprits = ", ".join(page.evaluate(TOO_WIDE))
+                    blocking.append(f"phone · {name}: {width} px wide ({culprits})")
+                page.set_viewport_size(VIEWPORT)
         context.close()
     assert not blocking, "\n".join(blocking)
 
