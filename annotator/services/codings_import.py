@@ -169,6 +169,7 @@ def import_codings(
     report = ImportReport()
     # The coders' rows first, the lock every claim and submit takes first.
     list(project.memberships.order_by("pk").select_for_update().values_list("pk"))
+    _refuse_if_moved(project, name)
     writes = _to_write(project, codings, name, report)
     del codings  # what is written is in `writes`
     if not writes:
@@ -183,6 +184,23 @@ def import_codings(
         report.labels += _store(project, writes[at : at + BATCH], change, now)
     report.imported = len(writes)
     return report
+
+
+def _refuse_if_moved(project: Project, name: str) -> None:
+    """The file was checked against ``project.codebook_id``: a codebook move that
+    committed while it was read (a move takes the same membership locks, now
+    held) would leave these codings on a version the project has left."""
+    now_on = Project.objects.filter(pk=project.pk).values_list(
+        "codebook__version", "codebook_id"
+    )[0]
+    if now_on[1] != project.codebook_id:
+        raise CodingsImportFailed(
+            [
+                f"{name}: the project moved to codebook version {now_on[0]} while "
+                "this file was read; nothing was imported. Import it again: it "
+                "will be checked against the new version."
+            ]
+        )
 
 
 def _store(project: Project, writes: list, change: int, now) -> int:

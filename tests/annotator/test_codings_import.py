@@ -381,3 +381,24 @@ def test_empty_upload_is_a_form_error(client, manager, project):
     assert response.status_code == 200
     assert b"required" in response.content.lower()
     assert not Job.objects.filter(project=project).exists()
+
+
+def test_a_move_committed_while_the_file_was_read_refuses_the_import(project):
+    """The file is checked against the version the project was on when the import
+    started; if a codebook move commits meanwhile (a worker beside this one),
+    storing the codings would leave them on a version the project has left."""
+    from annotator.codebooks import import_codebook
+    from annotator.models import Project
+    from tests.factories import newer_data
+
+    # Another family's codebook: the project's own v1 is unused, so a newer
+    # version of it would be rewritten in place, under the same id.
+    newer, _ = import_codebook(newer_data(name="Another codebook", family="another-codebook"))
+    assert newer.pk != project.codebook_id
+    read_before_the_move = Project.objects.get(pk=project.pk)
+    Project.objects.filter(pk=project.pk).update(codebook=newer)
+    with pytest.raises(CodingsImportFailed) as caught:
+        run(read_before_the_move, codings_csv(project))
+    assert "moved to codebook version 1 while this file was read" in str(caught.value)
+    assert "nothing was imported" in str(caught.value)
+    assert not Annotation.objects.filter(project=project).exists()
