@@ -393,7 +393,9 @@ def test_a_move_committed_while_the_file_was_read_refuses_the_import(project):
 
     # Another family's codebook: the project's own v1 is unused, so a newer
     # version of it would be rewritten in place, under the same id.
-    newer, _ = import_codebook(newer_data(name="Another codebook", family="another-codebook"))
+    newer, _ = import_codebook(
+        newer_data(name="Another codebook", family="another-codebook")
+    )
     assert newer.pk != project.codebook_id
     read_before_the_move = Project.objects.get(pk=project.pk)
     Project.objects.filter(pk=project.pk).update(codebook=newer)
