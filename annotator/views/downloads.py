@@ -10,8 +10,6 @@ Reviewers and managers (and staff) only, as the API.
 
 from __future__ import annotations
 
-import csv
-
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -25,6 +23,7 @@ from annotator.agreement_report import (
     report_rows,
     version_asked,
 )
+from annotator.exporting.writers import csv_chunks
 from annotator.services import agreement_jobs
 from annotator.views.base import (
     HtmxHttpRequest,
@@ -100,7 +99,7 @@ def agreement_csv(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
         f'attachment; filename="project-{project.pk}-agreement-'
         f'v{report.codebook_version}.csv"'
     )
-    writer = csv.writer(response)
-    writer.writerow(TABLE_COLUMNS)
-    writer.writerows(report_rows(report))
+    # The exports' writer: a title or label that a spreadsheet would run as a
+    # formula is quoted, as in gold.csv.
+    response.content = "".join(csv_chunks(report_rows(report), TABLE_COLUMNS))
     return response

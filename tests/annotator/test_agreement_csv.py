@@ -74,6 +74,20 @@ def test_the_csv_holds_every_figure_of_the_report(client, project, reviewer):
     assert [list(r.values()) for r in rows] == built
 
 
+def test_a_title_a_spreadsheet_would_run_is_quoted(client, project, reviewer):
+    """Document titles come from imported corpora: one that opens as a formula is
+    written as text, the rule of every other CSV download (formula_safe)."""
+    from corpus.models import Document
+
+    document = Document.objects.filter(corpus=project.corpus).first()
+    document.title = '=HYPERLINK("http://example.invalid","open")'
+    document.save(update_fields=["title"])
+    client.force_login(reviewer)
+    labels = {r["label"] for r in agreement_csv(client, project)}
+    assert "'" + document.title in labels
+    assert document.title not in labels
+
+
 def test_the_project_page_links_the_csv(client, project, reviewer):
     client.force_login(reviewer)
     page = client.get(project.get_absolute_url()).text
