@@ -79,6 +79,7 @@ def request_job(
     alone: the new job waits for it. Work without a project (a corpus import,
     a restore) is never superseded.
     """
+    from annotator.services.job_sweep import fail_if_orphaned
     from annotator.tasks import run_job
 
     user = by if by is not None and by.is_authenticated else None
@@ -92,7 +93,13 @@ def request_job(
                 .filter(state__in={JobState.QUEUED, *refused_while})
                 .select_for_update()
             )
-            refusing = [j for j in earlier if j.state in refused_while]
+            # A running job whose worker died would refuse every later request
+            # until some worker restarted and swept it: fail it here, in words.
+            refusing = [
+                j
+                for j in earlier
+                if j.state in refused_while and not fail_if_orphaned(j)
+            ]
             if refusing:
                 raise ValidationError(refusal(refusing[0]))
             waiting = [j for j in earlier if j.state == JobState.QUEUED]

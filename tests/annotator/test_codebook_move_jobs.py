@@ -94,6 +94,32 @@ def test_one_move_at_a_time_and_the_page_says_so_full_and_partial(
     assert project.codebook.version == 1
 
 
+def test_a_move_whose_worker_died_does_not_refuse_the_next_one(
+    client, manager, project, newer, queue_only
+):
+    """A running move whose worker is gone (killed, its machine lost) is failed
+    in words when the next move is asked for, instead of refusing every request
+    until some worker restarts and sweeps it."""
+    import socket
+
+    from tests.annotator.test_jobs import dead_pid
+
+    client.force_login(manager)
+    client.post(move_url(project), {"version": 2})
+    stuck = Job.objects.get(kind=JobKind.CODEBOOK_MOVE)
+    Job.objects.filter(pk=stuck.pk).update(
+        state=JobState.RUNNING, worker=f"{socket.gethostname()}:{dead_pid()}"
+    )
+    asked = client.post(move_url(project), {"version": 2})
+    fresh = Job.objects.filter(kind=JobKind.CODEBOOK_MOVE).latest("pk")
+    assert fresh.pk != stuck.pk and fresh.state == JobState.QUEUED
+    assert asked["Location"] == reverse("job-detail", args=[fresh.pk])
+    stuck.refresh_from_db()
+    assert stuck.state == JobState.FAILED
+    assert "stopped before it finished" in stuck.error
+    assert "the project is on the codebook version it was on" in stuck.error
+
+
 def test_only_the_managers_start_a_move_and_see_its_job(
     client,
     project,
