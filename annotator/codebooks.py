@@ -7,6 +7,7 @@ under. Unused versions are updated in place.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -207,6 +208,13 @@ def _content(data: dict[str, Any]) -> dict[str, Any]:
     return {key: data[key] for key in ("name", "description", "dimensions")}
 
 
+def content_digest(codebook: Codebook) -> str:
+    """A fingerprint of what the version says: a queued codebook move checks the
+    version it moves to still says what the manager saw when they asked."""
+    content = _content(_normalise(codebook_to_data(codebook)))
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
 def _fill(codebook: Codebook, data: dict[str, Any]) -> None:
     codebook.dimensions.all().delete()
     for d_position, dimension in enumerate(data["dimensions"]):
@@ -226,8 +234,13 @@ def import_codebook(data: dict[str, Any]) -> tuple[Codebook, str]:
     a new version if the latest is in use ("new version"), else in place ("updated").
     """
     clean = _normalise(data)
+    # Locked: a version rewritten in place waits for a move to it that is running
+    # (which holds it too), and then finds it in use and makes the next one.
     latest = (
-        Codebook.objects.filter(family=clean["family"]).order_by("-version").first()
+        Codebook.objects.select_for_update()
+        .filter(family=clean["family"])
+        .order_by("-version")
+        .first()
     )
     if latest is None:
         codebook = Codebook.objects.create(

@@ -4,14 +4,17 @@ The move page's POST calls ``request_codebook_move`` (refused, in words, if the
 version is no move for the project or another move of it waits or runs); the
 worker's ``run_codebook_move`` calls ``move_codebook`` in one transaction and
 reports its steps through the job's progress. A move the project can no longer
-make when its turn comes (it was moved past that version meanwhile) fails in
-words, and stores nothing.
+make when its turn comes (it was moved past that version meanwhile), or a
+version edited since the manager asked (it is still editable until a project
+uses it), fails in words, and stores nothing.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
+from annotator.codebooks import content_digest
 from annotator.models import Codebook, Job, JobKind, Project
 from annotator.services.codebook_move import move_codebook, move_problem
 from annotator.services.jobs import JobProgress, request_job
@@ -31,21 +34,33 @@ def request_codebook_move(*, project: Project, new: Codebook, by) -> Job:
         JobKind.CODEBOOK_MOVE,
         project=project,
         by=by,
-        options={"codebook": new.pk, "version": new.version},
+        options={
+            "codebook": new.pk,
+            "version": new.version,
+            "content": content_digest(new),
+        },
     )
 
 
 def run_codebook_move(job: Job, progress: JobProgress) -> str:
     """The job's work: the move, all or nothing; sets ``job.result``."""
     version = job.options["version"]
-    new = Codebook.objects.filter(pk=job.options["codebook"]).first()
-    if new is None:
-        raise MoveFailed(f"Version {version} of the codebook no longer exists.")
-    try:
-        record = move_codebook(
-            project=job.project, new=new, by=job.requested_by, progress=progress
-        )
-    except ValidationError as error:
-        raise MoveFailed(" ".join(error.messages)) from error
+    with transaction.atomic():
+        # Held until the move commits: an edit of this version waits for it.
+        new = Codebook.objects.select_for_update().filter(pk=job.options["codebook"])
+        new = new.first()
+        if new is None:
+            raise MoveFailed(f"Version {version} of the codebook no longer exists.")
+        if job.options.get("content", content_digest(new)) != content_digest(new):
+            raise MoveFailed(
+                f"Version {version} was edited after this move was asked for: "
+                "look at what the move changes again and ask for it again."
+            )
+        try:
+            record = move_codebook(
+                project=job.project, new=new, by=job.requested_by, progress=progress
+            )
+        except ValidationError as error:
+            raise MoveFailed(" ".join(error.messages)) from error
     job.result = {"version": new.version, "summary": record.summary}
     return f"moved to version {new.version}"

@@ -161,6 +161,32 @@ def test_a_move_the_project_can_no_longer_make_fails_in_words_stores_nothing(
     assert "The last move, to version 2, failed: Version 2 is not newer" in page
 
 
+def test_a_version_edited_after_the_move_was_asked_for_is_not_moved_to(
+    client, manager, project, newer, queue_only
+):
+    """The version a move goes to stays editable until a project uses it: edited
+    while the move waits, the worker would apply changes the manager never saw
+    on the move page. The move fails in words instead, and stores nothing."""
+    from annotator.codebooks import import_codebook
+    from tests.factories import newer_data
+
+    client.force_login(manager)
+    client.post(move_url(project), {"version": 2})
+    job = Job.objects.get(kind=JobKind.CODEBOOK_MOVE)
+    edited, what = import_codebook(newer_data(description="Stance dropped later."))
+    assert (edited.pk, what) == (newer.pk, "updated")
+    before = stored(project)
+    with pytest.raises(MoveFailed):
+        run_job.call(job.pk)
+    assert stored(project) == before
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED
+    assert job.error == (
+        "Version 2 was edited after this move was asked for: look at what the "
+        "move changes again and ask for it again. Nothing was moved."
+    )
+
+
 def test_a_move_failing_midway_stores_nothing_and_its_page_says_why(
     client,
     manager,

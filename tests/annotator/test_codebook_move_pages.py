@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from annotator.codebooks import import_codebook
+from annotator.codebooks import content_digest, import_codebook
 from annotator.models import Assignment, Job, JobKind, JobState
 from annotator.services import set_membership
 from tests.factories import SMALL_CODEBOOK, TOPICS, make_topics_project, newer_data
@@ -80,6 +80,7 @@ def test_move_page_previews_then_moves(manager_client, project, newer):
     assert job.state == JobState.DONE and job.options == {
         "codebook": newer.pk,
         "version": 2,
+        "content": content_digest(newer),  # what the page showed
     }
     project.refresh_from_db()
     assert project.codebook == newer
