@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from annotator import access, access_people
 from annotator.auth_backends import client_address
 from annotator.forms_people import AccountForm
-from annotator.services.password_resets import reset_allowed
+from annotator.services.password_resets import email_digest, reset_allowed
 from annotator.services.people import create_first_manager, set_active
 from annotator.views.base import HtmxHttpRequest, add_service_errors, see_other
 
@@ -50,9 +50,12 @@ class PasswordResetView(auth_views.PasswordResetView):
         client_ip = client_address(self.request)
         if reset_allowed(email=email, client_ip=client_ip):
             return super().form_valid(form)
+        # The address's digest, as the limit's table keeps it: the log holds no
+        # address a reader could recover either.
         logger.warning(
-            "Password reset rate limited: no email sent to %r (request from %s).",
-            email,
+            "Password reset rate limited: no email sent to address %s… "
+            "(request from %s).",
+            email_digest(email)[:16],
             client_ip,
         )
         return HttpResponseRedirect(self.get_success_url())

@@ -49,6 +49,7 @@ def test_three_emails_per_address_then_none(caplog):
         limited = ask("ANN@example.org", ip="203.0.113.99")
     assert len(mail.outbox) == 3
     assert "rate limited" in caplog.text and "203.0.113.99" in caplog.text
+    assert "example.org" not in caplog.text.lower()  # a digest, not the address
     # The answer is the one every request gets.
     for answer in answers:
         assert (answer.status_code, answer["Location"]) == (
