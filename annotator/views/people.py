@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from annotator import access, access_people
 from annotator.auth_backends import client_address
 from annotator.forms_people import AccountForm
+from annotator.models import Assignment
 from annotator.services.password_resets import email_digest, reset_allowed
 from annotator.services.people import create_first_manager, set_active
 from annotator.views.base import HtmxHttpRequest, add_service_errors, see_other
@@ -92,12 +93,26 @@ def switch(request: HtmxHttpRequest, project_id: int, member_id: int, active: bo
     member = access_people.member_to_switch(request.user, project_id, member_id)
     set_active(user=member, active=active)
     name = member.get_username()
+    waiting = (
+        0
+        if active
+        else Assignment.objects.filter(
+            project_id=project_id, coder=member, status=Assignment.Status.RECODE
+        ).count()
+    )
     messages.success(
         request,
         f"Reactivated {name}: they can log in again."
         if active
         else f"Deactivated {name}: they can no longer log in; their annotations stay "
-        "and the spans they held go back to the other coders.",
+        "and the spans they held go back to the other coders."
+        + (
+            f" Spans still waiting for them to code again (their own codes): "
+            f"{waiting}; remove them from the project to hand these to other "
+            "coders."
+            if waiting
+            else ""
+        ),
     )
     return see_other(request, reverse("project-members", args=[project_id]))
 

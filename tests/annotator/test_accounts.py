@@ -356,3 +356,24 @@ def test_deactivating_a_coder_releases_their_claims_in_every_project_at_once():
     recode = Assignment.objects.get(pk=recode.pk)
     assert recode.status == Assignment.Status.RECODE and recode.annotation
     assert claim_next_span(project=two, coder=cyd) is None  # still ann's place
+
+
+def test_deactivating_says_which_spans_to_code_again_still_wait(manager):
+    """A span to code again stays its coder's when they are deactivated (they may
+    come back): the manager is told how many, and how to hand them on."""
+    project = make_project(
+        documents=1, spans_per_document=2, coders=["ann"], manager=manager
+    )
+    ann = User.objects.get(username="ann")
+    coded = claim_next_span(project=project, coder=ann)
+    submit_annotation(
+        coder=ann, assignment=coded, labels={"topic": "arms", "stance": "neutral"}
+    )
+    Assignment.objects.filter(pk=coded.pk).update(status=Assignment.Status.RECODE)
+    client = Client()
+    client.force_login(manager)
+    page = client.post(switch_url(project, ann), follow=True).content.decode()
+    assert (
+        "Spans still waiting for them to code again (their own codes): 1; remove "
+        "them from the project to hand these to other coders." in page
+    )
