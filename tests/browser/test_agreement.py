@@ -100,14 +100,16 @@ def test_no_table_runs_under_its_neighbour(page, coded_project, width):
 
 @pytest.mark.parametrize("width,height", [(390, 844), (1366, 768)])
 def test_page_never_scrolls_sideways_and_matrices_stay_in_their_card(
-    page, project, width, height
+    page, coded_project, width, height
 ):
     """At 390 px the page was 636 px wide; at 1366 px the matrices ran out of the
     card. Wide tables now scroll inside focusable regions of their card."""
-    set_membership(project=project, user=UserFactory(username="rev"), role="reviewer")
+    set_membership(
+        project=coded_project, user=UserFactory(username="rev"), role="reviewer"
+    )
     page.set_viewport_size({"width": width, "height": height})
     log_in(page, "rev", PASSWORD)
-    page.goto(reverse("project-agreement", args=[project.pk]))
+    page.goto(reverse("project-agreement", args=[coded_project.pk]))
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     outside = page.evaluate(
         """() => [...document.querySelectorAll('section.card')].flatMap(card => {
@@ -124,10 +126,12 @@ def test_page_never_scrolls_sideways_and_matrices_stay_in_their_card(
     assert region.get_attribute("aria-label")
 
 
-def test_trend_names_every_period_and_the_choice_is_in_the_url(page, project):
-    set_membership(project=project, user=UserFactory(username="rev"), role="reviewer")
+def test_trend_names_every_period_and_the_choice_is_in_the_url(page, coded_project):
+    set_membership(
+        project=coded_project, user=UserFactory(username="rev"), role="reviewer"
+    )
     log_in(page, "rev", PASSWORD)
-    page.goto(reverse("project-agreement", args=[project.pk]))
+    page.goto(reverse("project-agreement", args=[coded_project.pk]))
     topic = page.locator("#card-topic")
     periods = topic.locator("table.periods tbody tr").count()
     assert topic.locator("svg.trend text.tick").count() == periods
@@ -142,7 +146,7 @@ def test_trend_names_every_period_and_the_choice_is_in_the_url(page, project):
     stance.get_by_role("button", name="Show").click()
     page.wait_for_url(lambda url: "over=batch" in url and "batch_size=3" in url)
     bookmarked = page.url
-    page.goto(reverse("project-agreement", args=[project.pk]))
+    page.goto(reverse("project-agreement", args=[coded_project.pk]))
     page.goto(bookmarked)  # the bookmark opens the same view
     stance = page.locator("#card-stance")
     assert stance.locator("select[name=over]").input_value() == "batch"
