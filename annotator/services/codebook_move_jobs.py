@@ -51,7 +51,8 @@ def run_codebook_move(job: Job, progress: JobProgress) -> str:
         new = new.first()
         if new is None:
             raise MoveFailed(f"Version {version} of the codebook no longer exists.")
-        if job.options.get("content", content_digest(new)) != content_digest(new):
+        now_says = content_digest(new)
+        if job.options.get("content", now_says) != now_says:
             raise MoveFailed(
                 f"Version {version} was edited after this move was asked for: "
                 "look at what the move changes again and ask for it again."
