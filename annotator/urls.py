@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
-from django.urls import path, reverse_lazy
+from django.urls import include, path, reverse_lazy
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -398,6 +398,7 @@ urlpatterns += [
         coding_api.UnskipView.as_view(),
         name="api-unskip",
     ),
+    path("", include("annotator.urls_training")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",

@@ -262,3 +262,35 @@ def make_coded_project(documents: int):
     )
     code_everything(project)
     return project
+
+
+def make_reference_items(project, n: int, use: str, codes=None, spans=None):
+    """``n`` reference items of ``use`` on the project's last spans not yet
+    reference items (or on ``spans``), with ``codes`` (default: arms, neutral, no
+    tags); a check item gets its place in the pool."""
+    from annotator.models import ReferenceItem
+    from annotator.training.pool import place_check
+    from corpus.models import Span
+
+    taken = ReferenceItem.objects.filter(project=project).values("span_id")
+    if spans is None:
+        spans = list(
+            Span.objects.filter(document__corpus_id=project.corpus_id)
+            .exclude(pk__in=taken)
+            .order_by("-document_id", "-index")[:n]
+        )
+    items = [
+        ReferenceItem.objects.create(
+            project=project,
+            codebook_id=project.codebook_id,
+            span=span,
+            use=use,
+            codes=codes or {"topic": ["arms"], "stance": ["neutral"], "tags": []},
+            explanation=f"Span {span.pk}: the reference codes, explained.",
+        )
+        for span in spans
+    ]
+    if use == ReferenceItem.Use.CHECK:
+        for item in items:
+            place_check(item)
+    return items

@@ -118,3 +118,16 @@ def test_no_request_computes_gold_or_imports():
         assert not any(m.startswith("annotator.archive") for m in imported(path)), (
             path.relative_to(ROOT)
         )
+
+
+def test_only_the_pool_module_reaches_past_the_project_manager():
+    """Project.objects hides reference pools (training.pool): a reader handed a
+    pool could leak hidden checks into a study's data, so only the pool module may
+    use all_objects (models/projects.py defines it)."""
+    allowed = {
+        ROOT / "annotator" / "training" / "pool.py",
+        ROOT / "annotator" / "models" / "projects.py",
+    }
+    for path in modules("annotator", "corpus"):
+        if path not in allowed:
+            assert "all_objects" not in path.read_text(), path

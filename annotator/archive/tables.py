@@ -16,6 +16,7 @@ from annotator.models import (
     Assignment,
     Category,
     ChangeCounter,
+    CheckAnswer,
     Codebook,
     CoderPreferences,
     DesignChange,
@@ -33,6 +34,9 @@ from annotator.models import (
     Membership,
     PasswordResetAttempt,
     Project,
+    ReferenceItem,
+    TrainingAnswer,
+    TrainingAttempt,
     WorkItem,
 )
 from corpus.models import Corpus, Document, Span
@@ -142,6 +146,11 @@ NOT_ARCHIVED = frozenset(
         Invitation,
         CoderPreferences,
         PasswordResetAttempt,
+        # Coder training: archived by the archive's training work (issue 16).
+        ReferenceItem,
+        TrainingAttempt,
+        TrainingAnswer,
+        CheckAnswer,
     }
 )
 REFERENCED = frozenset(

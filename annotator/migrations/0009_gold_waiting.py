@@ -12,8 +12,9 @@ def fill(apps, schema_editor):
     from annotator.gold.queue import rebuild_waiting
     from annotator.models import GoldRun, Project
 
-    # Only the id: a column added to Project later does not exist yet here.
-    for project in Project.objects.filter(
+    # Only the id: a column added to Project later does not exist yet here (so the
+    # base manager: the default one filters on a later column, pool_of).
+    for project in Project._base_manager.filter(
         pk__in=GoldRun.objects.values("project_id")
     ).only("pk"):
         rebuild_waiting(project)

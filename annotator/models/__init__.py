@@ -41,6 +41,7 @@ from annotator.models.projects import (
     DesignChange,
     Membership,
     Project,
+    ProjectManager,
     ProjectQuerySet,
     default_gold_methods,
     gold_methods_problem,
@@ -50,6 +51,13 @@ from annotator.models.queue import (
     AssignmentQuerySet,
     WorkItem,
     WorkItemQuerySet,
+)
+from annotator.models.training import (
+    CheckAnswer,
+    ReferenceItem,
+    ReferenceItemQuerySet,
+    TrainingAnswer,
+    TrainingAttempt,
 )
 
 __all__ = [
@@ -61,6 +69,7 @@ __all__ = [
     "AssignmentQuerySet",
     "Category",
     "ChangeCounter",
+    "CheckAnswer",
     "CoderPreferences",
     "CoderPreferencesQuerySet",
     "Codebook",
@@ -86,7 +95,12 @@ __all__ = [
     "Membership",
     "PasswordResetAttempt",
     "Project",
+    "ProjectManager",
     "ProjectQuerySet",
+    "ReferenceItem",
+    "ReferenceItemQuerySet",
+    "TrainingAnswer",
+    "TrainingAttempt",
     "WorkItem",
     "WorkItemQuerySet",
     "default_gold_methods",

@@ -41,6 +41,12 @@ class GoldRun(models.Model):
     coder_accuracy = models.JSONField(
         default=dict, blank=True, help_text="{coder id: estimated accuracy} (model)."
     )
+    coder_confusion = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="{coder id: {categories, matrix}}: Dawid–Skene's confusion matrix "
+        "per coder (model).",
+    )
     n_decided = models.PositiveIntegerField(default=0)
     n_undecided = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(

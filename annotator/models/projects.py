@@ -31,6 +31,14 @@ class ProjectQuerySet(models.QuerySet):
         )
 
 
+class ProjectManager(models.Manager.from_queryset(ProjectQuerySet)):
+    """Studies only: a reference pool (training.pool) is never a project anyone
+    reads, lists or opens. Only annotator/training/pool.py uses all_objects."""
+
+    def get_queryset(self) -> ProjectQuerySet:
+        return super().get_queryset().filter(pool_of__isnull=True)
+
+
 def default_gold_methods() -> list[str]:
     return ["unanimous", "single"]
 
@@ -109,8 +117,55 @@ class Project(models.Model):
     # Set while the project is closed (services.lifecycle): no claims, no submits;
     # every page, gold, agreement and export still read it.
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set on a study's reference pool only: the hidden checks' queue, a project of
+    # its own so that nothing coded in it can reach the study's data (training.pool).
+    pool_of = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="pool",
+        editable=False,
+    )
 
-    objects = ProjectQuerySet.as_manager()
+    # Coder training (annotator/training): the gate before real coding, the
+    # certification test's thresholds and the hidden checks' rate.
+    class Gate(models.TextChoices):
+        OFF = "off", "off: anyone may code"
+        WARN = "warn", "warn: uncertified coders are reminded"
+        REQUIRE = "require", "require: only certified coders may code"
+
+    certification_gate = models.CharField(
+        max_length=10, choices=Gate, default=Gate.OFF
+    )
+    certification_min_alpha = models.FloatField(
+        default=0.8,
+        help_text="A test passes when the coder's α with the reference is at least "
+        "this on every dimension.",
+    )
+    certification_min_percent = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Also require this share of items matching the reference (0–1) on "
+        "every dimension; empty: not required.",
+    )
+    certification_items = models.PositiveSmallIntegerField(
+        default=0, help_text="Items in one test (0: every test item)."
+    )
+    check_rate = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Serve a hidden check about 1 in this many claims (0: none).",
+    )
+    check_window = models.PositiveSmallIntegerField(
+        default=20, help_text="Rolling accuracy over this many latest checks."
+    )
+    check_min_accuracy = models.FloatField(
+        default=0.8,
+        help_text="Alert reviewers when a coder's rolling accuracy falls below this.",
+    )
+
+    objects = ProjectManager()
+    all_objects = models.Manager.from_queryset(ProjectQuerySet)()
 
     class Meta:
         ordering = ["name"]
@@ -130,6 +185,24 @@ class Project(models.Model):
                 condition=Q(gold_min_posterior__gte=0) & Q(gold_min_posterior__lte=1),
                 name="project_gold_posterior_in_range",
             ),
+            models.CheckConstraint(
+                condition=Q(check_rate=0) | Q(check_rate__gte=2),
+                name="project_check_rate_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(certification_min_alpha__gte=-1)
+                & Q(certification_min_alpha__lte=1)
+                & Q(check_min_accuracy__gte=0)
+                & Q(check_min_accuracy__lte=1)
+                & (
+                    Q(certification_min_percent__isnull=True)
+                    | (
+                        Q(certification_min_percent__gte=0)
+                        & Q(certification_min_percent__lte=1)
+                    )
+                ),
+                name="project_training_shares_in_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -142,6 +215,10 @@ class Project(models.Model):
         problem = gold_methods_problem(self.gold_methods)
         if problem:
             raise ValidationError({"gold_methods": f"gold_methods {problem}"})
+
+    @property
+    def is_pool(self) -> bool:
+        return self.pool_of_id is not None
 
     @property
     def is_closed(self) -> bool:
@@ -168,6 +245,9 @@ class Membership(models.Model):
     nothing_left_at = models.PositiveBigIntegerField(
         null=True, blank=True, editable=False
     )
+    # When the coder last passed the certification test or was certified by hand
+    # (training.rounds); None: not certified. The queue's gate reads only this.
+    certified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["project_id", "role", "user_id"]
