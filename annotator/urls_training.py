@@ -21,6 +21,14 @@ urlpatterns += []
 
 
 # --- the training settings (views/training_settings.py) --------------------------
-urlpatterns += []
+from annotator.views import training_settings  # noqa: E402
+
+urlpatterns += [
+    path(
+        P + "training/settings/",
+        training_settings.project_training_settings,
+        name="project-training-settings",
+    ),
+]
 
 __all__ = ["P", "path", "urlpatterns"]

@@ -197,6 +197,8 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         "api-annotations-csv",
         "api-annotations-jsonl",
     ),
+    # Coder training's settings: the gate, the test's bar, hidden checks.
+    "project-training-settings": ("GET", managers()),
     # Django's admin: staff only.
     "admin": ("GET", {"staff": 200, "_": 302}),
     # People: the first-run form only while there is no account (never here);
