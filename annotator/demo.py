@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from annotator.access import MANAGERS_GROUP, MANAGERS_PERMISSIONS
 from annotator.codebooks import import_codebook, read_codebook_file
+from annotator.demo_training import load_demo_training
 from annotator.gold import refresh_gold
 from annotator.models import Annotation, Category, Codebook, Membership, Project
 from annotator.services import (
@@ -194,6 +195,7 @@ def load_simulated_project() -> Project:
     existing = Project.objects.filter(name=SIMULATED_PROJECT).first()
     if existing is not None:
         refresh_gold(existing)  # nothing to do unless codings changed since
+        load_demo_training(existing)  # a demo database made before coder training
         return existing
     corpus = load_seed_corpus().corpus
     users = {demo.username: load_demo_user(demo) for demo in DEMO_USERS}
@@ -257,4 +259,7 @@ def load_simulated_project() -> Project:
     # Gold from the rules now, so the reviewer finds the disagreements queued at
     # /projects/<id>/adjudicate/.
     refresh_gold(project)
+    # Reference items from that gold, hidden checks and a drifting coder
+    # (annotator.demo_training), so the coders page has an alert to show.
+    load_demo_training(project)
     return project

@@ -23,7 +23,9 @@ class Command(BaseCommand):
         simulated = load_simulated_project()
         self.stdout.write(
             f"Demo project '{simulated.name}': coded by three simulated coders, so "
-            "the agreement pages have data (log in as reviewer)."
+            "the agreement pages have data (log in as reviewer); its coders page "
+            f"(/projects/{simulated.pk}/coders/) shows sim-dana drifting on hidden "
+            "checks."
         )
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Open {options['url']} and log in as:"))
