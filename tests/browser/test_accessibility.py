@@ -135,6 +135,12 @@ PAGES: list[tuple[str, str, Url, str]] = [
     ),
     ("design", "manager", lambda s: reverse("project-design", args=[s.demo]), ""),
     (
+        "training settings",
+        "manager",
+        lambda s: reverse("project-training-settings", args=[s.simulated]),
+        "",
+    ),
+    (
         "lifecycle",
         "manager",
         lambda s: reverse("project-lifecycle", args=[s.demo]),
