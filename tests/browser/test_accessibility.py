@@ -29,8 +29,9 @@ from django.utils.http import urlsafe_base64_encode
 
 from annotator.codebooks import import_codebook, read_codebook_file
 from annotator.demo import FIXTURES, load_demo_project, load_simulated_project
+from annotator.demo_training import DRIFTING_CODER
 from annotator.gold import adjudicate, adjudication_queue
-from annotator.models import Annotation, Codebook, Invitation, Job
+from annotator.models import Annotation, Codebook, Invitation, Job, ReferenceItem
 from annotator.services import claim_next_span, submit_annotation
 from annotator.services.invitations import invite, link_token
 from annotator.services.jobs import request_gold_refresh
@@ -85,6 +86,8 @@ class Study:
     job: int
     invitation_token: str
     password_reset: str
+    reference_item: int
+    drifting_coder: int
 
 
 Url = Callable[[Study], str]
@@ -262,6 +265,32 @@ PAGES: list[tuple[str, str, Url, str]] = [
         ),
         "",
     ),
+    # Coder training (issue 16): the simulated project has reference items, checks
+    # and the drifting sim-dana (annotator/demo_training.py).
+    (
+        "reference items",
+        "reviewer",
+        lambda s: reverse("project-reference", args=[s.simulated]),
+        "",
+    ),
+    (
+        "reference item",
+        "reviewer",
+        lambda s: reverse(
+            "project-reference-item", args=[s.simulated, s.reference_item]
+        ),
+        "",
+    ),
+    ("coders", "reviewer", lambda s: reverse("project-coders", args=[s.simulated]), ""),
+    (
+        "coder",
+        "reviewer",
+        lambda s: reverse("project-coder", args=[s.simulated, s.drifting_coder]),
+        "",
+    ),
+    ("training", "coder1", lambda s: reverse("project-training", args=[s.demo]), ""),
+    ("practice", "coder1", lambda s: reverse("project-practice", args=[s.demo]), ""),
+    ("test", "coder1", lambda s: reverse("project-test", args=[s.demo]), ""),
 ]
 
 
@@ -305,6 +334,8 @@ def make_study() -> Study:
         job=Job.objects.filter(project=simulated).latest("pk").pk,
         invitation_token=link_token(Invitation.objects.get(pk=invitation.pk)),
         password_reset=reset_link(coder),
+        reference_item=ReferenceItem.objects.filter(project=simulated).first().pk,
+        drifting_coder=User.objects.get(username=DRIFTING_CODER).pk,
     )
 
 

@@ -125,7 +125,7 @@ def test_a_coder_trains_is_certified_codes_and_a_reviewer_sees_the_alert(
     assert "Reference: Trade" in feedback.inner_text()
     assert "Why:" in feedback.inner_text()
     feedback.get_by_role("button", name="Next item").click()
-    page.locator("#code-form input[name=answer]").wait_for()
+    feedback.wait_for(state="detached")
     choose(page, PRACTICE)
     page.get_by_text("Round finished").wait_for()
     assert "did not match" not in page.locator("section.feedback").inner_text()
