@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from annotator.models import Assignment, Membership, WorkItem
 from annotator.services import claim_next_span, queue_checks, submit_annotation
-from annotator.services.training_settings import change_training_settings
 from annotator.training.pool import pool_id
 from tests.browser.conftest import held_id, log_in, wait_for_next_card
 from tests.factories import (
@@ -37,13 +36,14 @@ CHECK = {"topic": ["arms"], "stance": ["neutral"], "tags": []}
 
 @pytest.fixture
 def study():
-    """A project under the require gate, checks at about 1 in 2: tina, a new coder;
+    """A project with reference items: tina, a new coder;
     ann and bob, who have coded its first spans (check items must be fully coded);
-    dora, whose hidden checks start right and turn wrong; a reviewer."""
+    dora, whose hidden checks start right and turn wrong; a reviewer; a manager."""
     project = make_project(
         documents=4, spans_per_document=4, coders=("tina", "ann", "bob", "dora")
     )
     member(project, "rev", "reviewer")
+    member(project, "mara", "manager")
     coders = {m.user.username: m.user for m in project.memberships.all()}
     for _ in range(6):
         for name in ("ann", "bob"):
@@ -73,7 +73,6 @@ def study():
     Membership.objects.filter(
         project=project, user__username__in=["ann", "bob"]
     ).update(certified_at=timezone.now())
-    change_training_settings(project, certification_gate="require", check_rate=2)
     return project, tests
 
 
@@ -107,6 +106,19 @@ def test_a_coder_trains_is_certified_codes_and_a_reviewer_sees_the_alert(
 ):
     project, tests = study
     monkeypatch.setattr(queue_checks, "RANDOM", random.Random(20))
+
+    # The manager requires certification and turns hidden checks on (1 in 2).
+    log_in(page, "mara", PASSWORD)
+    page.goto(reverse("project-training-settings", args=[project.pk]))
+    page.get_by_label("Certification gate").select_option("require")
+    page.get_by_label("Hidden checks: about 1 in how many claims").fill("2")
+    page.get_by_role("button", name="Save").click()
+    history = page.get_by_role("region", name="Training settings history")
+    history.get_by_text(
+        "gate off → require; hidden checks off → about 1 in 2"
+    ).wait_for()
+    page.context.clear_cookies()
+
     log_in(page, "tina", PASSWORD)
 
     # The gate: no span before the test is passed, a way to training instead.
