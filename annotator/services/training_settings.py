@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count
 
 from annotator.models import DesignChange, Project, ReferenceItem
 
@@ -142,19 +143,28 @@ LABELS = {
 }
 
 
-def warnings(project: Project, after: dict) -> list[str]:
-    """What the new settings cannot do yet (allowed, but said)."""
-    said = []
-    live = ReferenceItem.objects.filter(
-        project=project, codebook_id=project.codebook_id, retired_at__isnull=True
+def reference_counts(project: Project) -> dict[str, int]:
+    """Live reference items on the project's codebook version, by use (one query)."""
+    live = ReferenceItem.objects.current().filter(
+        project=project, codebook_id=project.codebook_id
     )
-    if after["check_rate"] and not live.filter(use=ReferenceItem.Use.CHECK).exists():
+    counts = dict(
+        live.order_by().values("use").annotate(n=Count("pk")).values_list("use", "n")
+    )
+    return {use: counts.get(use, 0) for use in ReferenceItem.Use.values}
+
+
+def warnings(project: Project, after: dict, counts: dict | None = None) -> list[str]:
+    """What the settings cannot do yet (allowed, but said)."""
+    counts = reference_counts(project) if counts is None else counts
+    said = []
+    if after["check_rate"] and not counts[ReferenceItem.Use.CHECK]:
         said.append(
             "Warning: there are no hidden-check items yet, so no check is served "
             "until some are marked on the reference page."
         )
     if after["certification_gate"] != Project.Gate.OFF:
-        tests = live.filter(use=ReferenceItem.Use.TEST).count()
+        tests = counts[ReferenceItem.Use.TEST]
         if not tests:
             said.append(
                 "Warning: there are no certification test items yet, so no coder "

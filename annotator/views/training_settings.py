@@ -116,9 +116,14 @@ def project_training_settings(
             messages.success(request, change.summary)
             url = reverse("project-training-settings", args=[project.pk])
             return see_other(request, url)
+    counts = settings_service.reference_counts(project)
     context = {
         "project": project,
         "form": form,
+        "counts": counts,
+        "warnings": settings_service.warnings(
+            project, settings_service.values(project), counts
+        ),
         "history": settings_service.history(project)[:HISTORY],
     }
     return render(

@@ -217,3 +217,22 @@ def test_the_page_reads_few_queries(
         change_training_settings(project, check_rate=rate, by=manager)
     with django_assert_max_num_queries(8):
         assert client.get(url(project)).status_code == 200
+
+
+def test_the_page_counts_reference_items_and_warns_of_what_cannot_work_yet(
+    client, project, manager
+):
+    client.force_login(manager)
+    change_training_settings(project, certification_gate="require", check_rate=20)
+    html = client.get(url(project)).content.decode()
+    assert "0 for practice, 0 for the test, 0 hidden checks" in html
+    assert "no hidden-check items yet" in html
+    assert "no certification test items yet" in html
+    make_reference_items(project, 2, "test")
+    make_reference_items(project, 1, "check")
+    (retired,) = make_reference_items(project, 1, "check")
+    retired.retired_at = retired.created_at
+    retired.save()
+    html = client.get(url(project)).content.decode()
+    assert "0 for practice, 2 for the test, 1 hidden check." in html
+    assert 'class="warning"' not in html
