@@ -43,11 +43,11 @@ def checked_use(use: str) -> str:
 
 
 def checked_codes(
-    codebook_id: int, codes: Mapping[str, str | Sequence[str]]
+    codebook_id: int, codes: Mapping[str, str | Sequence[str]], read=None
 ) -> dict[str, list[str]]:
     """The codes as {dimension key: sorted category keys} (every dimension), or
     the validator's ValidationError keyed by dimension."""
-    dimensions = codebook_dimensions(codebook_id)
+    dimensions = (read or codebook_dimensions)(codebook_id)
     return codes_of(dimensions, resolve_against(dimensions, codes))
 
 
@@ -252,13 +252,13 @@ def restore(item: ReferenceItem) -> ReferenceItem:
     return item
 
 
-def carry_problem(item: ReferenceItem, codebook: Codebook | int) -> str:
+def carry_problem(item: ReferenceItem, codebook: Codebook | int, read=None) -> str:
     """Why the item's codes cannot move to ``codebook`` ('' when they can)."""
     codebook_id = getattr(codebook, "pk", codebook)
     if item.codebook_id == codebook_id:
         return ""
     try:
-        checked_codes(codebook_id, item.codes)
+        checked_codes(codebook_id, item.codes, read)
     except ValidationError as error:
         return " ".join(error.messages)
     return ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 from django.db.models import F
 
@@ -43,10 +44,12 @@ class Listing:
         return sum(len(group.rows) for group in self.groups)
 
 
-def shown_codes(codebook_id: int, codes: dict) -> list[tuple[str, str]]:
+def shown_codes(
+    codebook_id: int, codes: dict, read=codebook_dimensions
+) -> list[tuple[str, str]]:
     """The codes as (dimension label, category labels) in codebook order; a key
     the version does not know is shown as given."""
-    dimensions = codebook_dimensions(codebook_id)
+    dimensions = read(codebook_id)
     shown = []
     for key, keys in codes.items():
         dimension = dimensions.get(key)
@@ -56,7 +59,7 @@ def shown_codes(codebook_id: int, codes: dict) -> list[tuple[str, str]]:
     return shown
 
 
-def _test_warnings(project: Project, rows: list[Row]) -> list[str]:
+def _test_warnings(dimensions: dict, rows: list[Row]) -> list[str]:
     current = [row.item for row in rows if not row.older]
     if not current:
         return []
@@ -66,7 +69,7 @@ def _test_warnings(project: Project, rows: list[Row]) -> list[str]:
             f"The test set has {len(current)} item{'s' * (len(current) != 1)}: "
             f"α over fewer than about {MIN_TEST_ITEMS} is too unstable to certify on."
         )
-    for key, dimension in codebook_dimensions(project.codebook_id).items():
+    for key, dimension in dimensions.items():
         used = {k for item in current for k in item.codes.get(key, [])}
         if len(used) < 2:
             warnings.append(
@@ -119,20 +122,22 @@ def listing(project: Project) -> Listing:
         .select_related("span__document", "created_by")
         .order_by("use", "span__document_id", "span__index", "pk")
     )
+    read = cache(codebook_dimensions)  # one reading per version (one not in use
+    # yet is otherwise read again for each item)
     groups = {use: UseGroup(use, label) for use, label in Use.choices}
     retired: list[Row] = []
     older = 0
     for item in items:
-        row = Row(item, shown_codes(item.codebook_id, item.codes))
+        row = Row(item, shown_codes(item.codebook_id, item.codes, read))
         if item.codebook_id != project.codebook_id:
             row.older = True
-            row.carry = carry_problem(item, project.codebook_id) or ""
+            row.carry = carry_problem(item, project.codebook_id, read)
         if item.retired_at is not None:
             retired.append(row)
             continue
         older += row.older
         groups[item.use].rows.append(row)
-    warnings = _test_warnings(project, groups[Use.TEST].rows)
+    warnings = _test_warnings(read(project.codebook_id), groups[Use.TEST].rows)
     warnings += _check_warnings(project, groups[Use.CHECK].rows)
     if older:
         fits = sum(
