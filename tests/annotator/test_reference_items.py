@@ -1,5 +1,6 @@
-"""Reference items: marked from gold, by hand and from a file; edited, retired, carried;
-the list's warnings; coders never see them."""
+"""Reference items: marked from gold, by hand, from a file; edited, retired, carried.
+
+Also the list's warnings, and that coders never see them."""
 
 from __future__ import annotations
 
@@ -186,6 +187,10 @@ def test_from_gold_takes_the_decided_label(client):
     decided = client.get(url("project-adjudicate-decided", project))
     assert url("project-reference-from-gold", project) in decided.text
     assert "Make reference item" in decided.text
+    swapped = client.get(
+        url("project-adjudicate-decided", project), headers={"HX-Request": "true"}
+    )  # the list's partial keeps the button
+    assert "<h1>" not in swapped.text and "Make reference item" in swapped.text
     response = client.post(
         url("project-reference-from-gold", project), {"span": span.pk, "use": "test"}
     )
