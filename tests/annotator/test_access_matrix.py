@@ -30,7 +30,7 @@ from annotator.models import Assignment, Membership
 from annotator.services import claim_next_span, invitations, submit_annotation
 from annotator.services.archive_jobs import request_archive
 from annotator.services.jobs import request_gold_refresh
-from tests.factories import UserFactory, make_project
+from tests.factories import UserFactory, make_project, make_reference_items
 
 ROLES = (
     "anonymous",
@@ -197,6 +197,18 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         "api-annotations-csv",
         "api-annotations-jsonl",
     ),
+    # Reference items: reviewers, managers and staff; never coders (they see
+    # reference codes only as practice feedback). The one click from gold answers
+    # with a redirect back to the decisions (an empty post: its reason there).
+    **rows(
+        "GET",
+        readers(),
+        "project-reference",
+        "project-reference-new",
+        "project-reference-upload",
+        "project-reference-item",
+    ),
+    "project-reference-from-gold": ("POST", {**readers(), "_": 303}),
     # Django's admin: staff only.
     "admin": ("GET", {"staff": 200, "_": 302}),
     # People: the first-run form only while there is no account (never here);
@@ -300,6 +312,7 @@ def build_world() -> dict:
     mine = Assignment.objects.get(project=project, coder=users["coder"])
     live = claim_next_span(project=project, coder=users["coder"])
     claim_next_span(project=other_project, coder=users["outsider"])
+    (reference_item,) = make_reference_items(project, 1, "practice")
     return {
         "project": project,
         "users": users,
@@ -321,6 +334,7 @@ def build_world() -> dict:
             "token": invitations.link_token(invitation),
             "uidb64": "not-a-user",
             "member_id": users["coder"].pk,
+            "item_id": reference_item.pk,
         },
         "tokens": {
             role: Token.objects.create(user=user).key for role, user in users.items()
