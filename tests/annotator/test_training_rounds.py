@@ -38,9 +38,9 @@ def project():
     """ann and bob code; bob has coded every span, with a private comment."""
     project = make_project(documents=3, spans_per_document=4, coders=("ann", "bob"))
     for key in ("arms", "trade", "other"):
-        Category.objects.filter(
-            dimension__codebook=project.codebook, key=key
-        ).update(definition=f"Definition of {key}.")
+        Category.objects.filter(dimension__codebook=project.codebook, key=key).update(
+            definition=f"Definition of {key}."
+        )
     bob = project.memberships.get(user__username="bob").user
     while (claim := claim_next_span(project=project, coder=bob)) is not None:
         submit_annotation(
@@ -95,6 +95,7 @@ def test_practice_shows_the_reference_only_after_answering(client, project):
     shown = current(project, ann, "practice")
     assert shown.item.span.text in page.text and 'name="topic"' in page.text
     assert EXPLAINED not in page.text and "Reference:" not in page.text
+    assert "Read the whole document" not in page.text  # no claim: no reader
     assert_blind(page.text)
     wrong_topic = "trade" if shown.item.codes["topic"] == ["arms"] else "arms"
     given = {**shown.item.codes, "topic": [wrong_topic]}
