@@ -45,8 +45,12 @@ def _categories(dimension: Dimension, keys) -> list[Category]:
     return [known[key] for key in keys or () if key in known]
 
 
-def feedback(answer: TrainingAnswer, codebook_id: int) -> list[DimensionFeedback]:
-    """Per dimension of the codebook, the answer against the reference."""
+def feedback(
+    answer: TrainingAnswer, codebook_id: int, dimensions: dict | None = None
+) -> list[DimensionFeedback]:
+    """Per dimension of the codebook, the answer against the reference
+    (``dimensions``: ``codebook_dimensions(codebook_id)``, when already read)."""
+    dimensions = dimensions or codebook_dimensions(codebook_id)
     given, reference = answer.labels or {}, answer.item.codes or {}
     matched = answer.matched or {}
     return [
@@ -56,7 +60,7 @@ def feedback(answer: TrainingAnswer, codebook_id: int) -> list[DimensionFeedback
             _categories(dimension, reference.get(key)),
             matched.get(key, False),
         )
-        for key, dimension in codebook_dimensions(codebook_id).items()
+        for key, dimension in dimensions.items()
         if dimension.category_map
     ]
 

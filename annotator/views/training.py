@@ -20,7 +20,7 @@ from annotator import access
 from annotator.access import Can
 from annotator.access_training import attempt_for
 from annotator.models import Membership, Project, TrainingAnswer, TrainingAttempt
-from annotator.services import codebook_groups
+from annotator.services import codebook_dimensions, codebook_groups
 from annotator.spans import span_in_context
 from annotator.training import rounds, rounds_reading
 from annotator.training.training_forms import CertifyForm
@@ -198,6 +198,7 @@ def attempt(request: HtmxHttpRequest, project_id: int, attempt_id: int):
     practice round also lists its items with the reference."""
     project, shown = attempt_for(request.user, project_id, attempt_id)
     answers = rounds.served(shown) if shown.kind != Kind.MANUAL else []
+    dims = codebook_dimensions(shown.codebook_id)
     context = {
         "project": project,
         "attempt": shown,
@@ -205,7 +206,7 @@ def attempt(request: HtmxHttpRequest, project_id: int, attempt_id: int):
         "report": rounds_reading.report(shown, answers),
         "answers": answers,
         "items": (
-            [(a, rounds_reading.feedback(a, shown.codebook_id)) for a in answers]
+            [(a, rounds_reading.feedback(a, shown.codebook_id, dims)) for a in answers]
             if shown.kind == Kind.PRACTICE
             else []
         ),

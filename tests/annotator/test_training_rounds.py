@@ -25,6 +25,7 @@ CODES = [
     {"topic": ["arms"], "stance": ["friendly"], "tags": ["number"]},
     {"topic": ["trade"], "stance": ["neutral"], "tags": ["quote"]},
 ]
+CARD_QUERIES, ATTEMPT_QUERIES = 6, 7
 WRONG = {"topic": ["other"], "stance": ["neutral"], "tags": []}
 
 
@@ -325,3 +326,26 @@ def test_the_project_page_shows_a_coder_their_training_only(client, project):
     manager = member(project, "maria", "manager")
     page = logged_in(client, manager).get(project.get_absolute_url()).text
     assert "Not certified yet" not in page and 'class="training-panel"' not in page
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_the_card_and_an_attempt_cost_fixed_queries(
+    client, project, n, django_assert_num_queries
+):
+    """The same number of queries whatever the number of items."""
+    ann = user(project, "ann")
+    reference(project, "practice", CODES[:n])
+    client = logged_in(client, ann)
+    answer_all(client, project, ann, "practice")
+    attempt = TrainingAttempt.objects.get()
+    url = reverse("project-practice", args=[project.pk])
+    client.post(url, {"action": "start"})
+    # session, user, project (+role), the open round, its items, the span in
+    # context (the codebook from the cache)
+    with django_assert_num_queries(CARD_QUERIES):
+        card = client.get(url, headers={"HX-Request": "true"})
+    assert card.text.lstrip().startswith('<section id="span-card"')
+    # session, user, project (+role), the attempt, its items, the menu's two
+    # permission lookups
+    with django_assert_num_queries(ATTEMPT_QUERIES):
+        client.get(reverse("project-attempt", args=[project.pk, attempt.pk]))
