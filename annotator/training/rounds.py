@@ -304,8 +304,11 @@ class TrainingPanel:
 def coder_panel(user, project: Project) -> TrainingPanel | None:
     """The coder's training status for the project page; None (and no query) for
     anyone who does not code in the project."""
-    role = getattr(project, "user_role", None)
-    if role != Membership.Role.CODER or not user.is_authenticated:
+    if not user.is_authenticated:
+        return None
+    # access.project_for() loads the role; a project from elsewhere is asked.
+    role = project.user_role if hasattr(project, "user_role") else project.role_of(user)
+    if role != Membership.Role.CODER:
         return None
     certified_at = (
         Membership.objects.filter(project=project, user=user)

@@ -323,7 +323,13 @@ def test_the_project_page_shows_a_coder_their_training_only(client, project):
     page = logged_in(client, ann).get(project.get_absolute_url()).text
     assert "Not certified yet" in page and "2 practice items" in page
     assert reverse("project-training", args=[project.pk]) in page
+    rounds.certify(project=project, coder=ann, by=None, certified=True, note="ok")
+    page = client.get(project.get_absolute_url()).text
+    assert "Certified</span> since" in page
+    plain = type(project).objects.get(pk=project.pk)  # no user_role loaded
+    assert rounds.coder_panel(ann, plain).certified_at is not None
     manager = member(project, "maria", "manager")
+    assert rounds.coder_panel(manager, plain) is None
     page = logged_in(client, manager).get(project.get_absolute_url()).text
     assert "Not certified yet" not in page and 'class="training-panel"' not in page
 
