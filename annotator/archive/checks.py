@@ -233,6 +233,11 @@ def _confusion(value: Any) -> str | None:
     return None
 
 
+# The pass marks an attempt was scored against (training.rounds.thresholds).
+_THRESHOLDS = _fields(
+    min_alpha=_or_null(_number), min_percent=_or_null(_number), gate=_text
+)
+
 # Codes as a coder gives them: {dimension key: [category key, ...]}.
 _CODES = _object(_list_of_text)
 _MATCHED = _object(_bool)
@@ -254,7 +259,7 @@ SHAPES: dict[tuple[type[models.Model], str], Callable[[Any], str | None]] = {
     (GoldLabelRevision, "new"): _object(),
     (ReferenceItem, "codes"): _CODES,
     (TrainingAttempt, "results"): _object(_DIM_RESULT),
-    (TrainingAttempt, "thresholds"): _object(_or_null(_number)),
+    (TrainingAttempt, "thresholds"): _THRESHOLDS,
     (TrainingAnswer, "labels"): _or_null(_CODES),
     (TrainingAnswer, "matched"): _or_null(_MATCHED),
     (CheckAnswer, "labels"): _CODES,

@@ -143,7 +143,7 @@ def add_training(project: Project, coders: list, reviewer) -> None:
                            "passed": True, "reason": ""},
                  "tags": {"alpha": None, "percent": 0.5, "n": 2, "level": "set",
                           "passed": False, "reason": "α is undefined"}},
-        thresholds={"min_alpha": 0.8, "min_percent": None, "items": 2},
+        thresholds={"min_alpha": 0.8, "min_percent": None, "gate": "require"},
     )  # fmt: skip
     TrainingAnswer.objects.create(attempt=test, item=tests[0], order=0)  # unanswered
     TrainingAttempt.objects.create(

@@ -132,6 +132,7 @@ def test_an_archive_from_before_training_restores_with_defaults(tmp_path, rows):
          "passed: expected true or false"),
         ("annotator.trainingattempt", "thresholds", {"min_alpha": "0.8"},
          "expected a number"),
+        ("annotator.trainingattempt", "thresholds", {"gate": 1}, "expected text"),
         ("annotator.trainingattempt", "coder_id", "nobody", "not in the archive"),
         ("annotator.trainingattempt", "kind", "exam", "is not a valid choice"),
         ("annotator.traininganswer", "labels", "arms", "expected an object"),
@@ -174,3 +175,36 @@ def test_each_bad_training_field_is_named_by_line_and_field(
     message = refused(write(tmp_path, rows))
     assert f"line {at + 1}: {kind}.{field}: " in message, message
     assert problem in message, message
+
+
+def test_a_round_taken_through_the_service_archives_and_restores(tmp_path):
+    """An attempt as training.rounds writes it (its thresholds name the gate, its
+    results come from the scoring) passes the archive's shape checks both ways."""
+    from django.core.management import call_command
+
+    from annotator.models import Codebook
+    from annotator.training import rounds
+    from tests.factories import make_project, make_reference_items
+
+    project = make_project(documents=2, spans_per_document=4, coders=("cleo",))
+    cleo = project.memberships.get().user
+    make_reference_items(project, 2, ReferenceItem.Use.TEST)
+    attempt = rounds.start(project=project, coder=cleo, kind="test")
+    for row in rounds.served(attempt):
+        rounds.answer(
+            coder=cleo,
+            answer_id=row.pk,
+            kind="test",
+            labels={"topic": "arms", "stance": "neutral"},
+        )
+    attempt.refresh_from_db()
+    assert attempt.finished_at and attempt.thresholds["gate"] == "off"
+    path = tmp_path / "rounds.gz"
+    call_command("archive_project", str(project.pk), "-o", str(path))
+    project.delete()
+    project.corpus.delete()
+    Codebook.objects.all().delete()
+    restore(str(path))
+    restored = TrainingAttempt.objects.get(kind="test")
+    assert restored.results == attempt.results
+    assert restored.thresholds == attempt.thresholds
