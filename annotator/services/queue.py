@@ -157,8 +157,8 @@ def release_places_of(project: Project, coder, now: datetime) -> int:
     transaction, holding their membership): live claims and spans waiting for
     them to code again go to the pool; their annotations stay."""
     return release_held(
-        Assignment.objects.filter(
-            project=project, coder=coder, status__in=[Status.CLAIMED, Status.RECODE]
+        Assignment.objects.own_work(project, coder).filter(  # a live check too
+            status__in=[Status.CLAIMED, Status.RECODE]
         ),
         now,
         leaving=True,

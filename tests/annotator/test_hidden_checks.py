@@ -185,3 +185,13 @@ def test_about_one_claim_in_rate_is_a_check(monkeypatch):
         checks += assignment.project_id == pool
         submit_annotation(coder=user, assignment=assignment.pk, labels=LABELS)
     assert 30 <= checks <= 70, checks
+
+
+def test_a_coder_removed_while_holding_a_check_gives_its_place_back(always):
+    from annotator.services import remove_member
+
+    project, _ = make_checks_project(checks=2)
+    check = claim(project, "c1")
+    remove_member(project=project, user=coder("c1"))
+    assert Assignment.objects.get(pk=check.pk).status == "expired"
+    assert WorkItem.objects.get(pk=check.work_item_id).taken == 0
