@@ -101,7 +101,11 @@ class ClaimView(APIView):
         responses={
             200: ClaimSerializer,
             204: OpenApiResponse(description="Nothing is left for you to code."),
-            403: FORBIDDEN,
+            403: OpenApiResponse(
+                inline_serializer("Refused", {"detail": serializers.CharField()}),
+                description="You are not a coder in this project, or it requires "
+                "the certification test and you have not passed it yet.",
+            ),
             409: OpenApiResponse(description="The project is closed."),
             404: NOT_FOUND,
         },
