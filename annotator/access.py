@@ -202,13 +202,13 @@ SELECT p.id, p.name, p.codebook_id, p.lease_minutes, p.total_codings, m.role,
         WHERE c.project_id = p.id AND c.role = %(coder_role)s),
        p.certification_gate, m.certified_at IS NOT NULL, p.check_rate, o.id
 """
+STUDY = " AND p.pool_of_id IS NULL"  # as Project.objects: a pool is no one's project
 PROJECT_FROM = """
 FROM annotator_project AS p
 LEFT JOIN annotator_membership AS m ON m.project_id = p.id AND m.user_id = %(user)s
 LEFT JOIN annotator_project AS o ON o.pool_of_id = p.id
 """
-HERE = "WHERE p.id = %(project)s AND p.pool_of_id IS NULL"
-PROJECT_FOR_CODER = f"{PROJECT_COLUMNS}{PROJECT_FROM}{HERE}"
+PROJECT_FOR_CODER = f"{PROJECT_COLUMNS}{PROJECT_FROM} WHERE p.id = %(project)s{STUDY}"
 PROJECT_AND_ASSIGNMENT_FOR_CODER = f"""
 {PROJECT_COLUMNS},
        a.id, a.work_item_id, a.span_id, a.status, a.claimed_at, a.shown_at,
@@ -217,7 +217,7 @@ PROJECT_AND_ASSIGNMENT_FOR_CODER = f"""
 LEFT JOIN annotator_assignment AS a ON a.id = %(assignment)s AND a.coder_id = %(user)s
     AND a.project_id IN (p.id, o.id)
 LEFT JOIN annotator_annotation AS n ON n.assignment_id = a.id
-{HERE}
+WHERE p.id = %(project)s{STUDY}
 """
 NO_ASSIGNMENT = (None,) * 10  # the assignment's columns, when none was asked for
 ASSIGNMENT_FOR_CODER = """
