@@ -15,7 +15,7 @@ from tests.factories import answer_checks, make_project, member
 
 pytestmark = pytest.mark.django_db
 
-DRIFT = [True] * 10 + [False, False, True, False, False, False, True, False, False, False]
+DRIFT = [True] * 10 + [False, False, True] + [False] * 3 + [True] + [False] * 3
 
 
 @pytest.fixture
