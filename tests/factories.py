@@ -342,8 +342,11 @@ def answer_checks(project, coder, correct: list[bool], start=None):
         )  # fmt: skip
         Label.objects.bulk_create(
             Label(
-                annotation=annotation, project=pool, span_id=item.span_id,
-                coder=coder, dimension=dimensions[key],
+                annotation=annotation,
+                project=pool,
+                span_id=item.span_id,
+                coder=coder,
+                dimension=dimensions[key],
                 category=dimensions[key].category_map[category],
             )  # fmt: skip
             for key, chosen in codes.items()
