@@ -185,6 +185,9 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         "project-agreement-csv",
         # How fresh the gold is: whoever reads gold (no job is named but to managers).
         "project-gold-status",
+        # Each coder's training, checks and confusions (issue 16).
+        "project-coders",
+        "project-coder",
     ),
     **rows(
         "GET",
@@ -196,6 +199,7 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         "api-annotations",
         "api-annotations-csv",
         "api-annotations-jsonl",
+        "api-project-coders",
     ),
     # Django's admin: staff only.
     "admin": ("GET", {"staff": 200, "_": 302}),
@@ -321,6 +325,7 @@ def build_world() -> dict:
             "token": invitations.link_token(invitation),
             "uidb64": "not-a-user",
             "member_id": users["coder"].pk,
+            "user_id": users["coder"].pk,
         },
         "tokens": {
             role: Token.objects.create(user=user).key for role, user in users.items()
