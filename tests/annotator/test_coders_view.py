@@ -119,7 +119,8 @@ def test_the_gold_run_keeps_the_models_confusion_and_the_page_reads_it(
     assert set(run.coder_confusion) == {str(user(n).pk) for n in ("c1", "c2", "c3")}
     assert run.coder_confusion[c3]["categories"] == ["arms", "trade", "other"]
     rows = run.coder_confusion[c3]["matrix"]
-    assert len(rows) == 3 and all(sum(row) == pytest.approx(1, abs=1e-3) for row in rows)
+    assert len(rows) == 3
+    assert all(sum(row) == pytest.approx(1, abs=1e-3) for row in rows)
     tags = GoldRun.objects.filter(project=project, dimension__key="tags").first()
     assert tags.coder_confusion == {}  # multi-choice: per-category binary fits
     logged_in(client, reviewer)
