@@ -161,8 +161,8 @@ def _practice(project: Project, coder: int | None) -> dict[int, dict]:
     }
 
 
-def _check_summary(answers, points, alerts) -> dict:
-    dims = checks.dimensions_of(answers)
+def _check_summary(answers, points, alerts, order) -> dict:
+    dims = checks.dimensions_of(answers, order)
     accuracy = {}
     for key in dims:
         scored = [a.matched[key] for a in answers if key in a.matched]
@@ -332,7 +332,7 @@ def coder_reports(
             pk, name, member, certified_at,
             practice.get(pk, {"rounds": 0, "answered": 0, "matched": {}}),
             attempts.get(pk, []), mine, points, alerts,
-            _check_summary(mine, points, alerts),
+            _check_summary(mine, points, alerts, order),
             _check_confusion(mine, dimensions),
         )  # fmt: skip
         if model is not None:
