@@ -170,12 +170,10 @@ REFERENCED = frozenset(
 def json_users(model: type[models.Model], name: str, value: Any, to: Callable) -> Any:
     """JSON values that hold user ids, with each id passed through `to`.
 
-    GoldLabel.coder_codes, GoldRun.coder_accuracy and GoldRun.coder_confusion are
-    keyed by coder id; a gold revision's old/new state names its deciding
-    reviewer by id.
+    GoldLabel.coder_codes and GoldRun.coder_accuracy are keyed by coder id; a gold
+    revision's old/new state names its deciding reviewer by id.
     """
-    coder_keyed = ("coder_codes", "coder_accuracy", "coder_confusion")
-    if model in (GoldLabel, GoldRun) and name in coder_keyed:
+    if model in (GoldLabel, GoldRun) and name in ("coder_codes", "coder_accuracy"):
         return {str(to(key)): codes for key, codes in (value or {}).items()}
     if (
         model is GoldLabelRevision

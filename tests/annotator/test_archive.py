@@ -132,7 +132,7 @@ def snapshot() -> dict[str, list[dict]]:
                     value = None if value is None else positions[f.related_model][value]
                 elif model is WorkItem and f.attname == "document_id":
                     value = positions[Document][value]
-                elif f.name in ("coder_codes", "coder_accuracy", "coder_confusion"):
+                elif f.name in ("coder_codes", "coder_accuracy"):
                     value = {user(k): v for k, v in value.items()}
                 elif f.name in ("old", "new") and value.get("decided_by"):
                     value = {**value, "decided_by": user(value["decided_by"])}
