@@ -202,11 +202,12 @@ SELECT p.id, p.name, p.codebook_id, p.lease_minutes, p.total_codings, m.role,
        (SELECT COUNT(*) FROM annotator_membership AS c
         WHERE c.project_id = p.id AND c.role = %(coder_role)s)
 """
+STUDY = " AND p.pool_of_id IS NULL"  # as Project.objects: a pool is no one's project
 PROJECT_FROM = """
 FROM annotator_project AS p
 LEFT JOIN annotator_membership AS m ON m.project_id = p.id AND m.user_id = %(user)s
 """
-PROJECT_FOR_CODER = f"{PROJECT_COLUMNS}{PROJECT_FROM} WHERE p.id = %(project)s"
+PROJECT_FOR_CODER = f"{PROJECT_COLUMNS}{PROJECT_FROM} WHERE p.id = %(project)s{STUDY}"
 PROJECT_AND_ASSIGNMENT_FOR_CODER = f"""
 {PROJECT_COLUMNS},
        a.id, a.work_item_id, a.span_id, a.status, a.claimed_at, a.shown_at,
@@ -215,7 +216,7 @@ PROJECT_AND_ASSIGNMENT_FOR_CODER = f"""
 LEFT JOIN annotator_assignment AS a
     ON a.id = %(assignment)s AND a.project_id = p.id AND a.coder_id = %(user)s
 LEFT JOIN annotator_annotation AS n ON n.assignment_id = a.id
-WHERE p.id = %(project)s
+WHERE p.id = %(project)s{STUDY}
 """
 NO_ASSIGNMENT = (None,) * 10  # the assignment's columns, when none was asked for
 ASSIGNMENT_FOR_CODER = """

@@ -1,6 +1,8 @@
 """The Django admin: codebooks (frozen once in use), projects, annotations, gold."""
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from rest_framework.authtoken.admin import TokenAdmin
 
 from annotator.codebooks import new_codebook_version
@@ -23,6 +25,7 @@ from annotator.models import (
     Project,
 )
 from annotator.services import next_change
+from annotator.services.people import set_active
 
 TokenAdmin.raw_id_fields = ["user"]
 
@@ -209,3 +212,18 @@ class InvitationAdmin(ReadOnly, admin.ModelAdmin):
     search_fields = ["email"]
     readonly_fields = [f.name for f in Invitation._meta.fields if f.name != "key"]
     exclude = ["key"]  # the secret part of the link
+
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class AccountAdmin(UserAdmin):
+    """Django's user admin, but (de)activating goes through services.people:
+    a deactivated account's claims return to the pool at once, as on the
+    members page."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data:
+            set_active(user=obj, active=obj.is_active)

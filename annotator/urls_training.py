@@ -4,16 +4,55 @@ from __future__ import annotations
 
 from django.urls import path
 
+from annotator.views import reference
+from annotator.views import training as training_views
+
 P = "projects/<int:project_id>/"
 
 urlpatterns: list = []
 
 # --- reference items (views/reference.py) ----------------------------------------
-urlpatterns += []
+urlpatterns += [
+    path(P + "reference/", reference.reference_list, name="project-reference"),
+    path(P + "reference/new/", reference.reference_new, name="project-reference-new"),
+    path(
+        P + "reference/upload/",
+        reference.reference_upload,
+        name="project-reference-upload",
+    ),
+    path(
+        P + "reference/from-gold/",
+        reference.reference_from_gold,
+        name="project-reference-from-gold",
+    ),
+    path(
+        P + "reference/<int:item_id>/",
+        reference.reference_item,
+        name="project-reference-item",
+    ),
+]
 
 
 # --- practice, the certification test, attempts, certifying (views/training.py) --
-urlpatterns += []
+urlpatterns += [
+    path(f"{P}training/", training_views.training, name="project-training"),
+    path(f"{P}training/practice/", training_views.practice, name="project-practice"),
+    path(
+        f"{P}training/test/",
+        training_views.certification_test,
+        name="project-test",
+    ),
+    path(
+        f"{P}training/attempts/<int:attempt_id>/",
+        training_views.attempt,
+        name="project-attempt",
+    ),
+    path(
+        f"{P}coders/<int:user_id>/certify/",
+        training_views.certify,
+        name="project-coder-certify",
+    ),
+]
 
 
 # --- the reviewers' coders pages and API (views/coders.py, api/coders.py) --------

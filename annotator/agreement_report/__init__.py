@@ -20,7 +20,13 @@ parameters), ``table`` (the report as flat rows, one per coefficient: the CSV).
 """
 
 from .groups import OVER
-from .options import Options, parse_options, version_asked
+from .options import (
+    Options,
+    ReportRequestError,
+    parse_options,
+    report_request,
+    version_asked,
+)
 from .records import (
     MIN_PAIRABLE_UNITS,
     RELIABLE,
@@ -51,6 +57,8 @@ __all__ = [
     "coder_medians",
     "dimension_report",
     "parse_options",
+    "report_request",
+    "ReportRequestError",
     "project_report",
     "reading",
     "report_rows",

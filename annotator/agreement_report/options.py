@@ -1,7 +1,8 @@
 """A report's options from query parameters: its trend's grouping, its version.
 
 The trend is grouped by week or by batch; the codebook version says whose
-annotations count (``version_asked``).
+annotations count (``version_asked``). ``report_request`` is both, as every
+reader of a report asks them (the dashboard, its CSV and the API).
 """
 
 from __future__ import annotations
@@ -50,3 +51,29 @@ def version_asked(project: Project, options: Options) -> Codebook | None:
     if options.version is None or options.version == project.codebook.version:
         return project.codebook
     return Codebook.objects.versions_of(project).filter(version=options.version).first()
+
+
+class ReportRequestError(Exception):
+    """A report request that cannot be answered: its HTTP status and the words."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def report_request(
+    project: Project, params: Mapping[str, str]
+) -> tuple[Options, Codebook]:
+    """The options asked for and the codebook version they name; a bad option is a
+    ReportRequestError(400), a version the project's codebook never had one (404)."""
+    try:
+        options = parse_options(params)
+    except ValueError as error:
+        raise ReportRequestError(400, str(error)) from error
+    codebook = version_asked(project, options)
+    if codebook is None:
+        raise ReportRequestError(
+            404, f"No version {options.version} of this project's codebook."
+        )
+    return options, codebook

@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator import access
-from annotator.agreement_report import parse_options, version_asked
+from annotator.agreement_report import ReportRequestError, report_request
 from annotator.params import whole_number
 from annotator.services import agreement_jobs
 
@@ -62,21 +62,15 @@ class AgreementView(APIView):
     def get(self, request, project_id: int) -> Response:
         project = access.project_for(request.user, project_id, access.Can.REVIEW)
         try:
-            options = parse_options(request.query_params)
-        except ValueError as error:
-            return Response({"detail": str(error)}, status=400)
+            options, codebook = report_request(project, request.query_params)
+        except ReportRequestError as error:
+            return Response({"detail": error.message}, status=error.status)
         raw = request.query_params.get("documents") or str(DOCUMENTS_DEFAULT)
         documents = whole_number(raw)
         if documents is None:
             return Response(
                 {"detail": f"documents must be a whole number >= 0, not {raw!r}"},
                 status=400,
-            )
-        codebook = version_asked(project, options)
-        if codebook is None:
-            return Response(
-                {"detail": f"No version {options.version} of this project's codebook."},
-                status=404,
             )
         report, status = agreement_jobs.report_with_intervals(
             project,

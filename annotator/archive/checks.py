@@ -24,12 +24,16 @@ from annotator.archive.tables import TABLE_BY_NAME
 from annotator.models import (
     Assignment,
     Category,
+    CheckAnswer,
     DesignChange,
     GoldLabel,
     GoldLabelCategory,
     GoldLabelRevision,
     GoldRun,
     Label,
+    ReferenceItem,
+    TrainingAnswer,
+    TrainingAttempt,
     WorkItem,
 )
 from annotator.models.annotations import AnnotationRevision
@@ -165,6 +169,79 @@ def _number(value: Any) -> str | None:
     return f"expected a number, got {_kind(value)}."
 
 
+def _or_null(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    return lambda value: None if value is None else check(value)
+
+
+def _bool(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    return f"expected true or false, got {_kind(value)}."
+
+
+def _whole(value: Any) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None
+    return f"expected a whole number, got {_kind(value)}."
+
+
+def _text(value: Any) -> str | None:
+    return None if isinstance(value, str) else f"expected text, got {_kind(value)}."
+
+
+def _fields(**checks: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    """An object whose listed keys, where present, pass their checks (a key the
+    writer adds later is let through, as the whole row's fields are not)."""
+
+    def check(value: Any) -> str | None:
+        if not isinstance(value, dict):
+            return f"expected an object, got {_kind(value)}."
+        for key, of in checks.items():
+            if key in value and (problem := of(value[key])):
+                return f"{key}: {problem}"
+        return None
+
+    return check
+
+
+# {dimension key: {alpha, percent, n, level, passed, reason}}: scoring.DimResult.
+_DIM_RESULT = _fields(
+    alpha=_or_null(_number),
+    percent=_or_null(_number),
+    n=_whole,
+    level=_text,
+    passed=_bool,
+    reason=_text,
+)
+
+
+def _confusion(value: Any) -> str | None:
+    """{"categories": [key, ...], "matrix": one row of numbers per category}."""
+    if problem := _fields(categories=_list_of_text)(value):
+        return problem
+    categories, matrix = value.get("categories"), value.get("matrix")
+    if categories is None or matrix is None:
+        return "expected its categories and matrix."
+    if not isinstance(matrix, list) or len(matrix) != len(categories):
+        return f"matrix: expected {len(categories)} rows, one per category."
+    for at, row in enumerate(matrix):
+        if not isinstance(row, list) or len(row) != len(categories):
+            return f"matrix row {at + 1}: expected {len(categories)} numbers."
+        for cell in row:
+            if problem := _number(cell):
+                return f"matrix row {at + 1}: {problem}"
+    return None
+
+
+# The pass marks an attempt was scored against (training.rounds.thresholds).
+_THRESHOLDS = _fields(
+    min_alpha=_or_null(_number), min_percent=_or_null(_number), gate=_text
+)
+
+# Codes as a coder gives them: {dimension key: [category key, ...]}.
+_CODES = _object(_list_of_text)
+_MATCHED = _object(_bool)
+
 # {(model, field): check}; Project.gold_methods is its model's clean() (run after).
 SHAPES: dict[tuple[type[models.Model], str], Callable[[Any], str | None]] = {
     (Document, "metadata"): _object(),
@@ -174,11 +251,19 @@ SHAPES: dict[tuple[type[models.Model], str], Callable[[Any], str | None]] = {
     (DesignChange, "after"): _object(),
     (GoldRun, "methods"): gold_methods_problem,
     (GoldRun, "coder_accuracy"): _object(_number),
+    (GoldRun, "coder_confusion"): _object(_confusion),
     (GoldLabel, "coder_codes"): _object(_list_of_text),
     (AnnotationRevision, "old"): _object(),
     (AnnotationRevision, "new"): _object(),
     (GoldLabelRevision, "old"): _object(),
     (GoldLabelRevision, "new"): _object(),
+    (ReferenceItem, "codes"): _CODES,
+    (TrainingAttempt, "results"): _object(_DIM_RESULT),
+    (TrainingAttempt, "thresholds"): _THRESHOLDS,
+    (TrainingAnswer, "labels"): _or_null(_CODES),
+    (TrainingAnswer, "matched"): _or_null(_MATCHED),
+    (CheckAnswer, "labels"): _CODES,
+    (CheckAnswer, "matched"): _MATCHED,
 }
 
 

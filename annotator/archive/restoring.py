@@ -33,7 +33,8 @@ from annotator.archive.tables import (
     json_users,
 )
 from annotator.gold.queue import rebuild_waiting
-from annotator.models import Codebook, GoldRun, Membership, Project
+from annotator.models import CheckAnswer, Codebook, GoldRun, Membership, Project
+from annotator.training.pool import rebuild_pool
 from corpus.models import Corpus, Document, Span
 
 
@@ -324,27 +325,29 @@ def read_archive(
     lines = archive_lines(stream, origin)
     _header(lines, origin)
     trailer = None
-    with transaction.atomic(), _keeping_timestamps():
-        for number, size, row in lines:
-            if trailer is not None:
-                raise restorer.fail(number, "rows after the end marker.")
-            if not isinstance(row, dict):
-                raise restorer.fail(number, "not a JSON object.")
-            if row.get("end"):
-                trailer = _counts(restorer, number, row)
-                continue
-            restorer.count_row(number)
-            kind, fields = row.get("t"), row.get("f")
-            if not isinstance(fields, dict):
-                raise restorer.fail(number, "a row without fields ('f').")
-            if kind == "user":
-                restorer.user(number, fields)
-                continue
-            table = TABLE_BY_NAME.get(kind) if isinstance(kind, str) else None
-            if table is None:
-                raise restorer.fail(number, f"unknown table {kind!r}.")
-            restorer.row(number, size, table, row.get("id"), fields)
-        restorer.flush()
+    with transaction.atomic():
+        # Until the rows are in: the pool rebuilt below gets its own times.
+        with _keeping_timestamps():
+            for number, size, row in lines:
+                if trailer is not None:
+                    raise restorer.fail(number, "rows after the end marker.")
+                if not isinstance(row, dict):
+                    raise restorer.fail(number, "not a JSON object.")
+                if row.get("end"):
+                    trailer = _counts(restorer, number, row)
+                    continue
+                restorer.count_row(number)
+                kind, fields = row.get("t"), row.get("f")
+                if not isinstance(fields, dict):
+                    raise restorer.fail(number, "a row without fields ('f').")
+                if kind == "user":
+                    restorer.user(number, fields)
+                    continue
+                table = TABLE_BY_NAME.get(kind) if isinstance(kind, str) else None
+                if table is None:
+                    raise restorer.fail(number, f"unknown table {kind!r}.")
+                restorer.row(number, size, table, row.get("id"), fields)
+            restorer.flush()
         if trailer is None:
             raise ArchiveError(f"{origin}: truncated archive (no end marker).")
         if trailer != restorer.counts:
@@ -360,6 +363,11 @@ def read_archive(
             # Derived, not archived (tables.NOT_ARCHIVED); none before gold was
             # ever computed, as in the project archived.
             rebuild_waiting(project)
+        # The pool is not archived either: a new one, with a work item per check
+        # item. A check answer's change number named an annotation of the old
+        # pool; scoring the new pool's starts afresh (training.checks).
+        rebuild_pool(project)
+        CheckAnswer.objects.filter(project=project).update(change=None)
         return project
 
 

@@ -60,7 +60,26 @@ USER_FIELDS = (
 # Fields added after VERSION 1 was written: an archive without them restores
 # with their defaults (a code "coded" here, a project open). {(table, field)}.
 ADDED_LATER = frozenset(
-    {("annotator.annotation", "source"), ("annotator.project", "closed_at")}
+    {
+        ("annotator.annotation", "source"),
+        ("annotator.project", "closed_at"),
+        # Coder training (issue 16): the gate off, no checks, nobody certified.
+        *(
+            ("annotator.project", name)
+            for name in (
+                "pool_of_id",
+                "certification_gate",
+                "certification_min_alpha",
+                "certification_min_percent",
+                "certification_items",
+                "check_rate",
+                "check_window",
+                "check_min_accuracy",
+            )
+        ),
+        ("annotator.membership", "certified_at"),
+        ("annotator.goldrun", "coder_confusion"),
+    }
 )
 
 
@@ -125,6 +144,16 @@ TABLES: tuple[Table, ...] = (
         GoldLabelRevision,
         lambda p, cb: GoldLabelRevision.objects.filter(gold_label__project=p),
     ),
+    # Coder training. Check items' pool work items and the pool's claims are not
+    # here (the pool is a project of its own): a restore rebuilds the pool, and
+    # the scored CheckAnswer rows are the record of checks.
+    Table(ReferenceItem, lambda p, cb: ReferenceItem.objects.filter(project=p)),
+    Table(TrainingAttempt, lambda p, cb: TrainingAttempt.objects.filter(project=p)),
+    Table(
+        TrainingAnswer,
+        lambda p, cb: TrainingAnswer.objects.filter(attempt__project=p),
+    ),
+    Table(CheckAnswer, lambda p, cb: CheckAnswer.objects.filter(project=p)),
 )
 TABLE_BY_NAME = {table.name: table for table in TABLES}
 # Not the project's content but the record of work done on it: a restored project
@@ -146,11 +175,6 @@ NOT_ARCHIVED = frozenset(
         Invitation,
         CoderPreferences,
         PasswordResetAttempt,
-        # Coder training: archived by the archive's training work (issue 16).
-        ReferenceItem,
-        TrainingAttempt,
-        TrainingAnswer,
-        CheckAnswer,
     }
 )
 REFERENCED = frozenset(
@@ -166,14 +190,17 @@ REFERENCED = frozenset(
 
 # --- user ids inside JSON ------------------------------------------------------------
 
+CODER_KEYED = ("coder_codes", "coder_accuracy", "coder_confusion")
+
 
 def json_users(model: type[models.Model], name: str, value: Any, to: Callable) -> Any:
     """JSON values that hold user ids, with each id passed through `to`.
 
-    GoldLabel.coder_codes and GoldRun.coder_accuracy are keyed by coder id; a gold
-    revision's old/new state names its deciding reviewer by id.
+    GoldLabel.coder_codes, GoldRun.coder_accuracy and GoldRun.coder_confusion are
+    keyed by coder id; a gold revision's old/new state names its deciding reviewer
+    by id.
     """
-    if model in (GoldLabel, GoldRun) and name in ("coder_codes", "coder_accuracy"):
+    if model in (GoldLabel, GoldRun) and name in CODER_KEYED:
         return {str(to(key)): codes for key, codes in (value or {}).items()}
     if (
         model is GoldLabelRevision

@@ -26,6 +26,7 @@ from annotator.models import (
     Annotation,
     AnnotationRevision,
     Assignment,
+    CheckAnswer,
     Codebook,
     DesignChange,
     GoldLabel,
@@ -33,6 +34,8 @@ from annotator.models import (
     GoldRun,
     Membership,
     Project,
+    ReferenceItem,
+    TrainingAttempt,
 )
 
 
@@ -44,11 +47,11 @@ def _plain(value: Any) -> Any:
 
 def _codebook_ids(project: Project) -> list[int]:
     """The project's codebook family, plus any version its rows were made under."""
-    used = set(
-        Annotation.objects.filter(project=project).values_list("codebook_id", flat=True)
-    ) | set(
-        GoldLabel.objects.filter(project=project).values_list("codebook_id", flat=True)
-    )
+    used: set[int] = set()
+    for model in (Annotation, GoldLabel, ReferenceItem, TrainingAttempt):
+        used |= set(
+            model.objects.filter(project=project).values_list("codebook_id", flat=True)
+        )
     family = project.codebook.family
     return list(
         Codebook.objects.filter(Q(family=family) | Q(pk__in=used))
@@ -66,6 +69,10 @@ def _user_ids(project: Project) -> set[int]:
         (DesignChange, "changed_by"),
         (GoldRun, "created_by"),
         (GoldLabel, "decided_by"),
+        (ReferenceItem, "created_by"),
+        (TrainingAttempt, "coder"),
+        (TrainingAttempt, "decided_by"),
+        (CheckAnswer, "coder"),
     ):
         key = "pk" if model is Project else "project"
         ids |= set(

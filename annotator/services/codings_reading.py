@@ -97,30 +97,33 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def read_rows(stream: BinaryIO, name: str, problems: Problems) -> Iterator[Row]:
-    """The file's rows (CSV with a header, or JSONL when its name ends .jsonl)."""
+def read_rows(
+    stream: BinaryIO, name: str, problems: Problems, fields: tuple = FIELDS
+) -> Iterator[Row]:
+    """The file's rows (CSV with a header, or JSONL when its name ends .jsonl);
+    ``fields`` are the columns a row may have (training.reference_reading's differ)."""
     text = codecs.getreader("utf-8-sig")(stream, errors="strict")
     try:
         if name.lower().endswith((".jsonl", ".ndjson")):
-            yield from _jsonl_rows(text, problems)
+            yield from _jsonl_rows(text, problems, fields)
         else:
-            yield from _csv_rows(text, problems)
+            yield from _csv_rows(text, problems, fields)
     except UnicodeDecodeError as error:
         problems.add(0, "file", f"not UTF-8 text ({error.reason}).")
 
 
-def _csv_rows(text: io.TextIOBase, problems: Problems) -> Iterator[Row]:
+def _csv_rows(text: io.TextIOBase, problems: Problems, fields) -> Iterator[Row]:
     reader = csv.DictReader(text)
-    unknown = [h for h in reader.fieldnames or () if h and h not in FIELDS]
+    unknown = [h for h in reader.fieldnames or () if h and h not in fields]
     if not reader.fieldnames or unknown:
         what = f"unknown column '{shown(unknown[0])}'" if unknown else "no header"
-        problems.add(1, "header", f"{what}; the columns are {', '.join(FIELDS)}.")
+        problems.add(1, "header", f"{what}; the columns are {', '.join(fields)}.")
         return
     for values in reader:
         yield Row(reader.line_num, {k: (v or "").strip() for k, v in values.items()})
 
 
-def _jsonl_rows(text: io.TextIOBase, problems: Problems) -> Iterator[Row]:
+def _jsonl_rows(text: io.TextIOBase, problems: Problems, names) -> Iterator[Row]:
     for line, raw in enumerate(text, start=1):
         if not raw.strip():
             continue
@@ -134,8 +137,8 @@ def _jsonl_rows(text: io.TextIOBase, problems: Problems) -> Iterator[Row]:
             continue
         fields = {}
         for key, value in data.items():
-            if key not in FIELDS:
-                problems.add(line, shown(key), f"not a field; use {', '.join(FIELDS)}.")
+            if key not in names:
+                problems.add(line, shown(key), f"not a field; use {', '.join(names)}.")
                 continue
             try:
                 fields[key] = _text(value)
@@ -155,6 +158,30 @@ def _whole(row: Row, name: str, problems: Problems) -> int | None:
 
 def _locate(project: Project, rows: list[Row], problems: Problems) -> None:
     """Each row's span and work item in the project (its queue)."""
+    locate_spans(project, rows, problems)
+    spans = [r.span_id for r in rows if r.span_id is not None]
+    items: dict[int, int] = {}
+    for at in range(0, len(spans), BATCH):
+        items.update(
+            WorkItem.objects.filter(
+                project=project, span_id__in=spans[at : at + BATCH]
+            ).values_list("span_id", "id")
+        )
+    for row in rows:
+        if row.span_id is not None:
+            row.item_id = items.get(row.span_id)
+            if row.item_id is None:
+                field_name = "span_id" if row.fields.get("span_id") else "span_index"
+                problems.add(
+                    row.line,
+                    field_name,
+                    f"span {row.span_id} is not one this project codes.",
+                )
+
+
+def locate_spans(project: Project, rows: list[Row], problems: Problems) -> None:
+    """Each row's span id: as given (``span_id``, not yet checked), or looked up in
+    the project's corpus by document (id or title) and ``span_index``."""
     by_title: dict[str, list[int]] = {}
     titles = sorted(
         {r.fields["document_title"] for r in rows if r.fields.get("document_title")}
@@ -204,27 +231,10 @@ def _locate(project: Project, rows: list[Row], problems: Problems) -> None:
         ).values_list("document_id", "index", "id"):
             for row in wanted.get((document_id, index), []):
                 row.span_id = span_id
-    spans = [r.span_id for r in rows if r.span_id is not None]
-    items: dict[int, int] = {}
-    for at in range(0, len(spans), BATCH):
-        items.update(
-            WorkItem.objects.filter(
-                project=project, span_id__in=spans[at : at + BATCH]
-            ).values_list("span_id", "id")
-        )
-    looked_up = {id(row) for group in wanted.values() for row in group}
-    for row in rows:
-        if row.span_id is not None:
-            row.item_id = items.get(row.span_id)
-            if row.item_id is None:
-                field_name = "span_id" if row.fields.get("span_id") else "span_index"
-                problems.add(
-                    row.line,
-                    field_name,
-                    f"span {row.span_id} is not one this project codes.",
-                )
-        elif id(row) in looked_up:  # a document and index that name no span
-            problems.add(row.line, "span_index", "no such span in that document.")
+    for group in wanted.values():
+        for row in group:
+            if row.span_id is None:  # a document and index that name no span
+                problems.add(row.line, "span_index", "no such span in that document.")
 
 
 def _category_key(dimension, row: Row, problems: Problems) -> str | None:

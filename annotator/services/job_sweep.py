@@ -21,7 +21,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from annotator.models import Job, JobKind, JobState
+from annotator.models import Job, JobKind, JobState, Project
 from annotator.services import job_files
 
 MAX_ATTEMPTS = 2  # the first run and one retry
@@ -62,6 +62,21 @@ KEPT = {
 }
 
 
+def _move_stored(job: Job) -> bool:
+    return (
+        Project.objects.filter(pk=job.project_id)
+        .values_list("codebook_id", flat=True)
+        .first()
+        == job.options.get("codebook")
+    )
+
+
+# Kinds whose stored work can be read off the data: a worker that died between
+# the work's commit and the job's own finish left the job "running", and failing
+# it would say, falsely, that nothing was kept (and a retry would do it again).
+STORED = {JobKind.CODEBOOK_MOVE: _move_stored}
+
+
 def reason(job: Job) -> str:
     kept = KEPT.get(job.kind, "everything is as it was before")
     return (
@@ -80,15 +95,21 @@ def _database_task_id(task_id: str) -> bool:
     return True
 
 
+STORED_NOTE = "done (its worker stopped after its work was stored)"
+
+
 def fail_if_orphaned(job: Job) -> bool:
-    """Fail a running job whose worker is gone; True if it was."""
+    """Fail a running job whose worker is gone; True if it was. One whose work
+    was stored all the same (``STORED``) is finished as done instead (also True:
+    it no longer runs)."""
     if job.state != JobState.RUNNING or not worker_is_gone(job):
         return False
+    stored = STORED.get(job.kind, lambda job: False)(job)
     with transaction.atomic():
         failed = Job.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
-            state=JobState.FAILED,
-            error=reason(job),
-            note="failed",
+            state=JobState.DONE if stored else JobState.FAILED,
+            error="" if stored else reason(job),
+            note=STORED_NOTE if stored else "failed",
             finished_at=timezone.now(),
         )
         if _database_task_id(job.task_id):
@@ -122,7 +143,11 @@ def sweep_orphaned_jobs() -> list[str]:
             continue
         whose = f"project {job.project_id}" if job.project_id else "no project"
         line = f"job {job.pk} ({job.get_kind_display()}, {whose}): "
-        line += f"its worker {job.worker} stopped; marked failed"
+        line += f"its worker {job.worker} stopped"
+        if Job.objects.filter(pk=job.pk, state=JobState.DONE).exists():
+            done.append(f"{line} after its work was stored; marked done")
+            continue
+        line += "; marked failed"
         waiting = job.project_id is not None and (
             Job.objects.of(job.project_id, job.kind)
             .filter(state=JobState.QUEUED)

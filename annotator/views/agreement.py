@@ -24,9 +24,9 @@ from annotator.agreement_report import (
     TENTATIVE,
     DimensionReport,
     Options,
+    ReportRequestError,
     band,
-    parse_options,
-    version_asked,
+    report_request,
 )
 from annotator.agreement_report.intervals import MISSING, STALE, WITH_INTERVALS
 from annotator.models import Codebook
@@ -258,18 +258,15 @@ def project_agreement(request: HtmxHttpRequest, project_id: int) -> HttpResponse
         request.user, project_id, access.Can.REVIEW, refusal=REFUSAL
     )
     try:
-        options = parse_options(request.GET)
-    except ValueError as error:
+        options, codebook = report_request(project, request.GET)
+    except ReportRequestError as error:
+        if error.status != 400:
+            return HttpResponse(error.message, status=error.status)
         return render(
             request,
             TEMPLATE,
-            {"project": project, "error": str(error), "options": Options()},
+            {"project": project, "error": error.message, "options": Options()},
             status=400,
-        )
-    codebook = version_asked(project, options)
-    if codebook is None:
-        return HttpResponse(
-            f"No version {options.version} of this project's codebook.", status=404
         )
     dimensions = list(codebook.dimensions.all())
     key = request.GET.get("dimension")

@@ -19,9 +19,9 @@ from django.views.decorators.http import require_GET
 from annotator import access
 from annotator.agreement_report import (
     TABLE_COLUMNS,
-    parse_options,
+    ReportRequestError,
+    report_request,
     report_rows,
-    version_asked,
 )
 from annotator.exporting.writers import csv_chunks
 from annotator.services import agreement_jobs
@@ -77,15 +77,10 @@ def agreement_csv(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
         request.user, project_id, access.Can.REVIEW, refusal=REFUSAL
     )
     try:
-        options = parse_options(request.GET)
-    except ValueError as error:
-        return HttpResponse(str(error), status=400, content_type="text/plain")
-    codebook = version_asked(project, options)
-    if codebook is None:
+        options, codebook = report_request(project, request.GET)
+    except ReportRequestError as error:
         return HttpResponse(
-            f"No version {options.version} of this project's codebook.",
-            status=404,
-            content_type="text/plain",
+            error.message, status=error.status, content_type="text/plain"
         )
     report, _status = agreement_jobs.report_with_intervals(
         project,

@@ -25,6 +25,7 @@ from annotator.services import (
 )
 from annotator.services.design import n_coders
 from annotator.training.checks import alerts as check_alerts
+from annotator.training.rounds import coder_panel
 from annotator.views.base import (
     HtmxHttpRequest,
     add_service_errors,
@@ -82,6 +83,7 @@ def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
         "can": can,
         "coders": coder_rows(project, only_user=None if can.review else request.user),
         "sample_pct": project.sample_share * 100,
+        "training_panel": None if request.htmx else coder_panel(request.user, project),
     }
     if can.review:
         progress = WorkItem.objects.filter(project=project).progress()

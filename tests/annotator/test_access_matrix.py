@@ -22,15 +22,16 @@ import pytest
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from annotator.demo import managers_group
 from annotator.gold import refresh_gold
-from annotator.models import Assignment, Membership
+from annotator.models import Assignment, Membership, TrainingAttempt
 from annotator.services import claim_next_span, invitations, submit_annotation
 from annotator.services.archive_jobs import request_archive
 from annotator.services.jobs import request_gold_refresh
-from tests.factories import UserFactory, make_project
+from tests.factories import UserFactory, make_project, make_reference_items
 
 ROLES = (
     "anonymous",
@@ -201,6 +202,24 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         "api-annotations-jsonl",
         "api-project-coders",
     ),
+    # Reference items: reviewers, managers and staff; never coders (they see
+    # reference codes only as practice feedback). The one click from gold answers
+    # with a redirect back to the decisions (an empty post: its reason there).
+    **rows(
+        "GET",
+        readers(),
+        "project-reference",
+        "project-reference-new",
+        "project-reference-upload",
+        "project-reference-item",
+    ),
+    "project-reference-from-gold": ("POST", {**readers(), "_": 303}),
+    # Coder training: practice and the test for the project's coders; an attempt
+    # for its own coder (another coder: 404) and the project's readers; certifying
+    # by hand for managers (an empty form: 400, nothing recorded).
+    **rows("GET", coders(), "project-training", "project-practice", "project-test"),
+    "project-attempt": ("GET", {**outside(), "_": 200}),
+    "project-coder-certify": ("POST", managers(400)),
     # Django's admin: staff only.
     "admin": ("GET", {"staff": 200, "_": 302}),
     # People: the first-run form only while there is no account (never here);
@@ -304,6 +323,11 @@ def build_world() -> dict:
     mine = Assignment.objects.get(project=project, coder=users["coder"])
     live = claim_next_span(project=project, coder=users["coder"])
     claim_next_span(project=other_project, coder=users["outsider"])
+    (reference_item,) = make_reference_items(project, 1, "practice")
+    attempt = TrainingAttempt.objects.create(
+        project=project, coder=users["coder"], kind="practice",
+        codebook_id=project.codebook_id, finished_at=timezone.now(),
+    )  # fmt: skip
     return {
         "project": project,
         "users": users,
@@ -325,6 +349,8 @@ def build_world() -> dict:
             "token": invitations.link_token(invitation),
             "uidb64": "not-a-user",
             "member_id": users["coder"].pk,
+            "item_id": reference_item.pk,
+            "attempt_id": attempt.pk,
             "user_id": users["coder"].pk,
         },
         "tokens": {

@@ -377,3 +377,29 @@ def test_deactivating_says_which_spans_to_code_again_still_wait(manager):
         "Spans still waiting for them to code again (their own codes): 1; remove "
         "them from the project to hand these to other coders." in page
     )
+
+
+def test_deactivating_in_the_django_admin_releases_the_claims_too(project):
+    """Staff may untick "active" on the admin's user page: the account's claims
+    return to the pool at once, as when a manager deactivates it (set_active)."""
+    from annotator.models import Assignment
+
+    ann = User.objects.get(username="ann")
+    held = claim_next_span(project=project, coder=ann)
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", "r@example.org", "pw"))
+    url = reverse("admin:auth_user_change", args=[ann.pk])
+    form = {
+        "username": ann.username,
+        "password": ann.password,
+        "email": ann.email,
+        "date_joined_0": ann.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": ann.date_joined.strftime("%H:%M:%S"),
+        "initial-date_joined_0": ann.date_joined.strftime("%Y-%m-%d"),
+        "initial-date_joined_1": ann.date_joined.strftime("%H:%M:%S"),
+    }  # is_active left out: unticked
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    ann.refresh_from_db()
+    assert not ann.is_active
+    assert Assignment.objects.get(pk=held.pk).status == Assignment.Status.EXPIRED

@@ -117,3 +117,32 @@ def test_the_csv_download_by_version(client, manager, project):
     assert client.get(url, {"version": 9}).status_code == 404
     bad = client.get(url, {"version": "x"})
     assert bad.status_code == 400 and b"version must be" in bad.content
+
+
+@pytest.mark.parametrize(
+    "asked, status, words",
+    [
+        ({"version": 9}, 404, "No version 9 of this project's codebook."),
+        ({"over": "year"}, 400, "over must be one of"),
+        ({"batch_size": "0"}, 400, "batch_size must be between"),
+    ],
+)
+def test_every_reader_of_the_report_refuses_a_request_in_the_same_words(
+    client, manager, project, asked, status, words
+):
+    """The dashboard, its CSV and the API read a request through one function
+    (agreement_report.report_request): same status, same words, own shape."""
+    from rest_framework.authtoken.models import Token
+
+    client.force_login(manager)
+    page = client.get(reverse("project-agreement", args=[project.pk]), asked)
+    csv_file = client.get(reverse("project-agreement-csv", args=[project.pk]), asked)
+    token = Token.objects.create(user=manager).key
+    api = client.get(
+        reverse("api-project-agreement", args=[project.pk]),
+        asked,
+        HTTP_AUTHORIZATION=f"Token {token}",
+    )
+    assert page.status_code == csv_file.status_code == api.status_code == status
+    assert words in page.content.decode() and words in csv_file.content.decode()
+    assert api.json()["detail"].startswith(words)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -12,19 +13,31 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from annotator.archive import TABLES
 from annotator.archive.tables import NOT_ARCHIVED
 from annotator.gold import adjudicate, refresh_gold
-from annotator.models import Codebook, Membership, Project, WorkItem
+from annotator.models import (
+    CheckAnswer,
+    Codebook,
+    GoldRun,
+    Membership,
+    Project,
+    ReferenceItem,
+    TrainingAnswer,
+    TrainingAttempt,
+    WorkItem,
+)
 from annotator.services import (
     change_design,
     claim_next_span,
     skip_span,
     submit_annotation,
 )
+from annotator.training.scoring import matches
 from corpus.models import Corpus, Document
-from tests.factories import UserFactory, make_project
+from tests.factories import UserFactory, make_project, make_reference_items
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +105,78 @@ def coded_project(name_suffix: str = "") -> Project:
     adjudicate(project, span_id, "topic", "other", reviewer=reviewer, note="first")
     adjudicate(project, span_id, "topic", "arms", reviewer=reviewer, note="second")
     adjudicate(project, span_id, "tags", ["quote"], reviewer=reviewer)
+    add_training(project, coders, reviewer)
     return project
+
+
+def add_training(project: Project, coders: list, reviewer) -> None:
+    """Coder training's rows: reference items of each use (a check item places a
+    work item in the reference pool), a practice round, a passed test, a manual
+    certification, scored checks, certified memberships, a gold run's confusions."""
+    ana, boris, _ = coders
+    practice = make_reference_items(project, 2, ReferenceItem.Use.PRACTICE)
+    tests = make_reference_items(project, 2, ReferenceItem.Use.TEST)
+    checks = make_reference_items(project, 2, ReferenceItem.Use.CHECK)
+    ReferenceItem.objects.filter(pk=practice[0].pk).update(
+        created_by=reviewer, source=ReferenceItem.Source.GOLD
+    )
+    ReferenceItem.objects.filter(pk=tests[1].pk).update(retired_at=timezone.now())
+    start = timezone.now() - timedelta(days=2)
+    done = TrainingAttempt.objects.create(
+        project=project, coder=ana, kind="practice", codebook=project.codebook,
+        started_at=start, finished_at=start + timedelta(minutes=5),
+    )  # fmt: skip
+    answers = [
+        {"topic": ["arms"], "stance": ["neutral"], "tags": []},
+        {"topic": ["trade"], "stance": ["hostile"], "tags": ["quote"]},
+    ]
+    for order, (item, labels) in enumerate(zip(practice, answers, strict=True)):
+        TrainingAnswer.objects.create(
+            attempt=done, item=item, order=order, labels=labels,
+            matched=matches(item.codes, labels), seconds=12.5,
+            answered_at=start + timedelta(minutes=order + 1),
+        )  # fmt: skip
+    test = TrainingAttempt.objects.create(
+        project=project, coder=ana, kind="test", codebook=project.codebook,
+        finished_at=timezone.now(), passed=True,
+        results={"topic": {"alpha": 0.91, "percent": 1.0, "n": 2, "level": "nominal",
+                           "passed": True, "reason": ""},
+                 "tags": {"alpha": None, "percent": 0.5, "n": 2, "level": "set",
+                          "passed": False, "reason": "α is undefined"}},
+        thresholds={"min_alpha": 0.8, "min_percent": None, "gate": "require"},
+    )  # fmt: skip
+    TrainingAnswer.objects.create(attempt=test, item=tests[0], order=0)  # unanswered
+    TrainingAttempt.objects.create(
+        project=project, coder=boris, kind="manual", codebook=project.codebook,
+        finished_at=timezone.now(), passed=True, note="Trained in person.",
+        decided_by=reviewer,
+    )  # fmt: skip
+    Membership.objects.filter(project=project, user__in=(ana, boris)).update(
+        certified_at=timezone.now()
+    )
+    for coder, item, labels in ((ana, checks[0], answers[0]),
+                                (ana, checks[1], answers[1]),
+                                (boris, checks[0], answers[1])):  # fmt: skip
+        matched = matches(item.codes, labels)
+        CheckAnswer.objects.create(
+            project=project, coder=coder, item=item, labels=labels, matched=matched,
+            correct=all(matched.values()), answered_at=timezone.now(), change=7,
+        )  # fmt: skip
+    run = GoldRun.objects.filter(project=project).first()
+    run.coder_confusion = {
+        str(ana.pk): {"categories": ["arms", "trade"], "matrix": [[0.9, 0.1], [0, 1]]},
+        str(boris.pk): {"categories": [], "matrix": []},
+    }
+    run.save(update_fields=["coder_confusion"])
+
+
+def studies(model):
+    """The model's rows, less a reference pool's (never archived: a restore
+    builds its own pool; Project.objects already leaves pools out)."""
+    rows = model.objects.order_by("pk")
+    if any(f.name == "project" for f in model._meta.concrete_fields):
+        rows = rows.filter(project__pool_of__isnull=True)
+    return rows
 
 
 def snapshot() -> dict[str, list[dict]]:
@@ -102,10 +186,7 @@ def snapshot() -> dict[str, list[dict]]:
     usernames = dict(User.objects.values_list("pk", "username"))
     positions = {
         model: {
-            pk: i
-            for i, pk in enumerate(
-                model.objects.order_by("pk").values_list("pk", flat=True)
-            )
+            pk: i for i, pk in enumerate(studies(model).values_list("pk", flat=True))
         }
         for model in MODELS
     }
@@ -120,7 +201,7 @@ def snapshot() -> dict[str, list[dict]]:
     }
     for model in MODELS:
         rows = []
-        for obj in model.objects.order_by("pk"):
+        for obj in studies(model):
             row = {}
             for f in model._meta.concrete_fields:
                 if f.primary_key:
@@ -132,7 +213,9 @@ def snapshot() -> dict[str, list[dict]]:
                     value = None if value is None else positions[f.related_model][value]
                 elif model is WorkItem and f.attname == "document_id":
                     value = positions[Document][value]
-                elif f.name in ("coder_codes", "coder_accuracy"):
+                elif model is CheckAnswer and f.name == "change":
+                    continue  # an old pool's number: a restore clears it
+                elif f.name in ("coder_codes", "coder_accuracy", "coder_confusion"):
                     value = {user(k): v for k, v in value.items()}
                 elif f.name in ("old", "new") and value.get("decided_by"):
                     value = {**value, "decided_by": user(value["decided_by"])}

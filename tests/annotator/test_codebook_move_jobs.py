@@ -120,6 +120,37 @@ def test_a_move_whose_worker_died_does_not_refuse_the_next_one(
     assert "the project is on the codebook version it was on" in stuck.error
 
 
+def test_a_move_stored_before_its_worker_died_is_swept_as_done(
+    client, manager, project, newer, queue_only
+):
+    """The worker died between the move's commit and its job's finish: the sweep
+    reads the project's version and says the move was made; it neither fails it
+    (saying, falsely, the project stayed on its version) nor retries it."""
+    import socket
+
+    from annotator.models import Project
+    from annotator.services.job_sweep import sweep_orphaned_jobs
+    from tests.annotator.test_jobs import dead_pid
+
+    client.force_login(manager)
+    client.post(move_url(project), {"version": 2})
+    job = Job.objects.get(kind=JobKind.CODEBOOK_MOVE)
+    move_codebook(project=project, new=newer, by=manager)  # what the worker stored
+    Job.objects.filter(pk=job.pk).update(
+        state=JobState.RUNNING, worker=f"{socket.gethostname()}:{dead_pid()}"
+    )
+    lines = sweep_orphaned_jobs()
+    job.refresh_from_db()
+    assert job.state == JobState.DONE and not job.error
+    assert "after its work was stored" in job.note
+    assert lines == [
+        f"job {job.pk} (codebook move, project {project.pk}): its worker "
+        f"{job.worker} stopped after its work was stored; marked done"
+    ]
+    assert Job.objects.filter(kind=JobKind.CODEBOOK_MOVE).count() == 1  # no retry
+    assert Project.objects.get(pk=project.pk).codebook_id == newer.pk
+
+
 def test_only_the_managers_start_a_move_and_see_its_job(
     client,
     project,
