@@ -98,6 +98,10 @@ class CoderReport:
         """The coder's user id (templates name users by pk)."""
         return self.coder
 
+    def get_username(self) -> str:
+        """As a user's (the certify form names the coder so)."""
+        return self.username
+
     @property
     def last_test(self) -> dict | None:
         """The newest test or manual decision (attempts are newest first)."""
