@@ -210,3 +210,13 @@ def test_query_counts_do_not_grow_with_coders(
     # token (+user), project (+role), the page's reads, no menu
     with django_assert_num_queries(14):
         client.get(api, HTTP_AUTHORIZATION=f"Token {token.key}")
+
+
+def test_managers_get_the_certify_form_reviewers_not(client, project, reviewer):
+    url = reverse("project-coder", args=[project.pk, user("c3").pk])
+    logged_in(client, reviewer)
+    assert "Certify c3 by hand" not in client.get(url).text
+    logged_in(client, member(project, "mona", "manager"))
+    text = client.get(url).text
+    assert "Certify c3 by hand" in text
+    assert reverse("project-coder-certify", args=[project.pk, user("c3").pk]) in text
