@@ -190,22 +190,23 @@ def archive_of(user: User, job_id: int) -> JobFile:
 
 # --- projects in one SQL round trip (the coders' hot path) ---------------------------
 
-# The project row, the user's role in it and the number of its coders (the coding
-# screen sizes each coder's share by it), in one query; with an assignment id, also
-# that assignment if it is the user's own in this project, and the codebook of its
-# annotation if it has one. The joins for the assignment are there only when one is
-# asked for: they cost PostgreSQL's planner more than the rest of the query. What
-# it decides is what visible_projects decides: tests/annotator/test_access.py pins
-# that they agree.
+# The project row, the user's role, its number of coders (the coding screen sizes
+# each share by it), its gate and whether the user passed it, its check rate and
+# pool (own work: study or pool), in one query; with an assignment id, also that
+# assignment if it is the user's own here or in the pool, and its annotation's
+# codebook (joins there only when asked for: they cost PostgreSQL's planner more
+# than the rest). It decides what visible_projects decides (test_access.py).
 PROJECT_COLUMNS = """
 SELECT p.id, p.name, p.codebook_id, p.lease_minutes, p.total_codings, m.role,
        (SELECT COUNT(*) FROM annotator_membership AS c
-        WHERE c.project_id = p.id AND c.role = %(coder_role)s)
+        WHERE c.project_id = p.id AND c.role = %(coder_role)s),
+       p.certification_gate, m.certified_at IS NOT NULL, p.check_rate, o.id
 """
 STUDY = " AND p.pool_of_id IS NULL"  # as Project.objects: a pool is no one's project
 PROJECT_FROM = """
 FROM annotator_project AS p
 LEFT JOIN annotator_membership AS m ON m.project_id = p.id AND m.user_id = %(user)s
+LEFT JOIN annotator_project AS o ON o.pool_of_id = p.id
 """
 PROJECT_FOR_CODER = f"{PROJECT_COLUMNS}{PROJECT_FROM} WHERE p.id = %(project)s{STUDY}"
 PROJECT_AND_ASSIGNMENT_FOR_CODER = f"""
@@ -213,16 +214,17 @@ PROJECT_AND_ASSIGNMENT_FOR_CODER = f"""
        a.id, a.work_item_id, a.span_id, a.status, a.claimed_at, a.shown_at,
        a.expires_at, a.finished_at, a.skip_reason, n.codebook_id
 {PROJECT_FROM}
-LEFT JOIN annotator_assignment AS a
-    ON a.id = %(assignment)s AND a.project_id = p.id AND a.coder_id = %(user)s
+LEFT JOIN annotator_assignment AS a ON a.id = %(assignment)s AND a.coder_id = %(user)s
+    AND a.project_id IN (p.id, o.id)
 LEFT JOIN annotator_annotation AS n ON n.assignment_id = a.id
 WHERE p.id = %(project)s{STUDY}
 """
 NO_ASSIGNMENT = (None,) * 10  # the assignment's columns, when none was asked for
 ASSIGNMENT_FOR_CODER = """
 SELECT a.id, a.project_id, a.coder_id, m.role
-FROM annotator_assignment AS a
-LEFT JOIN annotator_membership AS m ON m.project_id = a.project_id AND m.user_id = %s
+FROM annotator_assignment AS a JOIN annotator_project AS ap ON ap.id = a.project_id
+LEFT JOIN annotator_membership AS m
+    ON m.project_id = COALESCE(ap.pool_of_id, a.project_id) AND m.user_id = %s
 WHERE a.id = %s
 """
 
@@ -258,15 +260,16 @@ def coding_project_and_assignment(
         )
     if row is None:
         raise Http404("No such project.")
-    (pk, name, codebook_id, lease_minutes, total_codings, role, n_coders, a_id,
-     item_id, span_id, status, claimed_at, shown_at, expires_at, finished_at,
-     skip_reason, annotation_codebook_id) = row  # fmt: skip
+    (pk, name, codebook_id, lease_minutes, total_codings, role, n_coders, gate,
+     certified, check_rate, pool, a_id, item_id, span_id, status, claimed_at,
+     shown_at, expires_at, finished_at, skip_reason, annotation_codebook_id) = row
     check(user, role, Can.CODE)
     project = from_row(
-        Project, id=pk, name=name, codebook_id=codebook_id,
-        lease_minutes=lease_minutes, total_codings=total_codings,
+        Project, id=pk, name=name, codebook_id=codebook_id, lease_minutes=lease_minutes,
+        total_codings=total_codings, certification_gate=gate, check_rate=check_rate,
     )  # fmt: skip
     project.user_role, project.n_coders = role, n_coders
+    project.certified, project.own_pool = certified, pool or pk  # gate; progress
     if a_id is None:
         return project, None
     assignment = from_row(
@@ -300,7 +303,7 @@ def document_reader(user: User, project_id: int, document_id: int) -> Project:
     if allows(user, project.user_role, Can.REVIEW):
         ok = Document.objects.filter(pk=document_id, corpus_id=project.corpus_id)
     else:  # coders: SEE alone reads nothing of a document
-        mine = Assignment.objects.held_or_done().filter(project=project, coder=user.pk)
+        mine = Assignment.objects.held_or_done().own_work(project, user.pk)
         ok = mine.filter(span__document=document_id)
     if not ok.exists():
         raise Http404("No such document of yours in this project.")

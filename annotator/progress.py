@@ -55,7 +55,7 @@ WITH mine AS (
     SELECT COUNT(*) FILTER (WHERE status = 'completed') AS done,
            COUNT(*) FILTER (WHERE status = 'claimed') AS held
     FROM annotator_assignment
-    WHERE project_id = %(project)s AND coder_id = %(coder)s
+    WHERE {queue_sql.OWN} AND coder_id = %(coder)s
 )
 SELECT mine.done, mine.held, (
     SELECT COUNT(*) FROM (
@@ -85,17 +85,21 @@ def coder_progress(project: Project, coder, n_coders: int) -> Progress:
     taken the rest. A coder who goes past the even split keeps being served, so
     their share grows to what they have done and hold, and `beyond_share` says so.
 
+    done and held count the coder's hidden checks too (the study's pool: a check
+    is counted as a span is), and the even split is scaled by check_share.
+
     Cost: one query, not growing with the project. The open count walks only open
     queue rows (through the queue's partial indexes) and stops at what the share
     could still use, and at OPEN_COUNT_LIMIT: while more spans than that are open to
     the coder the even split is shown as is, so the cap is exact over the last
     OPEN_COUNT_LIMIT spans, which is where it matters.
     """
-    even = ceil(project.total_codings / max(n_coders, 1))
+    even = ceil(project.total_codings / max(n_coders, 1) * check_share(project))
     done, held, open_items = fetch_row(
         PROGRESS,
         {
             "project": project.pk,
+            "pool": getattr(project, "own_pool", project.pk),
             "coder": coder.pk,
             "even": even,
             "limit": OPEN_COUNT_LIMIT,
@@ -106,6 +110,17 @@ def coder_progress(project: Project, coder, n_coders: int) -> Progress:
         share = even
     beyond = done + held > even
     return Progress(done=done, share=max(share, done + held), beyond_share=beyond)
+
+
+def check_share(project: Project) -> float:
+    """The coder's own count includes their hidden checks (about 1 claim in
+    check_rate): the even share grows by rate / (rate - 1) to make room for them.
+    Read from what access.coding_project loaded (`own_pool`: the pool, or the
+    study when there is none; not loaded: no pool)."""
+    if getattr(project, "own_pool", project.pk) == project.pk:
+        return 1.0
+    rate = project.check_rate
+    return rate / (rate - 1) if rate >= 2 else 1.0
 
 
 @dataclass
@@ -138,9 +153,9 @@ def coder_rows(project: Project, only_user=None) -> list[CoderRow]:
     coders = Membership.objects.filter(project=project, role=Membership.Role.CODER)
     assignments = Assignment.objects.filter(project=project)
     annotations = Annotation.objects.for_project(project)
-    if only_user is not None:
-        assignments = assignments.filter(coder=only_user)
-        annotations = annotations.by(only_user)
+    if only_user is not None:  # a coder's own line counts their hidden checks
+        assignments = Assignment.objects.own_work(project, only_user)
+        annotations = Annotation.objects.own_work(project, only_user)
     # Every current coder is read (the even split needs their number), then only
     # `only_user`'s line is kept.
     current = list(coders.values_list("user_id", "user__username"))

@@ -296,6 +296,45 @@ def make_reference_items(project, n: int, use: str, codes=None, spans=None):
     return items
 
 
+def make_checks_project(
+    *, checks=6, documents=3, spans_per_document=4, coders=("c1", "c2"), rate=20,
+    **design,
+):  # fmt: skip
+    """A project whose last ``checks`` spans are hidden-check items (their study
+    work items full, as if coded: only then are they served), at ``rate``."""
+    from django.db.models import F
+
+    from annotator.models import WorkItem
+
+    project = make_project(
+        documents=documents, spans_per_document=spans_per_document, coders=coders,
+        **design,
+    )  # fmt: skip
+    items = make_reference_items(project, checks, "check")
+    WorkItem.objects.filter(
+        project=project, span_id__in=[item.span_id for item in items]
+    ).update(taken=F("target"))
+    project.check_rate = rate
+    project.save(update_fields=["check_rate"])
+    return project, items
+
+
+class DueRandom:
+    """A stand-in for services.queue_checks.RANDOM: a check is always (or never)
+    due; positions come from a seeded Random."""
+
+    def __init__(self, due: bool = True, seed: int = 0):
+        import random
+
+        self.due, self.rng = due, random.Random(seed)
+
+    def random(self) -> float:
+        return 0.0 if self.due else 0.999999
+
+    def getrandbits(self, k: int) -> int:
+        return self.rng.getrandbits(k)
+
+
 def answer_checks(project, coder, correct: list[bool], start=None):
     """``coder``'s answers to len(correct) hidden checks, a minute apart from
     ``start``: the reference codes where True, else a different topic. Reuses the

@@ -101,7 +101,11 @@ class ClaimView(APIView):
         responses={
             200: ClaimSerializer,
             204: OpenApiResponse(description="Nothing is left for you to code."),
-            403: FORBIDDEN,
+            403: OpenApiResponse(
+                inline_serializer("Refused", {"detail": serializers.CharField()}),
+                description="You are not a coder in this project, or it requires "
+                "the certification test and you have not passed it yet.",
+            ),
             409: OpenApiResponse(description="The project is closed."),
             404: NOT_FOUND,
         },
@@ -256,7 +260,8 @@ class MyAnnotationsView(ListAPIView):
 
     def get_queryset(self):
         project = access.project_for(self.request.user, self.kwargs["project_id"])
-        return annotations_with_labels().for_project(project).by(self.request.user)
+        # Their hidden checks too: a check is their work as a span is (blind).
+        return annotations_with_labels().own_work(project, self.request.user)
 
 
 @extend_schema_view(

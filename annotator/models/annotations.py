@@ -44,6 +44,15 @@ class AnnotationQuerySet(models.QuerySet):
     def by(self, user) -> AnnotationQuerySet:
         return self.filter(assignment__coder=user)
 
+    def own_work(self, project: Project | int, user) -> AnnotationQuerySet:
+        """The coder's annotations in the study and in its reference pool (their
+        hidden checks, which only they see as their own; training.pool)."""
+        from annotator.training.pool import own_projects
+
+        return self.filter(
+            assignment__project_id__in=own_projects(project), assignment__coder=user
+        )
+
     def with_labels(self) -> AnnotationQuerySet:
         """Each annotation's labels loaded with their dimension and category, in
         codebook order (what label_keys() and the pages read): one more query, not

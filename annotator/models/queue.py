@@ -109,11 +109,20 @@ class AssignmentQuerySet(models.QuerySet):
         live = Q(status=Assignment.Status.CLAIMED, expires_at__gt=Now())
         return self.filter(live | Q(status=Assignment.Status.COMPLETED))
 
+    def own_work(self, project, user) -> AssignmentQuerySet:
+        """The coder's assignments in the study and in its reference pool (a
+        hidden check is their work as a span is; training.pool)."""
+        from annotator.training.pool import own_projects
+
+        return self.filter(project_id__in=own_projects(project), coder=user)
+
     def recent_skips(self, project, user) -> AssignmentQuerySet:
-        """The user's skips in the project, newest first, with their span, document
-        title and work item (whether it still has a place: an undo needs one)."""
+        """The user's skips in the project (and its pool), newest first, with their
+        span, document title and work item (whether it still has a place: an undo
+        needs one)."""
         return (
-            self.filter(project=project, coder=user, status=Assignment.Status.SKIPPED)
+            self.own_work(project, user)
+            .filter(status=Assignment.Status.SKIPPED)
             .select_related("span__document", "work_item")
             .defer("span__document__text", "span__document__metadata")
             .order_by("-finished_at", "-pk")

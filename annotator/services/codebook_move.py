@@ -56,6 +56,7 @@ from annotator.models import (
 from annotator.services.codebook_move_history import chunks, keep_old_codes
 from annotator.services.queue import reopen_queues
 from annotator.services.submits import next_change
+from annotator.training import pool
 
 Status = Assignment.Status
 SHOWN = 200  # rows of the re-coding list a preview carries
@@ -292,6 +293,7 @@ def move_codebook(
         reopen_queues([project.pk])
     Project.objects.filter(pk=project.pk).update(codebook=new)
     project.codebook = new  # the reviewers' queue reads the new version's dimensions
+    pool.sync_pool(project)  # hidden checks follow the version (items of the old wait)
     progress(6, MOVE_STEPS, "rebuilding the reviewers' queue")
     rebuild_waiting(project)
     progress(MOVE_STEPS, MOVE_STEPS, "moved")

@@ -47,6 +47,7 @@ from annotator.services.design_coders import (
 from annotator.services.queue import reopen_queues
 from annotator.services.queue_sql import DOCUMENT_SHIFT
 from annotator.services.submits import next_change
+from annotator.training import pool
 
 MAX_CODERS_PER_SPAN = 10
 MAX_LEASE_MINUTES = 24 * 60
@@ -384,6 +385,8 @@ def change_design(
     Project.objects.filter(pk=project.pk).update(
         total_codings=F("total_codings") + effect.more - effect.fewer, **after
     )
+    project.lease_minutes = after["lease_minutes"]
+    pool.sync_pool(project)  # a hidden check's lease is the study's
     if effect.more:
         reopen_queues([project.pk])
     return DesignChange.objects.create(

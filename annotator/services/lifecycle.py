@@ -22,6 +22,7 @@ from django.utils import timezone
 from annotator.models import Assignment, Membership, Project
 from annotator.services.projects import create_project
 from annotator.services.queue import release_held, reopen_queues
+from annotator.training import pool
 
 
 def _locked(project: Project) -> Project:
@@ -46,6 +47,8 @@ def close_project(project: Project, *, now: datetime | None = None) -> int:
     # As a lapsed lease: a claimed span to code again waits for its coder again.
     released = release_held(Assignment.objects.live().filter(project=project), now)
     Project.objects.filter(pk=project.pk).update(closed_at=now)
+    project.closed_at = now
+    pool.sync_pool(project)  # its hidden checks close with it
     return released
 
 
@@ -56,6 +59,8 @@ def reopen_project(project: Project) -> None:
     if not project.is_closed:
         raise ValidationError("This project is open.")
     Project.objects.filter(pk=project.pk).update(closed_at=None)
+    project.closed_at = None
+    pool.sync_pool(project)
     reopen_queues([project.pk])
 
 

@@ -27,8 +27,10 @@ from annotator.db import (
     from_row,
 )
 from annotator.models import Assignment, Project, WorkItem
+from annotator.services import queue_checks
 from annotator.services import queue_sql as sql
 from annotator.services.closed import CLOSED, ProjectClosed
+from annotator.services.gate import NOT_CERTIFIED, NotCertified
 from annotator.services.queue_sql import DOCUMENT_SHIFT
 from corpus.db import fast_path
 
@@ -155,8 +157,8 @@ def release_places_of(project: Project, coder, now: datetime) -> int:
     transaction, holding their membership): live claims and spans waiting for
     them to code again go to the pool; their annotations stay."""
     return release_held(
-        Assignment.objects.filter(
-            project=project, coder=coder, status__in=[Status.CLAIMED, Status.RECODE]
+        Assignment.objects.own_work(project, coder).filter(  # a live check too
+            status__in=[Status.CLAIMED, Status.RECODE]
         ),
         now,
         leaving=True,
@@ -189,9 +191,10 @@ def lock_coder(
 
 def _lock_coder(
     project: Project, coder, now: datetime, *, lease_only: bool = False
-) -> tuple[bool, int, int | None]:
-    """lock_coder, with the project's queue version and the version at which the
-    coder was last told "nothing left"."""
+) -> tuple[bool, int, int | None, queue_checks.Checks]:
+    """lock_coder, with the project's queue version, the version at which the
+    coder was last told "nothing left" and what hidden checks need. Refuses a
+    closed project, and an uncertified coder where the gate is ``require``."""
     extra = ""
     if lease_only and fast_path("claim-without-sync-commit"):
         # A claim is a lease, not data: committing it without waiting for the WAL
@@ -201,14 +204,23 @@ def _lock_coder(
         # (= SET LOCAL) rides on the lock's round trip instead of one of its own.
         extra = ", set_config('synchronous_commit', 'off', true)"
     locked = fetch_row(
-        sql.LOCK_CODER.format(lapsed=sql.LAPSED, extra=extra, lock=for_update()),
-        [project.pk, db_time(now), project.pk, project.pk, project.pk, coder.pk, CODER],
+        sql.LOCK_CODER.format(lapsed=sql.LAPSED, extra=extra, lock=for_update("m")),
+        [project.pk, db_time(now), project.pk, coder.pk, CODER],
     )
     if locked is None:
         raise ValidationError("You are not a coder in this project.")
-    if locked[3]:
+    lapsed, version, nothing_left_at, closed, gate, certified, *checks = locked[:9]
+    if closed:
         raise ProjectClosed(CLOSED)
-    return bool(locked[0]), locked[1], locked[2]
+    if gate == "require" and not certified:
+        raise NotCertified(NOT_CERTIFIED)
+    rate, codebook, pool = checks
+    return (
+        bool(lapsed),
+        version,
+        nothing_left_at,
+        queue_checks.Checks(pool, rate, codebook),
+    )
 
 
 def claim_next_span(
@@ -258,24 +270,30 @@ def _take(pick: str, params: dict) -> tuple | None:
 def _claim(
     project: Project, coder, now: datetime, *, lease_only: bool, shown: bool
 ) -> Assignment | None:
-    lapsed, version, nothing_left_at = _lock_coder(
+    lapsed, version, nothing_left_at, checks = _lock_coder(
         project, coder, now, lease_only=lease_only
     )
     if lapsed and release_lapsed(project, now):
         version = None  # places were given back just now: look
-    params = {"project": project.pk, "coder": coder.pk}
-    (live_id, item_id, span_id, claimed_at, shown_at, expires_at, skip_reason,
-     document_id, position, *recode) = fetch_row(
+    params = {
+        "project": project.pk,
+        "coder": coder.pk,
+        "pool": checks.pool or project.pk,
+    }
+    (live_id, live_project, item_id, span_id, claimed_at, shown_at, expires_at,
+     skip_reason, document_id, position, *recode) = fetch_row(
         sql.LIVE_AND_PLACE, params
     )  # fmt: skip
     if live_id is not None and aware(expires_at) > now:
         live = from_row(
-            Assignment, id=live_id, project_id=project.pk, work_item_id=item_id,
+            Assignment, id=live_id, project_id=live_project, work_item_id=item_id,
             span_id=span_id, coder_id=coder.pk, status=Status.CLAIMED,
             claimed_at=claimed_at, shown_at=shown_at, expires_at=expires_at,
             finished_at=None, skip_reason=skip_reason,
         )  # fmt: skip
-        live.project, live.coder = project, coder
+        live.coder = coder
+        if live_project == project.pk:  # a check's project (the pool) stays unloaded
+            live.project = project
         if shown and live.shown_at is None:
             live.shown_at = now
             execute(
@@ -283,6 +301,8 @@ def _claim(
                 [db_time(now), live_id],
             )
         return live
+    if live_id is not None and live_project != project.pk:  # a lapsed check
+        release_held(queue_checks.lapsed(live_project, coder, now), now)
     if recode[0] is not None:
         return _claim_recode(project, coder, now, shown, *recode)
     if version is not None and nothing_left_at == version:
@@ -290,7 +310,13 @@ def _claim(
         # at once spares a finished coder's every request the search below, which
         # must then walk every started span (all theirs) before it can answer.
         return None
-
+    shown_at = now if shown else None
+    expires_at = now + timedelta(minutes=project.lease_minutes)
+    params.update(
+        now=db_time(now), shown=db_time(shown_at), expires=db_time(expires_at)
+    )
+    if taken := queue_checks.serve(_take, checks, project.pk, params):
+        return _claimed(checks.pool, taken, project, coder, now, shown_at, expires_at)
     started, fresh = sql.started_sql, partial(sql.candidate_sql, sql.FRESH)
     # Every started span with room, however far from the window: the last resort,
     # so "nothing left" is said only when no span needs this coder. It walks past
@@ -308,11 +334,6 @@ def _claim(
             partial(sql.candidate_sql, sql.STARTED_AFTER_PLACE),
             any_started,
         ]
-    shown_at = now if shown else None
-    expires_at = now + timedelta(minutes=project.lease_minutes)
-    params.update(
-        now=db_time(now), shown=db_time(shown_at), expires=db_time(expires_at)
-    )
     picks = [pick(for_update("w", skip_locked=True)) for pick in candidates]
     if fast_path("claim-in-one-statement"):
         picks = [sql.first_of(picks)]
@@ -335,14 +356,21 @@ def _claim(
             # bumps the version, so the coder looks again next time.
             execute(sql.NOTHING_LEFT, [version, project.pk, coder.pk, CODER])
         return None
+    return _claimed(project.pk, taken, project, coder, now, shown_at, expires_at)
+
+
+def _claimed(project_id, taken, project, coder, now, shown_at, expires_at):
+    """The assignment a claim just wrote (in the study, or in its pool)."""
     assignment_id, item_id, span_id, skip_reason = taken
     assignment = from_row(
-        Assignment, id=assignment_id, project_id=project.pk, work_item_id=item_id,
+        Assignment, id=assignment_id, project_id=project_id, work_item_id=item_id,
         span_id=span_id, coder_id=coder.pk, status=Status.CLAIMED, claimed_at=now,
         shown_at=shown_at, expires_at=expires_at, finished_at=None,
         skip_reason=skip_reason,
     )  # fmt: skip
-    assignment.project, assignment.coder = project, coder
+    assignment.coder = coder
+    if project_id == project.pk:  # a check's project (the pool) stays unloaded
+        assignment.project = project
     return assignment
 
 
@@ -356,12 +384,8 @@ def _claim_recode(
     execute(
         sql.CLAIM_RECODE, [db_time(now), db_time(shown_at), db_time(expires_at), pk]
     )
-    assignment = from_row(
-        Assignment, id=pk, project_id=project.pk, work_item_id=item, span_id=span,
-        coder_id=coder.pk, status=Status.CLAIMED, claimed_at=now, shown_at=shown_at,
-        expires_at=expires_at, finished_at=None, skip_reason="",
-    )  # fmt: skip
-    assignment.project, assignment.coder = project, coder
+    taken = (pk, item, span, "")
+    assignment = _claimed(project.pk, taken, project, coder, now, shown_at, expires_at)
     assignment.recode = True
     return assignment
 

@@ -25,16 +25,19 @@ LAPSED = (
 )
 # The coder's membership row, locked: every write of a coder's queue state takes it
 # first (see queue.lock_member). {extra} carries PostgreSQL's set_config on the
-# same round trip; {lock} is the row-lock clause.
+# same round trip; {lock} is the row-lock clause (of the membership only).
 # Also read: the project's queue version, the version at which this coder was
-# last told "nothing left" (see queue.claim_next_span), and whether the project
-# is closed (services.lifecycle: a closed project takes no claims).
+# last told "nothing left" (see queue.claim_next_span), whether the project
+# is closed (services.lifecycle: a closed project takes no claims), the
+# certification gate and whether the coder passed it (services.gate), and what
+# hidden checks need (services.queue_checks): the rate, the codebook, the pool.
 LOCK_CODER = (
-    "SELECT {lapsed}, (SELECT queue_version FROM annotator_project WHERE id = %s),"
-    " nothing_left_at,"
-    " (SELECT closed_at IS NOT NULL FROM annotator_project WHERE id = %s)"
-    "{extra} FROM annotator_membership"
-    " WHERE project_id = %s AND user_id = %s AND role = %s{lock}"
+    "SELECT {lapsed}, p.queue_version, m.nothing_left_at, p.closed_at IS NOT NULL,"
+    " p.certification_gate, m.certified_at IS NOT NULL, p.check_rate, p.codebook_id,"
+    " (SELECT pool.id FROM annotator_project AS pool WHERE pool.pool_of_id = p.id)"
+    "{extra} FROM annotator_membership AS m"
+    " JOIN annotator_project AS p ON p.id = m.project_id"
+    " WHERE m.project_id = %s AND m.user_id = %s AND m.role = %s{lock}"
 )
 NOTHING_LEFT = (
     "UPDATE annotator_membership SET nothing_left_at = %s"
@@ -48,15 +51,21 @@ NOTHING_LEFT = (
 # however many spans they have coded. The live claim has no expiry condition: with
 # one, the planner walks the live-claim index by expiry across every project's
 # claims, not this coder's. The newest comes first: if it has lapsed, all have.
-LIVE_AND_PLACE = """
-SELECT live.id, live.work_item_id, live.span_id, live.claimed_at, live.shown_at,
+# The live claim is looked for in the coder's own work (OWN: the study and its
+# pool), so a reload serves a check again; the place and the recode stay the
+# study's (a check never moves the coder's place in their document).
+OWN = "project_id IN (%(project)s, %(pool)s)"
+LIVE_AND_PLACE = f"""
+SELECT live.id, live.project_id, live.work_item_id, live.span_id, live.claimed_at,
+       live.shown_at,
        live.expires_at, live.skip_reason, place.document_id, place.position,
        recode.id, recode.work_item_id, recode.span_id
 FROM (SELECT 1 AS one) AS here
 LEFT JOIN (
-    SELECT id, work_item_id, span_id, claimed_at, shown_at, expires_at, skip_reason
+    SELECT id, project_id, work_item_id, span_id, claimed_at, shown_at, expires_at,
+           skip_reason
     FROM annotator_assignment
-    WHERE project_id = %(project)s AND coder_id = %(coder)s AND status = 'claimed'
+    WHERE {OWN} AND coder_id = %(coder)s AND status = 'claimed'
     ORDER BY claimed_at DESC LIMIT 1
 ) AS live ON 1 = 1
 LEFT JOIN (
@@ -176,6 +185,34 @@ INSERT_CLAIM = (
     f"INSERT INTO annotator_assignment ({CLAIM_COLUMNS})"
     f" VALUES ({CLAIM_VALUES}){ON_RECLAIM}"
 )
+
+
+# A hidden check (services.queue_checks): a pool item at or after (">=") or
+# before ("<") a random position, whose reference item is a live check on the
+# study's codebook, and which this coder has never had from the pool, never
+# had as study work, never answered, and whose study work item is full (so the
+# span never comes back to them in the queue).
+CHECK_PICK = """
+SELECT w.id, w.span_id FROM annotator_workitem AS w
+JOIN annotator_referenceitem AS r ON r.project_id = %(study)s AND r.span_id = w.span_id
+WHERE w.project_id = %(project)s AND w.position {op} %(from)s
+  AND r.use = 'check' AND r.retired_at IS NULL AND r.codebook_id = %(codebook)s
+  AND NOT EXISTS (SELECT 1 FROM annotator_assignment AS mine
+      WHERE mine.work_item_id = w.id AND mine.coder_id = %(coder)s)
+  AND NOT EXISTS (SELECT 1 FROM annotator_assignment AS met
+      WHERE met.project_id = %(study)s AND met.span_id = w.span_id
+        AND met.coder_id = %(coder)s)
+  AND NOT EXISTS (SELECT 1 FROM annotator_workitem AS study
+      WHERE study.project_id = %(study)s AND study.span_id = w.span_id
+        AND study.taken < study.target)
+  AND NOT EXISTS (SELECT 1 FROM annotator_checkanswer AS answered
+      WHERE answered.item_id = r.id AND answered.coder_id = %(coder)s)
+ORDER BY w.position LIMIT 1{lock}
+"""
+
+
+def check_sql(op: str, lock: str) -> str:
+    return CHECK_PICK.replace("{op}", op).replace("{lock}", lock)
 
 
 def first_of(picks: list[str]) -> str:

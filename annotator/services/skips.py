@@ -77,13 +77,17 @@ def unskip_span(
     """
     now = now or timezone.now()
     pk = assignment.pk if isinstance(assignment, Assignment) else assignment
-    project = (
-        Project.objects.filter(assignments__pk=pk, assignments__coder=coder)
-        .only("pk", "lease_minutes")
+    # The assignment's project, or for a hidden check the study its pool is of
+    # (the pool has no members: the coder's lock and lapsed claims are the study's).
+    found = (
+        Assignment.objects.filter(pk=pk, coder=coder)
+        .values_list("project_id", "project__pool_of_id", "project__lease_minutes")
         .first()
     )
-    if project is None:
+    if found is None:
         raise ValidationError(NOT_YOURS)
+    own, study, lease_minutes = found
+    project = Project(pk=study or own, lease_minutes=lease_minutes)
     # The lock order of claims and submits: membership, assignment, work item.
     if lock_coder(project, coder, now):
         release_lapsed(project, now)  # their places count as free below

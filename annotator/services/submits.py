@@ -45,10 +45,13 @@ Resolved = list[tuple[int, Category]]
 
 # The coder's membership first, the lock claims take first too (see
 # queue.lock_member). A removed member holds no lock to take: they can no longer
-# claim either.
+# claim either. A hidden check's assignment is in the study's pool, which has no
+# members: the study's membership is locked (one lock order for both).
 LOCK_SUBMITTER = (
     "SELECT id FROM annotator_membership WHERE user_id = %s"
-    " AND project_id = (SELECT project_id FROM annotator_assignment WHERE id = %s)"
+    " AND project_id = (SELECT COALESCE(p.pool_of_id, p.id)"
+    " FROM annotator_assignment AS a JOIN annotator_project AS p ON p.id = a.project_id"
+    " WHERE a.id = %s)"
 )
 # Then the assignment, with what the submit checks and what its caller answers
 # with: the project's codebook (its version), the span, an earlier annotation.

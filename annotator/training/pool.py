@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 
-from django.db import transaction
+from django.db import models, transaction
 
 from annotator.models import Project, ReferenceItem, WorkItem
 
@@ -37,6 +37,15 @@ def own_ids(project: Project) -> tuple[int, int]:
     """(study id, pool id): the projects a coder's own work lives in. Without a
     pool, the study twice, so ``project_id IN (%s, %s)`` still reads right."""
     return project.pk, pool_id(project) or project.pk
+
+
+def own_projects(project: Project | int):
+    """The study and its pool as a subquery of ids (no round trip of its own):
+    the ORM's ``project_id__in`` for a coder's own work (a check is theirs too)."""
+    pk = getattr(project, "pk", project)
+    return Project.all_objects.filter(
+        models.Q(pk=pk) | models.Q(pool_of_id=pk)
+    ).values("pk")
 
 
 def study_of(project: Project) -> Project:

@@ -37,15 +37,11 @@ from annotator.services import (
     submit_annotation,
     unskip_span,
 )
+from annotator.services.gate import NotCertified
 from annotator.services.queue import may_have_work
 from annotator.spans import span_in_context
 from annotator.views import cards
-from annotator.views.base import (
-    HtmxHttpRequest,
-    partial,
-    query_without_page,
-    see_other,
-)
+from annotator.views.base import HtmxHttpRequest, partial, query_without_page, see_other
 
 TEMPLATE = "annotator/code.html"
 RECENT_TEMPLATE = "annotator/code_recent.html"
@@ -156,6 +152,8 @@ def next_card(
     try:
         # shown=True: the clock starts with the claim, in its transaction.
         assignment = claim_next_span(project=project, coder=request.user, shown=True)
+    except NotCertified:  # the gate card says why (_gate_notice.html)
+        assignment = None
     except ValidationError as error:  # membership removed since the page loaded
         raise PermissionDenied(" ".join(error.messages)) from error
     if getattr(assignment, "recode", False) and draft is None:
@@ -375,8 +373,7 @@ def recent(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     project = access.coding_project(request.user, project_id)
     form = filter_form(request.GET, category_choices(project))
     annotations = (
-        Annotation.objects.for_project(project)
-        .by(request.user)
+        Annotation.objects.own_work(project, request.user)
         .select_related("assignment__span__document")
         .defer(
             "assignment__span__document__text",
@@ -400,9 +397,8 @@ def recent(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
         "filters": query_without_page(request),
     }
     if not request.htmx:  # htmx only pages through the annotations
-        context["skips"] = Assignment.objects.recent_skips(project, request.user)[
-            :RECENT_SKIPS
-        ]
+        skips = Assignment.objects.recent_skips(project, request.user)
+        context["skips"] = skips[:RECENT_SKIPS]
     return render(request, partial(request, RECENT_TEMPLATE, "recent-list"), context)
 
 

@@ -213,3 +213,79 @@ def test_the_median_aggregate_equals_its_twin_bit_for_bit():
     coders = np.array([c for c, _ in pairs])
     seconds = np.array([np.nan if s is None else s for _, s in pairs])
     assert medians_by_group(coders, seconds) == fast
+
+
+def play_checks(tag: str, monkeypatch) -> dict:
+    """Claims and submits with hidden checks due at random (seeded), on a fresh
+    project; what they left, id-free (pool positions made the study's)."""
+    from django.db.models import F
+
+    from annotator.services import queue_checks
+    from annotator.training.pool import pool_id
+    from tests.factories import make_reference_items
+
+    coders = [f"{tag}-{name}" for name in CODERS]
+    project = make_project(
+        documents=4, spans_per_document=5, coders=coders, coders_per_span=2, seed=7
+    )
+    items = make_reference_items(project, 6, "check")
+    spans = [item.span_id for item in items]
+    WorkItem.objects.filter(project=project, span_id__in=spans).update(
+        taken=F("target")
+    )
+    position = dict(
+        WorkItem.objects.filter(project=project).values_list("span_id", "position")
+    )
+    pool = pool_id(project)
+    for span in spans:  # the same pool order in every play
+        WorkItem.objects.filter(project_id=pool, span_id=span).update(
+            position=position[span]
+        )
+    project.check_rate = 3
+    project.save(update_fields=["check_rate"])
+    monkeypatch.setattr(queue_checks, "RANDOM", random.Random(16))
+    users = [User.objects.get(username=name) for name in coders]
+    name = {user.pk: user.username.rsplit("-", 1)[1] for user in users}
+    for step in range(30):
+        coder = users[step % len(users)]
+        assignment = claim_next_span(project=project, coder=coder)
+        if assignment is not None:
+            submit_annotation(
+                coder=coder, assignment=assignment, labels=LABELS_OF[step % 2]
+            )
+    return {
+        "assignments": sorted(
+            (name[coder], "pool" if where == pool else "study", position[span], status)
+            for where, coder, span, status in Assignment.objects.filter(
+                project_id__in=[project.pk, pool]
+            ).values_list("project_id", "coder_id", "span_id", "status")
+        ),
+        "pool": sorted(
+            (position[span], taken)
+            for span, taken in WorkItem.objects.filter(project_id=pool).values_list(
+                "span_id", "taken"
+            )
+        ),
+        "labels": sorted(
+            (name[coder], position[span], category)
+            for coder, span, category in Label.objects.filter(
+                project_id=pool
+            ).values_list("coder_id", "span_id", "category__key")
+        ),
+    }
+
+
+LABELS_OF = (
+    {"topic": "arms", "stance": "neutral"},
+    {"topic": "trade", "stance": "hostile"},
+)
+
+
+def test_hidden_checks_are_served_alike_on_the_fast_path_and_its_twins(monkeypatch):
+    """A check is the same _take (TAKE_IN_ONE, or COUNT_TAKEN + INSERT_CLAIM)."""
+    fast = play_checks("fast", monkeypatch)
+    assert any(where == "pool" for _, where, *_ in fast["assignments"])
+    assert any(where == "study" for _, where, *_ in fast["assignments"])
+    for twin in ("claim-in-one-statement", "*"):
+        with portable(twin):
+            assert play_checks(f"twin{len(twin)}", monkeypatch) == fast, twin
