@@ -36,9 +36,11 @@ from functools import wraps
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from annotator.access_corpora import can_import_corpora as can_import_corpora
+from annotator.access_corpora import can_see_corpora as can_see_corpora
+from annotator.access_corpora import visible_corpora as visible_corpora
 from annotator.db import fetch_row, from_row, row_id
 from annotator.models import (
     Assignment,
@@ -49,7 +51,7 @@ from annotator.models import (
     Project,
     ProjectQuerySet,
 )
-from corpus.models import Corpus, Document
+from corpus.models import Document
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -136,6 +138,16 @@ def project_for(
         raise Http404("No such project.")
     check(user, project.user_role, action, refusal)
     return project
+
+
+def manages(user: User, project_id: int) -> bool:
+    """Whether the user may manage the project (project_for's rule), as a yes or
+    no: for a check made before a view runs (annotator.upload_limits)."""
+    try:
+        project_for(user, project_id, Can.MANAGE)
+    except (Http404, PermissionDenied):
+        return False
+    return True
 
 
 CLONE_REFUSAL = "Only a project's managers who may create projects clone it."
@@ -350,32 +362,6 @@ def can_manage_codebooks(user: User) -> bool:
     """Codebooks are shared by projects: whoever sets up projects (the Managers
     group, staff) sees every codebook, writes new ones and edits them."""
     return can_create_projects(user)
-
-
-def can_see_corpora(user: User) -> bool:
-    """Corpora and their documents: the Managers group's permission (and staff's
-    superusers), through Django's permissions."""
-    return user.has_perm("corpus.view_corpus")
-
-
-def can_import_corpora(user: User) -> bool:
-    return user.has_perm("corpus.add_document")
-
-
-def visible_corpora(user: User) -> QuerySet[Corpus]:
-    """The corpora a manager's work needs: those of the projects they are in, and
-    those in no project yet (to build a project on) that they uploaded or that an
-    operator imported for everyone (no uploader). Staff see all. A corpus outside
-    these answers 404, as a project does."""
-    if not can_see_corpora(user):
-        return Corpus.objects.none()
-    if user.is_staff:
-        return Corpus.objects.all()
-    mine = Project.objects.filter(memberships__user=user).values("corpus_id")
-    unused = ~Q(pk__in=Project.objects.values("corpus_id"))
-    return Corpus.objects.filter(
-        Q(pk__in=mine) | (unused & (Q(created_by=user) | Q(created_by__isnull=True)))
-    )
 
 
 class SignedOut(Exception):

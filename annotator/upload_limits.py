@@ -12,9 +12,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
-from django.http import Http404
 
 from annotator import access
 
@@ -41,15 +39,6 @@ class UploadPage:
             )
 
 
-def _manages(user, project_id: int) -> bool:
-    """The project's managers (and staff): access.project_for's rule."""
-    try:
-        access.project_for(user, project_id, access.Can.MANAGE)
-    except (Http404, PermissionDenied):
-        return False
-    return True
-
-
 CORPUS_IMPORT = UploadPage(
     "corpus-import",
     access.can_import_corpora,
@@ -60,7 +49,7 @@ CORPUS_IMPORT = UploadPage(
 # same limit.
 CODINGS_IMPORT = UploadPage(
     "project-codings-import",
-    _manages,
+    access.manages,
     "CORPUS_UPLOAD_MAX_BYTES",
     "import larger files with 'manage.py import_codings'.",
 )

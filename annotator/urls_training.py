@@ -56,7 +56,18 @@ urlpatterns += [
 
 
 # --- the reviewers' coders pages and API (views/coders.py, api/coders.py) --------
-urlpatterns += []
+from annotator.api import coders as coders_api  # noqa: E402
+from annotator.views import coders  # noqa: E402
+
+urlpatterns += [
+    path(P + "coders/", coders.project_coders, name="project-coders"),
+    path(P + "coders/<int:user_id>/", coders.project_coder, name="project-coder"),
+    path(
+        "api/v1/" + P + "coders/",
+        coders_api.CodersView.as_view(),
+        name="api-project-coders",
+    ),
+]
 
 
 # --- the training settings (views/training_settings.py) --------------------------

@@ -333,3 +333,63 @@ class DueRandom:
 
     def getrandbits(self, k: int) -> int:
         return self.rng.getrandbits(k)
+
+
+def answer_checks(project, coder, correct: list[bool], start=None):
+    """``coder``'s answers to len(correct) hidden checks, a minute apart from
+    ``start``: the reference codes where True, else a different topic. Reuses the
+    project's check items the coder has not answered, makes more as needed
+    (make_reference_items), and writes the pool's completed Assignment,
+    Annotation (with the pool's next change number) and Label rows as
+    services/submits.py does. Returns the pool annotations."""
+    from django.db.models import F
+    from django.utils import timezone
+
+    from annotator.models import Annotation, Assignment, Label, ReferenceItem, WorkItem
+    from annotator.services.labels import codebook_dimensions
+    from annotator.services.submits import next_change
+    from annotator.training.pool import ensure_pool
+
+    start = start or timezone.now() - timedelta(days=1)
+    pool = ensure_pool(project)
+    done = Assignment.objects.filter(project=pool, coder=coder).values("span_id")
+    items = list(
+        ReferenceItem.objects.filter(project=project, use="check")
+        .exclude(span_id__in=done)
+        .order_by("pk")[: len(correct)]
+    )
+    if len(items) < len(correct):
+        items += make_reference_items(project, len(correct) - len(items), "check")
+    dimensions = codebook_dimensions(project.codebook_id)
+    annotations = []
+    for i, (item, right) in enumerate(zip(items, correct, strict=True)):
+        at = start + timedelta(minutes=i)
+        codes = dict(item.codes)
+        if not right:
+            topics = dimensions["topic"].category_map
+            codes["topic"] = [c for c in topics if c not in codes["topic"]][:1]
+        work_item = WorkItem.objects.get(project=pool, span_id=item.span_id)
+        WorkItem.objects.filter(pk=work_item.pk).update(taken=F("taken") + 1)
+        assignment = Assignment.objects.create(
+            project=pool, work_item=work_item, span_id=item.span_id, coder=coder,
+            status=Assignment.Status.COMPLETED, claimed_at=at, shown_at=at,
+            expires_at=at + timedelta(minutes=30), finished_at=at,
+        )  # fmt: skip
+        annotation = Annotation.objects.create(
+            assignment=assignment, project=pool, codebook_id=project.codebook_id,
+            seconds=5.0, change=next_change(pool.pk),
+        )  # fmt: skip
+        Label.objects.bulk_create(
+            Label(
+                annotation=annotation,
+                project=pool,
+                span_id=item.span_id,
+                coder=coder,
+                dimension=dimensions[key],
+                category=dimensions[key].category_map[category],
+            )  # fmt: skip
+            for key, chosen in codes.items()
+            for category in chosen
+        )
+        annotations.append(annotation)
+    return annotations

@@ -37,6 +37,7 @@ from annotator.models import (
     ReferenceItem,
     TrainingAttempt,
 )
+from annotator.training.checks import score_pending
 
 
 def _plain(value: Any) -> Any:
@@ -147,5 +148,8 @@ def write_archive(project: Project, out: IO[bytes]) -> dict[str, int]:
 
 
 def archive_project(project: Project, path: str | Path) -> dict[str, int]:
+    # Answers to hidden checks live in the pool, which is not archived: only the
+    # scored rows are (training.checks), so score what no page has scored yet.
+    score_pending(project)
     with open(path, "wb") as out:
         return write_archive(project, out)

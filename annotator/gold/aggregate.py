@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from django.core.exceptions import ValidationError
@@ -59,6 +59,23 @@ class Decided:
     # (multi-choice: every category's binary fit converged, the most iterations,
     # each coder's mean accuracy over the categories).
     fit: tuple[bool, int, dict[str, float]] | None = None
+    # The model's confusion matrix per coder (single-choice dimensions):
+    # {coder id: {"categories": [keys], "matrix": [[P(said | truth)]]}}.
+    confusion: dict[str, dict] = field(default_factory=dict)
+
+
+def confusion_of(
+    model: gold_maths.DawidSkeneResult, keys: Sequence[str]
+) -> dict[str, dict]:
+    """{coder id: {"categories": keys, "matrix": rows of P(said | truth)}} of a
+    fitted model, rounded (GoldRun.coder_confusion; training.coders reads it)."""
+    return {
+        str(coder): {
+            "categories": list(keys),
+            "matrix": [[round(float(p), DIGITS) for p in row] for row in matrix],
+        }
+        for coder, matrix in zip(model.coders.tolist(), model.confusion, strict=True)
+    }
 
 
 def _fit(models: Sequence[gold_maths.DawidSkeneResult]) -> tuple | None:
@@ -182,6 +199,7 @@ def aggregate_dimension(
     # (n_units, k) array, 48 MB at a million spans) go before the provenance
     # below is built.
     fit = _fit([d.model] if d.model is not None else d.category_models)
+    confusion = {} if d.model is None else confusion_of(d.model, [c.key for c in scale])
     d = replace(d, model=None, category_models=())
     decided = d.decided.copy()
     # "single" is for spans outside the reliability sample: a sample span with
@@ -226,4 +244,5 @@ def aggregate_dimension(
         codes,
         int(len(d.units) - len(idx)),
         fit,
+        confusion,
     )

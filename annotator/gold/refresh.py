@@ -279,6 +279,7 @@ def _recompute(
                 converged=None if d.fit is None else d.fit[0],
                 iterations=None if d.fit is None else d.fit[1],
                 coder_accuracy={} if d.fit is None else d.fit[2],
+                coder_confusion=d.confusion,
                 n_decided=n_decided,
                 n_undecided=n_undecided,
                 created_by=by if by is not None and by.is_authenticated else None,

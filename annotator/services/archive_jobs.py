@@ -19,12 +19,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotator.archive import read_archive, rows_to_archive, write_archive
-
-# What the archive counts, to give its progress a total: the same helpers
-# write_archive walks (the codebook versions and users a project refers to).
 from annotator.models import Job, JobKind, Membership, Project
 from annotator.services import job_files
 from annotator.services.jobs import JobProgress, request_job
+
+# What the archive counts, to give its progress a total: the same helpers
+# write_archive walks (the codebook versions and users a project refers to).
+from annotator.training.checks import score_pending
 
 
 def archive_name(project: Project, day=None) -> str:
@@ -64,6 +65,7 @@ def run_archive(job: Job, progress: JobProgress) -> str:
     """The job's work: the project's archive into the job's output file, in one
     transaction (a failure keeps no part of it); sets ``job.result``."""
     project = job.project
+    score_pending(project)  # as archive.archive_project: checks live as scored rows
     total = rows_to_archive(project)
     progress(0, total, "counting done; writing the archive")
     with transaction.atomic():

@@ -24,6 +24,7 @@ from annotator.services import (
     set_membership,
 )
 from annotator.services.design import n_coders
+from annotator.training.checks import alerts as check_alerts
 from annotator.training.rounds import coder_panel
 from annotator.views.base import (
     HtmxHttpRequest,
@@ -103,6 +104,7 @@ def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
         context["coders_needed"] = project.coders_per_span - coders
         if not request.htmx:  # the polled partial is the progress alone
             context.update(downloads_context(request, project))
+            context["check_alerts"] = check_alerts(project)  # training.checks
     return render(
         request, partial(request, "annotator/project_detail.html", "progress"), context
     )

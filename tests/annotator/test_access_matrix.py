@@ -186,6 +186,9 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         "project-agreement-csv",
         # How fresh the gold is: whoever reads gold (no job is named but to managers).
         "project-gold-status",
+        # Each coder's training, checks and confusions (issue 16).
+        "project-coders",
+        "project-coder",
     ),
     **rows(
         "GET",
@@ -197,6 +200,7 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         "api-annotations",
         "api-annotations-csv",
         "api-annotations-jsonl",
+        "api-project-coders",
     ),
     # Coder training's settings: the gate, the test's bar, hidden checks.
     "project-training-settings": ("GET", managers()),

@@ -208,3 +208,25 @@ def test_a_round_taken_through_the_service_archives_and_restores(tmp_path):
     restored = TrainingAttempt.objects.get(kind="test")
     assert restored.results == attempt.results
     assert restored.thresholds == attempt.thresholds
+
+
+def test_an_archive_scores_the_checks_no_page_has_scored(tmp_path):
+    """Check answers live in the pool, which is not archived: archiving scores
+    what is pending first, so an answer nobody looked at yet is kept."""
+    import gzip
+    import json
+
+    from django.core.management import call_command
+
+    from tests.factories import answer_checks, make_project
+
+    project = make_project(documents=2, spans_per_document=4, coders=("cleo",))
+    cleo = project.memberships.get().user
+    answer_checks(project, cleo, [True, False])
+    assert not CheckAnswer.objects.exists()  # nothing has scored them yet
+    path = tmp_path / "checks.gz"
+    call_command("archive_project", str(project.pk), "-o", str(path))
+    with gzip.open(path, "rt") as z:
+        archived = [json.loads(line) for line in z]
+    answers = [r for r in archived if r.get("t") == "annotator.checkanswer"]
+    assert sorted(r["f"]["correct"] for r in answers) == [False, True]

@@ -192,8 +192,9 @@ def test_progress_query_count_does_not_grow_with_coders(
     client.force_login(manager)
     # session, user, project (+role), coders, coder stats, former coders' names,
     # medians, span progress, the two permission lookups of the menu, and the
-    # downloads' newest archive (their dimensions come from the codebook cache)
-    with django_assert_num_queries(11):
+    # downloads' newest archive (their dimensions come from the codebook cache),
+    # hidden checks to score and the scored ones (training.checks.alerts)
+    with django_assert_num_queries(13):
         response = client.get(project.get_absolute_url())
     assert len(response.context["coders"]) == n_coders
     assert response.text.count('class="track"') == n_coders
