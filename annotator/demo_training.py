@@ -19,8 +19,14 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from annotator.models import Category, GoldLabel, Project, ReferenceItem
-from annotator.services import claim_next_span, set_membership, submit_annotation
+from annotator.services import (
+    claim_next_span,
+    queue_checks,
+    set_membership,
+    submit_annotation,
+)
 from annotator.services.training_settings import change_training_settings
+from annotator.training import checks, reference
 from annotator.training.pool import pool_id
 
 DRIFTING_CODER = "sim-dana"
@@ -67,9 +73,6 @@ def _explanation(codes: dict, labels: dict[tuple[str, str], str]) -> str:
 
 def mark_reference_items(project: Project, by: User) -> list[ReferenceItem]:
     """Practice, test and check items from decided gold, in a seeded order."""
-    from annotator.training import reference  # imported on use: the demo module
-
-    # loads with every test that makes the Managers group
     spans = decided_spans(project)
     random.Random(SEED).shuffle(spans)
     labels = {
@@ -99,8 +102,6 @@ def _missed(codes: dict, choices: dict[str, list[str]]) -> dict[str, str]:
 
 def drift(project: Project, coder: User, start) -> int:
     """The coder's hidden checks, right at first and then wrong; how many."""
-    from annotator.services import queue_checks
-
     choices: dict[str, list[str]] = {}
     for dimension, key in Category.objects.filter(
         dimension__codebook_id=project.codebook_id
@@ -150,6 +151,4 @@ def load_demo_training(project: Project) -> None:
     dana.save()
     set_membership(project=project, user=dana, role="coder")
     drift(project, dana, timezone.now() - timedelta(days=20))
-    from annotator.training import checks
-
     checks.score_pending(project)
