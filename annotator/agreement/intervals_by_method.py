@@ -1,0 +1,123 @@
+"""Every interval method for alpha and the kappa family on the engine's own resamples.
+
+Comparators for the coverage bench (and the input to a later per-coefficient
+policy): the resamples are the ones ``bootstrap_from_parts`` and
+``kappa_samples`` draw for the same seed, so each percentile interval here
+equals the engine's; BCa reads the same resamples at corrected levels, with
+its acceleration from a delete-a-group jackknife on the same tables.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._coding import Coded
+from .alpha import AlphaParts, alpha_parts
+from .bootstrap import bootstrap_from_parts, resample_tables
+from .interval_methods import (
+    Interval,
+    bca,
+    jackknife_groups,
+    jackknife_values,
+    percentile,
+    score_alpha,
+)
+from .kappa_bootstrap import KAPPA_INTERVALS, kappa_tables
+
+ALPHA_METHODS = ("percentile", "bca", "score")
+KAPPA_METHODS = ("percentile", "bca")
+
+
+def alpha_intervals(
+    coded: Coded,
+    level: str,
+    *,
+    n_resamples: int = 1000,
+    seed: int | None = 0,
+    confidence: float = 0.95,
+    parts: AlphaParts | None = None,
+) -> dict[str, Interval]:
+    """Krippendorff's alpha's interval by each method (``ALPHA_METHODS``).
+
+    The resamples are ``bootstrap_from_parts``'s for ``seed``; the jackknife
+    leaves out each of min(units, 200) groups of pairable units (assigned by
+    ``seed``); the score interval needs no resamples.
+    """
+    parts = parts if parts is not None else alpha_parts(coded, level)
+    boot = bootstrap_from_parts(
+        parts, n_resamples=n_resamples, seed=seed, minimums=(), confidence=confidence
+    )
+    out = {"score": score_alpha(parts, confidence)}
+    if parts.n_units == 0:
+        none = "no unit was coded by two or more coders"
+        out.update(
+            percentile=Interval(np.nan, np.nan, "percentile", False, none),
+            bca=Interval(np.nan, np.nan, "bca", False, none),
+        )
+        return {m: out[m] for m in ALPHA_METHODS}
+    tables = resample_tables(parts)
+    types = tables.types
+    estimate = float(tables.alphas(types.size[None, :].astype(float))[0])
+    groups = jackknife_groups(len(types.of_unit), seed)
+    jack = jackknife_values(tables.alphas, types.of_unit, types.size, groups)
+    out["percentile"] = percentile(boot.samples, estimate, confidence)
+    out["bca"] = bca(boot.samples, estimate, jack, confidence)
+    return {m: out[m] for m in ALPHA_METHODS}
+
+
+def kappa_family_intervals(
+    coded: Coded,
+    weights: Any = "identity",
+    *,
+    n_resamples: int = 1000,
+    seed: int | None = 0,
+    confidence: float = 0.95,
+) -> dict[str, dict[str, Interval]]:
+    """{coefficient: {method: Interval}} for ``KAPPA_INTERVALS`` and
+    ``KAPPA_METHODS``, on ``kappa_samples``'s resamples for ``seed``.
+
+    The jackknife groups are dealt within each stratum (pairable and
+    single-coded units), as the resamples are drawn.
+    """
+    tables = kappa_tables(coded, weights)
+    if tables is None:
+        reason = (
+            "no unit was coded by two or more coders, or too many distinct "
+            "units to resample cheaply"
+        )
+        return {
+            name: {m: Interval(np.nan, np.nan, m, False, reason) for m in KAPPA_METHODS}
+            for name in KAPPA_INTERVALS
+        }
+    # The same draws as kappa_samples(coded, weights, seed=seed).
+    samples = tables.values(tables.draw(np.random.default_rng(seed), n_resamples))
+    estimates = tables.values(tables.size[None, :])
+    groups = jackknife_groups(
+        len(tables.of_unit), seed, strata=tables.pairable[tables.of_unit]
+    )
+    jack = _jackknife_family(tables, groups)
+    out = {}
+    for name in KAPPA_INTERVALS:
+        estimate = float(estimates[name][0])
+        out[name] = {
+            "percentile": percentile(samples[name], estimate, confidence),
+            "bca": bca(samples[name], estimate, jack[name], confidence),
+        }
+    return out
+
+
+def _jackknife_family(tables: Any, groups: np.ndarray) -> dict[str, np.ndarray]:
+    """Each coefficient with each group left out (one ``values`` pass per chunk)."""
+    chunks: list[dict[str, np.ndarray]] = []
+
+    def evaluate(rows: np.ndarray) -> np.ndarray:
+        chunks.append(tables.values(rows))
+        return np.zeros(len(rows))
+
+    jackknife_values(evaluate, tables.of_unit, tables.size, groups)
+    return {
+        name: np.concatenate([c[name] for c in chunks]) if chunks else np.zeros(0)
+        for name in KAPPA_INTERVALS
+    }
