@@ -1,4 +1,4 @@
-"""The exchangeable coder model: simulated ratings whose population coefficients are known.
+"""The exchangeable coder model: simulated ratings with known population coefficients.
 
 There are q categories with prior pi. Each unit has a true category T ~ pi;
 each coder independently reports T with probability r and otherwise a fresh
@@ -29,7 +29,7 @@ LEVEL_WEIGHTS = {"nominal": "identity", "ordinal": "quadratic"}
 
 @dataclass(frozen=True)
 class Design:
-    """One simulated study's shape: units, coders, prior, target alpha, missing share."""
+    """One simulated study's shape: units, coders, prior, target alpha, missing."""
 
     n_units: int
     n_coders: int
@@ -108,7 +108,7 @@ def population_values(design: Design) -> dict[str, float]:
 def simulate(
     design: Design, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One study's ratings as the engine's three parallel columns (units, coders, values).
+    """One study's ratings as the engine's three parallel columns (unit, coder, value).
 
     Units are 0..n-1, coders 0..m-1 and values positions 0..q-1 on the
     design's scale; a missing rating is an absent row. Pass
