@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import NormalDist
 
 import numpy as np
 
 from .alpha import AlphaParts
+from .kappa_bootstrap import KAPPA_INTERVALS, KappaTables
 
 MAX_GROUPS = 200
 _NORMAL = NormalDist()
@@ -280,3 +281,50 @@ def score_alpha(parts: AlphaParts, confidence: float = 0.95) -> Interval:
     low_share, high_share = wilson(share, n_eff, confidence)
     to_alpha = lambda s: min(1.0, max(-1.0, 1.0 - s * scale / d_e))  # noqa: E731
     return Interval(to_alpha(high_share), to_alpha(low_share), method, True, reason)
+
+
+def score_kappa(tables: KappaTables, confidence: float = 0.95) -> dict[str, Interval]:
+    """Score intervals for the kappa family's ``KAPPA_INTERVALS`` with p_e held fixed.
+
+    As ``score_alpha`` with p_a for 1 - D_o: a Wilson interval on the
+    disagreement 1 - p_a over the N pairable units, n_eff = p (1 - p) / Var(p)
+    with Var the mean's sum (a_u - p_a)^2 / N^2 (a_u each unit's agreement
+    term, so n_eff = N for two coders and identity weights), mapped through
+    each coefficient at the sample's chance agreement. The map is the tables'
+    own ``values`` with every pairable unit's term set to the bound, so the
+    chance terms are computed in one place.
+    """
+    pairable = tables.pairable.astype(float)
+    units = float(tables.size @ pairable)
+    if units == 0:
+        return {
+            name: _failed("score", "no unit was coded by two or more coders")
+            for name in KAPPA_INTERVALS
+        }
+    p_a = float(tables.size @ tables.agree) / units
+    share = min(max(1.0 - p_a, 0.0), 1.0)
+    var = float(tables.size @ (pairable * (tables.agree - p_a) ** 2)) / units**2
+    reason = ""
+    if var > 0 and 0.0 < share < 1.0:
+        n_eff = share * (1.0 - share) / var
+    else:
+        n_eff = units
+        reason = (
+            f"no spread of agreement between units, so n_eff is taken as the "
+            f"{int(units)} pairable units"
+        )
+    low_share, high_share = wilson(share, n_eff, confidence)
+    row = tables.size[None, :]
+    at_low = replace(tables, agree=(1.0 - high_share) * pairable).values(row)
+    at_high = replace(tables, agree=(1.0 - low_share) * pairable).values(row)
+    out = {}
+    for name in KAPPA_INTERVALS:
+        low, high = float(at_low[name][0]), float(at_high[name][0])
+        if not (math.isfinite(low) and math.isfinite(high)):
+            out[name] = _failed(
+                "score", "the chance agreement is 1, so the coefficient is undefined"
+            )
+            continue
+        clip = lambda x: min(1.0, max(-1.0, x))  # noqa: E731
+        out[name] = Interval(clip(low), clip(high), "score", True, reason)
+    return out

@@ -4,7 +4,8 @@ Comparators for the coverage bench (and the input to a later per-coefficient
 policy): the resamples are the ones ``bootstrap_from_parts`` and
 ``kappa_samples`` draw for the same seed, so each percentile interval here
 equals the engine's; BCa reads the same resamples at corrected levels, with
-its acceleration from a delete-a-group jackknife on the same tables.
+its acceleration from a delete-a-group jackknife on the same tables; the
+score intervals hold the chance term at the sample's value.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from .interval_methods import (
     jackknife_values,
     percentile,
     score_alpha,
+    score_kappa,
 )
 from .kappa_bootstrap import KAPPA_INTERVALS, kappa_tables
 
 ALPHA_METHODS = ("percentile", "bca", "score")
-KAPPA_METHODS = ("percentile", "bca")
+KAPPA_METHODS = ("percentile", "bca", "score")
 
 
 def alpha_intervals(
@@ -98,12 +100,14 @@ def kappa_family_intervals(
         len(tables.of_unit), seed, strata=tables.pairable[tables.of_unit]
     )
     jack = _jackknife_family(tables, groups)
+    score = score_kappa(tables, confidence)
     out = {}
     for name in KAPPA_INTERVALS:
         estimate = float(estimates[name][0])
         out[name] = {
             "percentile": percentile(samples[name], estimate, confidence),
             "bca": bca(samples[name], estimate, jack[name], confidence),
+            "score": score[name],
         }
     return out
 

@@ -17,6 +17,7 @@ from annotator.agreement.coded import (
 from annotator.agreement.interval_methods import (
     jackknife_groups,
     jackknife_values,
+    wilson,
 )
 from annotator.agreement.intervals_by_method import (
     ALPHA_METHODS,
@@ -156,3 +157,34 @@ def test_nothing_to_resample_gives_intervals_that_do_not_hold():
     assert all("two or more coders" in i.reason for i in alpha.values())
     family = kappa_family_intervals(coded, n_resamples=50)
     assert not any(i.holds for m in family.values() for i in m.values())
+
+
+@pytest.mark.parametrize("weights", ["identity", "quadratic"])
+@pytest.mark.parametrize(("n_coders", "missing"), [(2, 0.0), (3, 0.25)])
+def test_kappa_score_intervals_contain_the_estimates(weights, n_coders, missing):
+    units, coders, values = _ratings(60, seed=n_coders, n_coders=n_coders)
+    coded = encode(units, coders, values, categories=SCALE)
+    family = kappa_family(coded, weights)
+    got = kappa_family_intervals(coded, weights, n_resamples=50, seed=1)
+    for name, methods in got.items():
+        s = methods["score"]
+        assert s.holds and s.method == "score"
+        assert -1.0 <= s.low <= family[name].value <= s.high <= 1.0
+
+
+def test_kappa_score_interval_for_two_coders_uses_the_units_as_n():
+    units, coders, values = _ratings(50, seed=3, n_coders=2, missing=0.0)
+    coded = encode(units, coders, values, categories=SCALE)
+    p_a = kappa_family(coded, "identity")["percent_agreement"].value
+    low, high = wilson(1 - p_a, 50)
+    s = kappa_family_intervals(coded, n_resamples=10)["percent_agreement"]["score"]
+    assert (s.low, s.high) == pytest.approx((1 - high, 1 - low))
+
+
+def test_kappa_score_interval_with_full_agreement_says_how_n_was_taken():
+    units = np.repeat(np.arange(40), 2)
+    coded = encode(units, np.tile([0, 1], 40), np.repeat(np.arange(40) % 3, 2))
+    got = kappa_family_intervals(coded, n_resamples=20)
+    s = got["fleiss_kappa"]["score"]
+    assert s.holds and s.high == 1.0 and s.low < 1.0
+    assert "40 pairable units" in s.reason
