@@ -62,7 +62,7 @@ SELECT mine.done, mine.held, (
         SELECT 1 FROM annotator_workitem AS w
         WHERE w.project_id = %(project)s
           AND (({queue_sql.FRESH}) OR ({queue_sql.STARTED_ANYWHERE}))
-          {NOT_MINE_HERE}
+          {NOT_MINE_HERE}{queue_sql.NOT_MET_AS_CHECK}
         LIMIT (
             SELECT CASE WHEN room < 0 THEN 0 WHEN room > %(limit)s THEN %(limit)s
                         ELSE room END + 1

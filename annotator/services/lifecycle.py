@@ -45,7 +45,11 @@ def close_project(project: Project, *, now: datetime | None = None) -> int:
     if project.is_closed:
         raise ValidationError("This project is already closed.")
     # As a lapsed lease: a claimed span to code again waits for its coder again.
-    released = release_held(Assignment.objects.live().filter(project=project), now)
+    # Hidden checks' claims too: they live in the study's pool (training.pool).
+    released = release_held(
+        Assignment.objects.live().filter(project_id__in=pool.own_projects(project)),
+        now,
+    )
     Project.objects.filter(pk=project.pk).update(closed_at=now)
     project.closed_at = now
     pool.sync_pool(project)  # its hidden checks close with it

@@ -118,12 +118,24 @@ NOT_MINE = (
     " WHERE mine.work_item_id = w.id AND mine.coder_id = %(coder)s"
     " AND mine.status <> 'expired')"
 )
+# Nor a span the coder met as a hidden check (services.queue_checks): served again
+# as real work, it would tell them that the first one was a check. A check is
+# served only on a span full in the study, but a lapsed claim, a skip, a coder
+# leaving or a design asking for more coders can open it again. One probe of the
+# (project, span, coder) index in the pool; without a pool %(pool)s is the study
+# and the second condition makes it find nothing.
+NOT_MET_AS_CHECK = (
+    " AND NOT EXISTS (SELECT 1 FROM annotator_assignment AS met"
+    " WHERE met.project_id = %(pool)s AND met.span_id = w.span_id"
+    " AND met.coder_id = %(coder)s AND met.project_id <> %(project)s)"
+)
 
 
 def candidate_sql(condition: str, lock: str) -> str:
     return (
         "SELECT w.id, w.span_id FROM annotator_workitem AS w"
         f" WHERE w.project_id = %(project)s AND {condition}{NOT_MINE}"
+        f"{NOT_MET_AS_CHECK}"
         f" ORDER BY w.position LIMIT 1{lock}"
     )
 
@@ -144,7 +156,7 @@ def started_sql(lock: str) -> str:
         " WHERE project_id = %(project)s AND taken > 0 AND taken < target"
         f" ORDER BY position LIMIT {STARTED_WINDOW}) AS first_started"
         " JOIN annotator_workitem AS w ON w.id = first_started.id"
-        f" WHERE {STARTED_ANYWHERE}{NOT_MINE}"
+        f" WHERE {STARTED_ANYWHERE}{NOT_MINE}{NOT_MET_AS_CHECK}"
         f" ORDER BY first_started.position LIMIT 1{lock}"
     )
 

@@ -195,3 +195,40 @@ def test_a_coder_removed_while_holding_a_check_gives_its_place_back(always):
     remove_member(project=project, user=coder("c1"))
     assert Assignment.objects.get(pk=check.pk).status == "expired"
     assert WorkItem.objects.get(pk=check.work_item_id).taken == 0
+
+
+def test_a_span_met_as_a_check_never_comes_back_as_real_work(monkeypatch):
+    """A check is served on a span full in the study, but a place can open there
+    again (here: the study's work items are emptied, as lapsed claims, skips or
+    a design asking for more coders do). Served to the same coder as real work,
+    the span would tell them the first one was a check; so it never is."""
+    from django.db.models import F
+
+    project, items = make_checks_project(checks=2, documents=1, spans_per_document=3)
+    monkeypatch.setattr(queue_checks, "RANDOM", DueRandom(due=True, seed=3))
+    met = [claim(project, "c1") for _ in range(1)][0]
+    submit_annotation(coder=coder("c1"), assignment=met, labels=LABELS)
+    assert met.project_id == pool_id(project)
+    # Every study place opens again; no more checks are due.
+    WorkItem.objects.filter(project=project).update(taken=F("taken") * 0)
+    monkeypatch.setattr(queue_checks, "RANDOM", DueRandom(due=False))
+    served = []
+    while (assignment := claim(project, "c1")) is not None:
+        submit_annotation(coder=coder("c1"), assignment=assignment, labels=LABELS)
+        served.append(assignment.span_id)
+    assert met.span_id not in served
+    assert set(served) == set(
+        WorkItem.objects.filter(project=project)
+        .exclude(span_id=met.span_id)
+        .values_list("span_id", flat=True)
+    )
+
+
+def test_closing_the_project_releases_a_live_check_claim(always):
+    from annotator.services.lifecycle import close_project
+
+    project, _ = make_checks_project()
+    check = claim(project, "c1")
+    assert check.project_id == pool_id(project)
+    assert close_project(project) == 1
+    assert Assignment.objects.get(pk=check.pk).status == Assignment.Status.EXPIRED
