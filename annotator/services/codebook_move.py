@@ -286,6 +286,7 @@ def move_codebook(
     Annotation.objects.filter(project=project, codebook=plan.old).update(
         codebook=new, change=change
     )
+    _move_checks(project, plan, by)
     progress(5, MOVE_STEPS, f"handing {len(recoded_ids):,} annotations back to coders")
     if recoded_ids:
         for part in chunks(recoded_ids):
@@ -304,6 +305,29 @@ def move_codebook(
         after={"codebook": new.family, "version": new.version},
         summary=plan.summary(),
         change=change,
+    )
+
+
+def _move_checks(project: Project, plan: MovePlan, by) -> None:
+    """The study's hidden-check answers (its pool's annotations) move with it, so
+    a coder's recent work shows one version whatever was a check; codes carry by
+    key as the study's do, a changed or removed one goes (kept in a revision).
+    None is handed back to code again: a check was scored when answered
+    (training.checks), and its change number stays, so it is not scored again."""
+    pool_pk = pool.pool_id(project)
+    if pool_pk is None:
+        return
+    checks = Project(pk=pool_pk)
+    changed = {
+        *_recoded(checks, plan).values_list("pk", flat=True),
+        *_with_dropped_codes(checks, plan).values_list("pk", flat=True),
+    }
+    keep_old_codes(plan, sorted(changed), by)
+    _drop_changed_codes(checks, plan, sorted(changed))
+    Label.objects.filter(project=checks, dimension_id__in=list(plan.dropped)).delete()
+    _carry_labels(checks, plan)
+    Annotation.objects.filter(project=checks, codebook=plan.old).update(
+        codebook=plan.new
     )
 
 

@@ -284,3 +284,48 @@ def test_closing_a_project_keeps_a_claimed_span_to_code_again_for_its_coder(
     reopen_project(project)
     again = claim_next_span(project=project, coder=ann)
     assert again.pk == claimed.pk
+
+
+def test_check_answers_move_with_the_study_and_keep_their_scores(
+    project, newer, monkeypatch
+):
+    """A coder's hidden-check answers (in the study's pool) follow the move, so
+    their recent work shows one version; codes carry by key, a changed one goes
+    (kept in a revision); none is handed back, and the scores stay as they were."""
+    from django.db.models import F
+
+    from annotator.models import CheckAnswer, WorkItem
+    from annotator.services import queue_checks
+    from annotator.training.checks import score_pending
+    from annotator.training.pool import pool_id
+    from tests.factories import DueRandom, make_reference_items, member
+
+    cleo = member(project, "cleo", "coder")
+    items = make_reference_items(project, 2, "check")
+    WorkItem.objects.filter(project=project).update(taken=F("target"))
+    project.check_rate = 2
+    project.save(update_fields=["check_rate"])
+    monkeypatch.setattr(queue_checks, "RANDOM", DueRandom(due=True, seed=1))
+    for topic in ("arms", "trade"):  # arms is carried, trade was redefined
+        check = claim_next_span(project=project, coder=cleo)
+        assert check.project_id == pool_id(project)
+        submit_annotation(
+            coder=cleo, assignment=check, labels={"topic": topic, "stance": "neutral"}
+        )
+    score_pending(project)
+    scores = sorted(CheckAnswer.objects.values_list("item_id", "correct"))
+    move_codebook(project=project, new=newer, by=None)
+    answers = Annotation.objects.filter(project_id=pool_id(project))
+    assert set(answers.values_list("codebook_id", flat=True)) == {newer.pk}
+    topics = sorted(
+        Label.objects.filter(project_id=pool_id(project), dimension__key="topic")
+        .values_list("category__key", "category__dimension__codebook_id")
+    )
+    assert topics == [("arms", newer.pk)]  # trade's meaning changed: it went
+    assert AnnotationRevision.objects.filter(annotation__in=answers).count() == 1
+    assert not Assignment.objects.filter(
+        project_id=pool_id(project), status=Status.RECODE
+    ).exists()
+    score_pending(project)
+    assert sorted(CheckAnswer.objects.values_list("item_id", "correct")) == scores
+    assert len(items) == 2
