@@ -42,6 +42,7 @@ from _common import (  # noqa: E402
     reused_corpus,
     setup_django,
 )
+from coding_loop import analyze  # noqa: E402
 
 LABELS = {"topic": "arms_control", "stance": "neutral"}
 
@@ -192,11 +193,7 @@ def main() -> None:
     with Timer() as timer:
         project, users = build(args.spans, args.checks, args.rate, args.coders)
     print(f"built in {timer.seconds:.1f} s: {project.name}", flush=True)
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for table in ("annotator_workitem", "annotator_assignment", "corpus_span"):
-            cursor.execute(f"ANALYZE {table}")
+    analyze()
     print("statements per claim:", statements(project, users[0]), flush=True)
     run(project, users, args.seconds)
 

@@ -14,9 +14,9 @@ from typing import NamedTuple
 from annotator.db import for_update
 from annotator.models import Assignment
 from annotator.services import queue_sql as sql
+from annotator.training.pool import POSITION_BITS
 
 RANDOM: random.Random = random.SystemRandom()
-POSITION_BITS = 62  # pool positions (training.pool.POSITION_BITS)
 
 
 class Checks(NamedTuple):
