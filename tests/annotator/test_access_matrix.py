@@ -103,6 +103,8 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         "GET", {**CORPORA, "other_manager": 404}, "corpus-detail", "document-detail"
     ),
     **rows("GET", SETS_UP, "project-create", "project-restore"),
+    # The pre-registration helper (issue 17), embedded in the new-project form.
+    **rows("GET", SETS_UP, "project-sample-size"),
     # Codebooks: whoever sets up projects sees every codebook and writes them
     # (access.can_manage_codebooks). The editor's empty POST is a preview (200,
     # nothing saved). What changed between two versions: the same people.
@@ -189,6 +191,8 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         # Each coder's training, checks and confusions (issue 16).
         "project-coders",
         "project-coder",
+        # The reliability report's replication zip (issue 17).
+        "project-reliability-bundle",
     ),
     **rows(
         "GET",

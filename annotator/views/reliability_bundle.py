@@ -1,0 +1,58 @@
+"""The reliability report's replication bundle (replication.zip), for reviewers."""
+
+from __future__ import annotations
+
+import io
+
+from django.http import HttpResponse
+from django.views.decorators.http import require_GET
+
+from annotator import access
+from annotator.agreement_report import ReportRequestError, report_request
+from annotator.agreement_report.bundle import write_bundle
+from annotator.agreement_report.reliability import (
+    ReliabilityRequestError,
+    parse_primary,
+    parse_unit_noun,
+    reliability_report,
+)
+from annotator.views.base import HtmxHttpRequest
+
+REFUSAL = "Coders code blind: agreement is for reviewers and managers."
+
+
+@access.login_required
+@require_GET
+def reliability_bundle(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    """The zip of ratings, codebook, expected figures and replicate.py; 409 while
+    a background job is still computing the intervals it would hold."""
+    project = access.project_for(
+        request.user, project_id, access.Can.REVIEW, refusal=REFUSAL
+    )
+    try:
+        _, codebook = report_request(project, request.GET)
+        keys = list(codebook.dimensions.values_list("key", flat=True))
+        primary = parse_primary(request.GET, keys)
+        unit_noun = parse_unit_noun(request.GET)
+    except ReportRequestError as error:
+        return HttpResponse(error.message, status=error.status, content_type="text/plain")
+    except ReliabilityRequestError as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain")
+    report = reliability_report(
+        project, codebook=codebook, primary=primary, unit_noun=unit_noun, by=request.user
+    )
+    if not report.intervals_current:
+        return HttpResponse(
+            "The intervals are still being computed"
+            + (f" ({report.intervals_progress})" if report.intervals_progress else "")
+            + "; download the bundle when they are done.",
+            status=409,
+            content_type="text/plain",
+        )
+    buffer = io.BytesIO()
+    write_bundle(report, buffer)
+    response = HttpResponse(buffer.getvalue(), content_type="application/zip")
+    response["Content-Disposition"] = (
+        f'attachment; filename="project-{project.pk}-v{codebook.version}-replication.zip"'
+    )
+    return response
