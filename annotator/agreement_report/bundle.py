@@ -1,4 +1,4 @@
-"""The replication bundle: a zip of the report's ratings, codebook, figures and a script.
+"""The replication bundle: the report's ratings, codebook, figures and a script.
 
 ``write_bundle(report, file)`` writes README.txt, ``ratings/<dimension>.csv``
 (unit,coder,value: span id, coder number 1..k in user-id order, category key;
@@ -125,9 +125,7 @@ def expected(report: ReliabilityReport) -> dict[str, Any]:
                 "n_units": d.estimate.n_units,
                 "n_pairable": d.estimate.n_pairable,
                 "n_coders": d.estimate.n_coders,
-                "p_below": {
-                    f"{m:.3f}": _number(p) for m, p in d.alpha.p_below.items()
-                },
+                "p_below": {f"{m:.3f}": _number(p) for m, p in d.alpha.p_below.items()},
                 "coefficients": coefficients,
             }
         )

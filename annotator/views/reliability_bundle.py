@@ -35,11 +35,17 @@ def reliability_bundle(request: HtmxHttpRequest, project_id: int) -> HttpRespons
         primary = parse_primary(request.GET, keys)
         unit_noun = parse_unit_noun(request.GET)
     except ReportRequestError as error:
-        return HttpResponse(error.message, status=error.status, content_type="text/plain")
+        return HttpResponse(
+            error.message, status=error.status, content_type="text/plain"
+        )
     except ReliabilityRequestError as error:
         return HttpResponse(str(error), status=400, content_type="text/plain")
     report = reliability_report(
-        project, codebook=codebook, primary=primary, unit_noun=unit_noun, by=request.user
+        project,
+        codebook=codebook,
+        primary=primary,
+        unit_noun=unit_noun,
+        by=request.user,
     )
     if not report.intervals_current:
         return HttpResponse(
@@ -52,7 +58,6 @@ def reliability_bundle(request: HtmxHttpRequest, project_id: int) -> HttpRespons
     buffer = io.BytesIO()
     write_bundle(report, buffer)
     response = HttpResponse(buffer.getvalue(), content_type="application/zip")
-    response["Content-Disposition"] = (
-        f'attachment; filename="project-{project.pk}-v{codebook.version}-replication.zip"'
-    )
+    name = f"project-{project.pk}-v{codebook.version}-replication.zip"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -66,16 +66,20 @@ def sample_size(request: HtmxHttpRequest) -> HttpResponse:
     corpora = access.visible_corpora(request.user).annotate(
         n_spans=Count("documents__spans")
     )
-    asked = any(name in request.GET for name in SampleSizeForm.base_fields)
-    form = SampleSizeForm(request.GET if asked else None, corpora=corpora)
+    # Assumptions not asked take their defaults (the first view, or the
+    # new-project form's first load with only its corpus and share).
+    asked = {
+        name: field.initial
+        for name, field in SampleSizeForm.base_fields.items()
+        if field.initial is not None
+    }
+    asked.update(request.GET.dict())
+    form = SampleSizeForm(asked, corpora=corpora)
     context: dict = {"form": form, "embedded": request.GET.get("embedded") == "True"}
     status = 200
-    if not asked:
-        data = {name: field.initial for name, field in form.fields.items()}
-    elif form.is_valid():
-        data = form.cleaned_data
-    else:
-        data, status = None, 400
+    data = form.cleaned_data if form.is_valid() else None
+    if data is None:
+        status = 400
     if data is not None:
         answer = plan(
             float(data["target_alpha"]),

@@ -157,9 +157,7 @@ def test_the_cli_on_the_bundles_csv_gives_the_reports_figures(tmp_path):
                 assert tuple(ends) == pytest.approx(d.intervals[name], abs=0), name
 
 
-def test_the_page_gives_the_zip_to_reviewers_and_waits_for_intervals(
-    client, settings
-):
+def test_the_page_gives_the_zip_to_reviewers_and_waits_for_intervals(client, settings):
     project = make_bundle_project(coders=("c1", "c2"), k=2)
     reviewer = member(project, "rita", "reviewer")
     url = reverse("project-reliability-bundle", args=[project.pk])
