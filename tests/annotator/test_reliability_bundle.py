@@ -259,3 +259,17 @@ def test_replicate_py_reproduces_every_figure_in_a_clean_virtualenv(tmp_path):
             assert name in run.stdout
         if k == 2:
             assert "cohen_kappa" in run.stdout
+    # A figure off by more than its tolerance fails the run, and says which.
+    spec = json.loads((folder / "expected.json").read_text())
+    spec["dimensions"][0]["coefficients"]["fleiss_kappa"]["value"] += 1e-5
+    (folder / "expected.json").write_text(json.dumps(spec))
+    run = subprocess.run(
+        [str(venv / "bin" / "python"), "replicate.py"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 1
+    wrong = [line for line in run.stdout.splitlines() if "✗" in line]
+    assert len(wrong) == 1 and "fleiss_kappa" in wrong[0]
