@@ -58,11 +58,11 @@ class SampleSizeForm(forms.Form):
 
 
 @access.login_required
+@access.requires(access.can_create_projects, REFUSAL)
 @require_GET
 def sample_size(request: HtmxHttpRequest) -> HttpResponse:
     """The plan for the assumptions asked (the defaults when none are): a page,
     or with htmx the fragment the new-project form embeds. Bad input: 400."""
-    access.require(access.can_create_projects(request.user), REFUSAL)
     corpora = access.visible_corpora(request.user).annotate(
         n_spans=Count("documents__spans")
     )

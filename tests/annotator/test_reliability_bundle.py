@@ -184,17 +184,16 @@ def test_the_page_gives_the_zip_to_reviewers_and_waits_for_intervals(client, set
     assert logged_in(client, coder).get(url).status_code == 403
 
 
-def test_the_page_reads_a_bounded_number_of_queries(
-    client, django_assert_max_num_queries
-):
+def test_the_page_reads_a_pinned_number_of_queries(client, django_assert_num_queries):
     project = make_bundle_project()
     reviewer = member(project, "rita", "reviewer")
     client = logged_in(client, reviewer)
     url = reverse("project-reliability-bundle", args=[project.pk])
     client.get(url)  # warm caches (sessions, content types)
-    # The report's reads (project, versions, ratings per batch, facts) and the
-    # bundle's one ratings read: not one per span or per coder.
-    with django_assert_max_num_queries(40):
+    # The report's reads (session, project, versions, its ratings, the stored
+    # intervals, facts.read_facts) and the bundle's one batch of ratings reads:
+    # none per span or per coder. (A change to facts.py moves this count.)
+    with django_assert_num_queries(27):
         assert client.get(url).status_code == 200
 
 
@@ -249,6 +248,7 @@ def with_engine_intervals(project, folder: Path, method: str) -> dict:
     return spec
 
 
+@pytest.mark.network
 def test_replicate_py_reproduces_every_figure_in_a_clean_virtualenv(tmp_path):
     python = _bundle_python()
     if python is None:
