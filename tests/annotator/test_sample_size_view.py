@@ -18,6 +18,7 @@ def test_the_page_plans_the_defaults_as_a_plain_form(manager_client):
     assert "<html" in html and 'method="get"' in html
     for label in ("Target α", "Minimum acceptable α", "Categories", "Coders per unit"):
         assert label in html
+    assert 'name="corpus"' in html and 'name="sample_share"' in html
     expected = plan(0.9, 0.8, 2)
     assert f"Code at least {expected.recommended_units} units" in html
 
