@@ -116,6 +116,7 @@ PAGES: list[tuple[str, str, Url, str]] = [
         "",
     ),
     ("new project", "manager", lambda s: reverse("project-create"), ""),
+    ("sample size", "manager", lambda s: reverse("project-sample-size"), ""),
     ("restore", "manager", lambda s: reverse("project-restore"), ""),
     ("project", "manager", lambda s: reverse("project-detail", args=[s.demo]), ""),
     (
