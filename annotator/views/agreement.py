@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from annotator import access
+from annotator.agreement.interval_policy import NAME
 from annotator.agreement_report import (
     MIN_PAIRABLE_UNITS,
     OVER,
@@ -152,6 +153,15 @@ def interval_note(d: DimensionReport, refreshing: bool) -> str:
     return ""
 
 
+def interval_method(d: DimensionReport, key: str) -> dict[str, str]:
+    """The method's short name beside an interval ("BCa"), and why an interval
+    is withheld (shown instead of numbers; "" when it holds or has none)."""
+    method = d.interval_methods.get(key, "")
+    low, _ = d.intervals.get(key, (math.nan, math.nan))
+    withheld = d.interval_notes.get(key, "") if method and math.isnan(low) else ""
+    return {"method": NAME.get(method, method), "withheld": withheld}
+
+
 def card(d: DimensionReport, refreshing: bool = False) -> dict[str, Any]:
     """Everything one dimension's card draws.
 
@@ -172,6 +182,7 @@ def card(d: DimensionReport, refreshing: bool = False) -> dict[str, Any]:
             "interval": d.intervals.get(key),
             "interval_holds": d.interval_holds(key),
             "interval_note": note if key in WITH_INTERVALS else "",
+            **interval_method(d, key),
             "units": {**d.units(key), "name": BASIS_NAMES[d.units(key)["basis"]]},
         }
         for key, r in d.coefficients.items()
@@ -214,6 +225,7 @@ def card(d: DimensionReport, refreshing: bool = False) -> dict[str, Any]:
         "d": d,
         "band": d.band,
         "alpha_interval_holds": d.interval_holds("krippendorff_alpha"),
+        "alpha_interval": interval_method(d, "krippendorff_alpha"),
         "interval_note": note,
         "interval_state": d.intervals_from,
         "estimate": d.estimate,
