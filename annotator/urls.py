@@ -399,6 +399,7 @@ urlpatterns += [
         name="api-unskip",
     ),
     path("", include("annotator.urls_training")),
+    path("", include("annotator.urls_reports")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",
