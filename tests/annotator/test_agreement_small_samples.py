@@ -95,7 +95,9 @@ def test_small_sample_gets_a_caution_and_no_interval_passed_off_as_one(
     # (BCa with every resample on one side), with the reason instead.
     shown = card.count("data-unreliable") + card.count("data-withheld")
     assert shown == len(report.intervals)
-    assert "interval not reliable with 2 units" in card
+    # Alpha's BCa interval is withheld here (its reason in the headline).
+    note = report.interval_notes["krippendorff_alpha"]
+    assert f"BCa interval withheld: {note}" in card
     assert f"[{report.alpha.ci_low:.3f}," not in card
 
 
