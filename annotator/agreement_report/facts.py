@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Count, Max, Min, Q, QuerySet
 
+from annotator.agreement.small_samples import too_few_units
 from annotator.codebooks import content_digest
 from annotator.models import (
     Annotation,
@@ -52,13 +53,13 @@ def interval_of(d: DimensionReport, name: str) -> tuple[float, float, str, str]:
     if not d.intervals_current:
         return math.nan, math.nan, "", note or "the interval is being computed"
     if not d.interval_holds(name):
-        r = d.coefficients[name]
-        return (
-            math.nan,
-            math.nan,
-            "",
-            note or f"no interval that holds its level with {r.n_units:,} units",
+        n = d.coefficients[name].n_units
+        why = (
+            f"too few units ({n:,}) for an interval that holds its level"
+            if too_few_units(n)
+            else "the interval misses its own estimate"
         )
+        return math.nan, math.nan, "", note or why
     return low, high, method, note
 
 

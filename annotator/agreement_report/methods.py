@@ -9,6 +9,7 @@ Numbers follow APA 7. See docs/design/reliability-report.md §4.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,7 @@ NAMES = {
 LEVELS = {"set": "multi-choice, MASI distance"}
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight")
 WORDS += ("nine", "ten")
+_INLINE_CITATION = re.compile(r" \([A-Z][^()]* \d{4}\)")
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,9 @@ def method_words(method: str, n_resamples: int) -> str:
     try:
         from annotator.agreement import interval_policy
 
-        return interval_policy.describe(method, n_resamples)
+        # Its words cite inline ("(Efron 1987)"); the paragraph cites in APA
+        # form from METHOD_SOURCE, so the inline citation is dropped.
+        return _INLINE_CITATION.sub("", interval_policy.describe(method, n_resamples))
     except (ImportError, AttributeError, ValueError):
         pass
     if method == "bca":
@@ -107,7 +111,7 @@ def method_words(method: str, n_resamples: int) -> str:
 
 
 def _cite(keys: Iterable[str]) -> str:
-    """In-text citation of ``keys`` (APA: authors, year; joined by semicolons)."""
+    """In-text citation of ``keys`` (APA: authors, year; by surname)."""
     from .references import REFERENCES
 
     parts = []
@@ -116,7 +120,7 @@ def _cite(keys: Iterable[str]) -> str:
         surnames = [a.split(",")[0] for a in authors.replace("& ", "").split(".,")]
         names = " & ".join(s.strip() for s in surnames if s.strip())
         parts.append(f"{names}, {rest[:4]}")
-    return "(" + "; ".join(parts) + ")"
+    return "(" + "; ".join(sorted(parts)) + ")"  # APA: alphabetical
 
 
 # --- the sentences ------------------------------------------------------------
@@ -173,7 +177,8 @@ def incomplete(f: ReportFacts) -> Sentence | None:
         return None
     return Sentence(
         f"{count(f.n_sample_complete, start=True)} of the {f.n_sample:,} sampled "
-        f"{f.unit_noun} were coded by {f.coders_per_span} coders as planned; the "
+        f"{f.unit_noun} were coded by {count(f.coders_per_span, start=True).lower()} "
+        "coders as planned; the "
         "others by fewer."
     )
 
