@@ -175,6 +175,11 @@ def design_change(f: ReportFacts) -> Sentence | None:
 def incomplete(f: ReportFacts) -> Sentence | None:
     if f.n_sample == 0 or f.n_sample_complete >= f.n_sample:
         return None
+    if f.n_sample_complete == 0:
+        return Sentence(
+            f"None of the {f.n_sample:,} sampled {f.unit_noun} was coded by "
+            f"{count(f.coders_per_span, start=True).lower()} coders as planned."
+        )
     return Sentence(
         f"{count(f.n_sample_complete, start=True)} of the {f.n_sample:,} sampled "
         f"{f.unit_noun} were coded by {count(f.coders_per_span, start=True).lower()} "
@@ -273,23 +278,17 @@ def reading(f: ReportFacts) -> Sentence | None:
     if not judged:
         return None
     bands = (
-        (
-            [d.label for d in judged if d.value >= RELIABLE],
-            "at or above .800, reliable enough to draw conclusions from",
-        ),
-        (
-            [d.label for d in judged if TENTATIVE <= d.value < RELIABLE],
-            "between .667 and .800, enough for tentative conclusions only",
-        ),
-        ([d.label for d in judged if d.value < TENTATIVE], "below .667, not reliable"),
+        (RELIABLE, math.inf, "at or above .800 (reliable enough to draw conclusions)"),
+        (TENTATIVE, RELIABLE, "between .667 and .800 (tentative conclusions only)"),
+        (-math.inf, TENTATIVE, "below .667 (not reliable)"),
     )
     said = [
-        f"{_names(labels)} {'is' if len(labels) == 1 else 'are'} {words}"
-        for labels, words in bands
-        if labels
+        f"{words} for {_names(labels)}"
+        for low, high, words in bands
+        if (labels := [d.label for d in judged if low <= d.value < high])
     ]
     return Sentence(
-        f"Against Krippendorff's (2004, p. 241) thresholds, α for {'; '.join(said)}.",
+        f"Against Krippendorff's (2004, p. 241) thresholds, α is {'; '.join(said)}.",
         ("krippendorff2004",),
     )
 

@@ -176,8 +176,14 @@ def reliability_report(
     report, status = agreement_jobs.report_with_intervals(
         project, by=by, codebook=codebook
     )
-    keys = [d.key for d in report.dimensions]
-    chosen = {k: (primary or {}).get(k, DEFAULT_PRIMARY) for k in keys}
+    # A coefficient a dimension lacks (none of the κ family for multi-choice
+    # dimensions) leaves that dimension on α; the headline names what is shown.
+    chosen = {
+        d.key: p
+        if (p := (primary or {}).get(d.key, DEFAULT_PRIMARY)) in d.coefficients
+        else DEFAULT_PRIMARY
+        for d in report.dimensions
+    }
     facts = facts_module.read_facts(project, codebook, report, chosen, unit_noun)
     text, references = methods.paragraph(facts)
     current = all(d.intervals_current for d in report.dimensions)

@@ -170,7 +170,7 @@ PAIRS = {
             ),
         ),
     ),
-    methods.incomplete: (BASE, dataclasses.replace(BASE, n_sample_complete=3)),
+    methods.incomplete: (BASE, dataclasses.replace(BASE, n_sample_complete=0)),
     methods.variable_coders: (BASE, with_stance(min_ratings_per_unit=3)),
     methods.codebook: (
         BASE,
@@ -243,7 +243,15 @@ def test_dimensions_sharing_a_method_share_a_sentence():
 
 def test_reading_names_the_dimensions_in_each_band():
     text = methods.reading(BASE).text
-    assert "stance is at or above .800" in text
-    assert "topic is between .667 and .800" in text
-    both_low = with_stance(value=0.5)
-    assert "stance is below .667" in methods.reading(both_low).text
+    assert "at or above .800 (reliable enough to draw conclusions) for stance" in text
+    assert "between .667 and .800 (tentative conclusions only) for topic" in text
+    both_low = with_stance(value=0.5, label="a"), with_stance(value=0.5)
+    assert "below .667 (not reliable) for a" in methods.reading(both_low[0]).text
+    assert (
+        "for stance and topic"
+        in methods.reading(
+            dataclasses.replace(
+                BASE, dimensions=(STANCE, dataclasses.replace(TOPIC, value=0.9))
+            )
+        ).text
+    )
