@@ -105,3 +105,27 @@ def test_reading_the_facts_takes_a_fixed_number_of_queries(
 # from labels and (a multi-choice dimension) from annotations; design changes;
 # the codebook's digest (two: its dimensions, their categories).
 FACT_QUERIES = 8
+
+
+def test_the_paragraph_of_a_factory_project_reads_as_its_facts(project):
+    from annotator.agreement_report.methods import coefficient, count, day, percent
+    from annotator.agreement_report.references import REFERENCES
+
+    report = reliability_report(project, unit_noun="paragraphs")
+    f = report.facts
+    text = report.paragraph
+    assert text.startswith(
+        f"{count(f.coders_per_span, start=True)} coders independently coded a random "
+        f"sample of {f.n_sample} of {f.n_population} paragraphs "
+        f"({percent(f.n_sample, f.n_population)}), drawn per document;"
+    )
+    assert f"version {f.codebook_version} of the codebook" in text
+    assert f"on {day(f.first_rating)}" in text  # coded in one sitting
+    for d in f.dimensions:
+        assert f"{d.label} (" in text
+        assert f"Krippendorff's α = {coefficient(d.value)}" in text
+        assert f"{d.label} ({d.n_pairable_units})" in text  # the small-sample caution
+    assert report.references[0] == REFERENCES["krippendorff2004"]
+    assert REFERENCES["passonneau2006"] in report.references  # a multi-choice dimension
+    assert REFERENCES["bloch1989"] in report.references  # the sample against the plan
+    assert len(report.references) == len(set(report.references))
