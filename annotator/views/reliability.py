@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 from annotator import access
 from annotator.agreement_report import MIN_PAIRABLE_UNITS, RELIABLE, TENTATIVE
 from annotator.agreement_report.facts import interval_of
+from annotator.agreement_report.methods import NAMES
 from annotator.agreement_report.records import DimensionReport
 from annotator.agreement_report.reliability import (
     DEFAULT_PRIMARY,
@@ -26,11 +27,13 @@ from annotator.agreement_report.reliability import (
     parse_unit_noun,
     reliability_report,
 )
-from annotator.views.agreement import COEFFICIENT_NAMES, REFUSAL, intervals_panel
-from annotator.views.base import HtmxHttpRequest
+from annotator.views.base import HtmxHttpRequest, intervals_panel
 
 TEMPLATE = "annotator/reliability.html"
 CARD = "annotator/_reliability_card.html"
+REFUSAL = "Coders code blind: the reliability report is for reviewers and managers."
+# The paragraph's names, capitalised for a table's first column.
+COEFFICIENT_NAMES = {key: name[0].upper() + name[1:] for key, name in NAMES.items()}
 
 
 def method_name(method: str) -> str:
@@ -116,6 +119,11 @@ def project_reliability(request: HtmxHttpRequest, project_id: int) -> HttpRespon
         "project": project,
         "reliability": report,
         "cards": cards,
+        "sample_lines": [
+            (d.label, report.sample_size[d.key])
+            for d in report.dimensions
+            if d.key in report.sample_size
+        ],
         "query": _options_query(request),
         "coefficients": sorted(COEFFICIENT_NAMES.items(), key=lambda kv: kv[1]),
         "default_primary": request.GET.get("primary") or DEFAULT_PRIMARY,
