@@ -129,6 +129,10 @@ def test_query_count_is_pinned(client, big, django_assert_num_queries):
     client.get(page_url(project))  # sessions, caches
     with django_assert_num_queries(QUERIES):
         assert client.get(page_url(project)).status_code == 200
+    # The partial reads the same report: the same statements.
+    with django_assert_num_queries(QUERIES):
+        partial = client.get(page_url(project, "?dimension=tags"), HTTP_HX_REQUEST="1")
+        assert partial.status_code == 200
 
 
 # Session and user, the project and access, the codebook's dimensions, the
