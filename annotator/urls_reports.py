@@ -1,5 +1,13 @@
 """URLs of the reliability report, its downloads and the sample-size helper."""
 
-from django.urls import path  # noqa: F401  (the report's views add their paths here)
+from django.urls import path
 
-urlpatterns: list = []
+from annotator.views import reliability
+
+urlpatterns: list = [
+    path(
+        "projects/<int:project_id>/agreement/report/",
+        reliability.project_reliability,
+        name="project-reliability",
+    ),
+]

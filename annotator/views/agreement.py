@@ -32,8 +32,7 @@ from annotator.agreement_report import (
 from annotator.agreement_report.intervals import MISSING, STALE, WITH_INTERVALS
 from annotator.models import Codebook
 from annotator.services import agreement_jobs
-from annotator.services.agreement_jobs import IntervalsStatus
-from annotator.views.base import HtmxHttpRequest, partial
+from annotator.views.base import HtmxHttpRequest, intervals_panel, partial
 
 TEMPLATE = "annotator/agreement.html"
 PANEL = "annotator/agreement_status.html"
@@ -314,25 +313,6 @@ def project_agreement(request: HtmxHttpRequest, project_id: int) -> HttpResponse
     versions = list(Codebook.objects.versions_of(project).filter(used=True))
     context["versions"] = versions if len(versions) > 1 else []
     return render(request, TEMPLATE, context)
-
-
-def intervals_panel(
-    request: HtmxHttpRequest,
-    project,
-    status: IntervalsStatus | None,
-    *,
-    polled: bool = False,
-) -> dict[str, Any]:
-    """The context of ``agreement_status.html#intervals-status``: the background
-    intervals' time, the job computing them (the panel polls itself while there
-    is one) and, for managers only, a link to it. ``status`` None: every
-    interval was computed in the request, and there is no panel."""
-    return {
-        "project": project,
-        "intervals": status,
-        "can_manage": access.abilities(request.user, project).manage,
-        "polled": polled,
-    }
 
 
 @access.login_required

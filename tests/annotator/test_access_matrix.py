@@ -189,6 +189,8 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         # Each coder's training, checks and confusions (issue 16).
         "project-coders",
         "project-coder",
+        # The reliability report (issue 17): the dashboard's figures written up.
+        "project-reliability",
     ),
     **rows(
         "GET",
