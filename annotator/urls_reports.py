@@ -1,5 +1,32 @@
 """URLs of the reliability report, its downloads and the sample-size helper."""
 
-from django.urls import path  # noqa: F401  (the report's views add their paths here)
+from django.urls import path
 
-urlpatterns: list = []
+from annotator.views import reliability_downloads
+
+REPORT = "projects/<int:project_id>/agreement/report/"
+
+urlpatterns: list = [
+    # The report's files (annotator/views/reliability_downloads.py): reviewers,
+    # managers and staff; 409 while the intervals are computed.
+    path(
+        REPORT + "report.html",
+        reliability_downloads.report_html,
+        name="project-reliability-html",
+    ),
+    path(
+        REPORT + "report.pdf",
+        reliability_downloads.report_pdf,
+        name="project-reliability-pdf",
+    ),
+    path(
+        REPORT + "tables.md",
+        reliability_downloads.tables_md,
+        name="project-reliability-md",
+    ),
+    path(
+        REPORT + "tables.tex",
+        reliability_downloads.tables_tex,
+        name="project-reliability-tex",
+    ),
+]
