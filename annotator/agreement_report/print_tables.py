@@ -121,7 +121,11 @@ def primary_table(report: ReliabilityReport) -> Table:
                 figure(f.value),
                 ci,
                 method,
-                count(d.units(f.primary)["n"]),
+                count(
+                    d.units(f.primary)["n"]
+                    if f.primary in d.coefficients
+                    else f.n_pairable_units
+                ),
                 count(f.n_coders),
                 count(f.n_pairable_values),
             )
