@@ -1,4 +1,4 @@
-"""The reliability report's downloads and command: PDF text, escaping, 409, 503, self-containment.
+"""The reliability report's downloads and command: PDF text, escaping, 409, 503, URLs.
 
 The PDF test extracts the text (pypdf) and looks for every figure of the
 primary and secondary tables as the print HTML writes them, computed here from
