@@ -59,6 +59,12 @@ def report_for(request: HtmxHttpRequest, project) -> ReliabilityReport | HttpRes
 
 def stale_refusal(report: ReliabilityReport) -> str:
     """Why a download waits while the intervals are not of the data shown."""
+    if report.codebook.pk != report.project.codebook_id:
+        return (
+            f"The intervals of codebook version {report.codebook.version} are not "
+            "computed for a project this large (background jobs compute the "
+            "project's own version only): download that version's report."
+        )
     progress = report.intervals_progress or "not yet started"
     return (
         f"The intervals are being computed ({progress}); "
