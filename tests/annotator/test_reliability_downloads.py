@@ -20,8 +20,10 @@ from annotator.agreement_report import pdf
 from annotator.agreement_report.print_tables import figure, interval
 from annotator.agreement_report.reliability import reliability_report
 from annotator.agreement_report.text_tables import md_escape, tex_escape
+from annotator.codebooks import import_codebook
+from annotator.models import Project
 from annotator.services import claim_next_span, submit_annotation
-from tests.factories import logged_in, make_project, member
+from tests.factories import SMALL_CODEBOOK, logged_in, make_project, member
 
 DUMMY = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
 TOPICS = ["arms", "trade", "other"]
@@ -156,6 +158,20 @@ def test_downloads_wait_while_the_intervals_are_computed(project, reviewer, sett
         assert body.endswith("download when they are current.")
 
 
+def test_an_older_versions_large_intervals_are_not_promised(
+    project, reviewer, settings
+):
+    settings.AGREEMENT_BOOTSTRAP_IN_REQUEST_MAX_UNITS = 0
+    settings.TASKS = DUMMY
+    older = project.codebook
+    newer = import_codebook({**SMALL_CODEBOOK, "name": "Test codebook, revised"})[0]
+    assert newer.family == older.family and newer.version == older.version + 1
+    Project.objects.filter(pk=project.pk).update(codebook=newer)
+    response = reviewer.get(url(project, "md", f"?version={older.version}"))
+    assert response.status_code == 409
+    assert f"codebook version {older.version} are not computed" in text_of(response)
+
+
 def test_the_pdf_answers_503_without_pango(project, reviewer, monkeypatch):
     monkeypatch.setattr(pdf, "pango_available", lambda: False)
     response = reviewer.get(url(project, "pdf"))
@@ -177,6 +193,29 @@ def test_the_print_html_is_self_contained(project, reviewer):
     assert "<style>" in body and "@page" in body  # the print CSS, inlined
     report = reliability_report(project)
     assert report.paragraph[:60] in body.replace("&#x27;", "'")
+
+
+def test_a_label_is_text_in_the_print_html(project, reviewer):
+    project.codebook.dimensions.filter(key="topic").update(label="<script>x</script>")
+    body = text_of(reviewer.get(url(project, "html")))
+    assert "<script" not in body
+    assert "&lt;script&gt;x&lt;/script&gt;" in body
+
+
+@needs_pango
+def test_the_pdf_fetches_no_url(tmp_path):
+    leak = tmp_path / "leak.css"
+    leak.write_text('body::before { content: "LEAKED-STYLESHEET"; }')
+    html = (
+        f'<link rel="stylesheet" href="file://{leak}">'
+        f'<style>@import url("file://{leak}");</style>'
+        '<img src="http://127.0.0.1:9/x.png" alt="">'
+        "<p>kept</p>"
+    )
+    from pypdf import PdfReader
+
+    text = PdfReader(io.BytesIO(pdf.render(html))).pages[0].extract_text()
+    assert "kept" in text and "LEAKED" not in text
 
 
 def test_query_parameters_choose_the_coefficient_and_the_noun(project, reviewer):
