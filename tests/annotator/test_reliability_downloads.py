@@ -298,3 +298,18 @@ def test_the_command_names_what_is_wrong(project, tmp_path):
             "reliability_report", project=project.pk, primary="nope", output=str(out)
         )
     assert not out.exists()
+
+
+def test_dev_py_prints_the_apt_line_when_pango_is_missing(monkeypatch, capsys):
+    from tests.annotator.test_local_settings import load_dev
+
+    dev = load_dev()
+    monkeypatch.setattr(dev.ctypes.util, "find_library", lambda name: None)
+    dev.check_pango()
+    said = capsys.readouterr().out
+    assert (
+        "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core" in said
+    )
+    monkeypatch.setattr(dev.ctypes.util, "find_library", lambda name: "libx.so")
+    dev.check_pango()
+    assert capsys.readouterr().out == ""
