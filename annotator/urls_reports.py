@@ -2,12 +2,32 @@
 
 from django.urls import path
 
-from annotator.views import reliability
+from annotator.views import reliability, reliability_downloads
+
+REPORT = "projects/<int:project_id>/agreement/report/"
 
 urlpatterns: list = [
+    path(REPORT, reliability.project_reliability, name="project-reliability"),
+    # The report's files (annotator/views/reliability_downloads.py): reviewers,
+    # managers and staff; 409 while the intervals are computed.
     path(
-        "projects/<int:project_id>/agreement/report/",
-        reliability.project_reliability,
-        name="project-reliability",
+        REPORT + "report.html",
+        reliability_downloads.report_html,
+        name="project-reliability-html",
+    ),
+    path(
+        REPORT + "report.pdf",
+        reliability_downloads.report_pdf,
+        name="project-reliability-pdf",
+    ),
+    path(
+        REPORT + "tables.md",
+        reliability_downloads.tables_md,
+        name="project-reliability-md",
+    ),
+    path(
+        REPORT + "tables.tex",
+        reliability_downloads.tables_tex,
+        name="project-reliability-tex",
     ),
 ]
