@@ -10,6 +10,7 @@ Other commands: serve (gunicorn + whitenoise, production settings), lint.
 
 from __future__ import annotations
 
+import ctypes.util
 import hashlib
 import os
 import secrets
@@ -22,6 +23,11 @@ ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("ANNOTATOR_VENV", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
+# WeasyPrint's system libraries (annotator/agreement_report/pdf.py names the same).
+PANGO_APT = (
+    "sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 "
+    "fonts-dejavu-core"
+)
 # Read by annotator/settings.py unless the environment says DEBUG=0; git-ignored.
 LOCAL_ENV = ROOT / ".env.local"
 
@@ -63,6 +69,13 @@ def ensure_environment(requirements: str) -> None:
     stamp.write_text(digest.hexdigest())
 
 
+def check_pango() -> None:
+    """Say how to install Pango when it is missing: the reliability report's PDF
+    (WeasyPrint) needs it; every other page and download works without it."""
+    if ctypes.util.find_library("pangoft2-1.0") is None:
+        say(f"Pango is missing: the reliability report's PDF answers 503. {PANGO_APT}")
+
+
 def write_local_env(path: Path = LOCAL_ENV) -> None:
     """Development settings with a generated key, so the README's
     `.venv/bin/python manage.py …` commands work as printed. Written once: an
@@ -83,6 +96,7 @@ def write_local_env(path: Path = LOCAL_ENV) -> None:
 
 def demo(args: list[str]) -> None:
     ensure_environment("requirements.txt")
+    check_pango()
     write_local_env()
     env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "1")}
     address = args[0] if args else "127.0.0.1:8000"
@@ -124,6 +138,7 @@ def stop(process: subprocess.Popen) -> None:
 
 def test(args: list[str]) -> None:
     ensure_environment("requirements-dev.txt")
+    check_pango()  # the PDF test skips without it (not under CI=true)
     run(PYTHON, "-m", "pytest", *args)
 
 

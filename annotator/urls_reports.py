@@ -2,17 +2,46 @@
 
 from django.urls import path
 
-from annotator.views import reliability_bundle, sample_size
+from annotator.views import (
+    reliability,
+    reliability_bundle,
+    reliability_downloads,
+    sample_size,
+)
+
+REPORT = "projects/<int:project_id>/agreement/report/"
 
 urlpatterns: list = [
+    path(REPORT, reliability.project_reliability, name="project-reliability"),
+    # The report's files (annotator/views/reliability_downloads.py): reviewers,
+    # managers and staff; 409 while the intervals are computed.
     path(
-        "projects/<int:project_id>/agreement/report/replication.zip",
+        REPORT + "report.html",
+        reliability_downloads.report_html,
+        name="project-reliability-html",
+    ),
+    path(
+        REPORT + "report.pdf",
+        reliability_downloads.report_pdf,
+        name="project-reliability-pdf",
+    ),
+    path(
+        REPORT + "tables.md",
+        reliability_downloads.tables_md,
+        name="project-reliability-md",
+    ),
+    path(
+        REPORT + "tables.tex",
+        reliability_downloads.tables_tex,
+        name="project-reliability-tex",
+    ),
+    # The replication bundle (annotator/views/reliability_bundle.py): the same
+    # readers; 409 while the intervals are computed.
+    path(
+        REPORT + "replication.zip",
         reliability_bundle.reliability_bundle,
         name="project-reliability-bundle",
     ),
-    path(
-        "projects/sample-size/",
-        sample_size.sample_size,
-        name="project-sample-size",
-    ),
+    # The pre-registration helper: whoever may create projects.
+    path("projects/sample-size/", sample_size.sample_size, name="project-sample-size"),
 ]

@@ -131,3 +131,30 @@ def test_only_the_pool_module_reaches_past_the_project_manager():
     for path in modules("annotator", "corpus"):
         if path not in allowed:
             assert "all_objects" not in path.read_text(), path
+
+
+def test_only_the_interval_set_draws_resamples_for_an_interval():
+    """Every published interval comes from interval_set.dimension_intervals
+    (each coefficient by interval_policy.METHOD); a second caller of the
+    bootstraps could print a different interval for the same figure. The
+    bootstraps' own modules define them (bootstrap_alpha, the engine's
+    percentile function, wraps bootstrap_from_parts there), and
+    intervals_by_method reads every method off them for the bench."""
+    agreement = ROOT / "annotator" / "agreement"
+    allowed = {
+        agreement / "interval_set.py",
+        agreement / "intervals_by_method.py",
+        agreement / "bootstrap.py",
+        agreement / "kappa_bootstrap.py",
+    }
+    bootstraps = {"bootstrap_from_parts", "bootstrap_kappa_family", "kappa_samples"}
+    for path in modules("annotator", "corpus"):
+        if path in allowed:
+            continue
+        calls = {
+            node.func.id if isinstance(node.func, ast.Name) else node.func.attr
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, (ast.Name, ast.Attribute))
+        }
+        assert not calls & bootstraps, (path.relative_to(ROOT), calls & bootstraps)

@@ -19,6 +19,7 @@ import numpy as np
 
 from ._coding import RatingsInputError, _canonical_set, check_level, encode
 from .alpha import alpha_from_parts, alpha_parts
+from .interval_set import dimension_intervals
 from .kappa import Weights, cohen_from_coded, kappa_family
 from .metrics import agreement_weights, is_identity
 
@@ -198,6 +199,9 @@ def summary(
     level: str = "nominal",
     weights: Weights = "identity",
     categories: Sequence[Any] | None = None,
+    n_resamples: int | None = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
 ) -> dict[str, Any]:
     """All standard coefficients for one variable, as a plain dict for views/exports.
 
@@ -213,6 +217,11 @@ def summary(
     those of alpha: units with >= 2 ratings, their ratings, distinct coders.
     ``gwet_ac1`` becomes ``gwet_ac2`` when weighted; ``cohen_kappa`` appears
     only with exactly two coders. Undefined coefficients are ``nan``.
+    ``intervals`` are the report's (``dimension_intervals``, the method
+    ``interval_methods`` names per coefficient; for the same data, encoded in
+    the same order, and ``seed`` they are the report's numbers); a withheld
+    one is None with its reason in ``interval_notes``. ``n_resamples=None``
+    computes none.
     Sources: see ``krippendorff_alpha`` and the kappa module.
     """
     check_level(level)
@@ -226,7 +235,8 @@ def summary(
         )
     coded = encode(units, coders, values, level=level, categories=categories)
     agreement_weights(weights, coded.q)  # validate before computing anything
-    alpha = alpha_from_parts(alpha_parts(coded, level))
+    parts = alpha_parts(coded, level)
+    alpha = alpha_from_parts(parts)
     family = kappa_family(coded, weights)
     coefficients: dict[str, float] = {
         "krippendorff_alpha": alpha.value,
@@ -240,9 +250,27 @@ def summary(
     if coded.n_coders == 2:
         w = agreement_weights(weights, coded.q)
         coefficients["cohen_kappa"] = cohen_from_coded(coded, w, 0, 1).value
-    return {
+    out = {
         "n_units": alpha.n_units,
         "n_coders": alpha.n_coders,
         "n_pairable": alpha.n_pairable,
         "coefficients": coefficients,
+    }
+    if n_resamples is None:
+        return out
+    found = dimension_intervals(
+        parts, weights, n_resamples=n_resamples, seed=seed, confidence=confidence
+    )
+    return {
+        **out,
+        "intervals": {
+            name: [i.low, i.high] if i.holds else None
+            for name, i in found.intervals.items()
+        },
+        "interval_methods": found.methods,
+        "interval_notes": found.notes,
+        "resampling": found.resampling,
+        "resamples": found.n_resamples,
+        "seed": found.seed,
+        "confidence": found.confidence,
     }

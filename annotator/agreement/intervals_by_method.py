@@ -1,11 +1,12 @@
 """Every interval method for alpha and the kappa family on the engine's own resamples.
 
-Comparators for the coverage bench (and the input to a later per-coefficient
-policy): the resamples are the ones ``bootstrap_from_parts`` and
-``kappa_samples`` draw for the same seed, so each percentile interval here
-equals the engine's; BCa reads the same resamples at corrected levels, with
-its acceleration from a delete-a-group jackknife on the same tables; the
-score intervals hold the chance term at the sample's value.
+The coverage bench compares them; ``interval_set.dimension_intervals`` takes
+the one ``interval_policy.METHOD`` names for each coefficient. The resamples
+are the ones ``bootstrap_from_parts`` and ``kappa_samples`` draw for the same
+seed, so each percentile interval here equals the one those give; BCa reads
+the same resamples at corrected levels, with its acceleration from a
+delete-a-group jackknife on the same tables; the score intervals hold the
+chance term at the sample's value.
 """
 
 from __future__ import annotations
@@ -51,6 +52,19 @@ def alpha_intervals(
     boot = bootstrap_from_parts(
         parts, n_resamples=n_resamples, seed=seed, minimums=(), confidence=confidence
     )
+    return alpha_from_resamples(parts, boot.samples, seed=seed, confidence=confidence)
+
+
+def alpha_from_resamples(
+    parts: AlphaParts,
+    samples: np.ndarray,
+    *,
+    seed: int | None,
+    confidence: float = 0.95,
+) -> dict[str, Interval]:
+    """Alpha's interval by each method from resamples already drawn
+    (``bootstrap_from_parts(parts, seed=seed).samples``), so one bootstrap
+    serves every method."""
     out = {"score": score_alpha(parts, confidence)}
     if parts.n_units == 0:
         none = "no unit was coded by two or more coders"
@@ -64,8 +78,8 @@ def alpha_intervals(
     estimate = float(tables.alphas(types.size[None, :].astype(float))[0])
     groups = jackknife_groups(len(types.of_unit), seed)
     jack = jackknife_values(tables.alphas, types.of_unit, types.size, groups)
-    out["percentile"] = percentile(boot.samples, estimate, confidence)
-    out["bca"] = bca(boot.samples, estimate, jack, confidence)
+    out["percentile"] = percentile(samples, estimate, confidence)
+    out["bca"] = bca(samples, estimate, jack, confidence)
     return {m: out[m] for m in ALPHA_METHODS}
 
 

@@ -3,32 +3,121 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
-from django.db.models import Count, Max, Min, Q
+from django.db import connection
+from django.db.models import Count, Max, Min, Q, QuerySet
 
+from annotator.agreement.small_samples import too_few_units
 from annotator.codebooks import content_digest
-from annotator.models import Annotation, Codebook, DesignChange, Project, WorkItem
+from annotator.models import (
+    Annotation,
+    Codebook,
+    DesignChange,
+    Label,
+    Project,
+    WorkItem,
+)
 
 from .records import DimensionReport, ProjectReport
-from .reliability import DesignChangeFact, DimensionFacts, ReportFacts
+from .reliability import DEFAULT_PRIMARY, DesignChangeFact, DimensionFacts, ReportFacts
 
 # The design fields whose change the methods paragraph reports.
 DESIGN_FIELDS = ("coders_per_span", "sample_share")
+# Krippendorff's minimum is asked for at his "rely on" threshold (2004, p. 241).
+PLAN_MIN_ALPHA = 0.800
 
 
-def _interval(d: DimensionReport, name: str) -> tuple[float, float, str, str]:
+@dataclass(frozen=True)
+class RatingsPerUnit:
+    """Ratings (distinct coders) per pairable unit of one dimension."""
+
+    n_units: int
+    least: int
+    mean: float
+    most: int
+
+
+NO_RATINGS = RatingsPerUnit(0, 0, 0.0, 0)
+
+
+def interval_of(d: DimensionReport, name: str) -> tuple[float, float, str, str]:
+    """(low, high, method, note) of a coefficient's interval as the report may
+    print it: nan ends, no method and the reason when it is withheld."""
     low, high = d.intervals.get(name, (math.nan, math.nan))
     method = getattr(d, "interval_methods", {}).get(name, "percentile")
     note = getattr(d, "interval_notes", {}).get(name, "")
-    if not d.intervals_current or not d.interval_holds(name):
-        return math.nan, math.nan, "", note or "no interval that holds"
+    if name not in d.intervals:
+        return math.nan, math.nan, "", note or "no interval is computed for it"
+    if not d.intervals_current:
+        return math.nan, math.nan, "", note or "the interval is being computed"
+    if not d.interval_holds(name):
+        n = d.coefficients[name].n_units
+        why = (
+            f"too few units ({n:,}) for an interval that holds its level"
+            if too_few_units(n)
+            else "the interval misses its own estimate"
+        )
+        return math.nan, math.nan, "", note or why
     return low, high, method, note
 
 
-def dimension_facts(d: DimensionReport, primary: str) -> DimensionFacts:
+def _spread(per_unit: QuerySet, group: str | None) -> dict[str, RatingsPerUnit]:
+    """Min, mean and max of ``per_unit``'s ``n`` per ``group`` (None: one row
+    under the key ""), in one query."""
+    sql, params = per_unit.query.sql_with_params()
+    key = f'"{group}"' if group else "''"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT {key}, COUNT(*), MIN("n"), AVG("n"), MAX("n") '
+            f"FROM ({sql}) per_unit" + (f" GROUP BY {key}" if group else ""),
+            params,
+        )
+        rows = cursor.fetchall()
+    return {
+        key: RatingsPerUnit(
+            int(units), int(least or 0), float(mean or 0), int(most or 0)
+        )
+        for key, units, least, mean, most in rows
+    }
+
+
+def ratings_per_unit(
+    project: Project, codebook: Codebook, set_keys: Iterable[str] = ()
+) -> dict[str, RatingsPerUnit]:
+    """{dimension key: ratings per pairable unit}: distinct coders per unit
+    inside, their spread per dimension outside (units with two or more coders,
+    as α pairs them). A multi-choice dimension's empty set is a rating with no
+    label row, so ``set_keys``' units are counted from the annotations (a
+    second query, only when there are such dimensions)."""
+    labels = (
+        Label.objects.filter(project=project, dimension__codebook=codebook)
+        .order_by()
+        .values("dimension__key", "span_id")
+        .annotate(n=Count("coder_id", distinct=True))
+        .filter(n__gte=2)
+    )
+    spread = _spread(labels, "dimension__key")
+    set_keys = list(set_keys)
+    if set_keys:
+        annotations = (
+            Annotation.objects.filter(project=project, codebook=codebook)
+            .order_by()
+            .values("assignment__span_id")
+            .annotate(n=Count("assignment__coder_id", distinct=True))
+            .filter(n__gte=2)
+        )
+        sets = _spread(annotations, None).get("", NO_RATINGS)
+        spread.update(dict.fromkeys(set_keys, sets))
+    return spread
+
+
+def dimension_facts(
+    d: DimensionReport, primary: str, spread: RatingsPerUnit = NO_RATINGS
+) -> DimensionFacts:
     result = d.coefficients.get(primary, d.estimate)
-    low, high, method, note = _interval(d, primary)
+    low, high, method, note = interval_of(d, primary)
     return DimensionFacts(
         key=d.key,
         label=d.label,
@@ -43,6 +132,25 @@ def dimension_facts(d: DimensionReport, primary: str) -> DimensionFacts:
         high=high,
         interval_method=method,
         interval_note=note,
+        min_ratings_per_unit=spread.least,
+        max_ratings_per_unit=spread.most,
+        mean_ratings_per_unit=spread.mean,
+        primary_units=result.n_units,
+        weights=d.weights,
+    )
+
+
+def design_changes(project: Project) -> tuple[DesignChangeFact, ...]:
+    """The changes of k or the sample share, oldest first (codebook moves and
+    lease changes are not the sample's design)."""
+    return tuple(
+        DesignChangeFact(c.changed_at, c.before, c.after, c.summary)
+        for c in DesignChange.objects.filter(project=project).order_by(
+            "changed_at", "id"
+        )
+        if any(
+            c.before.get(f) != c.after.get(f) for f in DESIGN_FIELDS if f in c.before
+        )
     )
 
 
@@ -71,15 +179,8 @@ def read_facts(
         .filter(n__gte=project.coders_per_span)
         .count()
     )
-    changes = tuple(
-        DesignChangeFact(c.changed_at, c.before, c.after, c.summary)
-        for c in DesignChange.objects.filter(project=project).order_by(
-            "changed_at", "id"
-        )
-        if any(
-            c.before.get(f) != c.after.get(f) for f in DESIGN_FIELDS if f in c.before
-        )
-    )
+    set_keys = [d.key for d in report.dimensions if d.level == "set"]
+    spreads = ratings_per_unit(project, codebook, set_keys)
     return ReportFacts(
         project_name=project.name,
         unit_noun=unit_noun,
@@ -95,9 +196,11 @@ def read_facts(
         codebook_digest=content_digest(codebook),
         first_rating=times["first"],
         last_rating=times["last"],
-        design_changes=changes,
+        design_changes=design_changes(project),
         dimensions=tuple(
-            dimension_facts(d, primary.get(d.key, "krippendorff_alpha"))
+            dimension_facts(
+                d, primary.get(d.key, DEFAULT_PRIMARY), spreads.get(d.key, NO_RATINGS)
+            )
             for d in report.dimensions
         ),
         n_resamples=report.n_resamples,
@@ -113,9 +216,10 @@ def sample_size_lines(facts: ReportFacts) -> dict[str, str]:
     for d in facts.dimensions:
         if d.n_categories < 2:
             continue
-        p = plan(0.8, 0.8, d.n_categories)
+        p = plan(PLAN_MIN_ALPHA, PLAN_MIN_ALPHA, d.n_categories)
         lines[d.key] = (
             f"{p.krippendorff_text} This sample has {d.n_pairable_units:,} "
-            f"{facts.unit_noun} coded by two or more coders."
+            f"{facts.unit_noun} coded by two or more coders "
+            f"({d.n_pairable_values:,} pairable values)."
         )
     return lines

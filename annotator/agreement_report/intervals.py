@@ -1,17 +1,22 @@
-"""A dimension's bootstrap intervals: computed, in their stored JSON form, read back.
+"""A dimension's intervals: computed, in their stored JSON form, read back.
 
 The page request computes them for small dimensions; above
 ``settings.AGREEMENT_BOOTSTRAP_IN_REQUEST_MAX_UNITS`` pairable units they come
 from the last finished background job (``annotator.services.agreement_jobs``).
-Both go through ``compute`` and ``alpha_result``/``kappa_intervals``, so an
-interval is the same number whichever computed it (same seed, same data).
+Both go through ``compute`` (``dimension_intervals``: each coefficient by its
+``interval_policy.METHOD``) and ``interval_set``, so an interval is the same
+number whichever computed it (same seed, same data).
 
-JSON form of one dimension (NaN stored as null, JSON has none)::
+JSON form of one dimension, version 2 (NaN stored as null, JSON has none)::
 
-    {"level": "nominal",
-     "alpha": {"ci_low", "ci_high", "confidence", "p_below": [[m, p], ...],
-               "n_resamples", "n_valid", "seed"},
-     "kappa": {"fleiss_kappa": [low, high], "gwet_ac1": [low, high], ...}}
+    {"version": 2, "level": "nominal",
+     "alpha": {"ci_low", "ci_high", "method", "holds", "reason", "confidence",
+               "p_below": [[m, p], ...], "n_resamples", "n_valid", "seed"},
+     "kappa": {"fleiss_kappa": {"ci_low", "ci_high", "method", "holds",
+                                "reason"}, ...}}
+
+Version 1 (no "version"; every interval a percentile one, the kappa family's
+as [low, high]) is still read back, and ``agreement_jobs`` recomputes it.
 """
 
 from __future__ import annotations
@@ -21,11 +26,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from annotator.agreement import AgreementResult, BootstrapResult
-from annotator.agreement.coded import (
-    AlphaParts,
-    bootstrap_from_parts,
-    bootstrap_kappa_family,
-)
+from annotator.agreement.coded import AlphaParts
+from annotator.agreement.interval_methods import Interval
+from annotator.agreement.interval_policy import describe
+from annotator.agreement.interval_set import IntervalSet, dimension_intervals
+
+VERSION = 2
 
 # Where a dimension's intervals came from, as the page and the API say it.
 IN_REQUEST = "in_request"  # computed for this request (small dimensions)
@@ -60,44 +66,91 @@ def _float(x: float | None) -> float:
 def compute(
     parts: AlphaParts,
     weights: str,
-    family: Mapping[str, AgreementResult],
     *,
     n_resamples: int,
     seed: int,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Both bootstraps of one dimension, in the stored form. ``family`` is
-    ``kappa_family``'s answer (it names Gwet's coefficient AC1 or AC2)."""
-    boot = bootstrap_from_parts(
-        parts, n_resamples=n_resamples, seed=seed, progress=progress
+    """One dimension's intervals (``dimension_intervals``) in the stored form."""
+    return to_stored(
+        dimension_intervals(
+            parts, weights, n_resamples=n_resamples, seed=seed, progress=progress
+        ),
+        parts.level,
     )
-    kappa = bootstrap_kappa_family(
-        parts.coded, weights, n_resamples=n_resamples, seed=seed
-    )
-    if progress is not None:
-        progress(2 * n_resamples)
+
+
+def _entry(i: Interval) -> dict[str, Any]:
     return {
-        "level": parts.level,
+        "ci_low": _number(i.low),
+        "ci_high": _number(i.high),
+        "method": i.method,
+        "holds": i.holds,
+        "reason": i.reason,
+    }
+
+
+def to_stored(intervals: IntervalSet, level: str) -> dict[str, Any]:
+    """An ``IntervalSet`` in the stored JSON form (version 2)."""
+    alpha = intervals.intervals["krippendorff_alpha"]
+    return {
+        "version": VERSION,
+        "level": level,
         "alpha": {
-            "ci_low": _number(boot.ci_low),
-            "ci_high": _number(boot.ci_high),
-            "confidence": boot.confidence,
-            "p_below": [[m, _number(p)] for m, p in boot.p_below.items()],
-            "n_resamples": boot.n_resamples,
-            "n_valid": boot.n_valid,
-            "seed": seed,
+            **_entry(alpha),
+            "confidence": intervals.confidence,
+            "p_below": [[m, _number(p)] for m, p in intervals.p_below.items()],
+            "n_resamples": intervals.n_resamples,
+            "n_valid": intervals.n_valid,
+            "seed": intervals.seed,
         },
         "kappa": {
-            family[name].coefficient: [_number(low), _number(high)]
-            for name, (low, high) in kappa.items()
+            name: _entry(i)
+            for name, i in intervals.intervals.items()
+            if name != "krippendorff_alpha"
         },
     }
 
 
-def alpha_result(estimate: AgreementResult, stored: Mapping | None) -> BootstrapResult:
-    """Alpha's estimate with the stored interval; without one, an interval of
-    NaN from no resamples (what the page shows as not computed yet)."""
-    if stored is None:
+def _interval(entry: Mapping | list) -> Interval:
+    """One stored interval; a version-1 one is [low, high] or alpha's bare
+    ci_low/ci_high, both percentile."""
+    if isinstance(entry, (list, tuple)):
+        low, high = (_float(x) for x in entry)
+        method, reason = "percentile", ""
+    else:
+        low, high = _float(entry["ci_low"]), _float(entry["ci_high"])
+        method, reason = entry.get("method", "percentile"), entry.get("reason", "")
+    holds = entry.get("holds") if isinstance(entry, Mapping) else None
+    if holds is None:
+        holds = math.isfinite(low) and math.isfinite(high)
+    if not holds and not reason:
+        reason = "no resample gave a defined value"
+    return Interval(low, high, method, bool(holds), reason)
+
+
+def interval_set(stored: Mapping) -> IntervalSet:
+    """The stored form read back (either version)."""
+    alpha = stored["alpha"]
+    return IntervalSet(
+        intervals={
+            "krippendorff_alpha": _interval(alpha),
+            **{name: _interval(e) for name, e in stored["kappa"].items()},
+        },
+        p_below={float(m): _float(p) for m, p in alpha["p_below"]},
+        n_resamples=alpha["n_resamples"],
+        n_valid=alpha["n_valid"],
+        seed=alpha["seed"],
+        confidence=alpha["confidence"],
+    )
+
+
+def alpha_result(
+    estimate: AgreementResult, intervals: IntervalSet | None
+) -> BootstrapResult:
+    """Alpha's estimate with its interval (nan where it does not hold); without
+    one, an interval of NaN from no resamples (shown as not computed yet)."""
+    if intervals is None:
         return BootstrapResult(
             estimate=estimate,
             ci_low=math.nan,
@@ -108,20 +161,16 @@ def alpha_result(estimate: AgreementResult, stored: Mapping | None) -> Bootstrap
             n_valid=0,
             seed=None,
         )
+    low, high = intervals.bounds()["krippendorff_alpha"]
+    method = intervals.intervals["krippendorff_alpha"].method
     return BootstrapResult(
         estimate=estimate,
-        ci_low=_float(stored["ci_low"]),
-        ci_high=_float(stored["ci_high"]),
-        confidence=stored["confidence"],
-        p_below={float(m): _float(p) for m, p in stored["p_below"]},
-        n_resamples=stored["n_resamples"],
-        n_valid=stored["n_valid"],
-        seed=stored["seed"],
+        ci_low=low,
+        ci_high=high,
+        confidence=intervals.confidence,
+        p_below=intervals.p_below,
+        n_resamples=intervals.n_resamples,
+        n_valid=intervals.n_valid,
+        seed=intervals.seed,
+        method=describe(method, intervals.n_resamples),
     )
-
-
-def kappa_intervals(stored: Mapping | None) -> dict[str, tuple[float, float]]:
-    """The kappa family's intervals keyed by coefficient; none without a result."""
-    if stored is None:
-        return {}
-    return {name: (_float(low), _float(high)) for name, (low, high) in stored.items()}

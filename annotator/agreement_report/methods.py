@@ -1,29 +1,26 @@
 """The methods paragraph written from the report's facts, with its references (pure).
 
-Each function in ``SENTENCES`` reads the facts and returns a Sentence or None;
-the paragraph joins the sentences present and cites the union of their
-references, in order. See docs/design/reliability-report.md §4.
+Each function in ``SENTENCES`` reads the facts and returns a Sentence, or None
+where its facts do not apply; the paragraph joins the sentences present and its
+reference list is the ordered union of the keys they cite (references.py).
+Numbers follow APA 7. See docs/design/reliability-report.md §4.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
+from annotator.agreement.small_samples import MIN_PAIRABLE_UNITS
+
+from .references import COEFFICIENT_SOURCE, METHOD_SOURCE, reference_list
 from .reliability import DimensionFacts, ReportFacts
 
-REFERENCES = {
-    "krippendorff2004": (
-        "Krippendorff, K. (2004). Content analysis: An introduction to its "
-        "methodology (2nd ed.). Sage."
-    ),
-    "efron1987": (
-        "Efron, B. (1987). Better bootstrap confidence intervals. Journal of the "
-        "American Statistical Association, 82(397), 171–185."
-    ),
-}
-
+# Krippendorff (2004, p. 241): rely on α >= .800, tentative between .667 and .800.
+RELIABLE, TENTATIVE = 0.800, 0.667
 NAMES = {
     "krippendorff_alpha": "Krippendorff's α",
     "percent_agreement": "percent agreement",
@@ -35,56 +32,343 @@ NAMES = {
     "gwet_ac2": "Gwet's AC2",
     "brennan_prediger": "Brennan and Prediger's κ",
 }
+LEVELS = {"set": "multi-choice, MASI distance"}
+WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight")
+WORDS += ("nine", "ten")
+_INLINE_CITATION = re.compile(r" \([A-Z][^()]* \d{4}\)")
 
 
 @dataclass(frozen=True)
 class Sentence:
+    """One sentence (or a few joined) and the reference keys it cites, in order."""
+
     text: str
-    cites: frozenset[str] = frozenset()
+    cites: tuple[str, ...] = ()
 
 
-def coefficient(x: float) -> str:
-    """APA style for a coefficient bounded by 1: no leading zero (.81, −.05)."""
+# --- numbers and dates, APA style ------------------------------------------
+
+
+def coefficient(x: float, places: int = 2) -> str:
+    """A value bounded by 1 without its leading zero (.81, −.05)."""
     if not math.isfinite(x):
         return "undefined"
-    text = f"{x:.2f}"
-    return text.replace("0.", ".", 1).replace("-", "−")
+    text = f"{x:.{places}f}"
+    sign = "−" if text.startswith("-") else ""
+    return sign + text.lstrip("-").removeprefix("0")
 
 
-def _dimension(d: DimensionFacts, facts: ReportFacts) -> Sentence:
-    name = NAMES.get(d.primary, d.primary)
-    if math.isfinite(d.low) and math.isfinite(d.high):
-        interval = (
-            f" (95% CI {coefficient(d.low)}–{coefficient(d.high)}, "
-            f"{d.interval_method}, {facts.n_resamples:,} resamples of units)"
+def count(n: int, *, start: bool = False) -> str:
+    """A count: a word for one to ten opening a sentence, else digits with
+    thousands separators."""
+    if start and 0 <= n <= 10:
+        return WORDS[n].capitalize()
+    return f"{n:,}"
+
+
+def percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "0.0%"
+
+
+def day(when: datetime) -> str:
+    return f"{when.day} {when:%B %Y}"
+
+
+def _span_of_days(first: datetime, last: datetime) -> str:
+    if first.date() == last.date():
+        return f"on {day(first)}"
+    if first.year == last.year:
+        return f"between {first.day} {first:%B} and {day(last)}"
+    return f"between {day(first)} and {day(last)}"
+
+
+def _names(items: list[str]) -> str:
+    """ "a", "a and b", "a, b, and c" (APA's serial comma)."""
+    if len(items) < 3:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + ", and " + items[-1]
+
+
+def method_words(method: str, n_resamples: int) -> str:
+    """The interval method in words: interval_policy's own where it has them."""
+    try:
+        from annotator.agreement import interval_policy
+
+        # Its words cite inline ("(Efron 1987)"); the paragraph cites in APA
+        # form from METHOD_SOURCE, so the inline citation is dropped.
+        return _INLINE_CITATION.sub("", interval_policy.describe(method, n_resamples))
+    except (ImportError, AttributeError, ValueError):
+        pass
+    if method == "bca":
+        return f"BCa bootstrap, {n_resamples:,} resamples of units"
+    if method == "percentile":
+        return f"percentile bootstrap, {n_resamples:,} resamples of units"
+    if method == "gwet_variance":
+        return "Gwet's linearised variance with a t interval"
+    if method == "score":
+        return "score interval with the chance term held at its sample value"
+    return method
+
+
+def _cite(keys: Iterable[str]) -> str:
+    """In-text citation of ``keys`` (APA: authors, year; by surname)."""
+    from .references import REFERENCES
+
+    parts = []
+    for key in dict.fromkeys(keys):
+        authors, _, rest = REFERENCES[key].partition(" (")
+        surnames = [a.split(",")[0] for a in authors.replace("& ", "").split(".,")]
+        names = " & ".join(s.strip() for s in surnames if s.strip())
+        parts.append(f"{names}, {rest[:4]}")
+    return "(" + "; ".join(sorted(parts)) + ")"  # APA: alphabetical
+
+
+# --- the sentences ------------------------------------------------------------
+
+
+def design(f: ReportFacts) -> Sentence | None:
+    if f.n_population == 0:
+        return None
+    k = count(f.coders_per_span, start=True)
+    if f.n_sample >= f.n_population:
+        return Sentence(
+            f"{k} coders independently coded each of the {f.n_population:,} "
+            f"{f.unit_noun}."
         )
-    else:
-        interval = f" ({d.interval_note})" if d.interval_note else ""
+    per_document = ", drawn per document" if f.per_document else ""
     return Sentence(
-        f"For {d.label} ({d.level}, {d.n_categories} categories), {name} = "
-        f"{coefficient(d.value)}{interval} on {d.n_pairable_units:,} "
-        f"{facts.unit_noun}.",
-        frozenset({"krippendorff2004", "efron1987"}),
+        f"{k} coders independently coded a random sample of {f.n_sample:,} of "
+        f"{f.n_population:,} {f.unit_noun} ({percent(f.n_sample, f.n_population)})"
+        f"{per_document}; the other {f.unit_noun} were coded once."
     )
 
 
-def _design(facts: ReportFacts) -> Sentence:
+def _change(before: dict, after: dict) -> list[str]:
+    said = []
+    if "sample_share" in before and before["sample_share"] != after.get("sample_share"):
+        old, new = before["sample_share"], after.get("sample_share", 0)
+        verb = "raised" if new > old else "lowered"
+        said.append(
+            f"the sample share was {verb} from {100 * old:.1f}% to {100 * new:.1f}%"
+        )
+    if "coders_per_span" in before and before["coders_per_span"] != after.get(
+        "coders_per_span"
+    ):
+        said.append(
+            "the number of coders per sampled unit was changed from "
+            f"{before['coders_per_span']} to {after.get('coders_per_span')}"
+        )
+    return said
+
+
+def design_change(f: ReportFacts) -> Sentence | None:
+    parts = [
+        f"{' and '.join(said)} on {day(c.changed_at)}"
+        for c in f.design_changes
+        if (said := _change(dict(c.before), dict(c.after)))
+    ]
+    if not parts:
+        return None
+    return Sentence(f"During coding, {'; '.join(parts)}.")
+
+
+def incomplete(f: ReportFacts) -> Sentence | None:
+    if f.n_sample == 0 or f.n_sample_complete >= f.n_sample:
+        return None
+    if f.n_sample_complete == 0:
+        return Sentence(
+            f"None of the {f.n_sample:,} sampled {f.unit_noun} was coded by "
+            f"{count(f.coders_per_span, start=True).lower()} coders as planned."
+        )
     return Sentence(
-        f"{facts.n_coders} coders coded a sample of {facts.n_sample:,} of "
-        f"{facts.n_population:,} {facts.unit_noun}."
+        f"{count(f.n_sample_complete, start=True)} of the {f.n_sample:,} sampled "
+        f"{f.unit_noun} were coded by {count(f.coders_per_span, start=True).lower()} "
+        "coders as planned; the "
+        "others by fewer."
     )
 
 
-SENTENCES: tuple[Callable[[ReportFacts], list[Sentence]], ...] = (
-    lambda f: [_design(f)],
-    lambda f: [_dimension(d, f) for d in f.dimensions],
+def _widest(f: ReportFacts) -> DimensionFacts | None:
+    rated = [d for d in f.dimensions if d.n_pairable_units]
+    return max(rated, key=lambda d: d.n_pairable_units) if rated else None
+
+
+def variable_coders(f: ReportFacts) -> Sentence | None:
+    d = _widest(f)
+    if d is None or not d.max_ratings_per_unit:
+        return None
+    least, most = d.min_ratings_per_unit, d.max_ratings_per_unit
+    if least == most and most >= f.n_coders:
+        return None  # every unit by every coder
+    how = f"{least}" if least == most else f"{least} to {most}"
+    mean = "" if least == most else f" ({d.mean_ratings_per_unit:.1f} on average)"
+    return Sentence(
+        f"Each of the {d.n_pairable_units:,} {f.unit_noun} coded more than once "
+        f"was coded by {how} of the {f.n_coders} coders{mean}."
+    )
+
+
+def codebook(f: ReportFacts) -> Sentence | None:
+    when = ""
+    if f.first_rating and f.last_rating:
+        when = f", {_span_of_days(f.first_rating, f.last_rating)}"
+    return Sentence(
+        f"Coding followed version {f.codebook_version} of the codebook "
+        f"“{f.codebook_name}” (SHA-256 {f.codebook_digest[:12]}){when}."
+    )
+
+
+def _about(d: DimensionFacts, f: ReportFacts) -> str:
+    level = LEVELS.get(d.level, d.level)
+    weights = ""
+    if d.primary != "krippendorff_alpha" and d.weights != "identity":
+        weights = f", {d.weights} weights"
+    result = f"{NAMES.get(d.primary, d.primary)} = {coefficient(d.value)}"
+    if math.isfinite(d.low) and math.isfinite(d.high):
+        result += f", 95% CI [{coefficient(d.low)}, {coefficient(d.high)}]"
+    return (
+        f"for {d.label} ({level}, {d.n_categories} categories{weights}; "
+        f"{d.primary_units or d.n_pairable_units:,} {f.unit_noun}), {result}"
+    )
+
+
+def dimensions(f: ReportFacts) -> Sentence | None:
+    """One sentence per interval method, naming every dimension that uses it."""
+    groups: dict[str, list[DimensionFacts]] = {}
+    for d in f.dimensions:
+        holds = math.isfinite(d.low) and math.isfinite(d.high)
+        groups.setdefault(d.interval_method if holds else "", []).append(d)
+    texts, cites = [], []
+    for method, members in groups.items():
+        items = [_about(d, f) for d in members]
+        keys = [
+            COEFFICIENT_SOURCE[d.primary]
+            for d in members
+            if d.primary in COEFFICIENT_SOURCE
+        ]
+        keys += ["passonneau2006" for d in members if d.level == "set"]
+        text = "; ".join(items)
+        if method:
+            source = METHOD_SOURCE.get(method)
+            keys += [source] if source else []
+            text += f"; intervals by {method_words(method, f.n_resamples)}"
+            if "bootstrap" in method_words(method, f.n_resamples):
+                text += f", seed {f.seed}"
+        keys = list(dict.fromkeys(keys))
+        texts.append(
+            f"{text[0].upper()}{text[1:]} {_cite(keys)}."
+            if keys
+            else f"{text[0].upper()}{text[1:]}."
+        )
+        cites += keys
+    if not texts:
+        return None
+    return Sentence(" ".join(texts), tuple(dict.fromkeys(cites)))
+
+
+def reading(f: ReportFacts) -> Sentence | None:
+    """α against .800 and .667, naming the dimensions in each band."""
+    judged = [
+        d
+        for d in f.dimensions
+        if d.primary == "krippendorff_alpha"
+        and math.isfinite(d.value)
+        and d.n_pairable_units >= MIN_PAIRABLE_UNITS
+    ]
+    if not judged:
+        return None
+    bands = (
+        (RELIABLE, math.inf, "at or above .800 (reliable enough to draw conclusions)"),
+        (TENTATIVE, RELIABLE, "between .667 and .800 (tentative conclusions only)"),
+        (-math.inf, TENTATIVE, "below .667 (not reliable)"),
+    )
+    said = [
+        f"{words} for {_names(labels)}"
+        for low, high, words in bands
+        if (labels := [d.label for d in judged if low <= d.value < high])
+    ]
+    return Sentence(
+        f"Against Krippendorff's (2004, p. 241) thresholds, α is {'; '.join(said)}.",
+        ("krippendorff2004",),
+    )
+
+
+def small_sample(f: ReportFacts) -> Sentence | None:
+    few = [d for d in f.dimensions if d.n_pairable_units < MIN_PAIRABLE_UNITS]
+    if not few:
+        return None
+    items = [f"{d.label} ({d.n_pairable_units:,})" for d in few]
+    return Sentence(
+        f"Fewer than {MIN_PAIRABLE_UNITS} {f.unit_noun} were coded more than once "
+        f"for {_names(items)}: such estimates are unstable, and their intervals "
+        "are wide and may not cover the true value."
+    )
+
+
+def withheld(f: ReportFacts) -> Sentence | None:
+    missing = [
+        f"{d.label} ({d.interval_note})"
+        for d in f.dimensions
+        if not (math.isfinite(d.low) and math.isfinite(d.high)) and d.interval_note
+    ]
+    if not missing:
+        return None
+    return Sentence(f"No interval is reported for {_names(missing)}.")
+
+
+def against_plan(f: ReportFacts) -> Sentence | None:
+    """The sample against Krippendorff's minimum (sample_size.plan)."""
+    from annotator.agreement.sample_size import plan
+
+    from .facts import PLAN_MIN_ALPHA
+
+    by_q: dict[int, list[DimensionFacts]] = {}
+    for d in f.dimensions:
+        if d.n_categories >= 2:
+            by_q.setdefault(d.n_categories, []).append(d)
+    cited = _cite(["krippendorff2004", "bloch1989"])
+    texts = []
+    for q, members in by_q.items():
+        p = plan(PLAN_MIN_ALPHA, PLAN_MIN_ALPHA, q)
+        has = [
+            f"{d.label} has {d.n_pairable_units:,} ("
+            + (
+                "enough"
+                if d.n_pairable_units >= p.recommended_units
+                else f"fewer than the {p.recommended_units:,} asked for"
+            )
+            + ")"
+            for d in members
+        ]
+        texts.append(
+            f"{p.krippendorff_text.removesuffix('.')} {cited}; of the "
+            f"{f.unit_noun} coded more than once, {_names(has)}."
+        )
+    if not texts:
+        return None
+    return Sentence(" ".join(texts), ("krippendorff2004", "bloch1989"))
+
+
+SENTENCES: tuple[Callable[[ReportFacts], Sentence | None], ...] = (
+    design,
+    design_change,
+    incomplete,
+    variable_coders,
+    codebook,
+    dimensions,
+    reading,
+    small_sample,
+    withheld,
+    against_plan,
 )
+
+
+def sentences(facts: ReportFacts) -> list[Sentence]:
+    return [s for make in SENTENCES if (s := make(facts)) is not None]
 
 
 def paragraph(facts: ReportFacts) -> tuple[str, list[str]]:
     """The paragraph's text and its formatted references, in citation order."""
-    sentences = [s for make in SENTENCES for s in make(facts) if s is not None]
-    keys: list[str] = []
-    for s in sentences:
-        keys.extend(k for k in sorted(s.cites) if k not in keys)
-    return " ".join(s.text for s in sentences), [REFERENCES[k] for k in keys]
+    present = sentences(facts)
+    keys = [key for s in present for key in s.cites]
+    return " ".join(s.text for s in present), reference_list(keys)

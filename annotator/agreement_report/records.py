@@ -20,6 +20,7 @@ from annotator.agreement import (
     CoderStats,
     LabeledMatrix,
 )
+from annotator.agreement.interval_set import IntervalSet
 from annotator.agreement.small_samples import (
     MIN_PAIRABLE_UNITS,
     UNIT_BASIS,
@@ -34,7 +35,7 @@ from .intervals import (
     MISSING,
     STALE,
     alpha_result,
-    kappa_intervals,
+    interval_set,
 )
 
 # Krippendorff (2004, p. 241): rely on variables with alpha >= .800; consider
@@ -124,7 +125,7 @@ class DimensionReport:
     n_units_coded: int  # spans with at least one rating
     alpha: BootstrapResult
     coefficients: dict[str, AgreementResult]
-    intervals: dict[str, tuple[float, float]]  # 95% unit bootstrap, where available
+    intervals: dict[str, tuple[float, float]]  # 95%, nan where none holds
     per_category: list[tuple[str, str, AgreementResult]]
     pairwise: LabeledMatrix  # coder usernames
     coders: list[CoderRow]
@@ -139,6 +140,22 @@ class DimensionReport:
     # MISSING) and, for a background job's, when it computed them.
     intervals_from: str = IN_REQUEST
     intervals_as_of: datetime | None = None
+    # coefficient -> its interval's method (interval_policy.METHOD), and why
+    # an interval is withheld (or the fallback it took); from one IntervalSet.
+    interval_methods: dict[str, str] = field(default_factory=dict)
+    interval_notes: dict[str, str] = field(default_factory=dict)
+
+    def take_intervals(self, intervals: IntervalSet | None) -> None:
+        """Every interval figure of this dimension from one ``IntervalSet``
+        (None: none computed)."""
+        self.alpha = alpha_result(self.estimate, intervals)
+        if intervals is None:
+            self.intervals = {"krippendorff_alpha": (math.nan, math.nan)}
+            self.interval_methods, self.interval_notes = {}, {}
+            return
+        self.intervals = intervals.bounds()
+        self.interval_methods = intervals.methods
+        self.interval_notes = intervals.notes
 
     @property
     def intervals_current(self) -> bool:
@@ -152,11 +169,7 @@ class DimensionReport:
         if stored is None or stored["level"] != self.level:
             self.intervals_from, self.intervals_as_of = MISSING, None
             return
-        self.alpha = alpha_result(self.estimate, stored["alpha"])
-        self.intervals = {
-            "krippendorff_alpha": (self.alpha.ci_low, self.alpha.ci_high),
-            **kappa_intervals(stored["kappa"]),
-        }
+        self.take_intervals(interval_set(stored))
         self.intervals_from = CURRENT if current else STALE
         self.intervals_as_of = as_of
 
@@ -234,6 +247,8 @@ class DimensionReport:
                 "min_pairable_units": MIN_PAIRABLE_UNITS,
                 "conger_cohen_note": self.conger_cohen_note or None,
                 "intervals": {
+                    "methods": self.interval_methods,
+                    "notes": self.interval_notes,
                     "state": self.intervals_from,
                     "as_of": self.intervals_as_of.isoformat()
                     if self.intervals_as_of
@@ -248,6 +263,8 @@ class DimensionReport:
                     "n_resamples": self.alpha.n_resamples,
                     "n_valid": self.alpha.n_valid,
                     "method": self.alpha.method,
+                    "interval_method": self.interval_methods.get("krippendorff_alpha"),
+                    "interval_note": self.interval_notes.get("krippendorff_alpha"),
                     "interval_holds": self.interval_holds("krippendorff_alpha"),
                     "interval_state": self.intervals_from,
                     "units": self.units("krippendorff_alpha"),
@@ -258,6 +275,8 @@ class DimensionReport:
                         "ci_low": self.intervals.get(name, (None, None))[0],
                         "ci_high": self.intervals.get(name, (None, None))[1],
                         "interval_holds": self.interval_holds(name),
+                        "interval_method": self.interval_methods.get(name),
+                        "interval_note": self.interval_notes.get(name),
                         "interval_state": self.intervals_from,
                         "units": self.units(name),
                     }

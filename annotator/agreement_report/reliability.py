@@ -59,6 +59,9 @@ class DimensionFacts:
     interval_note: str  # why the interval is withheld, or ""
     min_ratings_per_unit: int = 0  # over pairable units
     max_ratings_per_unit: int = 0
+    mean_ratings_per_unit: float = 0.0
+    primary_units: int = 0  # the units the primary coefficient rests on
+    weights: str = "identity"  # of percent agreement and the κ family
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ class ReliabilityReport:
     intervals_current: bool = True
     intervals_progress: str = ""  # the job's progress in words, when not current
     unit_noun: str = DEFAULT_UNIT_NOUN
+    # agreement_jobs.IntervalsStatus of a background job (None: all in request);
+    # the page shows the dashboard's intervals panel from it.
+    intervals_status: Any = None
 
     @property
     def dimensions(self) -> list[DimensionReport]:
@@ -170,8 +176,14 @@ def reliability_report(
     report, status = agreement_jobs.report_with_intervals(
         project, by=by, codebook=codebook
     )
-    keys = [d.key for d in report.dimensions]
-    chosen = {k: (primary or {}).get(k, DEFAULT_PRIMARY) for k in keys}
+    # A coefficient a dimension lacks (none of the κ family for multi-choice
+    # dimensions) leaves that dimension on α; the headline names what is shown.
+    chosen = {
+        d.key: p
+        if (p := (primary or {}).get(d.key, DEFAULT_PRIMARY)) in d.coefficients
+        else DEFAULT_PRIMARY
+        for d in report.dimensions
+    }
     facts = facts_module.read_facts(project, codebook, report, chosen, unit_noun)
     text, references = methods.paragraph(facts)
     current = all(d.intervals_current for d in report.dimensions)
@@ -190,4 +202,5 @@ def reliability_report(
         intervals_current=current,
         intervals_progress=progress,
         unit_noun=unit_noun,
+        intervals_status=status,
     )

@@ -100,16 +100,13 @@ def dimension_report(
     if coded.n_coders == 2:
         coefficients["cohen_kappa"] = cohen_from_coded(coded, w, 0, 1)
     in_request = bootstrap_max_units is None or parts.n_units <= bootstrap_max_units
-    stored = (
-        iv.compute(parts, weights, family, n_resamples=n_resamples, seed=seed)
+    # Through the stored form, so a request's intervals read exactly as a
+    # background job's would.
+    intervals = (
+        iv.interval_set(iv.compute(parts, weights, n_resamples=n_resamples, seed=seed))
         if in_request
         else None
     )
-    boot = iv.alpha_result(estimate, stored and stored["alpha"])
-    intervals = {
-        "krippendorff_alpha": (boot.ci_low, boot.ci_high),
-        **iv.kappa_intervals(stored and stored["kappa"]),
-    }
     per_category = [
         (scale[i].key, scale[i].label, r)
         for i, r in per_category_from_coded(coded, tuple(range(len(scale)))).items()
@@ -130,7 +127,7 @@ def dimension_report(
     confusion = pooled_confusion_from_coded(coded, ij)
     labels = tuple(_scale_label(v, scale) for v in confusion.row_labels)
     coincidence = coincidence_from_parts(parts)
-    return DimensionReport(
+    report = DimensionReport(
         key=dimension.key,
         label=dimension.label,
         level=level,
@@ -138,9 +135,9 @@ def dimension_report(
         categories=[(c.key, c.label) for c in scale],
         n_ratings=len(coded.unit),
         n_units_coded=coded.n_units,
-        alpha=boot,
+        alpha=iv.alpha_result(estimate, None),
         coefficients=coefficients,
-        intervals=intervals,
+        intervals={},
         per_category=per_category,
         pairwise=pairwise,
         coders=coders,
@@ -153,6 +150,8 @@ def dimension_report(
         coincidence=LabeledMatrix(labels, labels, coincidence),
         intervals_from=iv.IN_REQUEST if in_request else iv.MISSING,
     )
+    report.take_intervals(intervals)
+    return report
 
 
 def _coded(data: LabelArrays) -> tuple[Coded, str]:
@@ -203,7 +202,6 @@ def project_intervals(
         out[dimension.key] = iv.compute(
             parts,
             weights,
-            kappa_family(coded, weights),
             n_resamples=n_resamples,
             seed=seed,
             progress=step,

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotator.agreement_report import ProjectReport, project_report
+from annotator.agreement_report.intervals import VERSION
 from annotator.agreement_report.report import project_intervals
 from annotator.models import (
     AgreementIntervals,
@@ -61,6 +62,9 @@ def _is_current(
         and stored.codebook_id == project.codebook_id
         and stored.n_resamples == n_resamples
         and stored.seed == seed
+        # An older form (version 1: percentile intervals) is recomputed with
+        # each coefficient's method of today.
+        and all(d.get("version") == VERSION for d in stored.dimensions.values())
     )
 
 

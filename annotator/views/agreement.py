@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from annotator import access
+from annotator.agreement.interval_policy import NAME
 from annotator.agreement_report import (
     MIN_PAIRABLE_UNITS,
     OVER,
@@ -31,8 +32,7 @@ from annotator.agreement_report import (
 from annotator.agreement_report.intervals import MISSING, STALE, WITH_INTERVALS
 from annotator.models import Codebook
 from annotator.services import agreement_jobs
-from annotator.services.agreement_jobs import IntervalsStatus
-from annotator.views.base import HtmxHttpRequest, partial
+from annotator.views.base import HtmxHttpRequest, intervals_panel, partial
 
 TEMPLATE = "annotator/agreement.html"
 PANEL = "annotator/agreement_status.html"
@@ -152,6 +152,15 @@ def interval_note(d: DimensionReport, refreshing: bool) -> str:
     return ""
 
 
+def interval_method(d: DimensionReport, key: str) -> dict[str, str]:
+    """The method's short name beside an interval ("BCa"), and why an interval
+    is withheld (shown instead of numbers; "" when it holds or has none)."""
+    method = d.interval_methods.get(key, "")
+    low, _ = d.intervals.get(key, (math.nan, math.nan))
+    withheld = d.interval_notes.get(key, "") if method and math.isnan(low) else ""
+    return {"method": NAME.get(method, method), "withheld": withheld}
+
+
 def card(d: DimensionReport, refreshing: bool = False) -> dict[str, Any]:
     """Everything one dimension's card draws.
 
@@ -172,6 +181,7 @@ def card(d: DimensionReport, refreshing: bool = False) -> dict[str, Any]:
             "interval": d.intervals.get(key),
             "interval_holds": d.interval_holds(key),
             "interval_note": note if key in WITH_INTERVALS else "",
+            **interval_method(d, key),
             "units": {**d.units(key), "name": BASIS_NAMES[d.units(key)["basis"]]},
         }
         for key, r in d.coefficients.items()
@@ -214,6 +224,7 @@ def card(d: DimensionReport, refreshing: bool = False) -> dict[str, Any]:
         "d": d,
         "band": d.band,
         "alpha_interval_holds": d.interval_holds("krippendorff_alpha"),
+        "alpha_interval": interval_method(d, "krippendorff_alpha"),
         "interval_note": note,
         "interval_state": d.intervals_from,
         "estimate": d.estimate,
@@ -302,25 +313,6 @@ def project_agreement(request: HtmxHttpRequest, project_id: int) -> HttpResponse
     versions = list(Codebook.objects.versions_of(project).filter(used=True))
     context["versions"] = versions if len(versions) > 1 else []
     return render(request, TEMPLATE, context)
-
-
-def intervals_panel(
-    request: HtmxHttpRequest,
-    project,
-    status: IntervalsStatus | None,
-    *,
-    polled: bool = False,
-) -> dict[str, Any]:
-    """The context of ``agreement_status.html#intervals-status``: the background
-    intervals' time, the job computing them (the panel polls itself while there
-    is one) and, for managers only, a link to it. ``status`` None: every
-    interval was computed in the request, and there is no panel."""
-    return {
-        "project": project,
-        "intervals": status,
-        "can_manage": access.abilities(request.user, project).manage,
-        "polled": polled,
-    }
 
 
 @access.login_required

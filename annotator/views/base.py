@@ -1,10 +1,13 @@
 """What every page module shares: the htmx request, responses, the gold panel.
 
 The gold freshness panel's context: pages that read gold include the panel; the
-downloads section's: the project page and the downloads page include it.
+downloads section's: the project page and the downloads page include it; the
+background intervals' panel: the agreement dashboard and the reliability report.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -16,6 +19,7 @@ from annotator.finding_forms import DownloadForm
 from annotator.gold.freshness import gold_status
 from annotator.models import Job, Project
 from annotator.services import codebook_dimensions
+from annotator.services.agreement_jobs import IntervalsStatus
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -87,4 +91,23 @@ def downloads_context(request: HtmxHttpRequest, project: Project, form=None) -> 
         "download_form": form or download_form(project),
         "latest_archive": Job.objects.latest_archive(project) if can.manage else None,
         "can": can,
+    }
+
+
+def intervals_panel(
+    request: HtmxHttpRequest,
+    project: Project,
+    status: IntervalsStatus | None,
+    *,
+    polled: bool = False,
+) -> dict[str, Any]:
+    """The context of ``agreement_status.html#intervals-status``: the background
+    intervals' time, the job computing them (the panel polls itself while there
+    is one) and, for managers only, a link to it. ``status`` None: every
+    interval was computed in the request, and there is no panel."""
+    return {
+        "project": project,
+        "intervals": status,
+        "can_manage": access.abilities(request.user, project).manage,
+        "polled": polled,
     }

@@ -25,6 +25,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from annotator.agreement_report import pdf
 from annotator.demo import managers_group
 from annotator.gold import refresh_gold
 from annotator.models import Assignment, Membership, TrainingAttempt
@@ -191,8 +192,19 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         # Each coder's training, checks and confusions (issue 16).
         "project-coders",
         "project-coder",
-        # The reliability report's replication zip (issue 17).
+        # The reliability report (issue 17): the dashboard's figures written up.
+        "project-reliability",
+        # The reliability report's files (issue 17): print HTML, Markdown, LaTeX.
+        "project-reliability-html",
+        "project-reliability-md",
+        "project-reliability-tex",
+        # The report's replication zip (issue 17).
         "project-reliability-bundle",
+    ),
+    # Its PDF: 503 with the apt line where Pango is missing (CI installs it).
+    "project-reliability-pdf": (
+        "GET",
+        {**readers(), "_": 200 if pdf.pango_available() else 503},
     ),
     **rows(
         "GET",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -13,7 +14,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from annotator.agreement.interval_policy import NAME
 from annotator.agreement_report import project_report
+from annotator.ratings import read_project
 from tests.annotator.agreement import published as pub
 from tests.factories import make_coded_project
 
@@ -26,6 +29,15 @@ KEYS = {
     "scott_pi",
     "brennan_prediger",
 }
+INTERVAL_KEYS = (
+    "intervals",
+    "interval_methods",
+    "interval_notes",
+    "resampling",
+    "resamples",
+    "seed",
+    "confidence",
+)
 
 
 def write_csv(path: Path, units, coders, values, header="unit,coder,value") -> Path:
@@ -55,7 +67,9 @@ def k2011(tmp_path):
 )
 def test_csv_alpha_matches_krippendorff_2011(k2011, level, alpha):
     data = run_json("--csv", str(k2011), "--level", level)
-    assert set(data) == {"n_units", "n_coders", "n_pairable", "coefficients"}
+    assert set(data) == {"n_units", "n_coders", "n_pairable", "coefficients"} | {
+        *INTERVAL_KEYS
+    }
     assert (data["n_units"], data["n_coders"], data["n_pairable"]) == (11, 4, 40)
     assert set(data["coefficients"]) == KEYS | {"gwet_ac1"}  # four coders: no Cohen
     assert round(data["coefficients"]["krippendorff_alpha"], 3) == alpha
@@ -181,7 +195,13 @@ def test_end_to_end_exit_status_and_json(k2011, tmp_path):
     done = _manage("--csv", str(k2011), "--level", "ordinal", "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert list(data) == ["n_units", "n_coders", "n_pairable", "coefficients"]
+    assert list(data) == [
+        "n_units",
+        "n_coders",
+        "n_pairable",
+        "coefficients",
+        *INTERVAL_KEYS,
+    ]
     assert list(data["coefficients"]) == [
         "krippendorff_alpha",
         "percent_agreement",
@@ -217,3 +237,60 @@ def test_project_table_and_json():
     assert [d["key"] for d in data["dimensions"]] == ["topic", "stance", "tags"]
     with pytest.raises(CommandError, match="no project with id 0"):
         call_command("agreement", "--project", "0")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("key", "weights"), [("topic", "identity"), ("stance", "quadratic")]
+)
+def test_csv_intervals_equal_the_reports_for_the_same_ratings_and_seed(
+    tmp_path, key, weights
+):
+    project = make_coded_project(documents=6)
+    dimension = project.codebook.dimensions.get(key=key)
+    data = read_project(project, [dimension], version_only=True)[1][0]
+    scale = [c.key for c in data.categories]
+    # Zero-padded ids sort as the report's integers do: the same encode order,
+    # hence the same resamples.
+    path = write_csv(
+        tmp_path / f"{key}.csv",
+        [f"{u:09d}" for u in data.unit],
+        [f"{c:09d}" for c in data.coder],
+        [scale[v] for v in data.value],
+    )
+    got = run_json(
+        "--csv", str(path), "--level", data.level, "--weights", weights,
+        "--categories", ",".join(scale), "--seed", "7", "--resamples", "300",
+    )  # fmt: skip
+    d = next(
+        r
+        for r in project_report(project, n_resamples=300, seed=7).dimensions
+        if r.key == key
+    )
+    assert got["resamples"] == 300 and got["seed"] == 7 and got["confidence"] == 0.95
+    assert got["resampling"] == "units with 2+ ratings; single-coded units drawn apart"
+    assert got["interval_methods"] == d.interval_methods
+    assert got["interval_notes"] == d.interval_notes
+    assert set(got["intervals"]) == set(d.intervals)
+    for name, (low, high) in d.intervals.items():
+        want = None if math.isnan(low) else [low, high]
+        assert got["intervals"][name] == want, name  # exactly, not approximately
+    assert any(v is not None for v in got["intervals"].values())
+
+
+def test_csv_table_shows_each_interval_and_its_method(k2011):
+    out = StringIO()
+    call_command(
+        "agreement", "--csv", str(k2011), "--level", "nominal", "--seed", "3",
+        stdout=out,
+    )  # fmt: skip
+    text = out.getvalue()
+    data = run_json("--csv", str(k2011), "--level", "nominal", "--seed", "3")
+    assert "95% interval (1,000 resamples, seed 3)" in text
+    for name, interval in data["intervals"].items():
+        line = next(x for x in text.splitlines() if x.strip().startswith(name + " "))
+        if interval is None:
+            assert f"withheld: {data['interval_notes'][name]}" in line
+        else:
+            method = NAME[data["interval_methods"][name]]
+            assert f"{interval[0]:.3f} – {interval[1]:.3f} ({method})" in line

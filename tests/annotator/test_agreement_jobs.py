@@ -15,6 +15,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
+from annotator.agreement.interval_policy import METHOD
 from annotator.agreement_report import project_report
 from annotator.models import AgreementIntervals, Job, JobKind, JobState, Membership
 from annotator.services import agreement_jobs, claim_next_span, submit_annotation
@@ -157,6 +158,52 @@ def test_the_job_stores_the_intervals_the_request_would_compute(big, queue_only)
     assert report.to_dict()["dimensions"][0]["alpha"]["ci_low"] is not None
 
 
+def as_version_1(dimension: dict) -> dict:
+    """A stored dimension in the form before version 2: percentile-only
+    intervals, alpha's without method, the kappa family's as [low, high]."""
+    alpha = dimension["alpha"]
+    return {
+        "level": dimension["level"],
+        "alpha": {
+            k: alpha[k]
+            for k in ("ci_low", "ci_high", "confidence", "p_below")
+            + ("n_resamples", "n_valid", "seed")
+        },
+        "kappa": {
+            name: [e["ci_low"], e["ci_high"]] for name, e in dimension["kappa"].items()
+        },
+    }
+
+
+def test_a_version_1_result_is_stale_read_back_and_recomputed(big, queue_only):
+    project = coded()
+    run_job.call(agreement_jobs.refresh_intervals_if_stale(project).job.pk)
+    stored = AgreementIntervals.objects.get(project=project)
+    assert {d["version"] for d in stored.dimensions.values()} == {2}
+    old = {key: as_version_1(d) for key, d in stored.dimensions.items()}
+    AgreementIntervals.objects.filter(pk=stored.pk).update(dimensions=old)
+    # Same data, same parameters, but an older form: stale, so a job is queued ...
+    report, status = agreement_jobs.report_with_intervals(project)
+    assert status.stored is not None and not status.current and status.refreshing
+    # ... and meanwhile the old intervals still read, labelled stale, percentile.
+    topic = report.dimensions[0]
+    assert {d.intervals_from for d in report.dimensions} == {"stale"}
+    assert topic.intervals["fleiss_kappa"] == tuple(
+        old["topic"]["kappa"]["fleiss_kappa"]
+    )
+    assert topic.alpha.ci_low == old["topic"]["alpha"]["ci_low"]
+    assert set(topic.interval_methods.values()) == {"percentile"}
+    run_job.call(the_job(project).pk)
+    report, status = agreement_jobs.report_with_intervals(project)
+    assert status.current
+    stored = AgreementIntervals.objects.get(project=project)
+    assert {d["version"] for d in stored.dimensions.values()} == {2}
+    assert figures(report) == figures(project_report(project))
+    assert report.dimensions[0].interval_methods == {
+        name: METHOD[name] for name in report.dimensions[0].interval_methods
+    }
+
+
 def test_while_a_job_runs_the_page_shows_the_previous_result_with_its_time(
     client, big, queue_only
 ):
@@ -213,7 +260,12 @@ def test_the_api_says_where_each_interval_came_from(client, big, queue_only):
         "job": job.pk,
     }
     topic = body["dimensions"][0]
-    assert topic["intervals"] == {"state": "missing", "as_of": None}
+    assert topic["intervals"] == {
+        "state": "missing",
+        "as_of": None,
+        "methods": {},
+        "notes": {},
+    }
     assert (
         topic["alpha"]["ci_low"] is None
         and topic["alpha"]["interval_state"] == "missing"
@@ -222,6 +274,7 @@ def test_the_api_says_where_each_interval_came_from(client, big, queue_only):
     run_job.call(job.pk)
     topic = get(reviewer)["dimensions"][0]
     assert topic["intervals"]["state"] == "current"
+    assert topic["intervals"]["methods"]["fleiss_kappa"] == METHOD["fleiss_kappa"]
     expected = project_report(project).to_dict()["dimensions"][0]
     assert topic["alpha"]["ci_low"] == expected["alpha"]["ci_low"]
     assert (

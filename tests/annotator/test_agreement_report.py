@@ -10,7 +10,6 @@ from django.contrib.auth.models import User
 
 from annotator.agreement import (
     alpha_per_category,
-    bootstrap_alpha,
     coder_stats,
     cohen_kappa,
     confusion_matrix,
@@ -19,6 +18,9 @@ from annotator.agreement import (
     krippendorff_alpha,
     pairwise_cohen_kappa,
 )
+from annotator.agreement.coded import encode
+from annotator.agreement.interval_policy import METHOD
+from annotator.agreement.intervals_by_method import alpha_intervals
 from annotator.agreement_report import band, project_report, reading
 from annotator.models import Annotation, Dimension
 from annotator.ratings import annotation_arrays, label_arrays
@@ -104,12 +106,14 @@ def test_report_equals_engine_on_the_same_ratings(coded_project):
     assert topic.estimate.n_units == alpha.n_units > 0
     assert topic.estimate.excluded_units == alpha.excluded_units > 0
     assert topic.n_units_coded == 20 and topic.n_ratings == len(values)
-    boot = bootstrap_alpha(
-        units, coders, values, categories=TOPICS, n_resamples=200, seed=0
-    )
+    # The interval is alpha's policy method (BCa) on the engine's resamples.
+    boot = alpha_intervals(
+        encode(units, coders, values, categories=TOPICS), "nominal", n_resamples=200
+    )[METHOD["krippendorff_alpha"]]
     assert (topic.alpha.ci_low, topic.alpha.ci_high) == pytest.approx(
-        (boot.ci_low, boot.ci_high)
+        (boot.low, boot.high)
     )
+    assert topic.interval_methods["krippendorff_alpha"] == boot.method
     fleiss = fleiss_kappa(units, coders, values, categories=TOPICS)
     assert topic.coefficients["fleiss_kappa"].value == pytest.approx(fleiss.value)
     assert "cohen_kappa" not in topic.coefficients  # three coders

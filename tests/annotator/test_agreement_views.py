@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import pytest
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
+from annotator.agreement.interval_policy import METHOD, NAME
 from annotator.agreement_report import project_report
 from annotator.models import Membership
 from tests.factories import (
@@ -154,3 +156,33 @@ def test_api_limits_document_rows(client, project):
     docs = data["dimensions"][0]["documents"]
     assert docs["shown"] == len(docs["rows"]) <= 1 <= docs["n_documents"]
     assert client.get(api_url(project), {"documents": "-1"}).status_code == 400
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_each_interval_names_its_method_on_the_page_and_in_the_api(client, htmx):
+    project = make_coded_project(documents=20)  # enough units for intervals
+    user = member(project, "rev", Membership.Role.REVIEWER)
+    client = logged_in(client, user)
+    headers = {"HX-Request": "true"} if htmx else {}
+    html = client.get(page_url(project), {"dimension": "topic"}, headers=headers)
+    html = html.content.decode()
+    assert ("<html" in html) is not htmx
+    topic = project_report(project).dimensions[0]
+    shown = [name for name in topic.interval_methods if topic.interval_holds(name)]
+    assert shown  # the test means something only if some interval holds
+    for name in shown:
+        low, high = topic.intervals[name]
+        method = NAME[METHOD[name]]
+        assert (
+            f'{low:.3f} – {high:.3f} <small class="muted" '
+            f"data-interval-method>({method})</small>"
+        ) in html, name
+    if topic.interval_holds("krippendorff_alpha"):
+        assert "95% interval (BCa)</span>" in html
+    for name, note in topic.interval_notes.items():
+        if math.isnan(topic.intervals[name][0]):  # withheld: the reason instead
+            assert f"withheld: {note}" in html, name
+    api = client.get(api_url(project)).json()["dimensions"][0]
+    assert api["intervals"]["methods"] == topic.interval_methods
+    for name, figures in api["coefficients"].items():
+        assert figures["interval_method"] == METHOD.get(name), name

@@ -4,6 +4,10 @@
     manage.py agreement --project 3 --json                # the API's JSON
     manage.py agreement --csv ratings.csv --level ordinal --weights quadratic --json
 
+Intervals are the report's: each coefficient by its method
+(``interval_policy.METHOD``), from ``--resamples`` unit resamples drawn with
+``--seed``; the same data and seed give the same numbers here and on the page.
+
 The CSV has a header with ``unit,coder,value`` (one rating per row; for
 ``--level set`` the labels of one rating joined by ``|``, empty for none). Bad input
 exits with status 2 and a message naming the file and line.
@@ -24,6 +28,7 @@ from annotator.agreement import (
     read_ratings_csv,
     summary,
 )
+from annotator.agreement.interval_policy import NAME
 from annotator.agreement_report import OVER, project_report
 from annotator.models import Project
 
@@ -35,6 +40,8 @@ def _json_value(value: Any) -> Any:
         return None
     if isinstance(value, dict):
         return {k: _json_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_value(v) for v in value]
     return value
 
 
@@ -75,7 +82,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--over", choices=OVER, default="week")
         parser.add_argument("--batch-size", type=int, default=100)
-        parser.add_argument("--resamples", type=int, default=1000)
+        parser.add_argument(
+            "--resamples", type=int, default=1000, help="Unit resamples (1000)."
+        )
+        parser.add_argument(
+            "--seed", type=int, default=0, help="Seed of the resamples (0)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["csv"]:
@@ -103,6 +115,8 @@ class Command(BaseCommand):
                 level=level,
                 weights=options["weights"],
                 categories=categories,
+                n_resamples=options["resamples"],
+                seed=options["seed"],
             )
         except FileNotFoundError as error:
             raise CommandError(
@@ -118,8 +132,21 @@ class Command(BaseCommand):
             f"{result['n_pairable']} pairable values, {result['n_coders']} coders "
             f"(level {level}, {options['weights']} weights)"
         )
+        self.stdout.write(
+            f"  {'coefficient':<20} {'value':>8}  {result['confidence']:.0%} interval"
+            f" ({result['resamples']:,} resamples, seed {result['seed']})"
+        )
         for name, value in result["coefficients"].items():
-            self.stdout.write(f"  {name:<20} {_fmt(value):>8}")
+            interval = result["intervals"].get(name)
+            method = result["interval_methods"].get(name)
+            note = result["interval_notes"].get(name, "")
+            if interval is not None:
+                shown = f"{_fmt(interval[0])} – {_fmt(interval[1])} ({NAME[method]})"
+            elif method is not None:
+                shown = f"withheld: {note}"
+            else:
+                shown = "–"
+            self.stdout.write(f"  {name:<20} {_fmt(value):>8}  {shown}")
 
     def from_project(self, options: dict[str, Any]) -> None:
         project = Project.objects.filter(pk=options["project"]).first()
@@ -133,6 +160,7 @@ class Command(BaseCommand):
                 over=options["over"],
                 batch_size=options["batch_size"],
                 n_resamples=options["resamples"],
+                seed=options["seed"],
                 documents_limit=None if options["json"] else 5,
             )
         except ValueError as error:
@@ -155,23 +183,30 @@ class Command(BaseCommand):
             if d.caution:
                 out(f"  {d.caution}")
             out(
-                f"  {'coefficient':<20} {'value':>8} {'95% interval':>17} "
+                f"  {'coefficient':<20} {'value':>8} {'95% interval':>25} "
                 f"{'units':>7}  rests on"
             )
             for name, r in d.coefficients.items():
                 low, high = d.intervals.get(name, (math.nan, math.nan))
+                method = d.interval_methods.get(name)
                 interval = (
                     f"{_fmt(low)} – {_fmt(high)}"
                     if d.interval_holds(name)
                     else "not reliable"
                     if math.isfinite(low)
+                    else "withheld"
+                    if method and name in d.interval_notes
                     else "–"
                 )
+                if method and d.interval_holds(name):
+                    interval += f" ({NAME[method]})"
                 units = d.units(name)
                 out(
-                    f"  {name:<20} {_fmt(r.value):>8} {interval:>17} {r.n_units:>7}"
+                    f"  {name:<20} {_fmt(r.value):>8} {interval:>25} {r.n_units:>7}"
                     f"  {units['basis']} units: {units['n']}"
                 )
+            for name, note in d.interval_notes.items():
+                out(f"  {name} interval: {note}")
             if d.conger_cohen_note:
                 out(f"  {d.conger_cohen_note}")
             out(

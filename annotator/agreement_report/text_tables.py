@@ -1,0 +1,134 @@
+"""The reliability report as Markdown and LaTeX: tables, paragraph, references.
+
+Both draw ``print_tables``' records (the print HTML's), so the figures are the
+PDF's. Markdown: pipe tables with ``|`` (and the other inline markup) escaped.
+LaTeX: booktabs tables to ``\\input`` into a paper, with ``# $ % & _ { } ~ ^ \\``
+escaped and the Greek letters and dashes written for pdfLaTeX.
+"""
+
+from __future__ import annotations
+
+from .print_tables import (
+    Table,
+    primary_table,
+    provenance,
+    resampling,
+    secondary_table,
+    title,
+)
+from .reliability import ReliabilityReport
+
+# Inline markup that would change a cell's or a line's meaning, backslash first.
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\|*_`[]<>"} | {"\n": " ", "\r": " "})
+_LATEX = str.maketrans(
+    {
+        "\\": r"\textbackslash{}",
+        "{": r"\{",
+        "}": r"\}",
+        "#": r"\#",
+        "$": r"\$",
+        "%": r"\%",
+        "&": r"\&",
+        "_": r"\_",
+        "~": r"\textasciitilde{}",
+        "^": r"\textasciicircum{}",
+        # pdfLaTeX has no Greek text glyphs by default: math mode has them.
+        "α": r"$\alpha$",
+        "κ": r"$\kappa$",
+        "π": r"$\pi$",
+        "−": "$-$",
+        "–": "--",
+        "—": "---",
+        "“": "``",
+        "”": "''",
+        "\n": " ",
+        "\r": " ",
+    }
+)
+
+
+def md_escape(text: str) -> str:
+    """Text safe in a Markdown pipe-table cell or line (no markup, no breaks)."""
+    return text.translate(_MARKDOWN)
+
+
+def tex_escape(text: str) -> str:
+    """Text safe in LaTeX: its ten special characters escaped, in one pass."""
+    return text.translate(_LATEX)
+
+
+def _md_table(table: Table) -> list[str]:
+    def line(cells: tuple[str, ...]) -> str:
+        return "| " + " | ".join(md_escape(c) for c in cells) + " |"
+
+    rule = "|" + "|".join("---:" if n else "---" for n in table.numeric) + "|"
+    body = [line(row) for row in table.rows] or [
+        line(("(none)",) + ("",) * (len(table.columns) - 1))
+    ]
+    return [f"**{md_escape(table.caption)}**", "", line(table.columns), rule, *body]
+
+
+def _tables(report: ReliabilityReport) -> list[Table]:
+    """The primary table, then each dimension's other coefficients."""
+    return [primary_table(report)] + [
+        secondary_table(report, d) for d in report.dimensions
+    ]
+
+
+def markdown(report: ReliabilityReport) -> str:
+    """The report's tables, methods paragraph and references as Markdown."""
+    out = [f"## {md_escape(title(report))}", "", md_escape(provenance(report)), ""]
+    for table in _tables(report):
+        out += [*_md_table(table), ""]
+    out += [md_escape(resampling(report)), "", "### Methods", ""]
+    out += [md_escape(report.paragraph), ""]
+    if report.references:
+        out += ["### References", ""]
+        out += [f"- {md_escape(ref)}" for ref in report.references]
+        out.append("")
+    return "\n".join(out)
+
+
+def _tex_table(table: Table) -> list[str]:
+    spec = "".join("r" if n else "l" for n in table.numeric)
+
+    def line(cells: tuple[str, ...]) -> str:
+        return " & ".join(tex_escape(c) for c in cells) + r" \\"
+
+    body = [line(row) for row in table.rows] or [
+        rf"\multicolumn{{{len(table.columns)}}}{{l}}{{(none)}} \\"
+    ]
+    return [
+        r"\begin{table}[htbp]",
+        r"\centering",
+        r"\small",
+        rf"\caption{{{tex_escape(table.caption)}}}",
+        rf"\begin{{tabular}}{{{spec}}}",
+        r"\toprule",
+        line(table.columns),
+        r"\midrule",
+        *body,
+        r"\bottomrule",
+        r"\end{tabular}",
+        r"\end{table}",
+    ]
+
+
+def latex(report: ReliabilityReport) -> str:
+    """The report's tables (booktabs), methods paragraph and references as
+    LaTeX to ``\\input``; the preamble needs ``\\usepackage{booktabs}``."""
+    out = [
+        f"% {tex_escape(title(report))}",
+        f"% {tex_escape(provenance(report))}",
+        r"% Needs \usepackage{booktabs} in the preamble.",
+        "",
+    ]
+    for table in _tables(report):
+        out += [*_tex_table(table), ""]
+    out += [tex_escape(resampling(report)), "", r"\paragraph{Methods}"]
+    out += [tex_escape(report.paragraph), ""]
+    if report.references:
+        out.append(r"\paragraph{References}")
+        out += [tex_escape(ref) + r" \par" for ref in report.references]
+        out.append("")
+    return "\n".join(out)

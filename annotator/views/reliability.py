@@ -1,0 +1,137 @@
+"""The reliability report page: per dimension a card, the methods paragraph, downloads.
+
+Everything it shows comes from one ``ReliabilityReport`` (agreement_report/
+reliability.py), which wraps the dashboard's own ``ProjectReport``; this module
+only parses the options and turns the report into what the templates draw.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from annotator import access
+from annotator.agreement_report import MIN_PAIRABLE_UNITS, RELIABLE, TENTATIVE
+from annotator.agreement_report.facts import interval_of
+from annotator.agreement_report.methods import NAMES
+from annotator.agreement_report.records import DimensionReport
+from annotator.agreement_report.reliability import (
+    DEFAULT_PRIMARY,
+    ReliabilityReport,
+    ReliabilityRequestError,
+    parse_primary,
+    parse_unit_noun,
+    reliability_report,
+)
+from annotator.views.base import HtmxHttpRequest, intervals_panel
+
+TEMPLATE = "annotator/reliability.html"
+CARD = "annotator/_reliability_card.html"
+REFUSAL = "Coders code blind: the reliability report is for reviewers and managers."
+# The paragraph's names, capitalised for a table's first column.
+COEFFICIENT_NAMES = {key: name[0].upper() + name[1:] for key, name in NAMES.items()}
+
+
+def method_name(method: str) -> str:
+    """A method's short name for a table cell (interval_policy's, when it has one)."""
+    try:
+        from annotator.agreement import interval_policy
+
+        return interval_policy.NAME.get(method, method)
+    except (ImportError, AttributeError):
+        return {"bca": "BCa", "gwet_variance": "Gwet's variance"}.get(method, method)
+
+
+def _interval(d: DimensionReport, name: str) -> dict[str, Any]:
+    low, high, method, note = interval_of(d, name)
+    holds = math.isfinite(low) and math.isfinite(high)
+    return {
+        "holds": holds,
+        "low": low,
+        "high": high,
+        "method": method_name(method) if holds else "",
+        "reason": "" if holds else note,
+    }
+
+
+def card(report: ReliabilityReport, d: DimensionReport) -> dict[str, Any]:
+    """One dimension's card: the primary coefficient first, the others below."""
+    primary = report.primary.get(d.key, DEFAULT_PRIMARY)
+    facts = next(f for f in report.facts.dimensions if f.key == d.key)
+    rows = [
+        {
+            "key": key,
+            "name": COEFFICIENT_NAMES.get(key, key),
+            "result": r,
+            "interval": _interval(d, key),
+            "units": d.units(key)["n"],
+        }
+        for key, r in d.coefficients.items()
+    ]
+    return {
+        "d": d,
+        "facts": facts,
+        "primary": next(row for row in rows if row.get("key") == primary),
+        "secondary": [row for row in rows if row["key"] != primary],
+        "per_category": d.per_category,
+    }
+
+
+def _options_query(request: HtmxHttpRequest) -> str:
+    """The report's options as a query string (carried into every link)."""
+    params = request.GET.copy()
+    params.pop("dimension", None)
+    return params.urlencode()
+
+
+@access.login_required
+@require_GET
+def project_reliability(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    """The reliability report; with htmx and ``?dimension=key``, just that card.
+
+    Reviewers, managers and staff (coders code blind: 403). ``?primary=``,
+    ``?primary.<key>=`` and ``?unit=`` choose the headline coefficient and the
+    unit's name; a bad one is a 400 naming the parameter.
+    """
+    project = access.project_for(
+        request.user, project_id, access.Can.REVIEW, refusal=REFUSAL
+    )
+    keys = list(project.codebook.dimensions.values_list("key", flat=True))
+    try:
+        primary = parse_primary(request.GET, keys)
+        unit_noun = parse_unit_noun(request.GET)
+    except ReliabilityRequestError as error:
+        context = {"project": project, "error": str(error)}
+        return render(request, TEMPLATE, context, status=400)
+    key = request.GET.get("dimension")
+    if request.htmx and key and key not in keys:
+        return HttpResponse(f"No dimension {key!r} in this codebook.", status=404)
+    report = reliability_report(
+        project, primary=primary, unit_noun=unit_noun, by=request.user
+    )
+    cards = [card(report, d) for d in report.dimensions]
+    context = {
+        **intervals_panel(request, project, report.intervals_status),
+        "project": project,
+        "reliability": report,
+        "cards": cards,
+        "sample_lines": [
+            (d.label, report.sample_size[d.key])
+            for d in report.dimensions
+            if d.key in report.sample_size
+        ],
+        "query": _options_query(request),
+        "coefficients": sorted(COEFFICIENT_NAMES.items(), key=lambda kv: kv[1]),
+        "default_primary": request.GET.get("primary") or DEFAULT_PRIMARY,
+        "reliable": RELIABLE,
+        "tentative": TENTATIVE,
+        "min_pairable_units": MIN_PAIRABLE_UNITS,
+    }
+    if request.htmx and key:
+        chosen = next(c for c in cards if c["d"].key == key)
+        return render(request, CARD, {**context, "c": chosen})
+    return render(request, TEMPLATE, context)

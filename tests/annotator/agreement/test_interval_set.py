@@ -1,0 +1,91 @@
+"""dimension_intervals: each coefficient by its policy method, from one draw."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from annotator.agreement.coded import alpha_parts, bootstrap_from_parts, encode
+from annotator.agreement.interval_policy import METHOD, NAME, describe
+from annotator.agreement.interval_set import dimension_intervals
+from annotator.agreement.intervals_by_method import (
+    alpha_intervals,
+    kappa_family_intervals,
+)
+from annotator.agreement_report.intervals import VERSION, interval_set, to_stored
+from tests.annotator.agreement.test_intervals_by_method import _ratings
+
+
+@pytest.mark.parametrize(
+    ("level", "weights", "gwet"),
+    [("nominal", "identity", "gwet_ac1"), ("ordinal", "quadratic", "gwet_ac2")],
+)
+def test_each_coefficient_gets_its_policy_method_on_the_shared_resamples(
+    level, weights, gwet
+):
+    coded = encode(*_ratings(80, seed=4, single=0.2), level=level)
+    parts = alpha_parts(coded, level)
+    got = dimension_intervals(parts, weights, n_resamples=300, seed=5)
+    assert set(got.intervals) == {
+        "krippendorff_alpha",
+        "percent_agreement",
+        "fleiss_kappa",
+        gwet,
+        "brennan_prediger",
+    }
+    assert got.methods == {name: METHOD[name] for name in got.intervals}
+    alpha = alpha_intervals(coded, level, n_resamples=300, seed=5, parts=parts)
+    assert got.intervals["krippendorff_alpha"] == alpha[METHOD["krippendorff_alpha"]]
+    kappa = kappa_family_intervals(coded, weights, n_resamples=300, seed=5)
+    for name, by_method in kappa.items():
+        key = gwet if name == "gwet" else name
+        assert got.intervals[key] == by_method[METHOD[key]], key
+    boot = bootstrap_from_parts(parts, n_resamples=300, seed=5)
+    assert got.p_below == boot.p_below and got.n_valid == boot.n_valid
+    assert (got.n_resamples, got.seed, got.confidence) == (300, 5, 0.95)
+
+
+def test_a_withheld_interval_has_nan_bounds_and_its_reason():
+    # Every pairable unit agrees: no resample of alpha differs from the estimate.
+    units = np.repeat(np.arange(30), 2)
+    coders = np.tile([0, 1], 30)
+    values = np.repeat(np.arange(30) % 3, 2)
+    parts = alpha_parts(encode(units, coders, values), "nominal")
+    got = dimension_intervals(parts, "identity", n_resamples=200, seed=0)
+    alpha = got.intervals["krippendorff_alpha"]
+    assert not alpha.holds and alpha.reason
+    assert got.notes["krippendorff_alpha"] == alpha.reason
+    assert all(math.isnan(x) for x in got.bounds()["krippendorff_alpha"])
+    # The score interval still holds there, noting how it took its n.
+    fleiss = got.intervals["fleiss_kappa"]
+    assert fleiss.holds and "n_eff" in got.notes["fleiss_kappa"]
+
+
+def test_progress_counts_both_resample_sets():
+    parts = alpha_parts(encode(*_ratings(40, seed=1)), "nominal")
+    seen: list[int] = []
+    dimension_intervals(
+        parts, "identity", n_resamples=100, seed=0, progress=seen.append
+    )
+    assert seen[-1] == 200 and 100 in seen
+
+
+def test_the_stored_form_reads_back_to_the_same_set():
+    parts = alpha_parts(encode(*_ratings(60, seed=2, single=0.1)), "nominal")
+    got = dimension_intervals(parts, "identity", n_resamples=200, seed=3)
+    stored = to_stored(got, "nominal")
+    assert stored["version"] == VERSION == 2
+    assert stored["kappa"]["fleiss_kappa"]["method"] == METHOD["fleiss_kappa"]
+    assert interval_set(stored) == got
+
+
+def test_every_policy_method_has_a_name_and_a_description():
+    for method in set(METHOD.values()):
+        assert NAME[method] and describe(method, 1000)
+    assert describe("bca", 1000) == (
+        "BCa bootstrap (Efron 1987), 1,000 resamples of units"
+    )
+    with pytest.raises(ValueError, match="unknown interval method 'x'"):
+        describe("x", 1000)
