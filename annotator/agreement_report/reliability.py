@@ -19,6 +19,7 @@ from typing import Any
 from annotator.agreement.small_samples import UNIT_BASIS
 from annotator.models import Codebook, Project
 
+from .options import ReportRequestError, report_request
 from .records import DimensionReport, ProjectReport
 
 DEFAULT_PRIMARY = "krippendorff_alpha"
@@ -153,6 +154,20 @@ def parse_unit_noun(params: Mapping[str, str]) -> str:
             "unit: letters and spaces only, at most 30 characters (e.g. paragraphs)"
         )
     return noun
+
+
+def reliability_request(
+    project: Project, params: Mapping[str, str]
+) -> tuple[Codebook, dict[str, str], str]:
+    """The codebook version (``?version=``), headline per dimension and unit noun
+    a request asks for: the page's and every download's one reader. A bad
+    option is a ReportRequestError (400 naming it; 404 for a version never had)."""
+    _options, codebook = report_request(project, params)
+    keys = list(codebook.dimensions.values_list("key", flat=True))
+    try:
+        return codebook, parse_primary(params, keys), parse_unit_noun(params)
+    except ReliabilityRequestError as error:
+        raise ReportRequestError(400, str(error)) from error
 
 
 def reliability_report(

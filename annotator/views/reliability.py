@@ -15,17 +15,20 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from annotator import access
-from annotator.agreement_report import MIN_PAIRABLE_UNITS, RELIABLE, TENTATIVE
+from annotator.agreement_report import (
+    MIN_PAIRABLE_UNITS,
+    RELIABLE,
+    TENTATIVE,
+    ReportRequestError,
+)
 from annotator.agreement_report.facts import interval_of
 from annotator.agreement_report.methods import NAMES
 from annotator.agreement_report.records import DimensionReport
 from annotator.agreement_report.reliability import (
     DEFAULT_PRIMARY,
     ReliabilityReport,
-    ReliabilityRequestError,
-    parse_primary,
-    parse_unit_noun,
     reliability_report,
+    reliability_request,
 )
 from annotator.views.base import HtmxHttpRequest, intervals_panel
 
@@ -94,24 +97,29 @@ def project_reliability(request: HtmxHttpRequest, project_id: int) -> HttpRespon
     """The reliability report; with htmx and ``?dimension=key``, just that card.
 
     Reviewers, managers and staff (coders code blind: 403). ``?primary=``,
-    ``?primary.<key>=`` and ``?unit=`` choose the headline coefficient and the
-    unit's name; a bad one is a 400 naming the parameter.
+    ``?primary.<key>=``, ``?unit=`` and ``?version=`` choose the headline
+    coefficient, the unit's name and the codebook version; a bad one is a 400
+    naming the parameter.
     """
     project = access.project_for(
         request.user, project_id, access.Can.REVIEW, refusal=REFUSAL
     )
-    keys = list(project.codebook.dimensions.values_list("key", flat=True))
     try:
-        primary = parse_primary(request.GET, keys)
-        unit_noun = parse_unit_noun(request.GET)
-    except ReliabilityRequestError as error:
-        context = {"project": project, "error": str(error)}
+        codebook, primary, unit_noun = reliability_request(project, request.GET)
+    except ReportRequestError as error:
+        if error.status != 400:
+            return HttpResponse(error.message, status=error.status)
+        context = {"project": project, "error": error.message}
         return render(request, TEMPLATE, context, status=400)
     key = request.GET.get("dimension")
-    if request.htmx and key and key not in keys:
+    if request.htmx and key and key not in primary:
         return HttpResponse(f"No dimension {key!r} in this codebook.", status=404)
     report = reliability_report(
-        project, primary=primary, unit_noun=unit_noun, by=request.user
+        project,
+        codebook=codebook,
+        primary=primary,
+        unit_noun=unit_noun,
+        by=request.user,
     )
     cards = [card(report, d) for d in report.dimensions]
     context = {

@@ -15,15 +15,13 @@ from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 
 from annotator import access
-from annotator.agreement_report import ReportRequestError, report_request
+from annotator.agreement_report import ReportRequestError
 from annotator.agreement_report.pdf import PangoMissing, check_pango
 from annotator.agreement_report.print_formats import FORMATS, filename
 from annotator.agreement_report.reliability import (
     ReliabilityReport,
-    ReliabilityRequestError,
-    parse_primary,
-    parse_unit_noun,
     reliability_report,
+    reliability_request,
 )
 from annotator.views.base import HtmxHttpRequest
 
@@ -39,15 +37,9 @@ def _text(message: str, status: int) -> HttpResponse:
 def report_for(request: HtmxHttpRequest, project) -> ReliabilityReport | HttpResponse:
     """The report the query asks for, or the answer saying what is wrong with it."""
     try:
-        _options, codebook = report_request(project, request.GET)
+        codebook, primary, unit_noun = reliability_request(project, request.GET)
     except ReportRequestError as error:
         return _text(error.message, error.status)
-    try:
-        keys = list(codebook.dimensions.values_list("key", flat=True))
-        primary = parse_primary(request.GET, keys)
-        unit_noun = parse_unit_noun(request.GET)
-    except ReliabilityRequestError as error:
-        return _text(str(error), 400)
     return reliability_report(
         project,
         codebook=codebook,

@@ -256,7 +256,7 @@ def test_a_download_reads_a_fixed_number_of_queries(
     # The session and user, the project, the codebook version and its
     # dimensions, the report's ratings (one aggregate per table), the facts.
     # Pinned, so any query added to the report's reading shows here.
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(21):
         assert reviewer.get(url(project, name)).status_code == 200
 
 
