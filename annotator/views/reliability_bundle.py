@@ -8,13 +8,11 @@ from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 
 from annotator import access
-from annotator.agreement_report import ReportRequestError, report_request
+from annotator.agreement_report import ReportRequestError
 from annotator.agreement_report.bundle import write_bundle
 from annotator.agreement_report.reliability import (
-    ReliabilityRequestError,
-    parse_primary,
-    parse_unit_noun,
     reliability_report,
+    reliability_request,
 )
 from annotator.views.base import HtmxHttpRequest
 
@@ -30,16 +28,11 @@ def reliability_bundle(request: HtmxHttpRequest, project_id: int) -> HttpRespons
         request.user, project_id, access.Can.REVIEW, refusal=REFUSAL
     )
     try:
-        _, codebook = report_request(project, request.GET)
-        keys = list(codebook.dimensions.values_list("key", flat=True))
-        primary = parse_primary(request.GET, keys)
-        unit_noun = parse_unit_noun(request.GET)
+        codebook, primary, unit_noun = reliability_request(project, request.GET)
     except ReportRequestError as error:
         return HttpResponse(
             error.message, status=error.status, content_type="text/plain"
         )
-    except ReliabilityRequestError as error:
-        return HttpResponse(str(error), status=400, content_type="text/plain")
     report = reliability_report(
         project,
         codebook=codebook,

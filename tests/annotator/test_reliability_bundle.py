@@ -180,6 +180,11 @@ def test_the_page_gives_the_zip_to_reviewers_and_waits_for_intervals(client, set
     assert {"cohen_kappa", "krippendorff_alpha"} <= set(
         expected["dimensions"][0]["coefficients"]
     )
+    report_page = reverse("project-reliability", args=[project.pk])
+    page = client.get(report_page).content.decode()
+    assert f'href="{url}"' in page  # offered with the other files
+    chosen = client.get(report_page, {"unit": "paragraphs"}).content.decode()
+    assert f'href="{url}?unit=paragraphs"' in chosen
     bad = client.get(url, {"primary": "nope"})
     assert bad.status_code == 400 and b"primary" in bad.content
     settings.AGREEMENT_BOOTSTRAP_IN_REQUEST_MAX_UNITS = 0  # a job's intervals,
