@@ -4,7 +4,6 @@ from django.urls import path
 
 from annotator.views import (
     reliability,
-    reliability_bundle,
     reliability_downloads,
     sample_size,
 )
@@ -35,11 +34,11 @@ urlpatterns: list = [
         reliability_downloads.tables_tex,
         name="project-reliability-tex",
     ),
-    # The replication bundle (annotator/views/reliability_bundle.py): the same
+    # The replication bundle (reliability_downloads.replication_zip): the same
     # readers; 409 while the intervals are computed.
     path(
         REPORT + "replication.zip",
-        reliability_bundle.reliability_bundle,
+        reliability_downloads.replication_zip,
         name="project-reliability-bundle",
     ),
     # The pre-registration helper: whoever may create projects.

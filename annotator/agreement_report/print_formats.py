@@ -1,4 +1,4 @@
-"""The reliability report's files (print HTML, PDF, Markdown, LaTeX) with their names.
+"""The reliability report's files (print HTML, PDF, Markdown, LaTeX, bundle) and names.
 
 One place for the downloads (views/reliability_downloads.py) and the
 ``reliability_report`` command to get the same file from the same report.
@@ -6,6 +6,7 @@ One place for the downloads (views/reliability_downloads.py) and the
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
-from . import pdf, print_tables, text_tables
+from . import bundle, pdf, print_tables, text_tables
 from .reliability import ReliabilityReport
 
 PRINT_TEMPLATE = "annotator/reliability_print.html"
@@ -67,6 +68,13 @@ def print_html(report: ReliabilityReport) -> str:
     return render_to_string(PRINT_TEMPLATE, context)
 
 
+def replication_zip(report: ReliabilityReport) -> bytes:
+    """The replication bundle (``bundle.write_bundle``) as bytes."""
+    buffer = io.BytesIO()
+    bundle.write_bundle(report, buffer)
+    return buffer.getvalue()
+
+
 FORMATS: dict[str, Format] = {
     "html": Format(
         "text/html; charset=utf-8", "html", lambda r: print_html(r).encode()
@@ -82,6 +90,7 @@ FORMATS: dict[str, Format] = {
         "tex",
         lambda r: text_tables.latex(r).encode(),
     ),
+    "zip": Format("application/zip", "zip", replication_zip),
 }
 
 

@@ -1,4 +1,4 @@
-"""The reliability report's downloads: print HTML, PDF, Markdown and LaTeX tables.
+"""The reliability report's downloads: print HTML, PDF, Markdown, LaTeX and the bundle.
 
 Reviewers, managers and staff (coders code blind: 403). The query parameters
 are the report page's: ``?version=N``, ``?primary=NAME`` (and
@@ -110,3 +110,10 @@ def tables_md(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
 def tables_tex(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """The tables (booktabs), methods paragraph and references as LaTeX."""
     return _download(request, project_id, "tex")
+
+
+@access.login_required
+@require_GET
+def replication_zip(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    """The replication bundle: ratings, codebook, expected figures, replicate.py."""
+    return _download(request, project_id, "zip")

@@ -11,6 +11,7 @@ import io
 import math
 import os
 import re
+import zipfile
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -260,7 +261,7 @@ def test_a_download_reads_a_fixed_number_of_queries(
         assert reviewer.get(url(project, name)).status_code == 200
 
 
-@pytest.mark.parametrize("name", ["html", "md", "tex", "pdf"])
+@pytest.mark.parametrize("name", ["html", "md", "tex", "pdf", "zip"])
 def test_the_command_writes_each_format(project, tmp_path, name):
     if name == "pdf" and not pdf.pango_available() and not os.environ.get("CI"):
         pytest.skip(f"the PDF needs Pango, missing here: {pdf.PANGO_APT}")
@@ -269,8 +270,12 @@ def test_the_command_writes_each_format(project, tmp_path, name):
     data = out.read_bytes()
     start = {"html": b"<!DOCTYPE html>", "md": b"## Reliability of ", "pdf": b"%PDF-"}
     start["tex"] = b"% Reliability of "
+    start["zip"] = b"PK"
     assert data.startswith(start[name])
-    if name != "pdf":
+    if name == "zip":
+        names = zipfile.ZipFile(out).namelist()
+        assert {"replicate.py", "expected.json", "codebook.yaml"} <= set(names)
+    elif name != "pdf":
         report = reliability_report(project)
         value = figure(report.dimensions[0].estimate.value)
         assert (tex_escape(value) if name == "tex" else value).encode() in data

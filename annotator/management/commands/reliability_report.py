@@ -84,7 +84,7 @@ class Command(BaseCommand):
         except PangoMissing as error:
             raise CommandError(str(error)) from None
         # Rendered whole first: a failure leaves no half-written file.
-        if options["output"] == "-" and options["format"] == "pdf":
+        if options["output"] == "-" and options["format"] in ("pdf", "zip"):
             sys.stdout.buffer.write(body)
             sys.stdout.flush()
         elif options["output"] == "-":
