@@ -5,7 +5,9 @@ policy): the resamples are the ones ``bootstrap_from_parts`` and
 ``kappa_samples`` draw for the same seed, so each percentile interval here
 equals the engine's; BCa reads the same resamples at corrected levels, with
 its acceleration from a delete-a-group jackknife on the same tables; the
-score intervals hold the chance term at the sample's value.
+score intervals hold the chance term at the sample's value; the log-jackknife
+interval (``interval_methods_extra``) reuses BCa's jackknife values on the
+log(1 - theta) scale and is withheld, in words, on too few disagreements.
 """
 
 from __future__ import annotations
@@ -26,10 +28,16 @@ from .interval_methods import (
     score_alpha,
     score_kappa,
 )
+from .interval_methods_extra import (
+    alpha_unit_disagreements,
+    effective_disagreements,
+    kappa_effective_disagreements,
+    log_jackknife,
+)
 from .kappa_bootstrap import KAPPA_INTERVALS, kappa_tables
 
-ALPHA_METHODS = ("percentile", "bca", "score")
-KAPPA_METHODS = ("percentile", "bca", "score")
+ALPHA_METHODS = ("percentile", "bca", "score", "logjack")
+KAPPA_METHODS = ("percentile", "bca", "score", "logjack")
 
 
 def alpha_intervals(
@@ -55,8 +63,11 @@ def alpha_intervals(
     if parts.n_units == 0:
         none = "no unit was coded by two or more coders"
         out.update(
-            percentile=Interval(np.nan, np.nan, "percentile", False, none),
-            bca=Interval(np.nan, np.nan, "bca", False, none),
+            {
+                m: Interval(np.nan, np.nan, m, False, none)
+                for m in ALPHA_METHODS
+                if m != "score"
+            }
         )
         return {m: out[m] for m in ALPHA_METHODS}
     tables = resample_tables(parts)
@@ -66,6 +77,8 @@ def alpha_intervals(
     jack = jackknife_values(tables.alphas, types.of_unit, types.size, groups)
     out["percentile"] = percentile(boot.samples, estimate, confidence)
     out["bca"] = bca(boot.samples, estimate, jack, confidence)
+    n_eff = effective_disagreements(alpha_unit_disagreements(parts))
+    out["logjack"] = log_jackknife(estimate, jack, n_eff, confidence)
     return {m: out[m] for m in ALPHA_METHODS}
 
 
@@ -101,6 +114,7 @@ def kappa_family_intervals(
     )
     jack = _jackknife_family(tables, groups)
     score = score_kappa(tables, confidence)
+    n_eff = kappa_effective_disagreements(tables)
     out = {}
     for name in KAPPA_INTERVALS:
         estimate = float(estimates[name][0])
@@ -108,6 +122,7 @@ def kappa_family_intervals(
             "percentile": percentile(samples[name], estimate, confidence),
             "bca": bca(samples[name], estimate, jack[name], confidence),
             "score": score[name],
+            "logjack": log_jackknife(estimate, jack[name], n_eff, confidence),
         }
     return out
 

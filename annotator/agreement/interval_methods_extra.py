@@ -1,0 +1,108 @@
+"""Log-disagreement jackknife intervals and the withholding rule on few disagreements.
+
+Pure numpy. Every coefficient here has the form 1 - theta = observed
+disagreement / chance disagreement (alpha: D_o / D_e; percent agreement:
+1 - p_a; the kappa family: (1 - p_a) / (1 - p_e)), so log(1 - theta) is a
+difference of logs whose sampling distribution is far less skewed than
+theta's when disagreements are rare or, under quadratic weights, dominated by
+a few distant ones. The interval is a normal interval on that scale with a
+delete-a-group jackknife standard error (Quenouille 1956; Efron & Stein
+1981), mapped back. It needs some spread of disagreement: it is withheld, in
+words, when the effective number of disagreeing units n_eff = (sum_u D_u)^2 /
+sum_u D_u^2 (Kish's effective sample size of the units' disagreement
+weights) is below ``MIN_EFFECTIVE_DISAGREEMENTS``, or when leaving one group
+out removes every disagreement. bench/RESULTS.md ("Coverage ... log-jackknife")
+has the coverage study behind these choices.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import numpy as np
+
+from .alpha import AlphaParts
+from .interval_methods import Interval, _failed, _tails
+from .kappa_bootstrap import KappaTables
+
+MIN_EFFECTIVE_DISAGREEMENTS = 2.0
+_z = NormalDist().inv_cdf
+
+
+def effective_disagreements(
+    unit_disagreement: np.ndarray, size: np.ndarray | None = None
+) -> float:
+    """Kish's n_eff = (sum D_u)^2 / sum D_u^2 of the units' disagreement weights.
+
+    ``size`` counts units per row when rows are unit types (each row's D_u is
+    then repeated ``size`` times). It equals the number of disagreeing units
+    when every disagreement weighs the same, and 0 with no disagreement.
+    """
+    d = np.asarray(unit_disagreement, dtype=float).ravel()
+    n = np.ones_like(d) if size is None else np.asarray(size, dtype=float).ravel()
+    squares = float(n @ (d * d))
+    if squares <= 0.0:
+        return 0.0
+    return float(n @ d) ** 2 / squares
+
+
+def alpha_unit_disagreements(parts: AlphaParts) -> np.ndarray:
+    """Each pairable unit's disagreement D_u = sum of its pairs' weight x delta
+    (the numerator of D_o, unit by unit)."""
+    p = parts.pairs
+    delta = parts.diff.at(p.c, p.k, parts.n)
+    size = parts.coded.n_units
+    d_u = np.bincount(p.unit, weights=parts.weight * delta, minlength=size)
+    m_u = np.bincount(parts.entries.unit, weights=parts.entries.count, minlength=size)
+    return d_u[m_u >= 2]
+
+
+def kappa_effective_disagreements(tables: KappaTables) -> float:
+    """n_eff of the pairable units' disagreement terms 1 - a_u (per unit type)."""
+    pairable = tables.pairable.astype(bool)
+    return effective_disagreements(1.0 - tables.agree[pairable], tables.size[pairable])
+
+
+def withheld_reason(n_eff: float, confidence: float = 0.95) -> str:
+    """The words shown instead of an interval when disagreements are too few."""
+    return (
+        f"too few disagreements ({n_eff:.1f} effective) for a "
+        f"{100 * confidence:g} % interval to hold its level"
+    )
+
+
+def log_jackknife(
+    estimate: float,
+    jackknife_values: np.ndarray,
+    n_eff: float,
+    confidence: float = 0.95,
+    *,
+    min_effective: float = MIN_EFFECTIVE_DISAGREEMENTS,
+) -> Interval:
+    """Normal interval on log(1 - theta) with a grouped-jackknife standard error.
+
+    se^2 = (G - 1) / G * sum_g (phi_g - mean phi)^2 over the G leave-a-group-out
+    values phi_g = log(1 - theta_(g)); the ends are log(1 - estimate) -+ z se,
+    mapped back by theta = 1 - exp(phi) and clipped to [-1, 1]. Withheld
+    (``holds`` False, the reason in words) when ``n_eff`` < ``min_effective``,
+    when there is no disagreement at all, or when some group holds all of it.
+    """
+    method = "logjack"
+    _, hi = _tails(confidence)
+    if not math.isfinite(estimate):
+        return _failed(method, "the estimate itself is undefined")
+    if n_eff < min_effective or estimate >= 1.0:
+        return _failed(method, withheld_reason(n_eff, confidence))
+    jack = np.asarray(jackknife_values, dtype=float).ravel()
+    if len(jack) < 2 or not np.all(np.isfinite(jack)):
+        return _failed(method, "the coefficient is undefined with some units left out")
+    if np.any(jack >= 1.0):
+        return _failed(method, withheld_reason(n_eff, confidence))
+    phi = np.log1p(-jack)
+    groups = len(phi)
+    se = math.sqrt((groups - 1) / groups * float(np.sum((phi - phi.mean()) ** 2)))
+    centre = math.log1p(-estimate)
+    half = _z(hi) * se
+    to_theta = lambda x: min(1.0, max(-1.0, 1.0 - math.exp(x)))  # noqa: E731
+    return Interval(to_theta(centre + half), to_theta(centre - half), method, True)
