@@ -55,7 +55,7 @@ from annotator.agreement.coder_model import (  # noqa: E402
 )
 from annotator.agreement.interval_methods import Interval  # noqa: E402
 from annotator.agreement.interval_methods_extra import (  # noqa: E402
-    MIN_EFFECTIVE_DISAGREEMENTS,
+    MIN_DISAGREEING_UNITS,
     withheld_reason,
 )
 from annotator.agreement.intervals_by_method import (  # noqa: E402
@@ -339,9 +339,9 @@ def summary(cells: Sequence[Cell]) -> str:
         "intervals given, then the fewest withheld):",
     ]
     lines += [f"    {coef!r}: {best[coef][3]!r}," for coef in best] + [
-        "Withholding rule (logjack): none when interval_methods_extra.effective_"
-        f"disagreements(...) < {MIN_EFFECTIVE_DISAGREEMENTS:g} or one jackknife "
-        f'group holds every disagreement: "{withheld_reason(1.0)}".'
+        "Withholding rule (logjack): none when interval_methods_extra.disagreeing_"
+        f"units(...) < {MIN_DISAGREEING_UNITS} or one jackknife group holds "
+        f'every disagreement: "{withheld_reason(1)}".'
     ]
     return "\n".join(lines)
 

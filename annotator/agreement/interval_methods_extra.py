@@ -7,12 +7,11 @@ difference of logs whose sampling distribution is far less skewed than
 theta's when disagreements are rare or, under quadratic weights, dominated by
 a few distant ones. The interval is a normal interval on that scale with a
 delete-a-group jackknife standard error (Quenouille 1956; Efron & Stein
-1981), mapped back. It needs some spread of disagreement: it is withheld, in
-words, when the effective number of disagreeing units n_eff = (sum_u D_u)^2 /
-sum_u D_u^2 (Kish's effective sample size of the units' disagreement
-weights) is below ``MIN_EFFECTIVE_DISAGREEMENTS``, or when leaving one group
-out removes every disagreement. bench/RESULTS.md ("Coverage ... log-jackknife")
-has the coverage study behind these choices.
+1981), mapped back. It is withheld, in words, when fewer than
+``MIN_DISAGREEING_UNITS`` units disagree or one jackknife group holds every
+disagreement. bench/RESULTS.md (coverage, log-jackknife) has the study behind
+these choices, including why a threshold on Kish's effective number of
+disagreements did not help.
 """
 
 from __future__ import annotations
@@ -26,25 +25,18 @@ from .alpha import AlphaParts
 from .interval_methods import Interval, _failed, _tails
 from .kappa_bootstrap import KappaTables
 
-MIN_EFFECTIVE_DISAGREEMENTS = 2.0
+MIN_DISAGREEING_UNITS = 2
 _z = NormalDist().inv_cdf
 
 
-def effective_disagreements(
+def disagreeing_units(
     unit_disagreement: np.ndarray, size: np.ndarray | None = None
-) -> float:
-    """Kish's n_eff = (sum D_u)^2 / sum D_u^2 of the units' disagreement weights.
-
-    ``size`` counts units per row when rows are unit types (each row's D_u is
-    then repeated ``size`` times). It equals the number of disagreeing units
-    when every disagreement weighs the same, and 0 with no disagreement.
-    """
+) -> int:
+    """How many units disagree at all (D_u > 0); ``size`` counts units per row
+    when rows are unit types."""
     d = np.asarray(unit_disagreement, dtype=float).ravel()
     n = np.ones_like(d) if size is None else np.asarray(size, dtype=float).ravel()
-    squares = float(n @ (d * d))
-    if squares <= 0.0:
-        return 0.0
-    return float(n @ d) ** 2 / squares
+    return int(round(float(n[d > 0].sum())))
 
 
 def alpha_unit_disagreements(parts: AlphaParts) -> np.ndarray:
@@ -58,16 +50,17 @@ def alpha_unit_disagreements(parts: AlphaParts) -> np.ndarray:
     return d_u[m_u >= 2]
 
 
-def kappa_effective_disagreements(tables: KappaTables) -> float:
-    """n_eff of the pairable units' disagreement terms 1 - a_u (per unit type)."""
+def kappa_disagreeing_units(tables: KappaTables) -> int:
+    """How many pairable units have an agreement term a_u below 1."""
     pairable = tables.pairable.astype(bool)
-    return effective_disagreements(1.0 - tables.agree[pairable], tables.size[pairable])
+    return disagreeing_units(1.0 - tables.agree[pairable], tables.size[pairable])
 
 
-def withheld_reason(n_eff: float, confidence: float = 0.95) -> str:
+def withheld_reason(disagreeing: int, confidence: float = 0.95) -> str:
     """The words shown instead of an interval when disagreements are too few."""
+    units = "unit disagrees" if disagreeing == 1 else "units disagree"
     return (
-        f"too few disagreements ({n_eff:.1f} effective) for a "
+        f"too few disagreements ({disagreeing} {units}) for a "
         f"{100 * confidence:g} % interval to hold its level"
     )
 
@@ -75,30 +68,31 @@ def withheld_reason(n_eff: float, confidence: float = 0.95) -> str:
 def log_jackknife(
     estimate: float,
     jackknife_values: np.ndarray,
-    n_eff: float,
+    disagreeing: int,
     confidence: float = 0.95,
     *,
-    min_effective: float = MIN_EFFECTIVE_DISAGREEMENTS,
+    min_disagreeing: int = MIN_DISAGREEING_UNITS,
 ) -> Interval:
     """Normal interval on log(1 - theta) with a grouped-jackknife standard error.
 
     se^2 = (G - 1) / G * sum_g (phi_g - mean phi)^2 over the G leave-a-group-out
     values phi_g = log(1 - theta_(g)); the ends are log(1 - estimate) -+ z se,
     mapped back by theta = 1 - exp(phi) and clipped to [-1, 1]. Withheld
-    (``holds`` False, the reason in words) when ``n_eff`` < ``min_effective``,
-    when there is no disagreement at all, or when some group holds all of it.
+    (``holds`` False, the reason in words) when fewer than ``min_disagreeing``
+    units disagree or when some jackknife group holds every disagreement (then
+    log(1 - theta) is undefined with that group left out).
     """
     method = "logjack"
     _, hi = _tails(confidence)
     if not math.isfinite(estimate):
         return _failed(method, "the estimate itself is undefined")
-    if n_eff < min_effective or estimate >= 1.0:
-        return _failed(method, withheld_reason(n_eff, confidence))
+    if disagreeing < min_disagreeing or estimate >= 1.0:
+        return _failed(method, withheld_reason(disagreeing, confidence))
     jack = np.asarray(jackknife_values, dtype=float).ravel()
     if len(jack) < 2 or not np.all(np.isfinite(jack)):
         return _failed(method, "the coefficient is undefined with some units left out")
     if np.any(jack >= 1.0):
-        return _failed(method, withheld_reason(n_eff, confidence))
+        return _failed(method, withheld_reason(disagreeing, confidence))
     phi = np.log1p(-jack)
     groups = len(phi)
     se = math.sqrt((groups - 1) / groups * float(np.sum((phi - phi.mean()) ** 2)))

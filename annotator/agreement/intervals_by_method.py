@@ -30,8 +30,8 @@ from .interval_methods import (
 )
 from .interval_methods_extra import (
     alpha_unit_disagreements,
-    effective_disagreements,
-    kappa_effective_disagreements,
+    disagreeing_units,
+    kappa_disagreeing_units,
     log_jackknife,
 )
 from .kappa_bootstrap import KAPPA_INTERVALS, kappa_tables
@@ -77,8 +77,8 @@ def alpha_intervals(
     jack = jackknife_values(tables.alphas, types.of_unit, types.size, groups)
     out["percentile"] = percentile(boot.samples, estimate, confidence)
     out["bca"] = bca(boot.samples, estimate, jack, confidence)
-    n_eff = effective_disagreements(alpha_unit_disagreements(parts))
-    out["logjack"] = log_jackknife(estimate, jack, n_eff, confidence)
+    disagreeing = disagreeing_units(alpha_unit_disagreements(parts))
+    out["logjack"] = log_jackknife(estimate, jack, disagreeing, confidence)
     return {m: out[m] for m in ALPHA_METHODS}
 
 
@@ -114,7 +114,7 @@ def kappa_family_intervals(
     )
     jack = _jackknife_family(tables, groups)
     score = score_kappa(tables, confidence)
-    n_eff = kappa_effective_disagreements(tables)
+    disagreeing = kappa_disagreeing_units(tables)
     out = {}
     for name in KAPPA_INTERVALS:
         estimate = float(estimates[name][0])
@@ -122,7 +122,7 @@ def kappa_family_intervals(
             "percentile": percentile(samples[name], estimate, confidence),
             "bca": bca(samples[name], estimate, jack[name], confidence),
             "score": score[name],
-            "logjack": log_jackknife(estimate, jack[name], n_eff, confidence),
+            "logjack": log_jackknife(estimate, jack[name], disagreeing, confidence),
         }
     return out
 

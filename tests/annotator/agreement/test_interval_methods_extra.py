@@ -15,10 +15,10 @@ from annotator.agreement.coded import (
     kappa_tables,
 )
 from annotator.agreement.interval_methods_extra import (
-    MIN_EFFECTIVE_DISAGREEMENTS,
+    MIN_DISAGREEING_UNITS,
     alpha_unit_disagreements,
-    effective_disagreements,
-    kappa_effective_disagreements,
+    disagreeing_units,
+    kappa_disagreeing_units,
     log_jackknife,
     withheld_reason,
 )
@@ -52,21 +52,18 @@ FIRST = [0, 0, 1, 1, 0, 1, 0, 1, 0, 1]
 SECOND = [0, 0, 1, 1, 0, 1, 1, 0, 1, 1]  # units 6, 7 and 8 disagree
 
 
-def test_effective_disagreements_counts_equal_weights_and_discounts_a_heavy_one():
-    assert effective_disagreements(np.array([0, 1, 1, 0, 1.0])) == pytest.approx(3)
-    assert effective_disagreements(np.array([0.0, 0.0])) == 0.0
-    # Per unit type: 4 units of weight 1 and 2 of weight 0.
-    assert effective_disagreements(np.array([1.0, 0.0]), np.array([4, 2])) == 4
-    # One distant disagreement (16x) beside 4 neighbouring ones: (20)^2 / 260.
-    heavy = np.array([16.0, 1, 1, 1, 1])
-    assert effective_disagreements(heavy) == pytest.approx(400 / 260)
+def test_disagreeing_units_count_units_or_unit_types():
+    assert disagreeing_units(np.array([0, 1, 0.25, 0, 1.0])) == 3
+    assert disagreeing_units(np.array([0.0, 0.0])) == 0
+    # Per unit type: 4 units that disagree and 2 that do not.
+    assert disagreeing_units(np.array([1.0, 0.0]), np.array([4, 2])) == 4
 
 
 def test_alpha_unit_disagreements_are_the_numerator_of_observed_disagreement():
     parts = alpha_parts(_two_coders(FIRST, SECOND, level="nominal"), "nominal")
     d_u = alpha_unit_disagreements(parts)
     assert list(np.flatnonzero(d_u)) == [6, 7, 8]
-    assert effective_disagreements(d_u) == pytest.approx(3)
+    assert disagreeing_units(d_u) == 3
 
 
 def test_alpha_log_jackknife_equals_the_hand_computation():
@@ -100,15 +97,14 @@ def test_percent_agreement_log_jackknife_equals_the_hand_computation():
     assert (got["logjack"].low, got["logjack"].high) == pytest.approx((low, high))
 
 
-def test_quadratic_weights_count_a_distant_disagreement_as_fewer_units():
-    # Five points; four neighbouring disagreements and one across the scale.
+def test_kappa_disagreeing_units_count_pairable_units_whatever_the_weights():
+    # Five points; four neighbouring disagreements, one across the scale, and a
+    # single-coded unit that cannot disagree.
     first = [0, 1, 2, 3, 0] + [2] * 15
     second = [1, 2, 3, 4, 4] + [2] * 15
     coded = _two_coders(first, second, categories=[0, 1, 2, 3, 4])
-    n_eff = kappa_effective_disagreements(kappa_tables(coded, "quadratic"))
-    # Terms 1 - w: 1/16 four times and 1 once.
-    assert n_eff == pytest.approx((4 / 16 + 1) ** 2 / (4 / 256 + 1))
-    assert kappa_effective_disagreements(kappa_tables(coded, "identity")) == 5
+    assert kappa_disagreeing_units(kappa_tables(coded, "quadratic")) == 5
+    assert kappa_disagreeing_units(kappa_tables(coded, "identity")) == 5
 
 
 def test_one_disagreement_withholds_the_interval_with_words():
@@ -118,8 +114,8 @@ def test_one_disagreement_withholds_the_interval_with_words():
     coded = _two_coders(first, second, level="nominal")
     got = alpha_intervals(coded, "nominal", n_resamples=50)["logjack"]
     assert not got.holds and math.isnan(got.low) and math.isnan(got.high)
-    assert got.reason == withheld_reason(1.0)
-    assert "too few disagreements (1.0 effective)" in got.reason
+    assert got.reason == withheld_reason(1)
+    assert "too few disagreements (1 unit disagrees)" in got.reason
     family = kappa_family_intervals(coded, n_resamples=50)
     assert not any(m["logjack"].holds for m in family.values())
 
@@ -128,7 +124,7 @@ def test_no_disagreement_withholds_and_two_equal_ones_hold():
     first = [0] * 10 + [1] * 10
     same = alpha_intervals(_two_coders(first, first, level="nominal"), "nominal")
     assert not same["logjack"].holds
-    assert same["logjack"].reason == withheld_reason(0.0)
+    assert same["logjack"].reason == withheld_reason(0)
     second = list(first)
     second[3], second[15] = 1, 0
     two = alpha_intervals(_two_coders(first, second, level="nominal"), "nominal")
@@ -138,23 +134,26 @@ def test_no_disagreement_withholds_and_two_equal_ones_hold():
 
 def test_the_threshold_decides_and_the_reason_names_the_level():
     jack = np.array([0.7, 0.8, 0.75, 0.72])
-    assert MIN_EFFECTIVE_DISAGREEMENTS == 2.0
-    assert log_jackknife(0.75, jack, 2.0).holds
-    below = log_jackknife(0.75, jack, 1.9)
-    assert not below.holds and "(1.9 effective)" in below.reason
-    assert log_jackknife(0.75, jack, 1.9, min_effective=1.0).holds
-    assert "90 % interval" in log_jackknife(0.75, jack, 1.0, 0.9).reason
+    assert MIN_DISAGREEING_UNITS == 2
+    assert log_jackknife(0.75, jack, 2).holds
+    below = log_jackknife(0.75, jack, 1)
+    assert not below.holds and "(1 unit disagrees)" in below.reason
+    assert log_jackknife(0.75, jack, 3, min_disagreeing=4).reason == (
+        withheld_reason(3)
+    )
+    assert "(3 units disagree)" in withheld_reason(3)
+    assert "90 % interval" in log_jackknife(0.75, jack, 1, 0.9).reason
 
 
 def test_a_group_holding_every_disagreement_or_an_undefined_value_withholds():
-    assert not log_jackknife(0.9, np.array([0.9, 1.0, 0.85]), 3.0).holds
-    undefined = log_jackknife(0.9, np.array([0.9, np.nan, 0.85]), 3.0)
+    assert not log_jackknife(0.9, np.array([0.9, 1.0, 0.85]), 3).holds
+    undefined = log_jackknife(0.9, np.array([0.9, np.nan, 0.85]), 3)
     assert not undefined.holds and "left out" in undefined.reason
-    assert not log_jackknife(math.nan, np.array([0.9, 0.8]), 3.0).holds
+    assert not log_jackknife(math.nan, np.array([0.9, 0.8]), 3).holds
 
 
 def test_the_interval_is_asymmetric_toward_lower_agreement():
     jack = np.array([0.95, 0.9, 0.93, 0.92, 0.94, 0.91])
-    got = log_jackknife(0.92, jack, 5.0)
+    got = log_jackknife(0.92, jack, 5)
     assert got.low < 0.92 < got.high <= 1.0
     assert 0.92 - got.low > got.high - 0.92
