@@ -17,6 +17,7 @@ disagreements did not help.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from statistics import NormalDist
 
 import numpy as np
@@ -100,3 +101,12 @@ def log_jackknife(
     half = _z(hi) * se
     to_theta = lambda x: min(1.0, max(-1.0, 1.0 - math.exp(x)))  # noqa: E731
     return Interval(to_theta(centre + half), to_theta(centre - half), method, True)
+
+
+def log_jackknife_or_score(logjack: Interval, score: Interval) -> Interval:
+    """The log-jackknife interval, or the score interval (its reason saying why)
+    where the log-jackknife one is withheld and the score one holds."""
+    method = "logjack_score"
+    if logjack.holds or not score.holds:
+        return replace(logjack, method=method)
+    return replace(score, method=method, reason=f"score interval: {logjack.reason}")

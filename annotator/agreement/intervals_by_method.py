@@ -33,11 +33,12 @@ from .interval_methods_extra import (
     disagreeing_units,
     kappa_disagreeing_units,
     log_jackknife,
+    log_jackknife_or_score,
 )
 from .kappa_bootstrap import KAPPA_INTERVALS, kappa_tables
 
-ALPHA_METHODS = ("percentile", "bca", "score", "logjack")
-KAPPA_METHODS = ("percentile", "bca", "score", "logjack")
+ALPHA_METHODS = ("percentile", "bca", "score", "logjack", "logjack_score")
+KAPPA_METHODS = ("percentile", "bca", "score", "logjack", "logjack_score")
 
 
 def alpha_intervals(
@@ -79,6 +80,7 @@ def alpha_intervals(
     out["bca"] = bca(boot.samples, estimate, jack, confidence)
     disagreeing = disagreeing_units(alpha_unit_disagreements(parts))
     out["logjack"] = log_jackknife(estimate, jack, disagreeing, confidence)
+    out["logjack_score"] = log_jackknife_or_score(out["logjack"], out["score"])
     return {m: out[m] for m in ALPHA_METHODS}
 
 
@@ -124,6 +126,9 @@ def kappa_family_intervals(
             "score": score[name],
             "logjack": log_jackknife(estimate, jack[name], disagreeing, confidence),
         }
+        out[name]["logjack_score"] = log_jackknife_or_score(
+            out[name]["logjack"], score[name]
+        )
     return out
 
 

@@ -157,3 +157,27 @@ def test_the_interval_is_asymmetric_toward_lower_agreement():
     got = log_jackknife(0.92, jack, 5)
     assert got.low < 0.92 < got.high <= 1.0
     assert 0.92 - got.low > got.high - 0.92
+
+
+def test_logjack_score_falls_back_to_the_score_interval_on_one_disagreement():
+    first = [0] * 10 + [1] * 10
+    second = list(first)
+    second[3] = 1
+    coded = _two_coders(first, second, level="nominal")
+    alpha = alpha_intervals(coded, "nominal", n_resamples=50)
+    got, score = alpha["logjack_score"], alpha["score"]
+    assert got.holds and (got.low, got.high) == (score.low, score.high)
+    assert got.method == "logjack_score"
+    assert got.reason == "score interval: " + withheld_reason(1)
+    for methods in kappa_family_intervals(coded, n_resamples=50).values():
+        fallback = methods["logjack_score"]
+        assert fallback.holds and fallback.low == methods["score"].low
+
+
+def test_logjack_score_is_the_log_jackknife_interval_when_that_holds():
+    coded = _two_coders(FIRST, SECOND, level="nominal")
+    alpha = alpha_intervals(coded, "nominal", n_resamples=50)
+    both = alpha["logjack_score"], alpha["logjack"]
+    assert [(i.low, i.high, i.reason) for i in both] == [
+        (both[1].low, both[1].high, "")
+    ] * 2
