@@ -109,4 +109,7 @@ def log_jackknife_or_score(logjack: Interval, score: Interval) -> Interval:
     method = "logjack_score"
     if logjack.holds or not score.holds:
         return replace(logjack, method=method)
-    return replace(score, method=method, reason=f"score interval: {logjack.reason}")
+    reason = (
+        f"the score interval, as the log-jackknife one is withheld ({logjack.reason})"
+    )
+    return replace(score, method=method, reason=reason)
