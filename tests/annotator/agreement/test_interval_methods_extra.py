@@ -168,8 +168,9 @@ def test_logjack_score_falls_back_to_the_score_interval_on_one_disagreement():
     got, score = alpha["logjack_score"], alpha["score"]
     assert got.holds and (got.low, got.high) == (score.low, score.high)
     assert got.method == "logjack_score"
+    withheld = withheld_reason(1)
     assert got.reason == (
-        f"the score interval, as the log-jackknife one is withheld ({withheld_reason(1)})"
+        f"the score interval, as the log-jackknife one is withheld ({withheld})"
     )
     for methods in kappa_family_intervals(coded, n_resamples=50).values():
         fallback = methods["logjack_score"]
