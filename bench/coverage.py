@@ -339,9 +339,10 @@ def summary(cells: Sequence[Cell]) -> str:
         "intervals given, then the fewest withheld):",
     ]
     lines += [f"    {coef!r}: {best[coef][3]!r}," for coef in best] + [
-        "Withholding rule (logjack): none when interval_methods_extra.disagreeing_"
-        f"units(...) < {MIN_DISAGREEING_UNITS} or one jackknife group holds "
-        f'every disagreement: "{withheld_reason(1)}".'
+        "Withholding rule (logjack; logjack_score gives the score interval instead): "
+        f"none when interval_methods_extra.disagreeing_units(...) < "
+        f"{MIN_DISAGREEING_UNITS} or one jackknife group holds every disagreement: "
+        f'"{withheld_reason(1)}".'
     ]
     return "\n".join(lines)
 
