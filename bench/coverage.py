@@ -9,7 +9,8 @@ docs/design/reliability-report.md §8 WP2: n in {30, 50, 100, 200} units x coder
 Every study runs the engine's unit bootstrap (``bootstrap_from_parts`` for alpha,
 ``kappa_tables`` for percent agreement, Fleiss, Gwet and Brennan-Prediger) and each
 interval method on the same resamples; a study's interval covers when
-low <= population value <= high (an undefined interval counts as a miss).
+low <= population value <= high. A withheld interval counts as a miss in the tables;
+the summary also gives coverage among the intervals given and the share withheld.
 
     .venv/bin/python bench/coverage.py --studies 400 --jobs 2
     .venv/bin/python bench/coverage.py --studies 50 --designs 'n50-2c-binary-*'
@@ -53,6 +54,10 @@ from annotator.agreement.coder_model import (  # noqa: E402
     simulate,
 )
 from annotator.agreement.interval_methods import Interval  # noqa: E402
+from annotator.agreement.interval_methods_extra import (  # noqa: E402
+    MIN_DISAGREEING_UNITS,
+    withheld_reason,
+)
 from annotator.agreement.intervals_by_method import (  # noqa: E402
     ALPHA_METHODS,
     KAPPA_METHODS,
@@ -278,35 +283,67 @@ def tables(cells: Sequence[Cell]) -> str:
     return "\n".join(lines)
 
 
+def given_share(cell: Cell, key: tuple[str, str]) -> float:
+    """Coverage among the studies that got an interval (nan when none did)."""
+    held = cell.held[key]
+    return float(cell.covered[key][held].mean()) if held.any() else math.nan
+
+
 def summary(cells: Sequence[Cell]) -> str:
-    """Per coefficient and method: cells outside the band and the lowest coverage."""
+    """Per coefficient and method: cells outside the band and the lowest coverage,
+    counting a withheld interval as a miss and, apart, among the intervals given."""
     lines = [
         "",
         "| coefficient | method | cells ≥ 50 units | outside 93–97 % (low/high) | "
-        "mean coverage | lowest (design) |",
-        "|---|---|---|---|---|---|",
+        "mean coverage | lowest (design) | withheld % (max) | "
+        "outside among given (low/high) | lowest among given |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     big = [c for c in cells if c.design.n_units >= MIN_UNITS_MARKED]
     if not big:
         return "\n(no design of >= 50 units selected: no summary)"
-    best: dict[str, tuple[int, float, str]] = {}
+    best: dict[str, tuple[int, float, float, str]] = {}
     for coef in COEFFICIENTS:
         for method in METHODS[coef]:
             key = (coef, method)
             shares = [float(c.covered[key].mean()) for c in big]
+            given = [given_share(c, key) for c in big]
+            withheld = [1.0 - float(c.held[key].mean()) for c in big]
             below = sum(s < BAND[0] for s in shares)
             above = sum(s > BAND[1] for s in shares)
+            g_below = sum(s < BAND[0] for s in given if math.isfinite(s))
+            g_above = sum(s > BAND[1] for s in given if math.isfinite(s))
             low = min(range(len(big)), key=shares.__getitem__)
+            finite = [g if math.isfinite(g) else 2.0 for g in given]
+            g_low = min(range(len(big)), key=finite.__getitem__)
             lines.append(
                 f"| {SHORT[coef]} | {method} | {len(big)} | {below + above} "
                 f"({below}/{above}) | {100 * np.mean(shares):.1f} | "
-                f"{100 * shares[low]:.1f} ({big[low].design.name}) |"
+                f"{100 * shares[low]:.1f} ({big[low].design.name}) | "
+                f"{100 * np.mean(withheld):.1f} ({100 * max(withheld):.1f}) | "
+                f"{g_below + g_above} ({g_below}/{g_above}) | "
+                f"{100 * given[g_low]:.1f} ({big[g_low].design.name}) |"
             )
-            score = (below + above, abs(float(np.mean(shares)) - CONFIDENCE))
-            if coef not in best or score < best[coef][:2]:
+            # Rank on coverage among the intervals given, then on how many were
+            # withheld: a method may only win by withholding if it says so.
+            score = (
+                g_below + g_above,
+                float(np.mean(withheld)),
+                abs(float(np.nanmean(given)) - CONFIDENCE),
+            )
+            if coef not in best or score < best[coef][:3]:
                 best[coef] = (*score, method)
-    lines += ["", "Proposed METHOD (fewest cells of >= 50 units outside the band):"]
-    lines += [f"    {coef!r}: {best[coef][2]!r}," for coef in best]
+    lines += [
+        "",
+        "Proposed METHOD (fewest cells of >= 50 units outside the band among the "
+        "intervals given, then the fewest withheld):",
+    ]
+    lines += [f"    {coef!r}: {best[coef][3]!r}," for coef in best] + [
+        "Withholding rule (logjack; logjack_score gives the score interval instead): "
+        f"none when interval_methods_extra.disagreeing_units(...) < "
+        f"{MIN_DISAGREEING_UNITS} or one jackknife group holds every disagreement: "
+        f'"{withheld_reason(1)}".'
+    ]
     return "\n".join(lines)
 
 

@@ -6,7 +6,9 @@ are the ones ``bootstrap_from_parts`` and ``kappa_samples`` draw for the same
 seed, so each percentile interval here equals the one those give; BCa reads
 the same resamples at corrected levels, with its acceleration from a
 delete-a-group jackknife on the same tables; the score intervals hold the
-chance term at the sample's value.
+chance term at the sample's value; the log-jackknife interval
+(``interval_methods_extra``) reuses BCa's jackknife values on the
+log(1 - theta) scale and is withheld, in words, on too few disagreements.
 """
 
 from __future__ import annotations
@@ -27,10 +29,17 @@ from .interval_methods import (
     score_alpha,
     score_kappa,
 )
+from .interval_methods_extra import (
+    alpha_unit_disagreements,
+    disagreeing_units,
+    kappa_disagreeing_units,
+    log_jackknife,
+    log_jackknife_or_score,
+)
 from .kappa_bootstrap import KAPPA_INTERVALS, kappa_tables
 
-ALPHA_METHODS = ("percentile", "bca", "score")
-KAPPA_METHODS = ("percentile", "bca", "score")
+ALPHA_METHODS = ("percentile", "bca", "score", "logjack", "logjack_score")
+KAPPA_METHODS = ("percentile", "bca", "score", "logjack", "logjack_score")
 
 
 def alpha_intervals(
@@ -69,8 +78,11 @@ def alpha_from_resamples(
     if parts.n_units == 0:
         none = "no unit was coded by two or more coders"
         out.update(
-            percentile=Interval(np.nan, np.nan, "percentile", False, none),
-            bca=Interval(np.nan, np.nan, "bca", False, none),
+            {
+                m: Interval(np.nan, np.nan, m, False, none)
+                for m in ALPHA_METHODS
+                if m != "score"
+            }
         )
         return {m: out[m] for m in ALPHA_METHODS}
     tables = resample_tables(parts)
@@ -80,6 +92,9 @@ def alpha_from_resamples(
     jack = jackknife_values(tables.alphas, types.of_unit, types.size, groups)
     out["percentile"] = percentile(samples, estimate, confidence)
     out["bca"] = bca(samples, estimate, jack, confidence)
+    disagreeing = disagreeing_units(alpha_unit_disagreements(parts))
+    out["logjack"] = log_jackknife(estimate, jack, disagreeing, confidence)
+    out["logjack_score"] = log_jackknife_or_score(out["logjack"], out["score"])
     return {m: out[m] for m in ALPHA_METHODS}
 
 
@@ -115,6 +130,7 @@ def kappa_family_intervals(
     )
     jack = _jackknife_family(tables, groups)
     score = score_kappa(tables, confidence)
+    disagreeing = kappa_disagreeing_units(tables)
     out = {}
     for name in KAPPA_INTERVALS:
         estimate = float(estimates[name][0])
@@ -122,7 +138,11 @@ def kappa_family_intervals(
             "percentile": percentile(samples[name], estimate, confidence),
             "bca": bca(samples[name], estimate, jack[name], confidence),
             "score": score[name],
+            "logjack": log_jackknife(estimate, jack[name], disagreeing, confidence),
         }
+        out[name]["logjack_score"] = log_jackknife_or_score(
+            out[name]["logjack"], score[name]
+        )
     return out
 
 

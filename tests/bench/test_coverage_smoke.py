@@ -30,6 +30,19 @@ def test_three_designs_of_twenty_studies(capsys):
     coverage.main(["--studies", "4", "--resamples", "50", "--designs", DESIGNS])
     out = capsys.readouterr().out
     assert "| n50-3c-nominal-a0.8 |" in out and "Proposed METHOD" in out
+    assert "**logjack**" in out and "withheld % (max)" in out
+    assert "units(...) < 2" in out
+
+
+def test_coverage_among_given_intervals_leaves_the_withheld_out():
+    index, design = coverage.select("n50-2c-binary-a0.9")[0]
+    cell = coverage.run([(index, design)], studies=30, resamples=50)[0]
+    key = ("krippendorff_alpha", "logjack")
+    held = cell.held[key]
+    # About 2.5 disagreeing units are expected: some studies see fewer than 2.
+    assert 0 < held.sum() < 30
+    assert coverage.given_share(cell, key) == cell.covered[key][held].mean()
+    assert not cell.covered[key][~held].any()
 
 
 def test_the_grid_and_a_design_seed_do_not_depend_on_the_selection():
