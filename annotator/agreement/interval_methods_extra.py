@@ -105,11 +105,12 @@ def log_jackknife(
 
 def log_jackknife_or_score(logjack: Interval, score: Interval) -> Interval:
     """The log-jackknife interval, or the score interval (its reason saying why)
-    where the log-jackknife one is withheld and the score one holds."""
-    method = "logjack_score"
+    where the log-jackknife one is withheld and the score one holds. The
+    interval keeps the name of the method that made it ("logjack" or "score"),
+    so a report names the method behind each figure."""
     if logjack.holds or not score.holds:
-        return replace(logjack, method=method)
+        return logjack
     reason = (
         f"the score interval, as the log-jackknife one is withheld ({logjack.reason})"
     )
-    return replace(score, method=method, reason=reason)
+    return replace(score, reason=reason)

@@ -78,6 +78,7 @@ METHOD_SOURCE: dict[str, str] = {
     "bca": "efron1987",
     "score": "wilson1927",
     "gwet_variance": "gwet2008",
+    "logjack": "efron1993",
 }
 
 

@@ -15,7 +15,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from annotator.agreement.interval_policy import METHOD
+from annotator.agreement.interval_policy import METHOD, made_by
 from annotator.agreement_report import project_report
 from annotator.models import AgreementIntervals, Job, JobKind, JobState, Membership
 from annotator.services import agreement_jobs, claim_next_span, submit_annotation
@@ -199,9 +199,8 @@ def test_a_version_1_result_is_stale_read_back_and_recomputed(big, queue_only):
     stored = AgreementIntervals.objects.get(project=project)
     assert {d["version"] for d in stored.dimensions.values()} == {2}
     assert figures(report) == figures(project_report(project))
-    assert report.dimensions[0].interval_methods == {
-        name: METHOD[name] for name in report.dimensions[0].interval_methods
-    }
+    for name, method in report.dimensions[0].interval_methods.items():
+        assert method in made_by(METHOD[name]), name
 
 
 def test_while_a_job_runs_the_page_shows_the_previous_result_with_its_time(
@@ -274,7 +273,9 @@ def test_the_api_says_where_each_interval_came_from(client, big, queue_only):
     run_job.call(job.pk)
     topic = get(reviewer)["dimensions"][0]
     assert topic["intervals"]["state"] == "current"
-    assert topic["intervals"]["methods"]["fleiss_kappa"] == METHOD["fleiss_kappa"]
+    assert topic["intervals"]["methods"]["fleiss_kappa"] in made_by(
+        METHOD["fleiss_kappa"]
+    )
     expected = project_report(project).to_dict()["dimensions"][0]
     assert topic["alpha"]["ci_low"] == expected["alpha"]["ci_low"]
     assert (

@@ -106,7 +106,7 @@ def test_report_equals_engine_on_the_same_ratings(coded_project):
     assert topic.estimate.n_units == alpha.n_units > 0
     assert topic.estimate.excluded_units == alpha.excluded_units > 0
     assert topic.n_units_coded == 20 and topic.n_ratings == len(values)
-    # The interval is alpha's policy method (BCa) on the engine's resamples.
+    # The interval is alpha's policy method (interval_policy.METHOD).
     boot = alpha_intervals(
         encode(units, coders, values, categories=TOPICS), "nominal", n_resamples=200
     )[METHOD["krippendorff_alpha"]]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from annotator.agreement.coded import alpha_parts, bootstrap_from_parts, encode
-from annotator.agreement.interval_policy import METHOD, NAME, describe
+from annotator.agreement.interval_policy import METHOD, NAME, describe, made_by
 from annotator.agreement.interval_set import dimension_intervals
 from annotator.agreement.intervals_by_method import (
     alpha_intervals,
@@ -35,7 +35,8 @@ def test_each_coefficient_gets_its_policy_method_on_the_shared_resamples(
         gwet,
         "brennan_prediger",
     }
-    assert got.methods == {name: METHOD[name] for name in got.intervals}
+    for name, method in got.methods.items():
+        assert method in made_by(METHOD[name]), name
     alpha = alpha_intervals(coded, level, n_resamples=300, seed=5, parts=parts)
     assert got.intervals["krippendorff_alpha"] == alpha[METHOD["krippendorff_alpha"]]
     kappa = kappa_family_intervals(coded, weights, n_resamples=300, seed=5)
@@ -47,20 +48,31 @@ def test_each_coefficient_gets_its_policy_method_on_the_shared_resamples(
     assert (got.n_resamples, got.seed, got.confidence) == (300, 5, 0.95)
 
 
-def test_a_withheld_interval_has_nan_bounds_and_its_reason():
-    # Every pairable unit agrees: no resample of alpha differs from the estimate.
+def test_too_few_disagreements_give_the_score_interval_with_the_reason():
+    # Every pairable unit agrees: the jackknife has nothing to spread, so the
+    # log-jackknife interval is withheld and the score interval given instead.
     units = np.repeat(np.arange(30), 2)
     coders = np.tile([0, 1], 30)
     values = np.repeat(np.arange(30) % 3, 2)
     parts = alpha_parts(encode(units, coders, values), "nominal")
     got = dimension_intervals(parts, "identity", n_resamples=200, seed=0)
     alpha = got.intervals["krippendorff_alpha"]
+    assert alpha.holds and alpha.method == "score"
+    assert "0 units disagree" in alpha.reason
+    assert got.notes["krippendorff_alpha"] == alpha.reason
+    assert alpha.low < 1.0 == alpha.high
+
+
+def test_a_withheld_interval_has_nan_bounds_and_its_reason():
+    # No unit coded twice: no interval of any method, and the words say why.
+    parts = alpha_parts(
+        encode(np.arange(10), np.zeros(10), np.arange(10) % 2), "nominal"
+    )
+    got = dimension_intervals(parts, "identity", n_resamples=50, seed=0)
+    alpha = got.intervals["krippendorff_alpha"]
     assert not alpha.holds and alpha.reason
     assert got.notes["krippendorff_alpha"] == alpha.reason
     assert all(math.isnan(x) for x in got.bounds()["krippendorff_alpha"])
-    # The score interval still holds there, noting how it took its n.
-    fleiss = got.intervals["fleiss_kappa"]
-    assert fleiss.holds and "n_eff" in got.notes["fleiss_kappa"]
 
 
 def test_progress_counts_both_resample_sets():
@@ -77,13 +89,15 @@ def test_the_stored_form_reads_back_to_the_same_set():
     got = dimension_intervals(parts, "identity", n_resamples=200, seed=3)
     stored = to_stored(got, "nominal")
     assert stored["version"] == VERSION == 2
-    assert stored["kappa"]["fleiss_kappa"]["method"] == METHOD["fleiss_kappa"]
+    assert stored["kappa"]["fleiss_kappa"]["method"] in made_by(METHOD["fleiss_kappa"])
     assert interval_set(stored) == got
 
 
 def test_every_policy_method_has_a_name_and_a_description():
-    for method in set(METHOD.values()):
-        assert NAME[method] and describe(method, 1000)
+    for policy in set(METHOD.values()):
+        assert describe(policy, 1000)
+        for method in made_by(policy):
+            assert NAME[method] and describe(method, 1000)
     assert describe("bca", 1000) == (
         "BCa bootstrap (Efron 1987), 1,000 resamples of units"
     )
