@@ -131,7 +131,18 @@ def test_latex_escapes_its_ten_special_characters():
         r"\# \$ \% \& \_ \{ \} \textasciitilde{} \textasciicircum{} "
         r"\textbackslash{}"
     )
-    assert tex_escape("α ≥ .8") == r"$\alpha$ ≥ .8"
+    assert tex_escape("α ≥ .8") == r"$\alpha$ $\geq$ .8"
+
+
+def test_latex_writes_no_character_pdflatex_cannot_set(project, reviewer):
+    # pdfLaTeX stops at ≥ ("Unicode character not set up for use with
+    # LaTeX"), and in its default OT1 encoding < > | print as ¡ ¿ —.
+    assert tex_escape("≥ ≤ × ± < > |") == (
+        r"$\geq$ $\leq$ $\times$ $\pm$ \textless{} \textgreater{} \textbar{}"
+    )
+    body = text_of(reviewer.get(url(project, "tex")))
+    assert "≥" in reliability_report(project).paragraph
+    assert not re.findall(r"[^\x00-\x7f]", body.split("\n", 2)[2])
 
 
 def test_markdown_escapes_a_pipe_in_a_cell(project, reviewer):
