@@ -2,7 +2,7 @@
 
 Each function in ``SENTENCES`` reads the facts and returns a Sentence, or None
 where its facts do not apply; the paragraph joins the sentences present and its
-reference list is the ordered union of the keys they cite (references.py).
+reference list is the union of the keys they cite, alphabetical (references.py).
 Numbers follow APA 7. See docs/design/reliability-report.md §4.
 """
 
@@ -368,7 +368,7 @@ def sentences(facts: ReportFacts) -> list[Sentence]:
 
 
 def paragraph(facts: ReportFacts) -> tuple[str, list[str]]:
-    """The paragraph's text and its formatted references, in citation order."""
+    """The paragraph's text and its formatted references, alphabetical (APA)."""
     present = sentences(facts)
     keys = [key for s in present for key in s.cites]
     return " ".join(s.text for s in present), reference_list(keys)

@@ -100,7 +100,7 @@ class ReliabilityReport:
     facts: ReportFacts
     primary: dict[str, str]  # dimension key -> headline coefficient
     paragraph: str
-    references: list[str]  # formatted (APA 7), in citation order
+    references: list[str]  # formatted (APA 7), alphabetical (APA)
     sample_size: dict[str, str] = field(default_factory=dict)  # key -> sentence
     # False while a background job computes intervals: downloads then wait (409).
     intervals_current: bool = True

@@ -255,3 +255,11 @@ def test_reading_names_the_dimensions_in_each_band():
             )
         ).text
     )
+
+
+def test_the_reference_list_is_alphabetical_as_apa_asks():
+    # The paragraph cites Krippendorff (the coefficient) before Efron (the
+    # interval) and Bloch & Kraemer last; APA 7 lists by surname.
+    _, references = paragraph(BASE)
+    surnames = [ref.split(",")[0] for ref in references]
+    assert surnames == ["Bloch", "Efron", "Krippendorff"]
