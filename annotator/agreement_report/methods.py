@@ -226,9 +226,15 @@ def _about(d: DimensionFacts, f: ReportFacts) -> str:
     result = f"{NAMES.get(d.primary, d.primary)} = {coefficient(d.value)}"
     if math.isfinite(d.low) and math.isfinite(d.high):
         result += f", 95% CI [{coefficient(d.low)}, {coefficient(d.high)}]"
+    units = f"{d.n_pairable_units:,} {f.unit_noun}"
+    if d.primary_units > d.n_pairable_units:  # its chance term reads every coded unit
+        units += (
+            f" coded more than once, chance agreement from all {d.primary_units:,}"
+            " coded"
+        )
     return (
         f"for {d.label} ({level}, {d.n_categories} categories{weights}; "
-        f"{d.primary_units or d.n_pairable_units:,} {f.unit_noun}), {result}"
+        f"{units}), {result}"
     )
 
 

@@ -130,3 +130,17 @@ def test_the_paragraph_of_a_factory_project_reads_as_its_facts(project):
     assert REFERENCES["passonneau2006"] in report.references  # a multi-choice dimension
     assert REFERENCES["bloch1989"] in report.references  # the sample against the plan
     assert len(report.references) == len(set(report.references))
+
+
+def test_the_paragraph_counts_the_units_the_table_does(project):
+    # Gwet's AC1 rests on all coded units (its chance term reads the
+    # single-coded ones): the table's Units column says so, and so must the
+    # paragraph, which said the pairable count only.
+    report = reliability_report(project, primary={"topic": "gwet_ac1"})
+    topic = next(d for d in report.dimensions if d.key == "topic")
+    coded, pairable = topic.units("gwet_ac1")["n"], topic.estimate.n_units
+    assert coded > pairable
+    assert (
+        f"{pairable} spans coded more than once, chance agreement from all "
+        f"{coded} coded), Gwet's AC1 = "
+    ) in report.paragraph
