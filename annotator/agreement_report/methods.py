@@ -127,19 +127,37 @@ def _cite(keys: Iterable[str]) -> str:
 
 
 def design(f: ReportFacts) -> Sentence | None:
+    """The design as done when every sampled unit got its k coders, else as
+    planned (the next sentence says how many did): k is the project's current
+    one, so "k coders coded" would be false after a change of k or mid-study."""
     if f.n_population == 0:
         return None
     k = count(f.coders_per_span, start=True)
-    if f.n_sample >= f.n_population:
+    done = f.n_sample_complete >= f.n_sample
+    everything = f.n_sample >= f.n_population
+    if everything and done:
         return Sentence(
             f"{k} coders independently coded each of the {f.n_population:,} "
             f"{f.unit_noun}."
         )
+    if everything:
+        return Sentence(
+            f"The design assigned each of the {f.n_population:,} {f.unit_noun} "
+            f"to {k.lower()} coders, coding independently."
+        )
     per_document = ", drawn per document" if f.per_document else ""
+    sample = (
+        f"a random sample of {f.n_sample:,} of {f.n_population:,} {f.unit_noun} "
+        f"({percent(f.n_sample, f.n_population)}){per_document}"
+    )
+    if done:
+        return Sentence(
+            f"{k} coders independently coded {sample}; each of the other "
+            f"{f.unit_noun} was assigned to one coder."
+        )
     return Sentence(
-        f"{k} coders independently coded a random sample of {f.n_sample:,} of "
-        f"{f.n_population:,} {f.unit_noun} ({percent(f.n_sample, f.n_population)})"
-        f"{per_document}; the other {f.unit_noun} were coded once."
+        f"The design assigned {sample} to {k.lower()} coders each, coding "
+        f"independently, and each of the other {f.unit_noun} to one coder."
     )
 
 

@@ -114,10 +114,15 @@ def test_the_paragraph_of_a_factory_project_reads_as_its_facts(project):
     report = reliability_report(project, unit_noun="paragraphs")
     f = report.facts
     text = report.paragraph
+    sample = (
+        f"a random sample of {f.n_sample} of {f.n_population} paragraphs "
+        f"({percent(f.n_sample, f.n_population)}), drawn per document"
+    )
+    k = count(f.coders_per_span, start=True)
     assert text.startswith(
-        f"{count(f.coders_per_span, start=True)} coders independently coded a random "
-        f"sample of {f.n_sample} of {f.n_population} paragraphs "
-        f"({percent(f.n_sample, f.n_population)}), drawn per document;"
+        f"{k} coders independently coded {sample};"
+        if f.n_sample_complete == f.n_sample
+        else f"The design assigned {sample} to {k.lower()} coders each"
     )
     assert f"version {f.codebook_version} of the codebook" in text
     assert f"on {day(f.first_rating)}" in text  # coded in one sitting
