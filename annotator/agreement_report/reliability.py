@@ -24,7 +24,8 @@ from .records import DimensionReport, ProjectReport
 
 DEFAULT_PRIMARY = "krippendorff_alpha"
 DEFAULT_UNIT_NOUN = "spans"
-_UNIT_NOUN = re.compile(r"[A-Za-z][A-Za-z ]{0,29}")
+# Letters of any script ("Absätze", "énoncés"), then letters and spaces.
+_UNIT_NOUN = re.compile(r"[^\W\d_](?:[^\W\d_]| ){0,29}")
 
 
 class ReliabilityRequestError(ValueError):
