@@ -236,12 +236,25 @@ def codebook(f: ReportFacts) -> Sentence | None:
     )
 
 
+def _places(d: DimensionFacts) -> int:
+    """Two decimals (APA), more when two would put α on the other side of a
+    threshold the reading sentence judges it by (.7996 is not ".80")."""
+    if d.primary != "krippendorff_alpha" or not math.isfinite(d.value):
+        return 2
+    for places in (2, 3):
+        shown = float(f"{d.value:.{places}f}")
+        if all((shown >= t) == (d.value >= t) for t in (RELIABLE, TENTATIVE)):
+            return places
+    return 4
+
+
 def _about(d: DimensionFacts, f: ReportFacts) -> str:
     level = LEVELS.get(d.level, d.level)
     weights = ""
     if d.primary != "krippendorff_alpha" and d.weights != "identity":
         weights = f", {d.weights} weights"
-    result = f"{NAMES.get(d.primary, d.primary)} = {coefficient(d.value)}"
+    value = coefficient(d.value, _places(d))
+    result = f"{NAMES.get(d.primary, d.primary)} = {value}"
     if math.isfinite(d.low) and math.isfinite(d.high):
         result += f", 95% CI [{coefficient(d.low)}, {coefficient(d.high)}]"
     units = f"{d.n_pairable_units:,} {f.unit_noun}"

@@ -281,3 +281,12 @@ def test_the_design_is_not_said_done_when_the_data_say_otherwise():
         "paragraphs (7.5%), drawn per document; each of the other paragraphs "
         "was assigned to one coder."
     )
+
+
+def test_alpha_is_not_rounded_across_the_threshold_it_is_judged_by():
+    # α = .7996 read "α = .80" and then "between .667 and .800".
+    text, _ = paragraph(with_stance(value=0.7996))
+    assert "Krippendorff's α = .7996" in text
+    assert "between .667 and .800 (tentative conclusions only) for stance" in text
+    assert "Krippendorff's α = .66," in paragraph(with_stance(value=0.6649))[0]
+    assert "Krippendorff's α = .666," in paragraph(with_stance(value=0.6661))[0]
