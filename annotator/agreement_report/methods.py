@@ -254,7 +254,8 @@ def _about(d: DimensionFacts, f: ReportFacts) -> str:
     if d.primary != "krippendorff_alpha" and d.weights != "identity":
         weights = f", {d.weights} weights"
     value = coefficient(d.value, _places(d))
-    result = f"{NAMES.get(d.primary, d.primary)} = {value}"
+    name = NAMES.get(d.primary, d.primary)
+    result = f"{name} = {value}" if math.isfinite(d.value) else f"{name} is undefined"
     if math.isfinite(d.low) and math.isfinite(d.high):
         result += f", 95% CI [{coefficient(d.low)}, {coefficient(d.high)}]"
     units = f"{d.n_pairable_units:,} {f.unit_noun}"

@@ -290,3 +290,9 @@ def test_alpha_is_not_rounded_across_the_threshold_it_is_judged_by():
     assert "between .667 and .800 (tentative conclusions only) for stance" in text
     assert "Krippendorff's α = .66," in paragraph(with_stance(value=0.6649))[0]
     assert "Krippendorff's α = .666," in paragraph(with_stance(value=0.6661))[0]
+
+
+def test_an_undefined_alpha_is_said_in_words():
+    # No unit coded twice read "Krippendorff's α = undefined".
+    text, _ = paragraph(with_stance(value=math.nan, low=math.nan, high=math.nan))
+    assert "Krippendorff's α is undefined" in text and "= undefined" not in text
