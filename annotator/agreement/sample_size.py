@@ -58,6 +58,10 @@ class Plan:
     power_sigma: float | None = None  # sqrt(n) SD(alpha) from the simulation
 
     @property
+    def recommended_text(self) -> str:
+        return units_text(self.recommended_units)
+
+    @property
     def krippendorff_text(self) -> str:
         more = (
             f" (the two-coder figure: with {self.coders} coders the book's rule "
@@ -91,11 +95,18 @@ class Plan:
             )
         return (
             f"With a true α of {_coefficient(self.target_alpha)}, "
-            f"{self.power_units:,} units give the 95 % lower bound above "
+            f"{units_text(self.power_units)} "
+            f"{'gives' if self.power_units == 1 else 'give'} the 95 % lower "
+            "bound above "
             f"{_coefficient(self.min_alpha)} with probability "
             f"{self.power:.0%} (this tool's simulation, {self.coders} coders, "
             f"equally common categories)."
         )
+
+
+def units_text(n: int) -> str:
+    """A count of units in words: "1 unit", "2,297 units"."""
+    return f"{n:,} unit" + ("" if n == 1 else "s")
 
 
 def _coefficient(x: float) -> str:
@@ -171,18 +182,18 @@ def plan(
         raise ValueError("p and power: 0 < p < .5 and .5 <= power < 1")
     z = NormalDist().inv_cdf(1 - p)
     values = pairable_values_needed(min_alpha, 1 / n_categories, z)
-    units = math.ceil(values / 2)
+    n_units = math.ceil(values / 2)
     by_power, sigma = power_units(target_alpha, min_alpha, n_categories, coders, power)
-    if by_power is not None and by_power > units:
+    if by_power is not None and by_power > n_units:
         recommended = by_power
         reason = (
-            f"the power answer ({by_power:,} units) asks for more than "
-            f"Krippendorff's minimum ({units:,} units)"
+            f"the power answer ({units_text(by_power)}) asks for more than "
+            f"Krippendorff's minimum ({units_text(n_units)})"
         )
     else:
-        recommended = units
+        recommended = n_units
         reason = "Krippendorff's minimum for equally common categories" + (
-            f" asks for more than the power answer ({by_power:,} units)"
+            f" asks for more than the power answer ({units_text(by_power)})"
             if by_power is not None
             else ""
         )
@@ -192,7 +203,7 @@ def plan(
         n_categories=n_categories,
         coders=coders,
         krippendorff_values=values,
-        krippendorff_units=units,
+        krippendorff_units=n_units,
         recommended_units=recommended,
         reason=reason,
         p=p,

@@ -107,6 +107,9 @@ def expected(report: ReliabilityReport) -> dict[str, Any]:
                 "value": _number(r.value),
                 "n_units": r.n_units,
                 "n_pairable": r.n_pairable,
+                # The report's "Rests on" and "Units": all coded units for
+                # Fleiss', Conger's, Scott's and Gwet's (their chance terms).
+                "units": d.units(name),
                 "interval": interval if None not in interval else None,
                 "method": _method(d, name),
                 "note": notes.get(name, ""),

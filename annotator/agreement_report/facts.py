@@ -135,7 +135,11 @@ def dimension_facts(
         min_ratings_per_unit=spread.least,
         max_ratings_per_unit=spread.most,
         mean_ratings_per_unit=spread.mean,
-        primary_units=result.n_units,
+        # The table's count: all coded units for a coefficient whose chance
+        # term reads them (Gwet, Fleiss, ...), else the pairable ones.
+        primary_units=d.units(primary)["n"]
+        if primary in d.coefficients
+        else result.n_units,
         weights=d.weights,
     )
 

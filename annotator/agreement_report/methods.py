@@ -2,7 +2,7 @@
 
 Each function in ``SENTENCES`` reads the facts and returns a Sentence, or None
 where its facts do not apply; the paragraph joins the sentences present and its
-reference list is the ordered union of the keys they cite (references.py).
+reference list is the union of the keys they cite, alphabetical (references.py).
 Numbers follow APA 7. See docs/design/reliability-report.md §4.
 """
 
@@ -127,19 +127,37 @@ def _cite(keys: Iterable[str]) -> str:
 
 
 def design(f: ReportFacts) -> Sentence | None:
+    """The design as done when every sampled unit got its k coders, else as
+    planned (the next sentence says how many did): k is the project's current
+    one, so "k coders coded" would be false after a change of k or mid-study."""
     if f.n_population == 0:
         return None
     k = count(f.coders_per_span, start=True)
-    if f.n_sample >= f.n_population:
+    done = f.n_sample_complete >= f.n_sample
+    everything = f.n_sample >= f.n_population
+    if everything and done:
         return Sentence(
             f"{k} coders independently coded each of the {f.n_population:,} "
             f"{f.unit_noun}."
         )
+    if everything:
+        return Sentence(
+            f"The design assigned each of the {f.n_population:,} {f.unit_noun} "
+            f"to {k.lower()} coders, coding independently."
+        )
     per_document = ", drawn per document" if f.per_document else ""
+    sample = (
+        f"a random sample of {f.n_sample:,} of {f.n_population:,} {f.unit_noun} "
+        f"({percent(f.n_sample, f.n_population)}){per_document}"
+    )
+    if done:
+        return Sentence(
+            f"{k} coders independently coded {sample}; each of the other "
+            f"{f.unit_noun} was assigned to one coder."
+        )
     return Sentence(
-        f"{k} coders independently coded a random sample of {f.n_sample:,} of "
-        f"{f.n_population:,} {f.unit_noun} ({percent(f.n_sample, f.n_population)})"
-        f"{per_document}; the other {f.unit_noun} were coded once."
+        f"The design assigned {sample} to {k.lower()} coders each, coding "
+        f"independently, and each of the other {f.unit_noun} to one coder."
     )
 
 
@@ -218,17 +236,37 @@ def codebook(f: ReportFacts) -> Sentence | None:
     )
 
 
+def _places(d: DimensionFacts) -> int:
+    """Two decimals (APA), more when two would put α on the other side of a
+    threshold the reading sentence judges it by (.7996 is not ".80")."""
+    if d.primary != "krippendorff_alpha" or not math.isfinite(d.value):
+        return 2
+    for places in (2, 3):
+        shown = float(f"{d.value:.{places}f}")
+        if all((shown >= t) == (d.value >= t) for t in (RELIABLE, TENTATIVE)):
+            return places
+    return 4
+
+
 def _about(d: DimensionFacts, f: ReportFacts) -> str:
     level = LEVELS.get(d.level, d.level)
     weights = ""
     if d.primary != "krippendorff_alpha" and d.weights != "identity":
         weights = f", {d.weights} weights"
-    result = f"{NAMES.get(d.primary, d.primary)} = {coefficient(d.value)}"
+    value = coefficient(d.value, _places(d))
+    name = NAMES.get(d.primary, d.primary)
+    result = f"{name} = {value}" if math.isfinite(d.value) else f"{name} is undefined"
     if math.isfinite(d.low) and math.isfinite(d.high):
         result += f", 95% CI [{coefficient(d.low)}, {coefficient(d.high)}]"
+    units = f"{d.n_pairable_units:,} {f.unit_noun}"
+    if d.primary_units > d.n_pairable_units:  # its chance term reads every coded unit
+        units += (
+            f" coded more than once, chance agreement from all {d.primary_units:,}"
+            " coded"
+        )
     return (
         f"for {d.label} ({level}, {d.n_categories} categories{weights}; "
-        f"{d.primary_units or d.n_pairable_units:,} {f.unit_noun}), {result}"
+        f"{units}), {result}"
     )
 
 
@@ -368,7 +406,7 @@ def sentences(facts: ReportFacts) -> list[Sentence]:
 
 
 def paragraph(facts: ReportFacts) -> tuple[str, list[str]]:
-    """The paragraph's text and its formatted references, in citation order."""
+    """The paragraph's text and its formatted references, alphabetical (APA)."""
     present = sentences(facts)
     keys = [key for s in present for key in s.cites]
     return " ".join(s.text for s in present), reference_list(keys)

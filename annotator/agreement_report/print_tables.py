@@ -183,8 +183,14 @@ def secondary_table(report: ReliabilityReport, d: DimensionReport) -> Table:
                 count(units["n"]),
             )
         )
+    # The weights are the κ family's and percent agreement's; α, when it is
+    # not the headline, is at the dimension's level (an ordinal α is not a
+    # quadratically weighted one).
+    weights = f"{d.weights} weights"
+    if primary != "krippendorff_alpha" and "krippendorff_alpha" in d.coefficients:
+        weights = f"α at the {d.level} level; the others with {weights}"
     return Table(
-        caption=f"{d.label}: other coefficients ({d.weights} weights)",
+        caption=f"{d.label}: other coefficients ({weights})",
         columns=("Coefficient", "Value", "95% CI", "Interval", "Rests on", "Units"),
         numeric=(False, True, True, False, False, True),
         rows=tuple(rows),

@@ -83,5 +83,6 @@ METHOD_SOURCE: dict[str, str] = {
 
 
 def reference_list(keys: Iterable[str]) -> list[str]:
-    """The references of ``keys`` in the order first cited, each once."""
-    return [REFERENCES[k] for k in dict.fromkeys(keys)]
+    """The references of ``keys``, each once, in APA 7 order: alphabetical by
+    the first author's surname (then the year), not the order first cited."""
+    return sorted({REFERENCES[k] for k in keys}, key=str.casefold)

@@ -24,7 +24,8 @@ from .records import DimensionReport, ProjectReport
 
 DEFAULT_PRIMARY = "krippendorff_alpha"
 DEFAULT_UNIT_NOUN = "spans"
-_UNIT_NOUN = re.compile(r"[A-Za-z][A-Za-z ]{0,29}")
+# Letters of any script ("Absätze", "énoncés"), then letters and spaces.
+_UNIT_NOUN = re.compile(r"[^\W\d_](?:[^\W\d_]| ){0,29}")
 
 
 class ReliabilityRequestError(ValueError):
@@ -100,7 +101,7 @@ class ReliabilityReport:
     facts: ReportFacts
     primary: dict[str, str]  # dimension key -> headline coefficient
     paragraph: str
-    references: list[str]  # formatted (APA 7), in citation order
+    references: list[str]  # formatted (APA 7), alphabetical (APA)
     sample_size: dict[str, str] = field(default_factory=dict)  # key -> sentence
     # False while a background job computes intervals: downloads then wait (409).
     intervals_current: bool = True

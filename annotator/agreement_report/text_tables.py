@@ -3,7 +3,8 @@
 Both draw ``print_tables``' records (the print HTML's), so the figures are the
 PDF's. Markdown: pipe tables with ``|`` (and the other inline markup) escaped.
 LaTeX: booktabs tables to ``\\input`` into a paper, with ``# $ % & _ { } ~ ^ \\``
-escaped and the Greek letters and dashes written for pdfLaTeX.
+escaped and the Greek letters, dashes, relations (≥) and ``< > |`` written for
+pdfLaTeX.
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ _LATEX = str.maketrans(
         "κ": r"$\kappa$",
         "π": r"$\pi$",
         "−": "$-$",
+        # Not set up for pdfLaTeX's utf8 input (an error), or in its default
+        # OT1 encoding set as other glyphs (< > | print as ¡ ¿ —).
+        "≥": r"$\geq$",
+        "≤": r"$\leq$",
+        "×": r"$\times$",
+        "±": r"$\pm$",
+        "<": r"\textless{}",
+        ">": r"\textgreater{}",
+        "|": r"\textbar{}",
         "–": "--",
         "—": "---",
         "“": "``",

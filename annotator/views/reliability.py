@@ -61,8 +61,11 @@ def _interval(d: DimensionReport, name: str) -> dict[str, Any]:
     }
 
 
-def card(report: ReliabilityReport, d: DimensionReport) -> dict[str, Any]:
-    """One dimension's card: the primary coefficient first, the others below."""
+def card(
+    report: ReliabilityReport, d: DimensionReport, asked: str = DEFAULT_PRIMARY
+) -> dict[str, Any]:
+    """One dimension's card: the primary coefficient first, the others below;
+    ``fallback`` names the coefficient asked for when the dimension lacks it."""
     primary = report.primary.get(d.key, DEFAULT_PRIMARY)
     facts = next(f for f in report.facts.dimensions if f.key == d.key)
     rows = [
@@ -81,6 +84,7 @@ def card(report: ReliabilityReport, d: DimensionReport) -> dict[str, Any]:
         "primary": next(row for row in rows if row.get("key") == primary),
         "secondary": [row for row in rows if row["key"] != primary],
         "per_category": d.per_category,
+        "fallback": COEFFICIENT_NAMES.get(asked, asked) if asked != primary else "",
     }
 
 
@@ -121,7 +125,9 @@ def project_reliability(request: HtmxHttpRequest, project_id: int) -> HttpRespon
         unit_noun=unit_noun,
         by=request.user,
     )
-    cards = [card(report, d) for d in report.dimensions]
+    cards = [
+        card(report, d, primary.get(d.key, DEFAULT_PRIMARY)) for d in report.dimensions
+    ]
     context = {
         **intervals_panel(request, project, report.intervals_status),
         "project": project,

@@ -331,3 +331,19 @@ def test_replicate_py_reproduces_every_figure_in_a_clean_virtualenv(tmp_path):
     assert run.returncode == 1
     wrong = [line for line in run.stdout.splitlines() if "✗" in line]
     assert len(wrong) == 1 and "fleiss_kappa" in wrong[0]
+
+
+def test_expected_json_says_what_each_figure_rests_on_as_the_report_does():
+    # expected.json gave Fleiss' κ 89 units where the report's table says it
+    # rests on all 113 coded units; a reviewer comparing the two was lost.
+    project = make_bundle_project()
+    report = reliability_report(project)
+    expected = json.loads(bundle_of(project).read("expected.json"))
+    for d, spec in zip(report.dimensions, expected["dimensions"], strict=True):
+        for name in d.coefficients:
+            assert spec["coefficients"][name]["units"] == d.units(name)
+        if "fleiss_kappa" in d.coefficients:
+            assert spec["coefficients"]["fleiss_kappa"]["units"] == {
+                "basis": "coded",
+                "n": spec["n_units_coded"],
+            }

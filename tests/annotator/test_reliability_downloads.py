@@ -131,7 +131,18 @@ def test_latex_escapes_its_ten_special_characters():
         r"\# \$ \% \& \_ \{ \} \textasciitilde{} \textasciicircum{} "
         r"\textbackslash{}"
     )
-    assert tex_escape("α ≥ .8") == r"$\alpha$ ≥ .8"
+    assert tex_escape("α ≥ .8") == r"$\alpha$ $\geq$ .8"
+
+
+def test_latex_writes_no_character_pdflatex_cannot_set(project, reviewer):
+    # pdfLaTeX stops at ≥ ("Unicode character not set up for use with
+    # LaTeX"), and in its default OT1 encoding < > | print as ¡ ¿ —.
+    assert tex_escape("≥ ≤ × ± < > |") == (
+        r"$\geq$ $\leq$ $\times$ $\pm$ \textless{} \textgreater{} \textbar{}"
+    )
+    body = text_of(reviewer.get(url(project, "tex")))
+    assert "≥" in reliability_report(project).paragraph
+    assert not re.findall(r"[^\x00-\x7f]", body.split("\n", 2)[2])
 
 
 def test_markdown_escapes_a_pipe_in_a_cell(project, reviewer):
@@ -318,3 +329,17 @@ def test_dev_py_prints_the_apt_line_when_pango_is_missing(monkeypatch, capsys):
     monkeypatch.setattr(dev.ctypes.util, "find_library", lambda name: "libx.so")
     dev.check_pango()
     assert capsys.readouterr().out == ""
+
+
+def test_a_caption_does_not_give_alpha_the_kappas_weights(project, reviewer):
+    # With another headline α joins the "other coefficients" table, whose
+    # caption said "(quadratic weights)" of the ordinal α too.
+    body = text_of(reviewer.get(url(project, "md", "?primary=gwet_ac2")))
+    captions = [line for line in body.splitlines() if "other coefficients (" in line]
+    weighted = [c for c in captions if "quadratic" in c]
+    assert len(weighted) == 1
+    assert (
+        "(α at the ordinal level; the others with quadratic weights)" in (weighted[0])
+    )
+    default = text_of(reviewer.get(url(project, "md")))
+    assert "other coefficients (quadratic weights)" in default

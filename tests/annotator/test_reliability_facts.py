@@ -114,10 +114,15 @@ def test_the_paragraph_of_a_factory_project_reads_as_its_facts(project):
     report = reliability_report(project, unit_noun="paragraphs")
     f = report.facts
     text = report.paragraph
+    sample = (
+        f"a random sample of {f.n_sample} of {f.n_population} paragraphs "
+        f"({percent(f.n_sample, f.n_population)}), drawn per document"
+    )
+    k = count(f.coders_per_span, start=True)
     assert text.startswith(
-        f"{count(f.coders_per_span, start=True)} coders independently coded a random "
-        f"sample of {f.n_sample} of {f.n_population} paragraphs "
-        f"({percent(f.n_sample, f.n_population)}), drawn per document;"
+        f"{k} coders independently coded {sample};"
+        if f.n_sample_complete == f.n_sample
+        else f"The design assigned {sample} to {k.lower()} coders each"
     )
     assert f"version {f.codebook_version} of the codebook" in text
     assert f"on {day(f.first_rating)}" in text  # coded in one sitting
@@ -125,7 +130,22 @@ def test_the_paragraph_of_a_factory_project_reads_as_its_facts(project):
         assert f"{d.label} (" in text
         assert f"Krippendorff's α = {coefficient(d.value)}" in text
         assert f"{d.label} ({d.n_pairable_units})" in text  # the small-sample caution
-    assert report.references[0] == REFERENCES["krippendorff2004"]
+    assert REFERENCES["krippendorff2004"] in report.references
+    assert report.references == sorted(report.references)  # APA 7: by surname
     assert REFERENCES["passonneau2006"] in report.references  # a multi-choice dimension
     assert REFERENCES["bloch1989"] in report.references  # the sample against the plan
     assert len(report.references) == len(set(report.references))
+
+
+def test_the_paragraph_counts_the_units_the_table_does(project):
+    # Gwet's AC1 rests on all coded units (its chance term reads the
+    # single-coded ones): the table's Units column says so, and so must the
+    # paragraph, which said the pairable count only.
+    report = reliability_report(project, primary={"topic": "gwet_ac1"})
+    topic = next(d for d in report.dimensions if d.key == "topic")
+    coded, pairable = topic.units("gwet_ac1")["n"], topic.estimate.n_units
+    assert coded > pairable
+    assert (
+        f"{pairable} spans coded more than once, chance agreement from all "
+        f"{coded} coded), Gwet's AC1 = "
+    ) in report.paragraph

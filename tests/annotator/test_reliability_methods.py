@@ -96,7 +96,10 @@ def test_numbers_follow_apa():
 
 def test_the_base_paragraph_states_its_facts():
     text, _ = paragraph(BASE)
-    assert text.startswith("Two coders independently coded a random sample of 312 ")
+    # 298 of the 312 sampled paragraphs got their two coders: the design is
+    # said as planned, the next sentence says how many got it.
+    assert text.startswith("The design assigned a random sample of 312 ")
+    assert "to two coders each, coding independently" in text
     assert "of 4,180 paragraphs (7.5%), drawn per document" in text
     assert "raised from 5.0% to 7.5% on 3 March 2026" in text
     assert "298 of the 312 sampled paragraphs" in text
@@ -255,3 +258,41 @@ def test_reading_names_the_dimensions_in_each_band():
             )
         ).text
     )
+
+
+def test_the_reference_list_is_alphabetical_as_apa_asks():
+    # The paragraph cites Krippendorff (the coefficient) before Efron (the
+    # interval) and Bloch & Kraemer last; APA 7 lists by surname.
+    _, references = paragraph(BASE)
+    surnames = [ref.split(",")[0] for ref in references]
+    assert surnames == ["Bloch", "Efron", "Krippendorff"]
+
+
+def test_the_design_is_not_said_done_when_the_data_say_otherwise():
+    # A project not coded yet read "Two coders independently coded each of
+    # the 113 spans. None of the 113 sampled spans was coded by two coders".
+    nothing = dataclasses.replace(BASE, n_sample=4180, n_sample_complete=0)
+    text, _ = paragraph(nothing)
+    assert "coders independently coded" not in text
+    assert text.startswith("The design assigned each of the 4,180 paragraphs to two")
+    done = dataclasses.replace(BASE, n_sample_complete=312)
+    assert paragraph(done)[0].startswith(
+        "Two coders independently coded a random sample of 312 of 4,180 "
+        "paragraphs (7.5%), drawn per document; each of the other paragraphs "
+        "was assigned to one coder."
+    )
+
+
+def test_alpha_is_not_rounded_across_the_threshold_it_is_judged_by():
+    # α = .7996 read "α = .80" and then "between .667 and .800".
+    text, _ = paragraph(with_stance(value=0.7996))
+    assert "Krippendorff's α = .7996" in text
+    assert "between .667 and .800 (tentative conclusions only) for stance" in text
+    assert "Krippendorff's α = .66," in paragraph(with_stance(value=0.6649))[0]
+    assert "Krippendorff's α = .666," in paragraph(with_stance(value=0.6661))[0]
+
+
+def test_an_undefined_alpha_is_said_in_words():
+    # No unit coded twice read "Krippendorff's α = undefined".
+    text, _ = paragraph(with_stance(value=math.nan, low=math.nan, high=math.nan))
+    assert "Krippendorff's α is undefined" in text and "= undefined" not in text

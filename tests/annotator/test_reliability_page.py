@@ -187,3 +187,29 @@ def test_while_intervals_are_computed_the_dashboards_panel_shows(
     assert 'id="intervals-status"' in html
     assert "data-downloads-waiting" in html
     assert "data-interval>" not in html  # no interval from older data
+
+
+def test_a_headline_the_dimension_lacks_is_said_not_silently_swapped(client, small):
+    # Three coders: no Cohen's κ anywhere; the page showed α with no word why.
+    user = member(small, "rev", Membership.Role.REVIEWER)
+    html = logged_in(client, user).get(page_url(small, "?primary=cohen_kappa"))
+    html = html.content.decode()
+    notes = re.findall(r"data-fallback>([^<]*)<", html)
+    assert len(notes) == html.count('class="card ')
+    assert all(n.startswith("Cohen&#x27;s κ is not computed") for n in notes)
+    assert "Krippendorff&#x27;s α is its headline" in notes[0]
+    plain = logged_in(client, user).get(page_url(small)).content.decode()
+    assert "data-fallback" not in plain
+
+
+def test_a_unit_noun_may_have_letters_beyond_a_to_z(client, small):
+    # "letters and spaces only" refused "Absätze" as if ä were not a letter.
+    user = member(small, "rev", Membership.Role.REVIEWER)
+    response = logged_in(client, user).get(page_url(small, "?unit=Absätze"))
+    assert response.status_code == 200
+    assert "Absätze" in response.content.decode()
+    for bad in ("1%24", "a_b", "x" * 31):
+        assert (
+            logged_in(client, user).get(page_url(small, f"?unit={bad}")).status_code
+            == 400
+        )

@@ -87,3 +87,11 @@ def test_the_new_project_form_loads_the_helper(manager_client):
     embedded = manager_client.get(reverse(URL), {"embedded": "True"}, **HTMX)
     assert embedded.status_code == 200
     assert 'name="corpus"' not in embedded.content.decode()  # the project form's
+
+
+def test_a_large_answer_is_thousands_separated(manager_client):
+    asked = {"target_alpha": "0.96", "min_alpha": "0.95", "categories": "2"}
+    html = manager_client.get(reverse(URL), asked, **HTMX).content.decode()
+    expected = plan(0.96, 0.95, 2)
+    assert expected.recommended_units > 1000
+    assert f"Code at least {expected.recommended_units:,} units" in html

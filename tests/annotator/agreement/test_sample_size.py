@@ -87,3 +87,14 @@ def test_no_power_answer_when_the_target_is_the_minimum():
 def test_bad_assumptions_name_the_argument(args, field):
     with pytest.raises(ValueError, match=field):
         plan(*args)
+
+
+def test_counts_read_as_words_one_unit_and_thousands_separated():
+    # The page printed "Code at least 5101 units" and "the power answer (1 units)".
+    tiny = plan(0.99, 0.01, 2)
+    assert tiny.power_units == 1
+    assert "the power answer (1 unit)" in tiny.reason
+    assert "1 unit gives the 95 % lower bound" in tiny.power_text
+    big = plan(0.96, 0.95, 2)
+    assert big.recommended_units > 1000
+    assert big.recommended_text == f"{big.recommended_units:,} units"
