@@ -57,7 +57,7 @@ def describe(method: str, n_resamples: int) -> str:
         )
     if method == "logjack":
         return (
-            "normal interval on log(1 − coefficient) with a jackknife standard "
+            "normal on the log(1 − coefficient) scale with a jackknife standard "
             "error over units (Efron & Tibshirani 1993)"
         )
     if method == "percentile":

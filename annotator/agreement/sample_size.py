@@ -70,7 +70,8 @@ class Plan:
             else ""
         )
         return (
-            f"Krippendorff's table asks for {self.krippendorff_values:,} pairable "
+            "Bloch and Kraemer's formula, which Krippendorff tabulates, asks for "
+            f"{self.krippendorff_values:,} pairable "
             f"values ({self.krippendorff_units:,} units coded twice) to show "
             f"α ≥ {_coefficient(self.min_alpha)} with {self.n_categories} equally "
             f"common categories at p = {f'{self.p:g}'.removeprefix('0')}{more}."

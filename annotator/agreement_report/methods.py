@@ -289,7 +289,7 @@ def dimensions(f: ReportFacts) -> Sentence | None:
         if method:
             source = METHOD_SOURCE.get(method)
             keys += [source] if source else []
-            text += f"; intervals by {method_words(method, f.n_resamples)}"
+            text += f"; intervals: {method_words(method, f.n_resamples)}"
             if "bootstrap" in method_words(method, f.n_resamples):
                 text += f", seed {f.seed}"
         keys = list(dict.fromkeys(keys))

@@ -8,6 +8,7 @@ them as ``figure`` writes them). Reads ``ReliabilityReport`` only.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,10 +27,12 @@ NAMES = {
     "brennan_prediger": "Brennan–Prediger κ",
     "cohen_kappa": "Cohen's κ",
 }
+_INLINE_CITATION = re.compile(r" \([A-Z][^()]* \d{4}\)")
 METHODS = {
     "percentile": "percentile bootstrap",
     "bca": "BCa bootstrap",
     "score": "score interval",
+    "logjack": "log-jackknife",
 }
 BASES = {"pairable": "pairable units", "coded": "all coded units"}
 UNDEFINED = "–"  # an en dash: no value
@@ -85,11 +88,22 @@ def provenance(report: ReliabilityReport) -> str:
 
 
 def resampling(report: ReliabilityReport) -> str:
-    """What every bootstrap interval in the tables rests on."""
+    """What the intervals in the tables are (each method used, in words)."""
+    from annotator.agreement.interval_policy import describe
+
     f = report.facts
+    used = sorted(
+        {m for d in report.dimensions for m in d.interval_methods.values() if m}
+    )
+    words = "; ".join(
+        f"{_method(m)}: {_INLINE_CITATION.sub('', describe(m, f.n_resamples))}"
+        for m in used
+    )
+    seed = f" (seed {f.seed})" if any(m in ("bca", "percentile") for m in used) else ""
     return (
-        f"{round(f.confidence * 100)}% intervals; bootstrap intervals from "
-        f"{count(f.n_resamples)} resamples of units (seed {f.seed}). Pairable "
+        f"{round(f.confidence * 100)}% intervals"
+        + (f" ({words}){seed}" if words else "")
+        + ". Pairable "
         "units are those coded by two or more coders; “all coded units”: "
         "observed agreement from the pairable units, chance agreement from "
         "every coded unit (Gwet's convention)."

@@ -238,10 +238,10 @@ def test_a_withheld_interval_cites_no_interval_method():
 
 def test_dimensions_sharing_a_method_share_a_sentence():
     text = methods.dimensions(BASE).text
-    assert text.count("intervals by") == 1
+    assert text.count("intervals:") == 1
     assert "For stance (nominal" in text and "for topic (ordinal" in text
     apart = methods.dimensions(with_stance(interval_method="percentile")).text
-    assert apart.count("intervals by") == 2
+    assert apart.count("intervals:") == 2
 
 
 def test_reading_names_the_dimensions_in_each_band():
