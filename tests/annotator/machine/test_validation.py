@@ -1,4 +1,4 @@
-"""Validation like a coder's: grouped folds, no leakage, alpha vs gold, curves, coders."""
+"""Validated like a coder: grouped folds, no leakage, alpha vs gold, curves, coders."""
 
 from __future__ import annotations
 
