@@ -49,24 +49,29 @@ def _vocabularies(
     return topics, _vocabulary(rng, noise_words, taken)
 
 
-def _span(
+def _texts(
     rng: np.random.Generator,
     topic_vocab: list[list[str]],
     noise: list[str],
-    topics: list[int],
+    topics: tuple[np.ndarray, np.ndarray],
     signal: float,
     length: tuple[int, int],
-) -> str:
-    n = int(rng.integers(length[0], length[1] + 1))
-    from_topic = rng.random(n) < signal
-    which = rng.choice(topics, size=n)
-    words = [
-        topic_vocab[t][int(rng.integers(len(topic_vocab[t])))]
-        if hit
-        else noise[int(rng.integers(len(noise)))]
-        for hit, t in zip(from_topic, which, strict=True)
+) -> list[str]:
+    """One text per span: each word from one of the span's two topics (the same
+    topic twice for a single-topic span) with probability ``signal``, else noise."""
+    first, second = topics
+    lengths = rng.integers(length[0], length[1] + 1, size=len(first))
+    span_of_word = np.repeat(np.arange(len(first)), lengths)
+    total = len(span_of_word)
+    per_topic = len(topic_vocab[0])
+    topic = np.where(rng.random(total) < 0.5, first[span_of_word], second[span_of_word])
+    in_topic = topic * per_topic + rng.integers(per_topic, size=total)
+    in_noise = len(topic_vocab) * per_topic + rng.integers(len(noise), size=total)
+    words = np.array([w for v in topic_vocab for w in v] + noise, dtype=object)[
+        np.where(rng.random(total) < signal, in_topic, in_noise)
     ]
-    return " ".join(words)
+    ends = np.cumsum(lengths)
+    return [" ".join(words[e - n : e]) for e, n in zip(ends, lengths, strict=True)]
 
 
 def corpus(
@@ -80,23 +85,24 @@ def corpus(
     noise_words: int = 3000,
     document_topic: float = 0.7,
     seed: int = 0,
+    vocabulary_seed: int = 0,
 ) -> Corpus:
     """``n`` single-label spans; ``signal=0`` gives texts that say nothing of
     their label. A document keeps one topic for a ``document_topic`` share of
-    its spans (0: every span's topic drawn afresh)."""
+    its spans (0: every span's topic drawn afresh). Corpora with one
+    ``vocabulary_seed`` share their words, so one can be trained on and
+    another (another ``seed``) predicted."""
+    words = np.random.default_rng(vocabulary_seed)
+    topic_vocab, noise = _vocabularies(words, n_topics, topic_words, noise_words)
     rng = np.random.default_rng(seed)
-    topic_vocab, noise = _vocabularies(rng, n_topics, topic_words, noise_words)
     names = [f"topic_{t}" for t in range(n_topics)]
-    texts, labels, groups = [], [], []
-    for i in range(n):
-        doc = i // spans_per_document
-        if i % spans_per_document == 0:
-            home = int(rng.integers(n_topics))
-        topic = home if rng.random() < document_topic else int(rng.integers(n_topics))
-        texts.append(_span(rng, topic_vocab, noise, [topic], signal, length))
-        labels.append(names[topic])
-        groups.append(f"doc{doc}")
-    return Corpus(texts, labels, groups, names)
+    doc = np.arange(n) // spans_per_document
+    home = rng.integers(n_topics, size=int(doc.max()) + 1 if n else 0)[doc]
+    own = rng.random(n) < document_topic
+    topic = np.where(own, home, rng.integers(n_topics, size=n))
+    texts = _texts(rng, topic_vocab, noise, (topic, topic), signal, length)
+    labels = [names[t] for t in topic]
+    return Corpus(texts, labels, [f"doc{d}" for d in doc], names)
 
 
 def multi_label_corpus(
@@ -107,16 +113,20 @@ def multi_label_corpus(
     spans_per_document: int = 10,
     length: tuple[int, int] = (8, 24),
     seed: int = 0,
+    vocabulary_seed: int = 0,
 ) -> Corpus:
     """``n`` spans each about one or two topics; labels are frozensets of topics."""
+    words = np.random.default_rng(vocabulary_seed)
+    topic_vocab, noise = _vocabularies(words, n_topics, 40, 3000)
     rng = np.random.default_rng(seed)
-    topic_vocab, noise = _vocabularies(rng, n_topics, 40, 3000)
     names = [f"topic_{t}" for t in range(n_topics)]
-    texts, labels, groups = [], [], []
-    for i in range(n):
-        size = 1 if rng.random() < 0.6 else 2
-        chosen = [int(t) for t in rng.choice(n_topics, size=size, replace=False)]
-        texts.append(_span(rng, topic_vocab, noise, chosen, signal, length))
-        labels.append(frozenset(names[t] for t in chosen))
-        groups.append(f"doc{i // spans_per_document}")
+    first = rng.integers(n_topics, size=n)
+    # A second, different topic for ~40% of spans.
+    other = (first + rng.integers(1, n_topics, size=n)) % n_topics
+    second = np.where(rng.random(n) < 0.4, other, first)
+    texts = _texts(rng, topic_vocab, noise, (first, second), signal, length)
+    labels = [
+        frozenset({names[a], names[b]}) for a, b in zip(first, second, strict=True)
+    ]
+    groups = [f"doc{i // spans_per_document}" for i in range(n)]
     return Corpus(texts, labels, groups, names)

@@ -109,15 +109,22 @@ def test_a_model_of_signal_texts_agrees_with_the_gold(signal):
     assert [int(r) for r in matrix.sum(axis=1)] == [gold[t] for t in data.topics]
 
 
-def test_a_model_of_noise_texts_is_no_better_than_chance():
+def test_a_model_of_noise_texts_is_never_credited():
+    """Texts that say nothing of their label: alpha at or below 0, never above.
+
+    Not exactly 0: with nothing to learn, the argmax drifts to the commonest
+    training class, and alpha counts the model's lopsided marginals as
+    disagreement (Krippendorff's alpha pools both coders' marginals), so it
+    lands somewhat below 0; what matters is that no interval reaches a
+    reliability anyone would accept."""
     data = synthetic.corpus(800, signal=0.0, document_topic=0.0, seed=22)
     oof = out_of_fold(make, data.texts, data.labels, data.groups, k=4, seed=1)
     report = validate(
         data.labels, oof.predicted, data.topics, "nominal", n_resamples=200
     )
     low, high = report["interval"]
-    assert abs(report["alpha_vs_gold"]) < 0.1
-    assert low <= 0 <= high
+    assert -0.3 < report["alpha_vs_gold"] < 0.05
+    assert low < report["alpha_vs_gold"] < high < 0.05
 
 
 def test_multi_choice_is_validated_at_the_set_level():
