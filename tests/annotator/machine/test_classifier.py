@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
+import zlib
+
 import numpy as np
 import pytest
 from sklearn.feature_extraction.text import HashingVectorizer
@@ -80,10 +83,10 @@ def test_stored_model_predicts_the_same(trained):
 
 
 def test_loads_refuses_what_is_not_a_classifier():
-    import pickle
-
-    with pytest.raises(ValueError, match="not a text classifier"):
+    with pytest.raises(ValueError, match="not a model this app wrote"):
         loads(pickle.dumps({"a": 1}))
+    with pytest.raises(ValueError, match="not a text classifier"):
+        loads(classifier.MAGIC + zlib.compress(pickle.dumps({"a": 1})))
 
 
 def test_registry_makes_fresh_models_and_names_the_unknown():
