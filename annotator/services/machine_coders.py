@@ -291,9 +291,7 @@ def predict_rest(
         if d.key in models
     ]
     categories = {
-        d.pk: dict(
-            Category.objects.filter(dimension=d).values_list("key", "pk")
-        )
+        d.pk: dict(Category.objects.filter(dimension=d).values_list("key", "pk"))
         for d in dimensions
     }
     spans = uncoded_spans(project)
