@@ -1,8 +1,8 @@
 """A project whose span texts carry their codes, partly coded by one coder.
 
 Each span's words say its topic, stance and tags, so a classifier trained on
-the gold has something to learn; ``coded`` spans are coded by c1 (gold: single),
-the rest are left for the machine.
+the gold has something to learn; the first ``coded`` spans (document order) are
+coded alike by c1 and c2 (gold: unanimous), the rest are left for the machine.
 """
 
 from __future__ import annotations
@@ -59,16 +59,17 @@ def make_machine_project(
     from annotator.models import Membership
     from annotator.services import set_membership
 
-    coder = UserFactory(username="c1")
-    set_membership(project=project, user=coder, role=Membership.Role.CODER)
-    for _ in range(coded):
-        assignment = claim_next_span(project=project, coder=coder)
-        if assignment is None:
-            break
-        submit_annotation(
-            coder=coder,
-            assignment=assignment,
-            labels=codes_by_text[assignment.span.text],
-        )
+    for name in ("c1", "c2"):
+        coder = UserFactory(username=name)
+        set_membership(project=project, user=coder, role=Membership.Role.CODER)
+        for _ in range(coded):
+            assignment = claim_next_span(project=project, coder=coder)
+            if assignment is None:
+                break
+            submit_annotation(
+                coder=coder,
+                assignment=assignment,
+                labels=codes_by_text[assignment.span.text],
+            )
     refresh_gold(project)
     return project, codes_by_text
