@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 import pickle
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from types import ModuleType
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -108,11 +110,15 @@ def _validate(data: TrainingSet, make, *, k: int, seed: int) -> dict:
         make, data.texts, data.labels, data.documents, k=k, seed=seed
     )
     dimension = data.dimension
+    categories = dimension.categories.all()
+    if dimension.level == dimension.Level.ORDINAL:
+        categories = categories.order_by("value", "position", "id")
     result = validation.validate(
         data.labels,
         list(oof.predicted),
-        [c.key for c in dimension.categories.all()],
-        dimension.level,
+        [c.key for c in categories],
+        "set" if dimension.multiple else dimension.level,
+        seed=seed,
     )
     result["n_train"] = len(data)
     result["n_documents"] = len(set(data.documents))
@@ -133,7 +139,8 @@ def train(
     all of it, and store the coder as the project's current one. Dimensions
     without gold are left out (named in the provenance). MachineCoderError names
     what stops it; nothing is written then."""
-    params = dict(params or {})
+    # The deployment's choice (settings.MACHINE_CODER_PARAMS), then the caller's.
+    params = {**getattr(settings, "MACHINE_CODER_PARAMS", {}), **(params or {})}
     classifiers = _classifiers()
     sets = training_sets(project)
     problems = _problems(sets, k)
@@ -153,7 +160,8 @@ def train(
         model.fit(data.texts, data.labels)
         used_params[key] = model.params()
         fitted[key] = classifiers.dumps(model)
-    blob = pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL)
+    # Compressed: hashed features leave most weights of a linear model zero.
+    blob = zlib.compress(pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL), 1)
     codebook = project.codebook
     provenance = {
         "gold": gold_snapshot(project, trained),
@@ -195,7 +203,7 @@ def summary(coder: MachineCoder) -> dict:
     return {
         "dimensions": {
             key: {
-                "alpha_vs_gold": figures.get("alpha"),
+                "alpha_vs_gold": figures.get("alpha_vs_gold"),
                 "interval": figures.get("interval"),
                 "f1_macro": figures.get("f1_macro"),
                 "n_train": figures.get("n_train"),
@@ -283,7 +291,8 @@ def predict_rest(
     the project's earlier machine codes; returns the number of spans coded."""
     coder = usable_coder(project)
     classifiers = _classifiers()
-    fitted = pickle.loads(bytes(coder.model))  # noqa: S301 - our own column
+    raw = zlib.decompress(bytes(coder.model))
+    fitted = pickle.loads(raw)  # noqa: S301 - our own column, written by train()
     models = {key: classifiers.loads(blob) for key, blob in fitted.items()}
     dimensions = [
         d

@@ -30,9 +30,19 @@ def codes_of(document: int, index: int, one_topic: bool = False) -> dict:
     return {"topic": topic, "stance": stance, "tags": tags}
 
 
+# Small hashed feature spaces: the tests' models train in a second, not ten.
+SMALL_MODELS = {"word_features": 2**12, "char_features": 2**12}
+
+
 def text_of(codes: dict, document: int, index: int) -> str:
-    words = [TOPIC_WORDS[codes["topic"]], STANCES[codes["stance"]]]
-    if "quote" in codes["tags"]:
+    """The words of the codes; the last span of each document says nothing of
+    its topic, the third nothing of its stance, and every fourth document's
+    first hides its quote, so the machine errs there (α below 1, an interval)."""
+    words = [
+        TOPIC_WORDS[codes["topic"]] if index != 3 else "about",
+        STANCES[codes["stance"]] if index != 2 else "this",
+    ]
+    if "quote" in codes["tags"] and not (document % 4 == 0 and index == 0):
         words.append('"quoted words" said')
     if "number" in codes["tags"]:
         words.append("42 percent")

@@ -15,10 +15,15 @@ from annotator.models import (
     Membership,
 )
 from annotator.services import set_membership
-from tests.annotator.machine_world import make_machine_project
+from tests.annotator.machine_world import SMALL_MODELS, make_machine_project
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def small_models(settings):
+    settings.MACHINE_CODER_PARAMS = SMALL_MODELS
 
 
 @pytest.fixture

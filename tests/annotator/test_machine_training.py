@@ -8,16 +8,21 @@ import json
 from io import StringIO
 
 import pytest
-from annotator.machine import validation
 from django.core.management import CommandError, call_command
 
+from annotator.machine import validation
 from annotator.models import GoldLabel, MachineCoder
 from annotator.services import machine_coders
 from annotator.services.machine_gold import training_sets
-from tests.annotator.machine_world import make_machine_project
+from tests.annotator.machine_world import SMALL_MODELS, make_machine_project
 from tests.factories import make_reference_items
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def small_models(settings):
+    settings.MACHINE_CODER_PARAMS = SMALL_MODELS
 
 PROVENANCE = {"gold", "codebook", "classifier", "libraries", "date", "k", "seed"}
 
@@ -88,7 +93,13 @@ def test_training_stores_provenance_and_validation(world, manager):
     assert coder.model_size == len(bytes(coder.model)) > 0
     assert set(coder.validation) == {"topic", "stance", "tags"}
     topic = coder.validation["topic"]
-    assert {"alpha", "interval", "f1_macro", "per_category", "confusion"} <= set(topic)
+    assert {
+        "alpha_vs_gold",
+        "interval",
+        "f1_macro",
+        "per_category",
+        "confusion",
+    } <= set(topic)
     # Re-training supersedes: one ready coder per project.
     again = machine_coders.train(project)
     coder.refresh_from_db()
@@ -108,6 +119,7 @@ def test_train_coder_json(world):
     for row in figures["dimensions"].values():
         assert set(row) == {"alpha_vs_gold", "interval", "f1_macro", "n_train"}
         assert row["n_train"] == n
+        assert row["interval"] is not None, figures
         assert len(row["interval"]) == 2
     assert figures["dimensions"]["topic"]["alpha_vs_gold"] > 0.5  # words say it
 
