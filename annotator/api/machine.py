@@ -1,5 +1,4 @@
-"""The machine coder API: its status, provenance and validation; training and
-"code the rest" queued as background jobs.
+"""The machine coder API: its status and validation; training and coding queued as jobs.
 
     GET  /api/v1/projects/<id>/machine/          reviewers and managers
     POST /api/v1/projects/<id>/machine/          managers: queue a training

@@ -1,5 +1,6 @@
-"""Machine coders: train one on a project's gold, validate it like a coder, and
-code the spans no human coded; as background jobs or synchronously (the CLI).
+"""Machine coders: train on the gold, validate like a coder, code what no human coded.
+
+As background jobs, or synchronously (the train_coder and predict commands).
 
 The maths (classifiers, out-of-fold validation) is ``annotator.machine``'s;
 here are the project's data, the provenance and the writes. Every write is one

@@ -1,5 +1,8 @@
-"""What a machine coder learns from and codes: the gold without reference or check
-spans, its snapshot for provenance, and the spans no human coded."""
+"""A machine coder's data: the gold it learns from, its snapshot, the spans it codes.
+
+The gold leaves out reference and hidden-check spans; the spans it codes are
+those no human coded.
+"""
 
 from __future__ import annotations
 

@@ -32,6 +32,7 @@ pytestmark = pytest.mark.django_db
 def small_models(settings):
     settings.MACHINE_CODER_PARAMS = SMALL_MODELS
 
+
 FILES = ("api-gold-csv", "api-gold-jsonl", "api-annotations-csv")
 
 

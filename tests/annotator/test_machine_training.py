@@ -24,6 +24,7 @@ pytestmark = pytest.mark.django_db
 def small_models(settings):
     settings.MACHINE_CODER_PARAMS = SMALL_MODELS
 
+
 PROVENANCE = {"gold", "codebook", "classifier", "libraries", "date", "k", "seed"}
 
 
@@ -119,8 +120,14 @@ def test_train_coder_json(world):
     for row in figures["dimensions"].values():
         assert set(row) == {"alpha_vs_gold", "interval", "f1_macro", "n_train"}
         assert row["n_train"] == n
-        assert row["interval"] is not None, figures
-        assert len(row["interval"]) == 2
+        # [lo, hi] around alpha; null only where the interval is undefined (a
+        # machine that never errs: leaving spans out never moves its alpha).
+        if row["interval"] is not None:
+            lo, hi = row["interval"]
+            assert lo <= row["alpha_vs_gold"] <= hi
+        else:
+            assert row["alpha_vs_gold"] == 1.0
+    assert any(row["interval"] for row in figures["dimensions"].values())
     assert figures["dimensions"]["topic"]["alpha_vs_gold"] > 0.5  # words say it
 
 
