@@ -141,7 +141,7 @@ def train(
     without gold are left out (named in the provenance). MachineCoderError names
     what stops it; nothing is written then."""
     # The deployment's choice (settings.MACHINE_CODER_PARAMS), then the caller's.
-    params = {**getattr(settings, "MACHINE_CODER_PARAMS", {}), **(params or {})}
+    params = {**settings.MACHINE_CODER_PARAMS, **(params or {})}
     classifiers = _classifiers()
     sets = training_sets(project)
     problems = _problems(sets, k)
