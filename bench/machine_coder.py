@@ -5,7 +5,7 @@ Targets (issue 18), on the 2 shared cores: train on 50,000 gold spans in
 <= 60 s, predict 1,000,000 spans in <= 120 s, peak memory <= 1.5 GB.
 
     .venv/bin/python bench/machine_coder.py [--train 50000] [--predict 1000000]
-        [--batch 20000] [--signal 0.3]
+        [--batch 20000] [--signal 0.3] [--validate]
 
 The spans come from ``annotator.machine.synthetic`` (4 topics, 8-24 words,
 each word from the span's topic with probability ``--signal``); the spans to
@@ -33,6 +33,7 @@ from annotator.machine.classifier import (  # noqa: E402
     library_versions,
     make_classifier,
 )
+from annotator.machine.validation import out_of_fold, validate  # noqa: E402
 
 
 def peak_mb() -> float:
@@ -45,6 +46,11 @@ def main() -> None:
     parser.add_argument("--predict", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=20_000)
     parser.add_argument("--signal", type=float, default=0.3)
+    parser.add_argument(
+        "--validate",
+        action="store_true",
+        help="also time 5-fold grouped out-of-fold validation on the gold",
+    )
     args = parser.parse_args()
 
     print(f"versions: {library_versions()}")
@@ -63,6 +69,20 @@ def main() -> None:
         f"train: {train_s:.1f} s; peak RSS {train_peak:.0f} MB; "
         f"stored model {stored / 1e6:.1f} MB"
     )
+    if args.validate:
+        started = time.perf_counter()
+        oof = out_of_fold(
+            lambda: make_classifier("tfidf_linear", batch_size=args.batch),
+            gold.texts,
+            gold.labels,
+            gold.groups,
+        )
+        found = validate(gold.labels, oof.predicted, gold.topics, "nominal")
+        print(
+            f"validate: 5 folds + interval {time.perf_counter() - started:.1f} s; "
+            f"alpha vs gold {found['alpha_vs_gold']:.3f} {found['interval']}, "
+            f"macro F1 {found['f1_macro']:.3f}; peak RSS {peak_mb():.0f} MB"
+        )
     del gold
 
     predicting = 0.0
