@@ -11,7 +11,6 @@ environment wins, and an environment that says DEBUG is off (production, `dev.py
 serve`) never reads it, so production still needs its own SECRET_KEY.
 """
 
-import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -212,17 +211,9 @@ JOB_STALE_AFTER = timedelta(
 AGREEMENT_BOOTSTRAP_IN_REQUEST_MAX_UNITS = int(
     os.environ.get("AGREEMENT_BOOTSTRAP_IN_REQUEST_MAX_UNITS", 20_000)
 )
-# The machine coder's classifier parameters over its defaults
-# (annotator/machine/classifier.py DEFAULTS), as a JSON object, e.g.
-# {"word_features": 262144, "char_features": 262144} for smaller, faster models.
-try:
-    MACHINE_CODER_PARAMS = json.loads(os.environ.get("MACHINE_CODER_PARAMS") or "{}")
-except json.JSONDecodeError as error:
-    raise ImproperlyConfigured(
-        f"MACHINE_CODER_PARAMS must be a JSON object: {error}"
-    ) from None
-if not isinstance(MACHINE_CODER_PARAMS, dict):
-    raise ImproperlyConfigured("MACHINE_CODER_PARAMS must be a JSON object.")
+# The machine coder's classifier parameters over annotator/machine/classifier.py's
+# DEFAULTS, a JSON object (e.g. {"word_features": 262144}: smaller models).
+MACHINE_CODER_PARAMS = os.environ.get("MACHINE_CODER_PARAMS") or "{}"
 # Tests only: a job sleeps this long after each step of progress, so a test can
 # kill its worker midway (tests/annotator/test_worker.py).
 JOB_TEST_PAUSE_SECONDS = float(os.environ.get("ANNOTATOR_JOB_TEST_PAUSE", 0) or 0)

@@ -9,9 +9,9 @@ transaction: a failure stores nothing.
 
 from __future__ import annotations
 
+import json
 import math
 import pickle
-import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -48,6 +48,18 @@ Progress = Callable[[int, int | None, str], None]
 
 class MachineCoderError(Exception):
     """Why a machine coder cannot be trained or used, in words naming the problem."""
+
+
+def deployment_params() -> dict:
+    """settings.MACHINE_CODER_PARAMS (JSON text from the environment) as a dict;
+    MachineCoderError says what is wrong with it."""
+    try:
+        params = json.loads(settings.MACHINE_CODER_PARAMS)
+    except json.JSONDecodeError as error:
+        raise MachineCoderError(f"MACHINE_CODER_PARAMS is no JSON: {error}.") from None
+    if not isinstance(params, dict):
+        raise MachineCoderError("MACHINE_CODER_PARAMS must be a JSON object.")
+    return params
 
 
 def _no_progress(done: int, total: int | None, words: str) -> None:
@@ -141,7 +153,7 @@ def train(
     without gold are left out (named in the provenance). MachineCoderError names
     what stops it; nothing is written then."""
     # The deployment's choice (settings.MACHINE_CODER_PARAMS), then the caller's.
-    params = {**settings.MACHINE_CODER_PARAMS, **(params or {})}
+    params = {**deployment_params(), **(params or {})}
     classifiers = _classifiers()
     sets = training_sets(project)
     problems = _problems(sets, k)
@@ -161,8 +173,8 @@ def train(
         model.fit(data.texts, data.labels)
         used_params[key] = model.params()
         fitted[key] = classifiers.dumps(model)
-    # Compressed: hashed features leave most weights of a linear model zero.
-    blob = zlib.compress(pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    # Each dimension's bytes as classifiers.dumps made them (compressed there).
+    blob = pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL)
     codebook = project.codebook
     provenance = {
         "gold": gold_snapshot(project, trained),
@@ -292,8 +304,7 @@ def predict_rest(
     the project's earlier machine codes; returns the number of spans coded."""
     coder = usable_coder(project)
     classifiers = _classifiers()
-    raw = zlib.decompress(bytes(coder.model))
-    fitted = pickle.loads(raw)  # noqa: S301 - our own column, written by train()
+    fitted = pickle.loads(bytes(coder.model))  # noqa: S301 - our own column
     models = {key: classifiers.loads(blob) for key, blob in fitted.items()}
     dimensions = [
         d

@@ -155,3 +155,13 @@ def test_one_category_is_named(db):
 def test_unknown_project_is_named(db):
     with pytest.raises(CommandError, match="No project with id 999"):
         call_command("train_coder", "--project", "999")
+
+
+@pytest.mark.parametrize(
+    "value, words", [("[4096]", "a JSON object"), ("{word", "no JSON")]
+)
+def test_bad_deployment_params_are_named(world, settings, value, words):
+    project, _ = world
+    settings.MACHINE_CODER_PARAMS = value
+    with pytest.raises(CommandError, match=f"MACHINE_CODER_PARAMS .*{words}"):
+        call_command("train_coder", "--project", str(project.pk))
