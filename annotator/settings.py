@@ -211,6 +211,9 @@ JOB_STALE_AFTER = timedelta(
 AGREEMENT_BOOTSTRAP_IN_REQUEST_MAX_UNITS = int(
     os.environ.get("AGREEMENT_BOOTSTRAP_IN_REQUEST_MAX_UNITS", 20_000)
 )
+# The machine coder's classifier parameters over annotator/machine/classifier.py's
+# DEFAULTS, a JSON object (e.g. {"word_features": 262144}: smaller models).
+MACHINE_CODER_PARAMS = os.environ.get("MACHINE_CODER_PARAMS") or "{}"
 # Tests only: a job sleeps this long after each step of progress, so a test can
 # kill its worker midway (tests/annotator/test_worker.py).
 JOB_TEST_PAUSE_SECONDS = float(os.environ.get("ANNOTATOR_JOB_TEST_PAUSE", 0) or 0)

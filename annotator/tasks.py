@@ -24,6 +24,11 @@ from annotator.services.codebook_move_jobs import MoveFailed, run_codebook_move
 from annotator.services.codings_import import run_codings_import
 from annotator.services.codings_reading import CodingsImportFailed
 from annotator.services.corpus_import import run_corpus_import
+from annotator.services.machine_coders import (
+    MachineCoderError,
+    run_prediction_job,
+    run_training_job,
+)
 from corpus.importing import ImportFailed
 
 # Each wait is a new task record: every few seconds is enough for work of minutes.
@@ -40,6 +45,8 @@ def in_words(error: BaseException) -> str:
         return f"{error} Nothing was restored."
     if isinstance(error, MoveFailed):  # the version, and why it is no move
         return f"{error} Nothing was moved."
+    if isinstance(error, MachineCoderError):  # names the dimension, or what to do
+        return f"{error} Nothing was stored."
     if isinstance(error, ValidationError):
         return (
             " ".join(error.messages)
@@ -84,6 +91,8 @@ WORK = {
     JobKind.RESTORE: run_restore,
     JobKind.CODINGS_IMPORT: run_codings_import,
     JobKind.CODEBOOK_MOVE: run_codebook_move,
+    JobKind.MACHINE_TRAIN: run_training_job,
+    JobKind.MACHINE_PREDICT: run_prediction_job,
 }
 
 

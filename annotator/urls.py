@@ -400,6 +400,7 @@ urlpatterns += [
     ),
     path("", include("annotator.urls_training")),
     path("", include("annotator.urls_reports")),
+    path("", include("annotator.urls_machine")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",

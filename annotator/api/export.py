@@ -177,14 +177,14 @@ def parse_filters(project: Project, request) -> exporting.GoldFilters:
         raise BadRequest(str(error)) from None
 
 
-def raw_csv(request) -> bool:
-    """?raw=1: the exact text, cells that would open as formulas not quoted."""
-    raw = request.query_params.get("raw", "")
-    if raw.lower() in ("", "0", "false"):
+def flag(request, name: str) -> bool:
+    """A yes/no query parameter: 1 or true, 0 or false, absent is no."""
+    value = request.query_params.get(name, "")
+    if value.lower() in ("", "0", "false"):
         return False
-    if raw.lower() in ("1", "true"):
+    if value.lower() in ("1", "true"):
         return True
-    raise BadRequest(f"raw: expected 1 or 0, not {raw!r}")
+    raise BadRequest(f"{name}: expected 1 or 0, not {value!r}")
 
 
 RAW = OpenApiParameter(
@@ -216,6 +216,15 @@ GOLD_FILTERS = [
         description="Only labels updated at or after this moment (ISO 8601; naive "
         "means UTC): pass the last updated_at you stored to sync incrementally.",
     ),
+]
+# The downloads' own filter: machine codes (issue 18) only when asked for.
+GOLD_FILE = GOLD_FILTERS + [
+    OpenApiParameter(
+        "include_machine",
+        bool,
+        description="1: after the gold, the machine coder's codes of the spans no "
+        'human coded, each with method "machine" and its probability in posterior.',
+    )
 ]
 GOLD_HEADERS = [
     OpenApiParameter(
@@ -269,6 +278,11 @@ class GoldView(ExportView):
     def get(self, request, project_id: int) -> Response:
         project = self.get_project(project_id)
         filters = parse_filters(project, request)
+        if flag(request, "include_machine"):
+            raise BadRequest(
+                "include_machine: machine codes come only in the gold.csv and "
+                "gold.jsonl downloads; these pages hold human gold."
+            )
         pages = KeysetPagination(request)
         headers = gold_freshness(project, request)
         values = exporting.gold_values(exporting.gold_labels(project, filters))
@@ -342,12 +356,15 @@ class GoldFileView(ExportView):
     def get(self, request, project_id: int):
         project = self.get_project(project_id)
         filters = parse_filters(project, request)
-        raw = raw_csv(request)
+        raw = flag(request, "raw")  # exact text, no formula quoting
+        machine = flag(request, "include_machine")
         headers = gold_freshness(project, request)
         if self.fmt == "csv":
-            chunks = exporting.gold_csv(project, filters, raw=raw)
+            chunks = exporting.gold_csv(
+                project, filters, raw=raw, include_machine=machine
+            )
         else:
-            chunks = exporting.gold_jsonl(project, filters)
+            chunks = exporting.gold_jsonl(project, filters, include_machine=machine)
         response = streamed(chunks, f"project-{project.pk}-gold.{self.fmt}", self.fmt)
         for name, value in headers.items():
             response[name] = value
@@ -367,7 +384,7 @@ class AnnotationsFileView(ExportView):
                     project, make_row=exporting.annotation_csv_cells(keys), since=since
                 ),
                 exporting.annotation_csv_header(keys),
-                raw=raw_csv(request),
+                raw=flag(request, "raw"),
             )
         else:
             chunks = exporting.jsonl_chunks(
@@ -378,12 +395,12 @@ class AnnotationsFileView(ExportView):
         )
 
 
-@file_schema("csv", "gold labels", GOLD_FILTERS + [RAW] + GOLD_HEADERS, GOLD_ERRORS)
+@file_schema("csv", "gold labels", GOLD_FILE + [RAW] + GOLD_HEADERS, GOLD_ERRORS)
 class GoldCSVView(GoldFileView):
     fmt = "csv"
 
 
-@file_schema("jsonl", "gold labels", GOLD_FILTERS + GOLD_HEADERS, GOLD_ERRORS)
+@file_schema("jsonl", "gold labels", GOLD_FILE + GOLD_HEADERS, GOLD_ERRORS)
 class GoldJSONLView(GoldFileView):
     fmt = "jsonl"
 

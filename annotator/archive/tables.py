@@ -31,6 +31,8 @@ from annotator.models import (
     JobChunk,
     JobFile,
     Label,
+    MachineCoder,
+    MachineLabel,
     Membership,
     PasswordResetAttempt,
     Project,
@@ -164,9 +166,13 @@ TABLE_BY_NAME = {table.name: table for table in TABLES}
 # project is restored; nor invitations (a pending invitation is a signed link
 # for one database's accounts: the restoring team invites its own people). Nor
 # what belongs to an account rather than a project: screen preferences and the
-# password reset limit's rows.
+# password reset limit's rows. Nor machine coders and their codes: derived
+# from the gold, pickled for one set of library versions, and retrained from
+# the restored gold in minutes; the archive keeps the human record.
 NOT_ARCHIVED = frozenset(
     {
+        MachineCoder,
+        MachineLabel,
         Job,
         AgreementIntervals,
         JobChunk,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from itertools import chain
 
 from django.db.models import QuerySet
 
 from annotator.exporting.columns import CHUNK_ROWS, GOLD, GOLD_COLUMNS, T, read_rows
 from annotator.exporting.filters import NO_FILTERS, GoldFilters, gold_labels
+from annotator.exporting.machine import machine_rows
 from annotator.exporting.pg_copy import gold_copy_csv, gold_copy_jsonl
 from annotator.exporting.writers import csv_chunks, jsonl_chunks
 from annotator.models import Project
@@ -49,7 +51,11 @@ def gold_rows(
 
 
 def gold_csv(
-    project: Project, filters: GoldFilters = NO_FILTERS, *, raw: bool = False
+    project: Project,
+    filters: GoldFilters = NO_FILTERS,
+    *,
+    raw: bool = False,
+    include_machine: bool = False,
 ) -> Iterator[str]:
     """The gold CSV download: the header, then pieces of rows as they are read.
 
@@ -60,18 +66,38 @@ def gold_csv(
     The path is chosen when called, so a caller inside `portable()` gets the
     portable twin however late it reads. Cells that would open as a formula in
     a spreadsheet are quoted on both paths unless `raw` (writers.formula_safe).
+    With `include_machine`, the machine codes follow the gold (machine.py),
+    written by the csv module, rows marked method "machine".
     """
     if fast_path("gold-csv-copy"):
-        return gold_copy_csv(gold_labels(project, filters), raw=raw)
-    return csv_chunks(
-        gold_rows(project, filters, make_row=gold_csv_cells), GOLD_COLUMNS, raw=raw
+        chunks = gold_copy_csv(gold_labels(project, filters), raw=raw)
+    else:
+        chunks = csv_chunks(
+            gold_rows(project, filters, make_row=gold_csv_cells), GOLD_COLUMNS, raw=raw
+        )
+    if not include_machine:
+        return chunks
+    machine = csv_chunks(
+        machine_rows(project, filters, make_row=gold_csv_cells), (), raw=raw
     )
+    next(machine)  # its empty header line: the gold's header stands for both
+    return chain(chunks, machine)
 
 
-def gold_jsonl(project: Project, filters: GoldFilters = NO_FILTERS) -> Iterator[str]:
+def gold_jsonl(
+    project: Project,
+    filters: GoldFilters = NO_FILTERS,
+    *,
+    include_machine: bool = False,
+) -> Iterator[str]:
     """The gold JSONL download: json.dumps of gold_row(), or on the
     "gold-jsonl-copy" fast path each line built by PostgreSQL
-    (pg_copy.gold_copy_jsonl: the same objects, its own spacing)."""
+    (pg_copy.gold_copy_jsonl: the same objects, its own spacing); with
+    `include_machine`, the machine codes after them (method "machine")."""
     if fast_path("gold-jsonl-copy"):
-        return gold_copy_jsonl(gold_labels(project, filters))
-    return jsonl_chunks(gold_rows(project, filters))
+        chunks = gold_copy_jsonl(gold_labels(project, filters))
+    else:
+        chunks = jsonl_chunks(gold_rows(project, filters))
+    if not include_machine:
+        return chunks
+    return chain(chunks, jsonl_chunks(machine_rows(project, filters)))

@@ -30,6 +30,12 @@ from annotator.models.jobs import (
     JobState,
     ShowsJob,
 )
+from annotator.models.machine import (
+    MACHINE_METHOD,
+    MachineCoder,
+    MachineCoderQuerySet,
+    MachineLabel,
+)
 from annotator.models.people import (
     CoderPreferences,
     CoderPreferencesQuerySet,
@@ -91,6 +97,10 @@ __all__ = [
     "JobState",
     "ShowsJob",
     "Label",
+    "MACHINE_METHOD",
+    "MachineCoder",
+    "MachineCoderQuerySet",
+    "MachineLabel",
     "Median",
     "Membership",
     "PasswordResetAttempt",

@@ -26,6 +26,8 @@ class JobKind(models.TextChoices):
     AGREEMENT = "agreement", "agreement report"
     CODINGS_IMPORT = "codings_import", "codings import"
     CODEBOOK_MOVE = "codebook_move", "codebook move"
+    MACHINE_TRAIN = "machine_train", "machine coder training"
+    MACHINE_PREDICT = "machine_predict", "machine coding of the rest"
 
 
 # What a kind's progress counts ("40 % (400 of 1,000 ratings)").
@@ -37,6 +39,8 @@ UNITS = {
     JobKind.AGREEMENT: "resamples",
     JobKind.CODINGS_IMPORT: "bytes",
     JobKind.CODEBOOK_MOVE: "steps",
+    JobKind.MACHINE_TRAIN: "dimensions",
+    JobKind.MACHINE_PREDICT: "spans",
 }
 
 

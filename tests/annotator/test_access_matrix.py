@@ -217,6 +217,13 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         "api-annotations-csv",
         "api-annotations-jsonl",
         "api-project-coders",
+        # The machine coder (issue 18): its status, provenance and validation.
+        "api-project-machine",
+    ),
+    # "Code the rest": managers and staff; with no trained coder yet, 409 saying so.
+    "api-project-machine-predict": (
+        "POST",
+        {**outside(401), "manager": 409, "staff": 409, "_": 403},
     ),
     # Coder training's settings: the gate, the test's bar, hidden checks.
     "project-training-settings": ("GET", managers()),

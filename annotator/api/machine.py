@@ -1,0 +1,127 @@
+"""The machine coder API: its status and validation; training and coding queued as jobs.
+
+    GET  /api/v1/projects/<id>/machine/          reviewers and managers
+    POST /api/v1/projects/<id>/machine/          managers: queue a training
+    POST /api/v1/projects/<id>/machine/predict/  managers: queue "code the rest"
+
+Coders get 403 (the validation compares the machine with the gold; coders code
+blind), non-members 404, anonymous callers 401 (``annotator.access``).
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotator import access
+from annotator.models import Job, JobKind, MachineCoder, MachineLabel
+from annotator.services import machine_coders
+
+ERRORS = {
+    401: OpenApiResponse(description="Not authenticated."),
+    403: OpenApiResponse(description="Coders cannot see or train the machine coder."),
+    404: OpenApiResponse(description="No such project of yours."),
+}
+
+
+def job_status(job: Job | None, *, manager: bool) -> dict | None:
+    """A job as the API says it: its state and progress (its id to managers)."""
+    if job is None:
+        return None
+    return {
+        "id": job.pk if manager else None,
+        "state": job.state,
+        "percent": job.percent,
+        "note": job.note,
+        "error": job.error,
+        "created_at": job.created_at.isoformat(),
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+def coder_status(coder: MachineCoder | None) -> dict | None:
+    if coder is None:
+        return None
+    return {
+        "id": coder.pk,
+        "state": coder.state,
+        "created_at": coder.created_at.isoformat(),
+        "created_by": coder.created_by.username if coder.created_by else None,
+        "codebook_version": coder.provenance.get("codebook", {}).get("version"),
+        "n_train": coder.n_train,
+        "model_size": coder.model_size,
+        "summary": machine_coders.summary(coder)["dimensions"],
+        "provenance": coder.provenance,
+        "validation": coder.validation,
+    }
+
+
+class MachineView(APIView):
+    """The project's current machine coder; a manager's POST trains a new one."""
+
+    @extend_schema(
+        summary="The machine coder: status, provenance and validation",
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+    )
+    def get(self, request, project_id: int) -> Response:
+        project = access.project_for(request.user, project_id, access.Can.REVIEW)
+        manager = access.abilities(request.user, project).manage
+        coder = (
+            MachineCoder.objects.filter(project=project, state=MachineCoder.State.READY)
+            .select_related("created_by")
+            .defer("model")  # megabytes the answer never shows
+            .first()
+        )
+        return Response(
+            {
+                "coder": coder_status(coder),
+                "n_machine_labels": MachineLabel.objects.filter(
+                    project=project
+                ).count(),
+                "training": job_status(
+                    Job.objects.latest_of(project, JobKind.MACHINE_TRAIN),
+                    manager=manager,
+                ),
+                "prediction": job_status(
+                    Job.objects.latest_of(project, JobKind.MACHINE_PREDICT),
+                    manager=manager,
+                ),
+            }
+        )
+
+    @extend_schema(
+        summary="Train the machine coder on the gold (a background job)",
+        request=None,
+        responses={202: OpenApiTypes.OBJECT, **ERRORS},
+    )
+    def post(self, request, project_id: int) -> Response:
+        project = access.project_for(request.user, project_id, access.Can.MANAGE)
+        job = machine_coders.request_training(project, by=request.user)
+        return Response({"job": job_status(job, manager=True)}, status=202)
+
+
+class MachinePredictView(APIView):
+    """A manager's POST codes the spans no human coded (a background job)."""
+
+    @extend_schema(
+        summary="Machine-code the spans no human coded (a background job)",
+        request=None,
+        responses={
+            202: OpenApiTypes.OBJECT,
+            409: OpenApiResponse(
+                description="No machine coder of the project's codebook version: "
+                "the detail says what to do."
+            ),
+            **ERRORS,
+        },
+    )
+    def post(self, request, project_id: int) -> Response:
+        project = access.project_for(request.user, project_id, access.Can.MANAGE)
+        try:
+            machine_coders.usable_coder(project)
+        except machine_coders.MachineCoderError as error:
+            return Response({"detail": str(error)}, status=409)
+        job = machine_coders.request_prediction(project, by=request.user)
+        return Response({"job": job_status(job, manager=True)}, status=202)
