@@ -16,22 +16,13 @@ from datetime import datetime
 
 from annotator.agreement.small_samples import MIN_PAIRABLE_UNITS
 
+from .names import PROSE_NAMES
 from .references import COEFFICIENT_SOURCE, METHOD_SOURCE, reference_list
 from .reliability import DimensionFacts, ReportFacts
 
 # Krippendorff (2004, p. 241): rely on α >= .800, tentative between .667 and .800.
 RELIABLE, TENTATIVE = 0.800, 0.667
-NAMES = {
-    "krippendorff_alpha": "Krippendorff's α",
-    "percent_agreement": "percent agreement",
-    "fleiss_kappa": "Fleiss' κ",
-    "conger_kappa": "Conger's κ",
-    "cohen_kappa": "Cohen's κ",
-    "scott_pi": "Scott's π",
-    "gwet_ac1": "Gwet's AC1",
-    "gwet_ac2": "Gwet's AC2",
-    "brennan_prediger": "Brennan and Prediger's κ",
-}
+NAMES = PROSE_NAMES
 LEVELS = {"set": "multi-choice, MASI distance"}
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight")
 WORDS += ("nine", "ten")

@@ -13,20 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .intervals import WITH_INTERVALS
+from .names import COEFFICIENT_NAMES
 from .records import DimensionReport
 from .reliability import DimensionFacts, ReliabilityReport
 
-NAMES = {
-    "krippendorff_alpha": "Krippendorff's α",
-    "percent_agreement": "Percent agreement",
-    "fleiss_kappa": "Fleiss' κ",
-    "conger_kappa": "Conger's κ",
-    "scott_pi": "Scott's π",
-    "gwet_ac1": "Gwet's AC1",
-    "gwet_ac2": "Gwet's AC2",
-    "brennan_prediger": "Brennan–Prediger κ",
-    "cohen_kappa": "Cohen's κ",
-}
+NAMES = COEFFICIENT_NAMES
 _INLINE_CITATION = re.compile(r" \([A-Z][^()]* \d{4}\)")
 METHODS = {
     "percentile": "percentile bootstrap",

@@ -30,6 +30,7 @@ from annotator.agreement_report import (
     report_request,
 )
 from annotator.agreement_report.intervals import MISSING, STALE, WITH_INTERVALS
+from annotator.agreement_report.names import COEFFICIENT_NAMES
 from annotator.models import Codebook
 from annotator.services import agreement_jobs
 from annotator.views.base import HtmxHttpRequest, intervals_panel, partial
@@ -37,17 +38,6 @@ from annotator.views.base import HtmxHttpRequest, intervals_panel, partial
 TEMPLATE = "annotator/agreement.html"
 PANEL = "annotator/agreement_status.html"
 REFUSAL = "Coders code blind: agreement is for reviewers and managers."
-COEFFICIENT_NAMES = {
-    "krippendorff_alpha": "Krippendorff's α",
-    "percent_agreement": "Percent agreement",
-    "fleiss_kappa": "Fleiss' κ",
-    "conger_kappa": "Conger's κ",
-    "scott_pi": "Scott's π",
-    "gwet_ac1": "Gwet's AC1",
-    "gwet_ac2": "Gwet's AC2",
-    "brennan_prediger": "Brennan–Prediger",
-    "cohen_kappa": "Cohen's κ",
-}
 DOCUMENTS_SHOWN = 10
 # Trend chart geometry (SVG user units).
 WIDTH, HEIGHT, PAD_X, PAD_Y = 640, 270, 48, 16

@@ -22,7 +22,7 @@ from annotator.agreement_report import (
     ReportRequestError,
 )
 from annotator.agreement_report.facts import interval_of
-from annotator.agreement_report.methods import NAMES
+from annotator.agreement_report.names import COEFFICIENT_NAMES
 from annotator.agreement_report.records import DimensionReport
 from annotator.agreement_report.reliability import (
     DEFAULT_PRIMARY,
@@ -36,7 +36,6 @@ TEMPLATE = "annotator/reliability.html"
 CARD = "annotator/_reliability_card.html"
 REFUSAL = "Coders code blind: the reliability report is for reviewers and managers."
 # The paragraph's names, capitalised for a table's first column.
-COEFFICIENT_NAMES = {key: name[0].upper() + name[1:] for key, name in NAMES.items()}
 
 
 def method_name(method: str) -> str:
