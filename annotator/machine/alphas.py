@@ -8,8 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from annotator.agreement._coding import encode
-from annotator.agreement.alpha import alpha_from_parts, alpha_parts
+from annotator.agreement.coded import alpha_from_parts, alpha_parts, encode
 from annotator.agreement.interval_set import dimension_intervals
 
 MODEL = "model"
