@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.contrib.auth.models import User
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -38,6 +39,12 @@ def row(html: str, dimension: str, coefficient: str) -> str:
     return card.split(f'data-coefficient="{coefficient}"', 1)[1].split("</tr>", 1)[0]
 
 
+def three(x: float) -> str:
+    """A figure as the templates print it (floatformat rounds half up, where
+    Python's format rounds the binary value half to even: .5625 is .563 here)."""
+    return floatformat(x, 3)
+
+
 def test_figures_equal_the_dashboards_and_the_apis(client, big):
     project, reviewer = big
     client = logged_in(client, reviewer)
@@ -50,7 +57,7 @@ def test_figures_equal_the_dashboards_and_the_apis(client, big):
     held = 0
     for d in api["dimensions"]:
         for name, c in d["coefficients"].items():
-            value = "–" if c["value"] is None else f"{c['value']:.3f}"
+            value = "–" if c["value"] is None else three(c["value"])
             assert f">{value}</td>" in dashboard
             if name == "krippendorff_alpha":  # the headline, below
                 continue
@@ -58,20 +65,20 @@ def test_figures_equal_the_dashboards_and_the_apis(client, big):
             assert f'<td class="num">{value}</td>' in cells, (d["key"], name)
             if c["interval_holds"]:
                 held += 1
-                shown = f"{c['ci_low']:.3f} – {c['ci_high']:.3f}"
+                shown = f"{three(c['ci_low'])} – {three(c['ci_high'])}"
                 assert shown in cells and shown in dashboard
             else:
                 assert "data-withheld" in cells
         alpha = d["alpha"]
         headline = page.split(f'id="card-{d["key"]}"', 1)[1].split("</header>")[0]
-        assert f'data-primary="krippendorff_alpha">{alpha["value"]:.3f}<' in headline
+        assert f'data-primary="krippendorff_alpha">{three(alpha["value"])}<' in headline
         if alpha["interval_holds"]:
-            assert f"[{alpha['ci_low']:.3f}, {alpha['ci_high']:.3f}]" in headline
+            assert f"[{three(alpha['ci_low'])}, {three(alpha['ci_high'])}]" in headline
         assert f"<strong data-units>{d['n_units']}</strong>" in headline
         assert f"<strong data-pairable>{d['n_pairable']}</strong>" in headline
         assert f"<strong data-coders>{d['n_coders']}</strong>" in headline
         for category in d["per_category"]:
-            value = "–" if category["value"] is None else f"{category['value']:.3f}"
+            value = "–" if category["value"] is None else three(category["value"])
             assert f'data-category="{category["key"]}"><td>' in page
             assert f"{value}</td>" in page
     assert held, "the factory project should have intervals that hold"
