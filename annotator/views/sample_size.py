@@ -30,12 +30,14 @@ class SampleSizeForm(forms.Form):
         label="Minimum acceptable α", min_value=Decimal("0.01"),
         max_value=Decimal("0.99"), decimal_places=3, initial=Decimal("0.8"),
     )  # fmt: skip
+    # Capped: the power answer simulates 800,000 units per new question, and
+    # 50 categories x 20 coders took 9 s of a request (review of issue 17).
     categories = forms.IntegerField(
-        label="Categories (assumed equally common)", min_value=2, max_value=50,
+        label="Categories (assumed equally common)", min_value=2, max_value=20,
         initial=2,
     )  # fmt: skip
     coders = forms.IntegerField(
-        label="Coders per unit", min_value=2, max_value=20, initial=2
+        label="Coders per unit", min_value=2, max_value=10, initial=2
     )
     corpus = forms.ModelChoiceField(queryset=None, required=False, label="Corpus")
     sample_share = forms.DecimalField(

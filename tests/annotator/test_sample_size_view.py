@@ -61,6 +61,9 @@ def test_a_corpus_and_share_say_how_many_units_the_design_samples(
         ("categories", "1", "Categories"),
         ("min_alpha", "0.95", "Minimum acceptable α"),
         ("coders", "many", "Coders per unit"),
+        # Capped so that one request cannot ask for seconds of simulation.
+        ("categories", "21", "Categories"),
+        ("coders", "11", "Coders per unit"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(manager_client, field, value, words):
