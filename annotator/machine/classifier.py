@@ -22,6 +22,7 @@ import sklearn
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
 from sklearn.svm import LinearSVC
 
 # Hashing keeps no vocabulary: memory stays flat however many texts are seen,
@@ -140,7 +141,9 @@ class TfidfLinear:
         if folds < 2:
             # Too few of some class to calibrate over folds: logistic
             # regression gives probabilities by itself.
-            return LogisticRegression(C=p["C"] * 10, max_iter=1000)
+            return OneVsRestClassifier(
+                LogisticRegression(C=p["C"] * 10, solver="liblinear", max_iter=1000)
+            )
         svm = LinearSVC(C=p["C"], random_state=self.seed)
         # ensemble=False: one SVM on all the gold, calibrated on its inner
         # out-of-fold scores; an ensemble of ``folds`` SVMs would store and
