@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from annotator.agreement.interval_policy import describe
 from annotator.agreement.small_samples import MIN_PAIRABLE_UNITS
 
 from .names import PROSE_NAMES
@@ -83,21 +84,13 @@ def _names(items: list[str]) -> str:
 def method_words(method: str, n_resamples: int) -> str:
     """The interval method in words: interval_policy's own where it has them."""
     try:
-        from annotator.agreement import interval_policy
-
         # Its words cite inline ("(Efron 1987)"); the paragraph cites in APA
         # form from METHOD_SOURCE, so the inline citation is dropped.
-        return _INLINE_CITATION.sub("", interval_policy.describe(method, n_resamples))
-    except (ImportError, AttributeError, ValueError):
+        return _INLINE_CITATION.sub("", describe(method, n_resamples))
+    except ValueError:  # a method the policy does not describe
         pass
-    if method == "bca":
-        return f"BCa bootstrap, {n_resamples:,} resamples of units"
-    if method == "percentile":
-        return f"percentile bootstrap, {n_resamples:,} resamples of units"
     if method == "gwet_variance":
         return "Gwet's linearised variance with a t interval"
-    if method == "score":
-        return "score interval with the chance term held at its sample value"
     return method
 
 

@@ -8,17 +8,16 @@ them as ``figure`` writes them). Reads ``ReliabilityReport`` only.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from .intervals import WITH_INTERVALS
+from .methods import method_words
 from .names import COEFFICIENT_NAMES
 from .records import DimensionReport
 from .reliability import DimensionFacts, ReliabilityReport
 
 NAMES = COEFFICIENT_NAMES
-_INLINE_CITATION = re.compile(r" \([A-Z][^()]* \d{4}\)")
 METHODS = {
     "percentile": "percentile bootstrap",
     "bca": "BCa bootstrap",
@@ -80,16 +79,11 @@ def provenance(report: ReliabilityReport) -> str:
 
 def resampling(report: ReliabilityReport) -> str:
     """What the intervals in the tables are (each method used, in words)."""
-    from annotator.agreement.interval_policy import describe
-
     f = report.facts
     used = sorted(
         {m for d in report.dimensions for m in d.interval_methods.values() if m}
     )
-    words = "; ".join(
-        f"{_method(m)}: {_INLINE_CITATION.sub('', describe(m, f.n_resamples))}"
-        for m in used
-    )
+    words = "; ".join(f"{_method(m)}: {method_words(m, f.n_resamples)}" for m in used)
     seed = f" (seed {f.seed})" if any(m in ("bca", "percentile") for m in used) else ""
     return (
         f"{round(f.confidence * 100)}% intervals"

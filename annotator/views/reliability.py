@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from annotator import access
+from annotator.agreement.interval_policy import NAME
 from annotator.agreement_report import (
     MIN_PAIRABLE_UNITS,
     RELIABLE,
@@ -35,17 +36,11 @@ from annotator.views.base import HtmxHttpRequest, intervals_panel
 TEMPLATE = "annotator/reliability.html"
 CARD = "annotator/_reliability_card.html"
 REFUSAL = "Coders code blind: the reliability report is for reviewers and managers."
-# The paragraph's names, capitalised for a table's first column.
 
 
 def method_name(method: str) -> str:
     """A method's short name for a table cell (interval_policy's, when it has one)."""
-    try:
-        from annotator.agreement import interval_policy
-
-        return interval_policy.NAME.get(method, method)
-    except (ImportError, AttributeError):
-        return {"bca": "BCa", "gwet_variance": "Gwet's variance"}.get(method, method)
+    return NAME.get(method, method)
 
 
 def _interval(d: DimensionReport, name: str) -> dict[str, Any]:
