@@ -22,6 +22,7 @@ from django.db import models
 
 from annotator.archive.tables import TABLE_BY_NAME
 from annotator.models import (
+    Annotation,
     Assignment,
     Category,
     CheckAnswer,
@@ -264,6 +265,8 @@ SHAPES: dict[tuple[type[models.Model], str], Callable[[Any], str | None]] = {
     (TrainingAnswer, "matched"): _or_null(_MATCHED),
     (CheckAnswer, "labels"): _CODES,
     (CheckAnswer, "matched"): _MATCHED,
+    # The machine coder's id is kept as it was: machine coders are not archived.
+    (Annotation, "suggestion"): _or_null(_fields(machine_coder=_whole, labels=_CODES)),
 }
 
 

@@ -81,6 +81,12 @@ ADDED_LATER = frozenset(
         ),
         ("annotator.membership", "certified_at"),
         ("annotator.goldrun", "coder_confusion"),
+        # Machine coders (issue 18): options off, no suggestion shown, unranked.
+        ("annotator.project", "machine_suggestions"),
+        ("annotator.project", "active_learning"),
+        ("annotator.annotation", "suggestion"),
+        ("annotator.annotation", "suggestion_kept"),
+        ("annotator.workitem", "uncertainty"),
     }
 )
 

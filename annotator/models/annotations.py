@@ -109,6 +109,12 @@ class Annotation(models.Model):
     source = models.CharField(
         max_length=10, choices=Source, default=Source.CODED, db_default=Source.CODED
     )
+    # The machine coder's pre-selected choices when the coding screen showed
+    # them ({"machine_coder": id, "labels": {dimension key: [category keys]}}),
+    # and whether the submitted labels equal them: anchoring can be measured.
+    # Null: no suggestion was shown.
+    suggestion = models.JSONField(null=True, blank=True, editable=False)
+    suggestion_kept = models.BooleanField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # The project's change number of the last write (ChangeCounter): what a gold

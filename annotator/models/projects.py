@@ -164,6 +164,21 @@ class Project(models.Model):
         help_text="Alert reviewers when a coder's rolling accuracy falls below this.",
     )
 
+    # Machine coder (annotator/machine; issue 18). Both off by default. Each
+    # switch is written as a DesignChange, so reports can say when it was on.
+    machine_suggestions = models.BooleanField(
+        default=False,
+        help_text="Pre-select the machine coder's choices on the coding screen, "
+        "for spans outside the reliability sample only (never in practice, "
+        "certification or hidden checks).",
+    )
+    active_learning = models.BooleanField(
+        default=False,
+        help_text="Serve the single-coded remainder most-uncertain first (by the "
+        "machine coder's last predictions); the reliability sample keeps its "
+        "random draw.",
+    )
+
     objects = ProjectManager()
     all_objects = models.Manager.from_queryset(ProjectQuerySet)()
 

@@ -62,6 +62,10 @@ class WorkItem(models.Model):
     target = models.PositiveSmallIntegerField(help_text="Designed number of coders.")
     taken = models.PositiveSmallIntegerField(default=0)
     in_sample = models.BooleanField(default=False)
+    # The machine coder's uncertainty about the span at its last prediction
+    # (1 - the chosen code's probability, the highest over dimensions); null:
+    # not predicted. Active learning serves the single-coded remainder by it.
+    uncertainty = models.FloatField(null=True, blank=True, editable=False)
 
     objects = WorkItemQuerySet.as_manager()
 
@@ -88,6 +92,12 @@ class WorkItem(models.Model):
                 name="workitem_fresh_idx",
             ),
             models.Index(fields=["project", "document_id", "position"]),
+            # Active learning: fresh single-coded spans, most uncertain first.
+            models.Index(
+                fields=["project", "-uncertainty", "position"],
+                condition=Q(taken=0) & Q(in_sample=False),
+                name="workitem_uncertain_idx",
+            ),
         ]
 
     def __str__(self) -> str:
