@@ -22,8 +22,7 @@ from annotator import access
 from annotator.models import Dimension, Job, JobKind, MachineCoder, MachineLabel
 from annotator.services import machine_coders
 from annotator.services.machine_validation import coder_names
-from annotator.views.base import HtmxHttpRequest, partial, see_other
-from annotator.views.coders import heat
+from annotator.views.base import HtmxHttpRequest, heat, partial, see_other
 
 TEMPLATE = "annotator/machine.html"
 REFUSAL = "Coders code blind: the machine coder's page is for reviewers and managers."
