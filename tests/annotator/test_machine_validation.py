@@ -38,7 +38,9 @@ def _other_topic(codes: dict) -> dict:
     return {**codes, "topic": TOPICS[(TOPICS.index(codes["topic"]) + 1) % 3]}
 
 
-def make_compared_project(*, documents: int = 12, spans: int = 4):
+def make_compared_project(
+    *, documents: int = 12, spans: int = 4, sample_share: float = 0.5
+):
     """Half the spans in the reliability sample, coded by c1 and c2 (c2 gives
     another topic on every third, which then has no topic gold); the rest coded
     by c1 alone. Texts carry their codes."""
@@ -53,7 +55,10 @@ def make_compared_project(*, documents: int = 12, spans: int = 4):
             paragraphs.append(text)
         DocumentFactory(corpus=corpus, text="\n\n".join(paragraphs))
     project = create_project(
-        name="Compared", corpus=corpus, codebook=make_codebook(), sample_share=0.5
+        name="Compared",
+        corpus=corpus,
+        codebook=make_codebook(),
+        sample_share=sample_share,
     )
     coders = {}
     for name in ("c1", "c2"):
@@ -195,3 +200,12 @@ def test_a_training_job_counts_steps(compared, manager):
     job = Job.objects.get(project=project, kind=JobKind.MACHINE_TRAIN)
     assert job.state == "done"
     assert job.done_units == job.total_units == machine_coders.STEPS * 3
+
+
+def test_without_a_reliability_sample_there_is_nothing_to_compare():
+    project = make_compared_project(sample_share=0.0)
+    coder = machine_coders.train(project)
+    for figures in coder.validation.values():
+        compared = figures["vs_coders"]
+        assert compared["n_units"] == 0 and compared["by_coder"] == {}
+        assert compared["verdict"] == "undetermined"
