@@ -91,7 +91,7 @@ def test_managers_train_and_code_the_rest_through_jobs(client, world):
     for figures in body["coder"]["validation"].values():
         assert {"vs_coders", "learning_curve"} <= set(figures)
         assert figures["vs_coders"]["verdict_text"]
-        assert figures["learning_curve"]["points"][-1]["n_gold"] == coder.n_train
+        assert figures["learning_curve"]["points"][-1]["n_gold"] == figures["n_train"]
     compared = body["coder"]["validation"]["topic"]["vs_coders"]["by_coder"]
     assert {body["coder"]["coder_names"][user] for user in compared} == {"c1", "c2"}
 
