@@ -11,9 +11,6 @@ involves other people is the count of coders, used to size the coder's own share
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass, field
-
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -29,7 +26,6 @@ from annotator import access
 from annotator.finding import category_choices, list_filters, narrow_recent
 from annotator.finding_forms import filter_form
 from annotator.models import Annotation, Assignment, Project
-from annotator.progress import coder_progress
 from annotator.services import (
     claim_next_span,
     codebook_groups,
@@ -39,17 +35,14 @@ from annotator.services import (
 )
 from annotator.services.gate import NotCertified
 from annotator.services.queue import may_have_work
-from annotator.spans import span_in_context
+from annotator.suggestions import offered, verified
 from annotator.views import cards
 from annotator.views.base import HtmxHttpRequest, partial, query_without_page, see_other
+from annotator.views.coding_card import Card, Draft, draft_from_post, render_card
 
-TEMPLATE = "annotator/code.html"
 RECENT_TEMPLATE = "annotator/code_recent.html"
 RECENT_PER_PAGE = 25
 RECENT_SKIPS = 10  # the skips the recent page lists, each with "Undo skip"
-# Screen actions and their letter (in cards.py: the editor's preview shows them too).
-ACTIONS, CHORD_ONLY = cards.CODING_ACTIONS, cards.CODING_CHORD_ONLY
-TRUE_VALUES = {"1", "on", "true", "yes"}
 NOT_HELD = (
     "This span is not assigned to you (it may have been reassigned, or the page is "
     "out of date); nothing was saved. Here is your current span."
@@ -65,77 +58,6 @@ RECODE = (
 )
 
 Status = Assignment.Status
-
-
-@dataclass
-class Draft:
-    """What the coder has chosen so far; kept and shown again when a submit fails."""
-
-    labels: dict[str, list[str]] = field(default_factory=dict)
-    uncertain: bool = False
-    comment: str = ""
-    skip_reason: str = ""
-
-
-def draft_from_post(post, groups: cards.Groups) -> Draft:
-    """One field per dimension key (repeated for multi-choice), flags and comment."""
-    return Draft(
-        labels=cards.chosen_from_post(post, groups),
-        uncertain=post.get("uncertain", "").lower() in TRUE_VALUES,
-        comment=post.get("comment", ""),
-        skip_reason=post.get("reason", ""),
-    )
-
-
-@dataclass
-class Card:
-    """Everything the span card shows; rendered as a page or as the htmx partial."""
-
-    project: Project
-    assignment: Assignment | None
-    groups: cards.Groups
-    draft: Draft = field(default_factory=Draft)
-    errors: dict[str, list[str]] = field(default_factory=dict)
-    mode: str = "code"  # or "revise"
-    notice: str = ""
-    saved_url: str = ""
-    unskip_url: str = ""  # after a skip: undo it
-
-
-def render_card(
-    request: HtmxHttpRequest, card: Card, *, headers: dict | None = None
-) -> HttpResponse:
-    project, assignment = card.project, card.assignment
-    shown = [dimension.key for dimension, _ in card.groups] + ["reason"]
-    context = {
-        "project": project,
-        "progress": coder_progress(project, request.user, project.n_coders),
-        "assignment": assignment,
-        "reading": span_in_context(assignment.span_id) if assignment else None,
-        "groups": cards.button_rows(card.groups, card.draft.labels, card.errors),
-        "draft": card.draft,
-        "general_errors": cards.general_errors(card.errors, shown),
-        "skip_errors": card.errors.get("reason", []),
-        # A claim that is no longer live cannot be submitted again: offer the next.
-        "stale": bool(card.errors)
-        and assignment is not None
-        and card.mode == "code"
-        and assignment.status in (Status.SKIPPED, Status.EXPIRED),
-        "actions": cards.action_keys(
-            ACTIONS, cards.category_shortcuts(card.groups), chord_only=CHORD_ONLY
-        ),
-        "mode": card.mode,
-        "notice": card.notice,
-        "saved_url": card.saved_url,
-        "unskip_url": card.unskip_url,
-        "token": secrets.token_urlsafe(16),
-        "form_action": (
-            reverse("project-code-revise", args=[project.pk, assignment.pk])
-            if card.mode == "revise"
-            else reverse("project-code", args=[project.pk])
-        ),
-    }
-    return cards.render_span_card(request, TEMPLATE, context, headers=headers)
 
 
 def next_card(
@@ -156,11 +78,17 @@ def next_card(
         assignment = None
     except ValidationError as error:  # membership removed since the page loaded
         raise PermissionDenied(" ".join(error.messages)) from error
+    suggestion = None
     if getattr(assignment, "recode", False) and draft is None:
         # Handed back after a codebook change: the codes that kept their meaning
         # are filled in, the rest wait for the coder.
         draft = _draft_of(assignment)
         notice = f"{notice} {RECODE}".strip()
+    elif assignment is not None:
+        # The machine's codes, pre-selected unless the coder's own draft is kept.
+        suggestion = offered(project, assignment)
+        if suggestion is not None and draft is None:
+            draft = Draft(labels=dict(suggestion.labels))
     return Card(
         project=project,
         assignment=assignment,
@@ -171,6 +99,7 @@ def next_card(
         saved_url=(
             reverse("project-code-revise", args=[project.pk, saved.pk]) if saved else ""
         ),
+        suggestion=suggestion,
     )
 
 
@@ -219,7 +148,10 @@ def submit(
 ) -> tuple[Annotation | None, Card]:
     """Call submit_annotation with the posted draft; on failure, the card to show."""
     draft = draft_from_post(request.POST, groups)
-    card = Card(project, assignment, groups, draft=draft, mode=mode)
+    # What the card showed, as the server signed it (never the client's word).
+    shown = verified(request.POST.get("suggestion", ""), assignment.pk)
+    shown = shown if mode == "code" else None
+    card = Card(project, assignment, groups, draft=draft, mode=mode, suggestion=shown)
     try:
         annotation = submit_annotation(
             coder=request.user,
@@ -228,6 +160,7 @@ def submit(
             uncertain=draft.uncertain,
             comment=draft.comment,
             token=request.POST.get("token", "")[:64],
+            suggestion=shown,
         )
     except ValidationError as error:
         card.errors = cards.error_messages(error)
@@ -295,6 +228,7 @@ def skip(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
             groups,
             draft=draft_from_post(request.POST, groups),
             errors=cards.error_messages(error),
+            suggestion=verified(request.POST.get("suggestion", ""), assignment.pk),
         )
         return render_card(request, card)
     if not request.htmx:
