@@ -273,30 +273,10 @@ def coding_project_and_assignment(
         )
     if row is None:
         raise Http404("No such project.")
-    (
-        pk,
-        name,
-        codebook_id,
-        lease_minutes,
-        total_codings,
-        role,
-        n_coders,
-        gate,
-        certified,
-        check_rate,
-        pool,
-        suggesting,
-        a_id,
-        item_id,
-        span_id,
-        status,
-        claimed_at,
-        shown_at,
-        expires_at,
-        finished_at,
-        skip_reason,
-        annotation_codebook_id,
-    ) = row
+    (pk, name, codebook_id, lease_minutes, total_codings, role, n_coders, gate,
+     certified, check_rate, pool, suggesting, a_id, item_id, span_id, status,
+     claimed_at, shown_at, expires_at, finished_at, skip_reason,
+     annotation_codebook_id) = row  # fmt: skip
     check(user, role, Can.CODE)
     project = from_row(
         Project, id=pk, name=name, codebook_id=codebook_id, lease_minutes=lease_minutes,
