@@ -20,6 +20,7 @@ from annotator.views.base import (
     partial,
     see_other,
 )
+from annotator.views.machine_options import options_context
 
 REFUSAL = "Only the project's managers can change its design."
 HISTORY = 50
@@ -49,6 +50,7 @@ def _render(
         "n_coders": coders,
         "problem": design_problem(project.coders_per_span, coders),
         "history": project.design_changes.select_related("changed_by")[:HISTORY],
+        **options_context(project),  # the machine coder's options, a form apart
     }
     return render(
         request, partial(request, "annotator/project_design.html", part), context
