@@ -58,7 +58,9 @@ def project_machine_options(request: HtmxHttpRequest, project_id: int) -> HttpRe
     project = access.project_for(
         request.user, project_id, access.Can.MANAGE, refusal=REFUSAL
     )
-    form = MachineOptionsForm(request.POST or None, project=project)
+    # An unchecked box posts nothing: a POST binds the form even when empty.
+    posted = request.POST if request.method == "POST" else None
+    form = MachineOptionsForm(posted, project=project)
     notice = ""
     if request.method == "POST" and form.is_valid():
         try:
