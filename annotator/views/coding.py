@@ -11,21 +11,20 @@ involves other people is the count of coders, used to size the coder's own share
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass, field
+
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import DatabaseError
-from django.db.models import Count
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import format_html
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from annotator import access
-from annotator.finding import category_choices, list_filters, narrow_recent
-from annotator.finding_forms import filter_form
 from annotator.models import Annotation, Assignment, Project
+from annotator.progress import coder_progress
 from annotator.services import (
     claim_next_span,
     codebook_groups,
@@ -34,15 +33,107 @@ from annotator.services import (
     unskip_span,
 )
 from annotator.services.gate import NotCertified
-from annotator.services.queue import may_have_work
-from annotator.suggestions import offered, verified
+from annotator.spans import span_in_context
+from annotator.suggestions import Suggestion, offered, verified
 from annotator.views import cards
-from annotator.views.base import HtmxHttpRequest, partial, query_without_page, see_other
-from annotator.views.coding_card import Card, Draft, draft_from_post, render_card
+from annotator.views.base import HtmxHttpRequest, see_other
 
-RECENT_TEMPLATE = "annotator/code_recent.html"
-RECENT_PER_PAGE = 25
-RECENT_SKIPS = 10  # the skips the recent page lists, each with "Undo skip"
+TEMPLATE = "annotator/code.html"
+# Screen actions and their letter (in cards.py: the editor's preview shows them too).
+ACTIONS, CHORD_ONLY = cards.CODING_ACTIONS, cards.CODING_CHORD_ONLY
+TRUE_VALUES = {"1", "on", "true", "yes"}
+Status = Assignment.Status
+
+
+@dataclass
+class Draft:
+    """What the coder has chosen so far; kept and shown again when a submit fails."""
+
+    labels: dict[str, list[str]] = field(default_factory=dict)
+    uncertain: bool = False
+    comment: str = ""
+    skip_reason: str = ""
+
+
+def draft_from_post(post, groups: cards.Groups) -> Draft:
+    """One field per dimension key (repeated for multi-choice), flags and comment."""
+    return Draft(
+        labels=cards.chosen_from_post(post, groups),
+        uncertain=post.get("uncertain", "").lower() in TRUE_VALUES,
+        comment=post.get("comment", ""),
+        skip_reason=post.get("reason", ""),
+    )
+
+
+@dataclass
+class Card:
+    """Everything the span card shows; rendered as a page or as the htmx partial."""
+
+    project: Project
+    assignment: Assignment | None
+    groups: cards.Groups
+    draft: Draft = field(default_factory=Draft)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    mode: str = "code"  # or "revise"
+    notice: str = ""
+    saved_url: str = ""
+    unskip_url: str = ""  # after a skip: undo it
+    suggestion: Suggestion | None = None  # the machine's, shown with its marker
+
+
+def suggestion_markers(card: Card) -> dict[str, str]:
+    """{dimension key: marker} of the card's suggestion (none in a revision)."""
+    if card.suggestion is None or card.mode != "code":
+        return {}
+    names = {
+        dimension.key: {category.key: category.label for category in categories}
+        for dimension, categories in card.groups
+    }
+    return card.suggestion.markers(names)
+
+
+def render_card(
+    request: HtmxHttpRequest, card: Card, *, headers: dict | None = None
+) -> HttpResponse:
+    project, assignment = card.project, card.assignment
+    shown = [dimension.key for dimension, _ in card.groups] + ["reason"]
+    markers = suggestion_markers(card)
+    context = {
+        "project": project,
+        "progress": coder_progress(project, request.user, project.n_coders),
+        "assignment": assignment,
+        "reading": span_in_context(assignment.span_id) if assignment else None,
+        "groups": cards.button_rows(
+            card.groups, card.draft.labels, card.errors, suggested=markers
+        ),
+        "draft": card.draft,
+        "general_errors": cards.general_errors(card.errors, shown),
+        "skip_errors": card.errors.get("reason", []),
+        # A claim that is no longer live cannot be submitted again: offer the next.
+        "stale": bool(card.errors)
+        and assignment is not None
+        and card.mode == "code"
+        and assignment.status in (Status.SKIPPED, Status.EXPIRED),
+        "actions": cards.action_keys(
+            ACTIONS, cards.category_shortcuts(card.groups), chord_only=CHORD_ONLY
+        ),
+        "mode": card.mode,
+        "notice": card.notice,
+        "saved_url": card.saved_url,
+        "unskip_url": card.unskip_url,
+        "token": secrets.token_urlsafe(16),
+        "suggestion_token": (
+            card.suggestion.sign(assignment.pk) if markers and assignment else ""
+        ),
+        "form_action": (
+            reverse("project-code-revise", args=[project.pk, assignment.pk])
+            if card.mode == "revise"
+            else reverse("project-code", args=[project.pk])
+        ),
+    }
+    return cards.render_span_card(request, TEMPLATE, context, headers=headers)
+
+
 NOT_HELD = (
     "This span is not assigned to you (it may have been reassigned, or the page is "
     "out of date); nothing was saved. Here is your current span."
@@ -56,8 +147,6 @@ RECODE = (
     "The codebook changed since you coded this span, and so did the meaning of a "
     "code you gave it: code it again."
 )
-
-Status = Assignment.Status
 
 
 def next_card(
@@ -298,53 +387,3 @@ def revise(
         ),
         headers={"HX-Push-Url": code_url},
     )
-
-
-@access.login_required
-@require_GET
-def recent(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
-    """The coder's own annotations, newest first, each reopenable for revision."""
-    project = access.coding_project(request.user, project_id)
-    form = filter_form(request.GET, category_choices(project))
-    annotations = (
-        Annotation.objects.own_work(project, request.user)
-        .select_related("assignment__span__document")
-        .defer(
-            "assignment__span__document__text",
-            "assignment__span__document__metadata",
-        )
-        .annotate(n_revisions=Count("revisions"))
-        .with_labels()
-        .order_by("-created_at", "-pk")
-    )
-    if form.is_bound:  # an invalid form lists nothing and says what is wrong
-        valid = form.is_valid()
-        filters = list_filters(project, form.cleaned_data) if valid else None
-        annotations = (
-            narrow_recent(annotations, filters) if valid else annotations.none()
-        )
-    page = Paginator(annotations, RECENT_PER_PAGE).get_page(request.GET.get("page"))
-    context = {
-        "project": project,
-        "page": page,
-        "filter_form": form,
-        "filters": query_without_page(request),
-    }
-    if not request.htmx:  # htmx only pages through the annotations
-        skips = Assignment.objects.recent_skips(project, request.user)
-        context["skips"] = skips[:RECENT_SKIPS]
-    return render(request, partial(request, RECENT_TEMPLATE, "recent-list"), context)
-
-
-@access.login_required
-@require_GET
-def waiting(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
-    """What the "All done" card polls: 204 while nothing new can be waiting, a
-    notice with a way back to coding once something may be; claims nothing (an
-    open tab must not hold leases). A plain GET goes to the coding screen."""
-    project = access.coding_project(request.user, project_id)
-    if not request.htmx:
-        return see_other(request, reverse("project-code", args=[project.pk]))
-    if not may_have_work(project, request.user):
-        return HttpResponse(status=204)  # htmx swaps nothing and polls on
-    return render(request, "annotator/code.html#new-work", {"project": project})

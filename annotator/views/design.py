@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from annotator import access, access_people
 from annotator.forms import DesignForm
+from annotator.machine_forms import options_context
 from annotator.services import change_design, preview_design
 from annotator.services.design import DesignEffect, design_problem, n_coders
 from annotator.views.base import (
@@ -20,7 +21,6 @@ from annotator.views.base import (
     partial,
     see_other,
 )
-from annotator.views.machine_options import options_context
 
 REFUSAL = "Only the project's managers can change its design."
 HISTORY = 50

@@ -20,7 +20,7 @@ from annotator.models import (
 )
 from annotator.progress import coder_progress
 from annotator.services import claim_next_span, set_membership, submit_annotation
-from annotator.views import cards, coding, coding_card
+from annotator.views import cards, coding
 from tests.factories import UserFactory, make_project
 
 pytestmark = pytest.mark.django_db
@@ -146,16 +146,14 @@ def test_buttons_come_from_the_codebook_with_their_shortcuts(c1, project):
 
 def test_action_keys_give_way_to_category_shortcuts_in_either_case():
     keys = cards.action_keys(
-        coding_card.ACTIONS, {"s", "U", "c"}, chord_only=coding_card.CHORD_ONLY
+        coding.ACTIONS, {"s", "U", "c"}, chord_only=coding.CHORD_ONLY
     )
     assert (keys["skip"].keys, keys["skip"].chord) == ("", "Alt+KeyS")
     assert keys["skip"].label == "Alt+S"
     # A category's "U" takes "u" too (Caps Lock): the action moves to Alt+U.
     assert (keys["uncertain"].keys, keys["uncertain"].label) == ("", "Alt+U")
     assert (keys["comment"].keys, keys["comment"].label) == ("", "Alt+C")
-    free = cards.action_keys(
-        coding_card.ACTIONS, {"1"}, chord_only=coding_card.CHORD_ONLY
-    )
+    free = cards.action_keys(coding.ACTIONS, {"1"}, chord_only=coding.CHORD_ONLY)
     assert (free["uncertain"].keys, free["uncertain"].chord) == ("u U", "")
     assert free["skip"].keys == "" and free["skip"].label == "Alt+S"
 
