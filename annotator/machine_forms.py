@@ -35,4 +35,9 @@ def options_context(project: Project, form: MachineOptionsForm | None = None) ->
             if project.machine_suggestions
             else ""
         ),
+        # Checks never carry a suggestion; only sample spans hide them among
+        # spans without one (README, "Suggestions on the coding screen").
+        "checks_stand_out": project.machine_suggestions
+        and project.check_rate > 0
+        and project.sample_share == 0,
     }

@@ -42,6 +42,20 @@ TEMPLATE = "annotator/code.html"
 # Screen actions and their letter (in cards.py: the editor's preview shows them too).
 ACTIONS, CHORD_ONLY = cards.CODING_ACTIONS, cards.CODING_CHORD_ONLY
 TRUE_VALUES = {"1", "on", "true", "yes"}
+NOT_HELD = (
+    "This span is not assigned to you (it may have been reassigned, or the page is "
+    "out of date); nothing was saved. Here is your current span."
+)
+DATABASE_DOWN = (
+    "The database could not save this annotation; nothing was saved and your "
+    "choices are kept. Try again in a moment (press Enter)."
+)
+UNSKIPPED = "Skip undone: the span is yours to code again."
+RECODE = (
+    "The codebook changed since you coded this span, and so did the meaning of a "
+    "code you gave it: code it again."
+)
+
 Status = Assignment.Status
 
 
@@ -134,21 +148,6 @@ def render_card(
     return cards.render_span_card(request, TEMPLATE, context, headers=headers)
 
 
-NOT_HELD = (
-    "This span is not assigned to you (it may have been reassigned, or the page is "
-    "out of date); nothing was saved. Here is your current span."
-)
-DATABASE_DOWN = (
-    "The database could not save this annotation; nothing was saved and your "
-    "choices are kept. Try again in a moment (press Enter)."
-)
-UNSKIPPED = "Skip undone: the span is yours to code again."
-RECODE = (
-    "The codebook changed since you coded this span, and so did the meaning of a "
-    "code you gave it: code it again."
-)
-
-
 def next_card(
     request: HtmxHttpRequest,
     project: Project,
@@ -168,12 +167,13 @@ def next_card(
     except ValidationError as error:  # membership removed since the page loaded
         raise PermissionDenied(" ".join(error.messages)) from error
     suggestion = None
-    if getattr(assignment, "recode", False) and draft is None:
+    recode = getattr(assignment, "recode", False)
+    if recode and draft is None:
         # Handed back after a codebook change: the codes that kept their meaning
         # are filled in, the rest wait for the coder.
         draft = _draft_of(assignment)
         notice = f"{notice} {RECODE}".strip()
-    elif assignment is not None:
+    elif assignment is not None and not recode:
         # The machine's codes, pre-selected unless the coder's own draft is kept.
         suggestion = offered(project, assignment)
         if suggestion is not None and draft is None:

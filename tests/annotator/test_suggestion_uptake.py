@@ -129,6 +129,16 @@ def test_switching_on_with_htmx_answers_the_partial_with_the_wait(
     assert DesignChange.objects.count() == 1
 
 
+def test_the_box_warns_when_checks_would_stand_out(manager_client, project):
+    """No reliability sample: only checks would lack a suggestion."""
+    suggesting(project)
+    assert "mostly checks" not in manager_client.get(options_url(project)).text
+    Project.objects.filter(pk=project.pk).update(check_rate=20)
+    assert "mostly checks" in manager_client.get(options_url(project)).text
+    Project.objects.filter(pk=project.pk).update(sample_share=0.2)
+    assert "mostly checks" not in manager_client.get(options_url(project)).text
+
+
 def test_switching_off_without_javascript_goes_back_to_the_design_page(
     manager_client, project
 ):
