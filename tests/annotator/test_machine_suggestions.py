@@ -135,6 +135,21 @@ def test_never_in_practice_or_the_certification_test(client):
             assert MARKER not in html and 'name="suggestion"' not in html
 
 
+def test_never_on_a_span_handed_back_to_code_again(c1, outside):
+    """A recode shows the coder's own earlier codes, never the machine's, even
+    where a machine code of the span is still stored."""
+    machine_codes(outside)
+    html = c1.get(code_url(outside)).text
+    coded = current(outside, user("c1"))
+    labels = {"topic": "arms", "stance": "hostile"}
+    post(c1, outside, coded, labels, signed(html))  # without htmx: no next claim
+    Assignment.objects.filter(pk=coded.pk).update(status=Assignment.Status.RECODE)
+    html = c1.get(code_url(outside)).text
+    assert current(outside, user("c1")).pk == coded.pk
+    assert MARKER not in html and not signed(html)
+    assert checked(html, "topic") == ["arms"]
+
+
 def test_the_api_claim_offers_no_suggestion_and_its_submit_records_none(outside):
     machine_codes(outside)
     client = api_for(user("c1"))
