@@ -1,8 +1,9 @@
-"""URLs of the machine coder's API (annotator/api/machine.py)."""
+"""URLs of the machine coder: its API (annotator/api/machine.py), its options page."""
 
 from django.urls import path
 
 from annotator.api import machine
+from annotator.views import machine_options
 
 MACHINE = "api/v1/projects/<int:project_id>/machine/"
 
@@ -12,5 +13,10 @@ urlpatterns: list = [
         MACHINE + "predict/",
         machine.MachinePredictView.as_view(),
         name="api-project-machine-predict",
+    ),
+    path(
+        "projects/<int:project_id>/design/machine/",
+        machine_options.project_machine_options,
+        name="project-machine-options",
     ),
 ]

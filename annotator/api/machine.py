@@ -1,6 +1,7 @@
 """The machine coder API: its status and validation; training and coding queued as jobs.
 
-    GET  /api/v1/projects/<id>/machine/          reviewers and managers
+    GET  /api/v1/projects/<id>/machine/          reviewers and managers (with
+         "suggestions": how coders took up the machine's suggestions)
     POST /api/v1/projects/<id>/machine/          managers: queue a training
     POST /api/v1/projects/<id>/machine/predict/  managers: queue "code the rest"
 
@@ -18,6 +19,7 @@ from rest_framework.views import APIView
 from annotator import access
 from annotator.models import Job, JobKind, MachineCoder, MachineLabel
 from annotator.services import machine_coders
+from annotator.suggestion_uptake import uptake
 
 ERRORS = {
     401: OpenApiResponse(description="Not authenticated."),
@@ -88,6 +90,8 @@ class MachineView(APIView):
                     Job.objects.latest_of(project, JobKind.MACHINE_PREDICT),
                     manager=manager,
                 ),
+                # Anchoring: suggestions shown and kept (annotator.suggestion_uptake)
+                "suggestions": uptake(project),
             }
         )
 
