@@ -1,9 +1,10 @@
-"""URLs of the machine coder: its page (views/machine.py) and API (api/machine.py)."""
+"""URLs of the machine coder: its page, its options page and its API."""
 
 from django.urls import path
 
 from annotator.api import machine
 from annotator.views import machine as pages
+from annotator.views import machine_options
 
 MACHINE = "api/v1/projects/<int:project_id>/machine/"
 PAGE = "projects/<int:project_id>/machine/"
@@ -15,8 +16,14 @@ urlpatterns: list = [
         machine.MachinePredictView.as_view(),
         name="api-project-machine-predict",
     ),
-    # The page: reviewers, managers and staff; its buttons POST (managers).
+    # The page (views/machine.py): reviewers, managers and staff; its buttons
+    # POST (managers).
     path(PAGE, pages.project_machine, name="project-machine"),
     path(PAGE + "train/", pages.train, name="project-machine-train"),
     path(PAGE + "code-the-rest/", pages.code_the_rest, name="project-machine-predict"),
+    path(
+        "projects/<int:project_id>/design/machine/",
+        machine_options.project_machine_options,
+        name="project-machine-options",
+    ),
 ]

@@ -1,6 +1,7 @@
 """The machine coder API: its status and validation; training and coding queued as jobs.
 
-    GET  /api/v1/projects/<id>/machine/          reviewers and managers
+    GET  /api/v1/projects/<id>/machine/          reviewers and managers (with
+         "suggestions": how coders took up the machine's suggestions)
     POST /api/v1/projects/<id>/machine/          managers: queue a training
     POST /api/v1/projects/<id>/machine/predict/  managers: queue "code the rest"
 
@@ -19,6 +20,7 @@ from annotator import access
 from annotator.models import Job, JobKind, MachineCoder, MachineLabel
 from annotator.services import machine_coders
 from annotator.services.machine_validation import coder_names
+from annotator.suggestion_uptake import uptake
 
 ERRORS = {
     401: OpenApiResponse(description="Not authenticated."),
@@ -114,6 +116,8 @@ class MachineView(APIView):
                     Job.objects.latest_of(project, JobKind.MACHINE_PREDICT),
                     manager=manager,
                 ),
+                # Anchoring: suggestions shown and kept (annotator.suggestion_uptake)
+                "suggestions": uptake(project),
             }
         )
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from annotator import access, access_people
 from annotator.forms import DesignForm
+from annotator.machine_forms import options_context
 from annotator.services import change_design, preview_design
 from annotator.services.design import DesignEffect, design_problem, n_coders
 from annotator.views.base import (
@@ -49,6 +50,7 @@ def _render(
         "n_coders": coders,
         "problem": design_problem(project.coders_per_span, coders),
         "history": project.design_changes.select_related("changed_by")[:HISTORY],
+        **options_context(project),  # the machine coder's options, a form apart
     }
     return render(
         request, partial(request, "annotator/project_design.html", part), context

@@ -233,6 +233,8 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "project-machine-predict": ("POST", managers(409)),
     # Coder training's settings: the gate, the test's bar, hidden checks.
     "project-training-settings": ("GET", managers()),
+    # The machine coder's options (suggestions on the coding screen; issue 18).
+    "project-machine-options": ("GET", managers()),
     # Reference items: reviewers, managers and staff; never coders (they see
     # reference codes only as practice feedback). The one click from gold answers
     # with a redirect back to the decisions (an empty post: its reason there).
