@@ -135,7 +135,9 @@ class Project(models.Model):
         WARN = "warn", "warn: uncertified coders are reminded"
         REQUIRE = "require", "require: only certified coders may code"
 
-    certification_gate = models.CharField(max_length=10, choices=Gate, default=Gate.OFF)
+    certification_gate = models.CharField(
+        max_length=10, choices=Gate, default=Gate.OFF
+    )
     certification_min_alpha = models.FloatField(
         default=0.8,
         help_text="A test passes when the coder's α with the reference is at least "

@@ -27,7 +27,9 @@ from corpus.progress import BytesRead
 DUPLICATES_SHOWN = 10  # on the job page; the rest are counted
 
 
-def request_corpus_import(*, uploads: Iterable[UploadedFile], options: dict, by) -> Job:
+def request_corpus_import(
+    *, uploads: Iterable[UploadedFile], options: dict, by
+) -> Job:
     """Store the uploads and queue their import; returns the job.
 
     ``options``: ``corpus`` (an id) or ``new_corpus_name``, and ``segmentation``,

@@ -67,7 +67,9 @@ def _insert_chunk(
 
 
 def write_uploads(job: Job, uploads: Iterable[UploadedFile]) -> list[JobFile]:
-    return [write_upload(job, upload, position=n) for n, upload in enumerate(uploads)]
+    return [
+        write_upload(job, upload, position=n) for n, upload in enumerate(uploads)
+    ]
 
 
 def stored_files(job: Job) -> list[JobFile]:

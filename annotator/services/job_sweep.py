@@ -63,9 +63,12 @@ KEPT = {
 
 
 def _move_stored(job: Job) -> bool:
-    return Project.objects.filter(pk=job.project_id).values_list(
-        "codebook_id", flat=True
-    ).first() == job.options.get("codebook")
+    return (
+        Project.objects.filter(pk=job.project_id)
+        .values_list("codebook_id", flat=True)
+        .first()
+        == job.options.get("codebook")
+    )
 
 
 # Kinds whose stored work can be read off the data: a worker that died between

@@ -43,9 +43,9 @@ def own_projects(project: Project | int):
     """The study and its pool as a subquery of ids (no round trip of its own):
     the ORM's ``project_id__in`` for a coder's own work (a check is theirs too)."""
     pk = getattr(project, "pk", project)
-    return Project.all_objects.filter(models.Q(pk=pk) | models.Q(pool_of_id=pk)).values(
-        "pk"
-    )
+    return Project.all_objects.filter(
+        models.Q(pk=pk) | models.Q(pool_of_id=pk)
+    ).values("pk")
 
 
 def study_of(project: Project) -> Project:

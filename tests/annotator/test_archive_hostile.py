@@ -255,14 +255,11 @@ def test_a_label_whose_category_is_of_another_dimension_is_refused(
     at = line_of(archive_lines, "annotator.label")
     label = archive_lines[at]["f"]
     category = next(
-        r
-        for r in archive_lines
-        if r.get("id") == label["category_id"] and r.get("t") == "annotator.category"
+        r for r in archive_lines if r.get("id") == label["category_id"]
+        and r.get("t") == "annotator.category"
     )
     label["category_id"] = other(
-        archive_lines,
-        "annotator.category",
-        "dimension_id",
+        archive_lines, "annotator.category", "dimension_id",
         category["f"]["dimension_id"],
     )
     message = refused(write(tmp_path, archive_lines))
@@ -336,8 +333,7 @@ def test_a_malformed_row_gives_a_message_not_a_traceback(tmp_path, row, problem)
 
 def make_manager(rows, username):
     at = next(
-        i
-        for i, r in enumerate(rows)
+        i for i, r in enumerate(rows)
         if r.get("t") == "annotator.membership" and r["f"]["user_id"] == username
     )
     rows[at]["f"]["role"] = "manager"

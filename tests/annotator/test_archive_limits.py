@@ -61,11 +61,8 @@ def crafted(tmp_path, *parts: bytes, repeat: bytes = b"", times: int = 0, tail=b
 
 def test_a_gzip_bomb_line_is_refused_after_its_first_megabyte(tmp_path):
     path = crafted(
-        tmp_path,
-        CORPUS,
-        b'{"t": "corpus.corpus", "id": 2, "f": {"name": "',
-        repeat=b"A" * MB,
-        times=256,
+        tmp_path, CORPUS, b'{"t": "corpus.corpus", "id": 2, "f": {"name": "',
+        repeat=b"A" * MB, times=256,
     )
     message, peak = peak_of_refused(path)
     assert "line 3: longer than 1,048,576 bytes" in message, message
@@ -91,12 +88,8 @@ def test_millions_of_tiny_values_are_refused_before_parsing(tmp_path):
     """8 MB of [] in a document line (which may be 64 MB long) would be 2.8
     million lists once parsed: about 250 MB for one line."""
     path = crafted(
-        tmp_path,
-        CORPUS,
-        document(1, b'"x", "junk": ['),
-        repeat=b"[]," * (MB // 3),
-        times=8,
-        tail=b"[]]}}\n",
+        tmp_path, CORPUS, document(1, b'"x", "junk": ['),
+        repeat=b"[]," * (MB // 3), times=8, tail=b"[]]}}\n",
     )
     message, peak = peak_of_refused(path)
     assert "line 3: more than 100,000 values" in message, message
@@ -130,14 +123,8 @@ def test_a_row_is_not_parsed_when_it_only_claims_to_be_a_document(tmp_path):
 
 def test_row_json_written_by_the_archive_is_within_the_bounds():
     """The writer's own rows fit the pre-scan (ordinary nesting, few values)."""
-    row = {
-        "t": "annotator.goldrun",
-        "id": 1,
-        "f": {
-            "coder_accuracy": {str(i): 0.9 for i in range(500)},
-            "methods": ["unanimous", "model"],
-        },
-    }
+    row = {"t": "annotator.goldrun", "id": 1, "f": {"coder_accuracy": {
+        str(i): 0.9 for i in range(500)}, "methods": ["unanimous", "model"]}}
     from annotator.archive.lines import parse_line
 
     assert parse_line(json.dumps(row).encode(), "x", 1) == row

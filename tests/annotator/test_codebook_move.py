@@ -318,9 +318,8 @@ def test_check_answers_move_with_the_study_and_keep_their_scores(
     answers = Annotation.objects.filter(project_id=pool_id(project))
     assert set(answers.values_list("codebook_id", flat=True)) == {newer.pk}
     topics = sorted(
-        Label.objects.filter(
-            project_id=pool_id(project), dimension__key="topic"
-        ).values_list("category__key", "category__dimension__codebook_id")
+        Label.objects.filter(project_id=pool_id(project), dimension__key="topic")
+        .values_list("category__key", "category__dimension__codebook_id")
     )
     assert topics == [("arms", newer.pk)]  # trade's meaning changed: it went
     assert AnnotationRevision.objects.filter(annotation__in=answers).count() == 1

@@ -34,9 +34,7 @@ def reviewer(project):  # noqa: F811
 
 
 def test_refreshes_adjudications_and_new_annotations_keep_table_and_rule_equal(
-    project,
-    coders,
-    reviewer,  # noqa: F811
+    project, coders, reviewer  # noqa: F811
 ):
     s = spans(project)
     a, b, c = coders

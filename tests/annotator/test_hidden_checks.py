@@ -83,7 +83,9 @@ def test_items_not_eligible_are_never_served(always):
         project=project, coder=c1, item=answered, labels={}, matched={},
         correct=True, answered_at=timezone.now(),
     )  # fmt: skip
-    WorkItem.objects.filter(project=project, span_id=still_open.span_id).update(taken=0)
+    WorkItem.objects.filter(project=project, span_id=still_open.span_id).update(
+        taken=0
+    )
     met_item = WorkItem.objects.get(project=project, span_id=met.span_id)
     Assignment.objects.create(
         project=project, work_item=met_item, span_id=met.span_id, coder=c1,

@@ -63,7 +63,9 @@ def check_on_index(project, span: Span) -> Span:
         .first()
     )
     make_reference_items(project, 1, "check", spans=[twin])
-    WorkItem.objects.filter(project=project, span_id=twin.pk).update(taken=F("target"))
+    WorkItem.objects.filter(project=project, span_id=twin.pk).update(
+        taken=F("target")
+    )
     project.check_rate = 20
     project.save(update_fields=["check_rate"])
     return twin
@@ -193,7 +195,9 @@ def test_every_coder_facing_read_and_write_works_on_a_check(client, monkeypatch)
     )
     assert api_revision.status_code == 200
     # The whole document of its span reads as for any span the coder coded.
-    document = reverse("project-document", args=[project.pk, check.span.document_id])
+    document = reverse(
+        "project-document", args=[project.pk, check.span.document_id]
+    )
     assert client.get(f"{document}?span={check.span_id}").status_code == 200
 
 
@@ -224,7 +228,9 @@ def test_a_check_claim_runs_as_many_statements_as_a_real_one(monkeypatch, twin):
         check = count_statements(
             lambda: claim_next_span(project=project, coder=users["checked"])
         )
-    assert Assignment.objects.get(coder=users["checked"]).project_id == pool_id(project)
+    assert Assignment.objects.get(coder=users["checked"]).project_id == pool_id(
+        project
+    )
     assert Assignment.objects.get(coder=users["real"]).project_id == project.pk
     assert check == real
 

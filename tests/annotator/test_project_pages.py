@@ -128,7 +128,7 @@ def test_progress_for_reviewers_shows_spans_and_every_coder(client, project, rev
     assert rows["ann"].last_active is not None
     html = response.text
     assert 'class="seg done w-50"' in html
-    assert '<td class="num" data-share>3 / 6</td>' in html
+    assert "<td class=\"num\" data-share>3 / 6</td>" in html
     assert "2</strong> spans done" in html and "4</strong> spans left" in html
     assert "30.0" in html and "10.0" in html
 
