@@ -2,8 +2,8 @@
 
     GET  /api/v1/projects/<id>/machine/          reviewers and managers (with
          "suggestions": how coders took up the machine's suggestions)
-    POST /api/v1/projects/<id>/machine/          managers: queue a training
-    POST /api/v1/projects/<id>/machine/predict/  managers: queue "code the rest"
+    POST /api/v1/projects/<id>/machine/          the same readers: queue a training
+    POST /api/v1/projects/<id>/machine/predict/  the same: queue "code the rest"
 
 Coders get 403 (the validation compares the machine with the gold; coders code
 blind), non-members 404, anonymous callers 401 (``annotator.access``).
@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator import access
+from annotator.access_machine import machine_project
 from annotator.models import Job, JobKind, MachineCoder, MachineLabel
 from annotator.services import machine_coders
 from annotator.services.machine_validation import coder_names
@@ -86,7 +87,8 @@ def coder_status(coder: MachineCoder | None) -> dict | None:
 
 
 class MachineView(APIView):
-    """The project's current machine coder; a manager's POST trains a new one."""
+    """The project's current machine coder; a reviewer's or manager's POST
+    trains a new one."""
 
     @extend_schema(
         summary="The machine coder: status, provenance and validation",
@@ -127,13 +129,15 @@ class MachineView(APIView):
         responses={202: OpenApiTypes.OBJECT, **ERRORS},
     )
     def post(self, request, project_id: int) -> Response:
-        project = access.project_for(request.user, project_id, access.Can.MANAGE)
+        project = machine_project(request.user, project_id)
         job = machine_coders.request_training(project, by=request.user)
-        return Response({"job": job_status(job, manager=True)}, status=202)
+        manager = access.abilities(request.user, project).manage
+        return Response({"job": job_status(job, manager=manager)}, status=202)
 
 
 class MachinePredictView(APIView):
-    """A manager's POST codes the spans no human coded (a background job)."""
+    """A reviewer's or manager's POST codes the spans no human coded (a
+    background job)."""
 
     @extend_schema(
         summary="Machine-code the spans no human coded (a background job)",
@@ -148,10 +152,11 @@ class MachinePredictView(APIView):
         },
     )
     def post(self, request, project_id: int) -> Response:
-        project = access.project_for(request.user, project_id, access.Can.MANAGE)
+        project = machine_project(request.user, project_id)
         try:
             machine_coders.usable_coder(project)
         except machine_coders.MachineCoderError as error:
             return Response({"detail": str(error)}, status=409)
         job = machine_coders.request_prediction(project, by=request.user)
-        return Response({"job": job_status(job, manager=True)}, status=202)
+        manager = access.abilities(request.user, project).manage
+        return Response({"job": job_status(job, manager=manager)}, status=202)

@@ -1,8 +1,9 @@
-"""The machine coder page: provenance, validation; managers Train and Code the rest.
+"""The machine coder page: provenance, validation, Train and Code the rest.
 
-Reviewers, managers and staff read it; coders get 403 (it compares the machine
-with the gold and names the coders it is compared with, as the agreement
-dashboard does). The figures are the ones training stored
+Reviewers, managers and staff read it and use its buttons
+(``annotator.access_machine``); coders get 403 (it compares the machine with
+the gold and names the coders it is compared with, as the agreement dashboard
+does). The figures are the ones training stored
 (``services.machine_validation``); this module only shapes them for the
 template. The main card polls itself while a training or coding job runs.
 """
@@ -19,14 +20,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotator import access
+from annotator.access_machine import machine_project, may_run_machine
 from annotator.models import Dimension, Job, JobKind, MachineCoder, MachineLabel
 from annotator.services import machine_coders
 from annotator.services.machine_validation import coder_names
+from annotator.suggestion_uptake import uptake
 from annotator.views.base import HtmxHttpRequest, heat, partial, see_other
 
 TEMPLATE = "annotator/machine.html"
 REFUSAL = "Coders code blind: the machine coder's page is for reviewers and managers."
-MANAGE_REFUSAL = "Only the project's managers train the machine coder and use it."
 # Learning-curve chart geometry (SVG user units).
 WIDTH, HEIGHT, PAD_X, PAD_TOP, PAD_BOTTOM = 480, 220, 48, 16, 40
 
@@ -107,9 +109,12 @@ def _dimension(key: str, label: str, figures: dict, names: dict[str, str]) -> di
     }
 
 
-def page_context(request: HtmxHttpRequest, project) -> dict[str, Any]:
+def page_context(
+    request: HtmxHttpRequest, project, *, card_only: bool = False
+) -> dict[str, Any]:
     """The page's context: the current coder (model bytes left unread), its
-    dimensions' figures, the machine codes stored, the last jobs."""
+    dimensions' figures, the machine codes stored, the last jobs; with the whole
+    page (not the polled card), how coders took up the suggestions."""
     coder = (
         MachineCoder.objects.filter(project=project, state=MachineCoder.State.READY)
         .select_related("created_by", "codebook")
@@ -142,6 +147,9 @@ def page_context(request: HtmxHttpRequest, project) -> dict[str, Any]:
         "coding": coding,
         "busy": any(job is not None and job.is_active for job in (training, coding)),
         "can": access.abilities(request.user, project),
+        "may_run": may_run_machine(request.user, project),
+        # Anchoring figures (issue 18): shown once suggestions are on or were shown.
+        "suggestions": None if card_only else uptake(project),
     }
 
 
@@ -156,15 +164,14 @@ def project_machine(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     return render(
         request,
         partial(request, TEMPLATE, "machine-card"),
-        page_context(request, project),
+        page_context(request, project, card_only=bool(request.htmx)),
     )
 
 
 def _start(request: HtmxHttpRequest, project_id: int, kind: str) -> HttpResponse:
-    """Queue ``kind`` unless one is waiting or running already; go to its job."""
-    project = access.project_for(
-        request.user, project_id, access.Can.MANAGE, refusal=MANAGE_REFUSAL
-    )
+    """Queue ``kind`` unless one is waiting or running already; go to its job
+    (managers see jobs) or back to this page (it follows the job)."""
+    project = machine_project(request.user, project_id)
     job = Job.objects.of(project, kind).active().order_by("-created_at").first()
     if job is None and kind == JobKind.MACHINE_PREDICT:
         try:
@@ -179,19 +186,22 @@ def _start(request: HtmxHttpRequest, project_id: int, kind: str) -> HttpResponse
             else machine_coders.request_prediction
         )
         job = request_job(project, by=request.user)
-    return see_other(request, reverse("job-detail", args=[job.pk]))
+    if access.abilities(request.user, project).manage:
+        return see_other(request, reverse("job-detail", args=[job.pk]))
+    return see_other(request, reverse("project-machine", args=[project.pk]))
 
 
 @access.login_required
 @require_POST
 def train(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
-    """A manager asks for a training (a job); one already asked for is reused."""
+    """A reviewer or manager asks for a training (a job); one already asked
+    for is reused."""
     return _start(request, project_id, JobKind.MACHINE_TRAIN)
 
 
 @access.login_required
 @require_POST
 def code_the_rest(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
-    """A manager asks the machine to code the spans no human coded (a job);
+    """A reviewer or manager asks the machine to code the spans no human coded (a job);
     409 naming why when there is no coder of the project's codebook version."""
     return _start(request, project_id, JobKind.MACHINE_PREDICT)

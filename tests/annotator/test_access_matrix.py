@@ -220,17 +220,16 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         # The machine coder (issue 18): its status, provenance and validation.
         "api-project-machine",
     ),
-    # "Code the rest": managers and staff; with no trained coder yet, 409 saying so.
-    "api-project-machine-predict": (
-        "POST",
-        {**outside(401), "manager": 409, "staff": 409, "_": 403},
-    ),
+    # "Code the rest": reviewers, managers and staff (annotator.access_machine);
+    # with no trained coder yet, 409 saying so.
+    "api-project-machine-predict": ("POST", {**outside(401), "coder": 403, "_": 409}),
     # The machine coder's page (issue 18): reviewers, managers and staff.
     "project-machine": ("GET", readers()),
-    # Its buttons: Train goes to the job's page; Code the rest, with no trained
-    # coder yet, is the page again saying so (409).
-    "project-machine-train": ("POST", managers(303)),
-    "project-machine-predict": ("POST", managers(409)),
+    # Its buttons, for the same readers: Train goes to the job's page (managers)
+    # or back to this page (reviewers); Code the rest, with no trained coder yet,
+    # is the page again saying so (409).
+    "project-machine-train": ("POST", {**outside(), "coder": 403, "_": 303}),
+    "project-machine-predict": ("POST", {**outside(), "coder": 403, "_": 409}),
     # Coder training's settings: the gate, the test's bar, hidden checks.
     "project-training-settings": ("GET", managers()),
     # The machine coder's options (suggestions on the coding screen; issue 18).

@@ -1,4 +1,4 @@
-"""The machine coder API: reviewers read it, managers train and code the rest
+"""The machine coder API: reviewers and managers read it, train and code the rest
 (as jobs), coders are refused."""
 
 from __future__ import annotations
@@ -55,14 +55,20 @@ def test_coders_are_refused_everything(client, world):
     assert not Job.objects.filter(project=project).exclude(kind="gold_refresh")
 
 
-def test_reviewers_read_but_do_not_train(client, world):
+def test_reviewers_read_train_and_code_the_rest(client, world):
     project, users = world
     as_user(client, users["reviewer"])
     url = reverse("api-project-machine", args=[project.pk])
     body = client.get(url).json()
     assert body["coder"] is None and body["training"] is None
-    assert client.post(url).status_code == 403
-    assert not MachineCoder.objects.exists()
+    answer = client.post(url)
+    assert answer.status_code == 202
+    assert answer.json()["job"]["id"] is None  # job ids are the managers'
+    coder = MachineCoder.objects.get()
+    assert coder.created_by == users["reviewer"]
+    predict = client.post(reverse("api-project-machine-predict", args=[project.pk]))
+    assert predict.status_code == 202 and predict.json()["job"]["state"] == "done"
+    assert MachineLabel.objects.filter(machine_coder=coder).exists()
 
 
 def test_managers_train_and_code_the_rest_through_jobs(client, world):

@@ -1,5 +1,6 @@
-"""The machine coder page: reviewers read the validation, managers train and code
-the rest through jobs, coders are refused; the main card is an htmx partial."""
+"""The machine coder page: reviewers and managers read the validation, train and
+code the rest through jobs, coders are refused; the main card is an htmx partial;
+how coders took up suggestions shows once suggestions are on or were shown."""
 
 from __future__ import annotations
 
@@ -9,11 +10,18 @@ from django.urls import reverse
 from annotator.models import Job, JobKind, JobState, MachineCoder, Membership
 from annotator.services import machine_coders, set_membership
 from tests.annotator.machine_world import SMALL_MODELS, make_machine_project
-from tests.factories import UserFactory, make_codebook
+from tests.annotator.suggestion_world import machine_codes, suggesting
+from tests.annotator.test_suggestion_uptake import (
+    CHANGED,
+    KEPT,
+    code_with_suggestions,
+)
+from tests.factories import UserFactory, make_codebook, make_project
 
 pytestmark = pytest.mark.django_db
 
 NO_CODER = "no machine coder yet"
+UPTAKE = "Suggestions on the coding screen"
 
 
 @pytest.fixture(autouse=True)
@@ -66,8 +74,9 @@ def test_without_a_coder_the_page_says_so(client, world):
     answer = as_user(client, users["reviewer"]).get(page(project))
     text = answer.content.decode()
     assert answer.status_code == 200 and NO_CODER in text
-    assert "A manager of the project can train one" in text
-    assert reverse("project-machine-train", args=[project.pk]) not in text
+    assert "Train one on the gold below" in text
+    assert reverse("project-machine-train", args=[project.pk]) in text
+    assert UPTAKE not in text  # suggestions off, none shown
     # The project page links here for reviewers.
     assert page(project) in client.get(project.get_absolute_url()).content.decode()
 
@@ -102,8 +111,9 @@ def test_the_page_shows_the_validation(client, trained):
     assert '<svg class="trend"' in text and "Gold spans learned from" in text
     assert "Confusion of" in text  # single-choice dimensions
     assert "no single confusion matrix" in text  # the multi-choice one
-    # A reviewer reads; only managers get the buttons.
-    assert reverse("project-machine-train", args=[project.pk]) not in text
+    # A reviewer reads and gets the buttons too (annotator.access_machine).
+    assert reverse("project-machine-train", args=[project.pk]) in text
+    assert reverse("project-machine-predict", args=[project.pk]) in text
 
 
 def test_the_card_is_a_partial_for_htmx(client, trained):
@@ -121,8 +131,9 @@ def test_query_counts_are_pinned(client, trained, django_assert_num_queries):
     project, users = trained
     as_user(client, users["manager"])
     # The card: session, user, project, coder, coder names, dimensions, machine
-    # codes, the two jobs; the page around it adds the menu's two permission reads.
-    with django_assert_num_queries(11):
+    # codes, the two jobs; the page around it adds the menu's two permission reads
+    # and the suggestions shown per coder (none: the uptake section reads no more).
+    with django_assert_num_queries(12):
         assert client.get(page(project)).status_code == 200
     with django_assert_num_queries(9):
         client.get(page(project), HTTP_HX_REQUEST="true")
@@ -171,3 +182,49 @@ def test_a_coder_of_an_older_codebook_version_is_said_so(client, trained):
     answer = client.post(reverse("project-machine-predict", args=[project.pk]))
     assert answer.status_code == 409
     assert "another codebook version" in answer.content.decode()
+
+
+def test_a_reviewer_trains_and_codes_the_rest_and_follows_them_here(client, world):
+    project, users = world
+    as_user(client, users["reviewer"])
+    answer = client.post(reverse("project-machine-train", args=[project.pk]))
+    job = Job.objects.get(project=project, kind=JobKind.MACHINE_TRAIN)
+    # Jobs' pages are the managers': the reviewer comes back to this page.
+    assert answer.status_code == 303 and answer["Location"] == page(project)
+    assert job.state == JobState.DONE and job.requested_by == users["reviewer"]
+    answer = client.post(
+        reverse("project-machine-predict", args=[project.pk]), HTTP_HX_REQUEST="true"
+    )
+    assert answer["HX-Redirect"] == page(project)
+    coding = Job.objects.get(project=project, kind=JobKind.MACHINE_PREDICT)
+    assert coding.state == JobState.DONE
+    text = client.get(page(project)).content.decode()
+    assert "stored (spans × dimensions)" in text and "this page follows them" in text
+
+
+def test_the_page_shows_suggestion_uptake_once_suggestions_are_on(client, world):
+    project, users = world
+    suggesting(project)
+    text = as_user(client, users["reviewer"]).get(page(project)).content.decode()
+    assert UPTAKE in text and "Suggestions are <strong>on</strong>" in text
+    assert "No annotation has been shown a suggestion yet." in text
+    card = client.get(page(project), HTTP_HX_REQUEST="true").content.decode()
+    assert UPTAKE not in card  # the polled card leaves it alone
+
+
+def test_suggestions_shown_stay_on_the_page_when_switched_off(
+    client, manager, django_assert_num_queries
+):
+    project = make_project(coders=["c1", "c2"], manager=manager, sample_share=0)
+    suggesting(project)
+    machine_codes(project)
+    code_with_suggestions(client, project, [KEPT, CHANGED])
+    suggesting(project, on=False)
+    as_user(client, manager)
+    # The page as pinned above less the coder names (this coder validated
+    # nothing): 11; suggestions were shown, so the uptake also scores them on
+    # gold: the spans' gold, its categories, the shown annotations: 11 + 3 = 14.
+    with django_assert_num_queries(14):
+        text = client.get(page(project)).content.decode()
+    assert UPTAKE in text and "Suggestions are <strong>off</strong>" in text
+    assert "2 annotations were shown a suggestion; 1 kept it (50%)" in text
