@@ -60,9 +60,10 @@ def test_a_reviewer_trains_reads_the_validation_and_codes_the_rest(page):
     assert page.get_by_text("none yet").is_visible()  # no machine codes yet
 
     page.get_by_role("button", name="Code the rest").click()
+    shown = page.get_by_text("stored (spans × dimensions)")
+    shown.wait_for()  # the job has finished: its codes can be counted
     stored = MachineLabel.objects.filter(project=project, machine_coder=coder).count()
-    assert stored > 0
-    page.get_by_text(f"{stored} stored (spans × dimensions)").wait_for()
+    assert stored > 0 and shown.inner_text().startswith(f"{stored} stored")
     assert page.url.endswith(machine_page)
 
 
