@@ -1,4 +1,4 @@
-"""The design page: a manager changes k, the sample, the lease, coders, active learning."""
+"""The design page: k, the sample, the lease, the coders and active learning."""
 
 from __future__ import annotations
 
