@@ -316,6 +316,7 @@ def predict_rest(
     learning serves the single-coded remainder by it) and clears it from spans
     no longer coded, in the same transaction."""
     from annotator.machine import uncertainty
+
     coder = usable_coder(project)
     classifiers = _classifiers()
     fitted = pickle.loads(bytes(coder.model))  # noqa: S301 - our own column

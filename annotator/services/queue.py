@@ -317,9 +317,7 @@ def _claim(
     )
     if taken := queue_checks.serve(_take, checks, project.pk, params):
         return _claimed(checks.pool, taken, project, coder, now, shown_at, expires_at)
-    candidates = queue_order.candidates(
-        params, document_id, position, active_learning
-    )
+    candidates = queue_order.candidates(params, document_id, position, active_learning)
     picks = [pick(for_update("w", skip_locked=True)) for pick in candidates]
     if fast_path("claim-in-one-statement"):
         picks = [sql.first_of(picks)]
