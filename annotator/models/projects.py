@@ -274,24 +274,31 @@ class Membership(models.Model):
         return f"{self.user} ({self.role}) in {self.project}"
 
 
+def switch_periods(switches, option: str) -> list[tuple]:
+    """When an on/off ``option`` (e.g. "active_learning") was on, from
+    (changed_at, after) pairs of design changes, oldest first: (from, to)
+    pairs, ``to`` None while it is still on. Changes without the option are
+    passed over."""
+    periods: list[tuple] = []
+    for changed_at, after in switches:
+        if option not in after:
+            continue
+        if after[option] and (not periods or periods[-1][1] is not None):
+            periods.append((changed_at, None))
+        elif not after[option] and periods and periods[-1][1] is None:
+            periods[-1] = (periods[-1][0], changed_at)
+    return periods
+
+
 class DesignChangeQuerySet(models.QuerySet):
     def periods_on(self, option: str) -> list[tuple]:
-        """When a project's on/off ``option`` (e.g. "active_learning") was on,
-        from the changes that switched it: (from, to) pairs, oldest first, ``to``
-        None while it is still on. One query."""
-        periods: list[tuple] = []
+        """switch_periods of these changes (one query)."""
         switches = (
             self.filter(after__has_key=option)
             .order_by("changed_at", "id")
             .values_list("changed_at", "after")
         )
-        for changed_at, after in switches:
-            on = bool(after[option])
-            if on and (not periods or periods[-1][1] is not None):
-                periods.append((changed_at, None))
-            elif not on and periods and periods[-1][1] is None:
-                periods[-1] = (periods[-1][0], changed_at)
-        return periods
+        return switch_periods(switches, option)
 
 
 class DesignChange(models.Model):
