@@ -104,7 +104,14 @@ def demo(args: list[str]) -> None:
     say("migrating the database")
     run(*manage, "migrate", "--no-input", "-v", "0", env=env)
     say("loading the demo")
-    run(*manage, "load_demo", "--url", f"http://{address}/", env=env)
+    run(
+        *manage,
+        "load_demo",
+        "--url",
+        f"http://{address}/",
+        "--machine-coder",  # trained by the worker started below
+        env=env,
+    )
     say("starting a background worker (manage.py db_worker) for long jobs")
     worker = subprocess.Popen(
         [str(a) for a in (*manage, "db_worker")], cwd=ROOT, env=env

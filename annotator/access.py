@@ -212,7 +212,8 @@ PROJECT_COLUMNS = """
 SELECT p.id, p.name, p.codebook_id, p.lease_minutes, p.total_codings, m.role,
        (SELECT COUNT(*) FROM annotator_membership AS c
         WHERE c.project_id = p.id AND c.role = %(coder_role)s),
-       p.certification_gate, m.certified_at IS NOT NULL, p.check_rate, o.id
+       p.certification_gate, m.certified_at IS NOT NULL, p.check_rate, o.id,
+       p.machine_suggestions
 """
 STUDY = " AND p.pool_of_id IS NULL"  # as Project.objects: a pool is no one's project
 PROJECT_FROM = """
@@ -244,8 +245,8 @@ WHERE a.id = %s
 def coding_project(user: User, project_id: int) -> Project:
     """The project if the user codes in it (404 / 403 otherwise), in one query.
 
-    Loaded: name, codebook_id, lease_minutes, total_codings, `user_role` and
-    `n_coders`; other fields are deferred.
+    Loaded: name, codebook_id, lease_minutes, total_codings, the gate, check_rate,
+    machine_suggestions, `user_role` and `n_coders`; other fields are deferred.
     """
     return coding_project_and_assignment(user, project_id, None)[0]
 
@@ -273,12 +274,14 @@ def coding_project_and_assignment(
     if row is None:
         raise Http404("No such project.")
     (pk, name, codebook_id, lease_minutes, total_codings, role, n_coders, gate,
-     certified, check_rate, pool, a_id, item_id, span_id, status, claimed_at,
-     shown_at, expires_at, finished_at, skip_reason, annotation_codebook_id) = row
+     certified, check_rate, pool, suggesting, a_id, item_id, span_id, status,
+     claimed_at, shown_at, expires_at, finished_at, skip_reason,
+     annotation_codebook_id) = row  # fmt: skip
     check(user, role, Can.CODE)
     project = from_row(
         Project, id=pk, name=name, codebook_id=codebook_id, lease_minutes=lease_minutes,
         total_codings=total_codings, certification_gate=gate, check_rate=check_rate,
+        machine_suggestions=suggesting,
     )  # fmt: skip
     project.user_role, project.n_coders = role, n_coders
     project.certified, project.own_pool = certified, pool or pk  # gate; progress

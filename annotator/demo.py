@@ -23,7 +23,16 @@ from annotator.access import MANAGERS_GROUP, MANAGERS_PERMISSIONS
 from annotator.codebooks import import_codebook, read_codebook_file
 from annotator.demo_training import load_demo_training
 from annotator.gold import refresh_gold
-from annotator.models import Annotation, Category, Codebook, Membership, Project
+from annotator.models import (
+    Annotation,
+    Category,
+    Codebook,
+    Job,
+    JobKind,
+    MachineCoder,
+    Membership,
+    Project,
+)
 from annotator.services import (
     claim_next_span,
     create_project,
@@ -263,3 +272,15 @@ def load_simulated_project() -> Project:
     # (annotator.demo_training), so the coders page has an alert to show.
     load_demo_training(project)
     return project
+
+
+def queue_demo_machine_coder(project: Project) -> Job | None:
+    """Queue the training of the project's machine coder, unless it has one or
+    one is being trained; returns the job queued (None: nothing to do)."""
+    from annotator.services.machine_coders import request_training
+
+    if MachineCoder.objects.current_of(project) is not None:
+        return None
+    if Job.objects.of(project, JobKind.MACHINE_TRAIN).active().exists():
+        return None
+    return request_training(project)

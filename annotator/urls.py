@@ -18,6 +18,7 @@ from annotator.views import (
     codebook_versions,
     codebooks,
     coding,
+    coding_recent,
     corpora,
     design,
     downloads,
@@ -223,7 +224,7 @@ urlpatterns += [
     ),
 ]
 
-# The coder's coding screen (annotator/views/coding.py).
+# The coder's coding screen (annotator/views/coding.py, coding_recent.py).
 urlpatterns += [
     path("projects/<int:project_id>/code/", coding.code, name="project-code"),
     path(
@@ -233,12 +234,12 @@ urlpatterns += [
     ),
     path(
         "projects/<int:project_id>/code/recent/",
-        coding.recent,
+        coding_recent.recent,
         name="project-code-recent",
     ),
     path(
         "projects/<int:project_id>/code/waiting/",
-        coding.waiting,
+        coding_recent.waiting,
         name="project-code-waiting",
     ),
     path(

@@ -17,8 +17,13 @@ from typing import Any
 from .alpha import AlphaParts
 from .bootstrap import bootstrap_from_parts
 from .interval_methods import Interval
-from .interval_policy import METHOD
-from .intervals_by_method import alpha_from_resamples, kappa_family_intervals
+from .interval_policy import METHOD, made_by
+from .intervals_by_method import (
+    KAPPA_METHODS,
+    RESAMPLED,
+    alpha_from_resamples,
+    kappa_family_intervals,
+)
 from .metrics import is_identity
 
 MINIMUMS = (0.667, 0.8)  # Krippendorff (2004, p. 241): tentative, reliable
@@ -61,6 +66,27 @@ def gwet_name(weights: Any) -> str:
     return "gwet_ac1" if is_identity(weights) else "gwet_ac2"
 
 
+# The kappa family's methods the policy reads (each entry and what it may name).
+KAPPA_POLICY_METHODS = tuple(
+    m
+    for m in KAPPA_METHODS
+    if any(
+        m == METHOD[name] or m in made_by(METHOD[name])
+        for name in METHOD
+        if name != "krippendorff_alpha"
+    )
+)
+# Whether the kappa family's unit bootstrap is drawn at all: the policy's
+# methods may need none of its resamples (log-jackknife and score do not).
+KAPPA_RESAMPLED = not RESAMPLED.isdisjoint(KAPPA_POLICY_METHODS)
+
+
+def resamples_drawn(n_resamples: int) -> int:
+    """The resamples one dimension's intervals draw, as ``progress`` counts them:
+    alpha's (also for P(alpha < minimum)), and the kappa family's if needed."""
+    return n_resamples * (2 if KAPPA_RESAMPLED else 1)
+
+
 def dimension_intervals(
     parts: AlphaParts,
     weights: Any,
@@ -73,7 +99,7 @@ def dimension_intervals(
     """Alpha's and the kappa family's intervals of one coded dimension.
 
     ``progress(done)`` counts resamples: alpha's as they are drawn, then the
-    kappa family's all at once (``2 * n_resamples`` at the end)."""
+    kappa family's all at once where it draws any (``resamples_drawn``)."""
     boot = bootstrap_from_parts(
         parts,
         n_resamples=n_resamples,
@@ -89,9 +115,10 @@ def dimension_intervals(
         n_resamples=n_resamples,
         seed=seed,
         confidence=confidence,
+        methods=KAPPA_POLICY_METHODS,
     )
     if progress is not None:
-        progress(2 * n_resamples)
+        progress(resamples_drawn(n_resamples))
     by_name = {"krippendorff_alpha": alpha}
     for name, methods in kappa.items():
         by_name[gwet_name(weights) if name == "gwet" else name] = methods

@@ -40,6 +40,7 @@ from .kappa_bootstrap import KAPPA_INTERVALS, kappa_tables
 
 ALPHA_METHODS = ("percentile", "bca", "score", "logjack", "logjack_score")
 KAPPA_METHODS = ("percentile", "bca", "score", "logjack", "logjack_score")
+RESAMPLED = frozenset({"percentile", "bca"})  # the methods that read resamples
 
 
 def alpha_intervals(
@@ -105,9 +106,12 @@ def kappa_family_intervals(
     n_resamples: int = 1000,
     seed: int | None = 0,
     confidence: float = 0.95,
+    methods: tuple[str, ...] = KAPPA_METHODS,
 ) -> dict[str, dict[str, Interval]]:
     """{coefficient: {method: Interval}} for ``KAPPA_INTERVALS`` and
-    ``KAPPA_METHODS``, on ``kappa_samples``'s resamples for ``seed``.
+    ``methods`` (every one of ``KAPPA_METHODS`` unless told), on
+    ``kappa_samples``'s resamples for ``seed``; without percentile or BCa
+    among ``methods`` no resample is drawn (the others need none).
 
     The jackknife groups are dealt within each stratum (pairable and
     single-coded units), as the resamples are drawn.
@@ -119,11 +123,13 @@ def kappa_family_intervals(
             "units to resample cheaply"
         )
         return {
-            name: {m: Interval(np.nan, np.nan, m, False, reason) for m in KAPPA_METHODS}
+            name: {m: Interval(np.nan, np.nan, m, False, reason) for m in methods}
             for name in KAPPA_INTERVALS
         }
-    # The same draws as kappa_samples(coded, weights, seed=seed).
-    samples = tables.values(tables.draw(np.random.default_rng(seed), n_resamples))
+    samples = None
+    if not RESAMPLED.isdisjoint(methods):
+        # The same draws as kappa_samples(coded, weights, seed=seed).
+        samples = tables.values(tables.draw(np.random.default_rng(seed), n_resamples))
     estimates = tables.values(tables.size[None, :])
     groups = jackknife_groups(
         len(tables.of_unit), seed, strata=tables.pairable[tables.of_unit]
@@ -134,15 +140,15 @@ def kappa_family_intervals(
     out = {}
     for name in KAPPA_INTERVALS:
         estimate = float(estimates[name][0])
-        out[name] = {
-            "percentile": percentile(samples[name], estimate, confidence),
-            "bca": bca(samples[name], estimate, jack[name], confidence),
+        every = {
             "score": score[name],
             "logjack": log_jackknife(estimate, jack[name], disagreeing, confidence),
         }
-        out[name]["logjack_score"] = log_jackknife_or_score(
-            out[name]["logjack"], score[name]
-        )
+        every["logjack_score"] = log_jackknife_or_score(every["logjack"], score[name])
+        if samples is not None:
+            every["percentile"] = percentile(samples[name], estimate, confidence)
+            every["bca"] = bca(samples[name], estimate, jack[name], confidence)
+        out[name] = {m: every[m] for m in methods}
     return out
 
 

@@ -29,7 +29,13 @@ from annotator.agreement import AgreementResult, BootstrapResult
 from annotator.agreement.coded import AlphaParts
 from annotator.agreement.interval_methods import Interval
 from annotator.agreement.interval_policy import describe
-from annotator.agreement.interval_set import IntervalSet, dimension_intervals
+from annotator.agreement.interval_set import (
+    IntervalSet,
+    dimension_intervals,
+)
+from annotator.agreement.interval_set import (
+    resamples_drawn as resamples_drawn,
+)
 
 VERSION = 2
 

@@ -183,13 +183,14 @@ def project_intervals(
     ratings = read_project(
         project, dimensions, documents=False, times=False, version_only=True
     )[1]
-    total = 2 * n_resamples * len(dimensions)
+    per_dimension = iv.resamples_drawn(n_resamples)
+    total = per_dimension * len(dimensions)
     out = {}
     for i, dimension in enumerate(dimensions):
         data = ratings.pop(0)
         coded, weights = _coded(data)
         parts = alpha_parts(coded, data.level)
-        done_before = 2 * n_resamples * i
+        done_before = per_dimension * i
 
         def step(done: int, key: str = dimension.key, before: int = done_before):
             if progress is not None:

@@ -1,6 +1,7 @@
 """The machine coder API: its status and validation; training and coding queued as jobs.
 
-    GET  /api/v1/projects/<id>/machine/          reviewers and managers
+    GET  /api/v1/projects/<id>/machine/          reviewers and managers (with
+         "suggestions": how coders took up the machine's suggestions)
     POST /api/v1/projects/<id>/machine/          managers: queue a training
     POST /api/v1/projects/<id>/machine/predict/  managers: queue "code the rest"
 
@@ -18,12 +19,35 @@ from rest_framework.views import APIView
 from annotator import access
 from annotator.models import Job, JobKind, MachineCoder, MachineLabel
 from annotator.services import machine_coders
+from annotator.services.machine_validation import coder_names
+from annotator.suggestion_uptake import uptake
 
 ERRORS = {
     401: OpenApiResponse(description="Not authenticated."),
     403: OpenApiResponse(description="Coders cannot see or train the machine coder."),
     404: OpenApiResponse(description="No such project of yours."),
 }
+
+VALIDATION_DOC = """``coder.validation`` holds, per dimension key, the out-of-fold
+validation: ``alpha_vs_gold``, ``interval`` ([lo, hi] or null), ``f1_macro``,
+``per_category`` ({category: precision, recall, f1, support}), ``confusion``
+({categories, matrix}: rows gold, columns the model; null for multi-choice),
+``n_train``, ``n_documents``;
+
+``vs_coders``: the model beside the human coders on the reliability sample's
+spans coded by two or more coders, scored with out-of-fold codes only:
+``n_units``, ``human_human`` and ``model_vs_humans`` ({alpha, interval,
+interval_note}), ``by_coder`` ({user id: {n_units, model_vs_coder,
+human_human}}; names in ``coder.coder_names``), ``verdict`` (``as_well`` when
+the model-vs-coders interval overlaps the coders' own, ``less_well`` /
+``better`` when it lies wholly below / above, ``undetermined`` without both),
+``verdict_text``, ``n_out_of_gold`` (shared spans without gold, coded by a fold
+model that never saw their document);
+
+``learning_curve``: ``points`` ([{n_gold, folds, n_trained, alpha}], the last
+the full validation's), ``trend`` (``rising`` when the last step gains at least
+0.02 alpha, ``flat``, ``falling``, ``undetermined``), ``reading`` (a sentence),
+``curve_k`` (folds of the smaller subsets)."""
 
 
 def job_status(job: Job | None, *, manager: bool) -> dict | None:
@@ -55,6 +79,9 @@ def coder_status(coder: MachineCoder | None) -> dict | None:
         "summary": machine_coders.summary(coder)["dimensions"],
         "provenance": coder.provenance,
         "validation": coder.validation,
+        # The validation's vs_coders.by_coder is keyed by user id: their names,
+        # as the agreement dashboard shows them to the same readers.
+        "coder_names": coder_names(coder),
     }
 
 
@@ -63,6 +90,7 @@ class MachineView(APIView):
 
     @extend_schema(
         summary="The machine coder: status, provenance and validation",
+        description=VALIDATION_DOC,
         responses={200: OpenApiTypes.OBJECT, **ERRORS},
     )
     def get(self, request, project_id: int) -> Response:
@@ -88,6 +116,8 @@ class MachineView(APIView):
                     Job.objects.latest_of(project, JobKind.MACHINE_PREDICT),
                     manager=manager,
                 ),
+                # Anchoring: suggestions shown and kept (annotator.suggestion_uptake)
+                "suggestions": uptake(project),
             }
         )
 

@@ -8,8 +8,9 @@ so the model is held to exactly the numbers a human coder is.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,8 @@ class OutOfFold:
     predicted: list  # str, or frozenset for multi-label
     fold: np.ndarray  # fold id per item
     classes: list[str]
+    # Keys of the ``unseen`` items (out_of_fold), in their order.
+    unseen_predicted: list = field(default_factory=list)
 
 
 def _is_multi(labels: Sequence[Any]) -> bool:
@@ -85,11 +88,18 @@ def out_of_fold(
     groups: Sequence[Any] | None,
     k: int = 5,
     seed: int = 0,
+    *,
+    unseen: Sequence[tuple[str, Any]] = (),
 ) -> OutOfFold:
     """Predict every item with a fresh model (``make()``) fit on the other folds.
 
     Labels that are sets (multi-choice) give per-category probabilities and
-    predicted sets (probability >= .5); otherwise the most probable class."""
+    predicted sets (probability >= .5); otherwise the most probable class.
+
+    ``unseen``: (text, group) pairs without a label (spans the gold lacks) to
+    predict as well, each by a fold model that never saw its group: the one
+    holding its group out, or, for a group no item has, one chosen by a
+    checksum of the group's name (no fold model saw it)."""
     n = len(texts)
     if len(labels) != n:
         raise ValueError(f"{len(labels)} labels for {n} texts")
@@ -104,7 +114,10 @@ def out_of_fold(
     column = {c: i for i, c in enumerate(classes)}
     proba = np.zeros((n, len(classes)), dtype=np.float32)
     texts = list(texts)
-    for f in range(int(fold.max()) + 1):
+    n_folds = int(fold.max()) + 1
+    extra_fold = _unseen_folds(fold, groups, unseen, n_folds)
+    extra = np.zeros((len(unseen), len(classes)), dtype=np.float32)
+    for f in range(n_folds):
         train = np.flatnonzero(fold != f)
         test = np.flatnonzero(fold == f)
         model = make()
@@ -112,11 +125,33 @@ def out_of_fold(
         got = model.predict_proba([texts[i] for i in test])
         for j, c in enumerate(model.classes):
             proba[test, column[c]] = got[:, j]
+        mine = np.flatnonzero(extra_fold == f)
+        if len(mine):
+            got = model.predict_proba([unseen[i][0] for i in mine])
+            for j, c in enumerate(model.classes):
+                extra[mine, column[c]] = got[:, j]
+    return OutOfFold(
+        proba, _keys(proba, classes, multi), fold, classes, _keys(extra, classes, multi)
+    )
+
+
+def _keys(proba: np.ndarray, classes: list[str], multi: bool) -> list:
     if multi:
-        predicted: list = sets_from_proba(proba, classes)
-    else:
-        predicted = [classes[i] for i in proba.argmax(axis=1)]
-    return OutOfFold(proba, predicted, fold, classes)
+        return sets_from_proba(proba, classes)
+    return [classes[i] for i in proba.argmax(axis=1)]
+
+
+def _unseen_folds(
+    fold: np.ndarray, groups, unseen: Sequence[tuple[str, Any]], n_folds: int
+) -> np.ndarray:
+    """The fold whose model predicts each unseen item: its group's, or a
+    checksum's pick for a group no labelled item has."""
+    group_list = [str(g) for g in (groups if groups is not None else range(len(fold)))]
+    fold_of = dict(zip(group_list, (int(f) for f in fold), strict=True))
+    return np.array(
+        [fold_of.get(str(g), zlib.crc32(str(g).encode()) % n_folds) for _, g in unseen],
+        dtype=np.int64,
+    )
 
 
 def validate(
@@ -171,12 +206,14 @@ def learning_curve(
     *,
     k: int = 5,
     level: str | None = None,
+    categories: Sequence[Any] | None = None,
 ) -> list[tuple[int, float]]:
     """(gold spans used, out-of-fold alpha vs gold) on nested subsets.
 
     Subsets grow by whole documents in one seeded order, so each contains the
     one before; a curve still rising at the right says more coding would help.
-    ``level`` defaults to nominal (set for multi-choice labels)."""
+    ``level`` defaults to nominal (set for multi-choice labels); ``categories``
+    orders an ordinal scale (keys otherwise sort as text)."""
     n = len(texts)
     level = level or ("set" if _is_multi(labels) else "nominal")
     group_list = [str(g) for g in (groups if groups is not None else range(n))]
@@ -200,7 +237,8 @@ def learning_curve(
         oof = out_of_fold(
             make, [texts[i] for i in chosen], sub_labels, sub_groups, k, seed
         )
-        curve.append((cut, float(alpha_only(sub_labels, oof.predicted, level))))
+        alpha = alpha_only(sub_labels, oof.predicted, level, categories)
+        curve.append((cut, float(alpha)))
     return curve
 
 

@@ -62,6 +62,26 @@ class AnnotationQuerySet(models.QuerySet):
         )
         return self.prefetch_related(models.Prefetch("labels", queryset=labels))
 
+    def suggested(self) -> AnnotationQuerySet:
+        """The annotations whose coder was shown a machine suggestion (their
+        ``suggestion_kept`` is set exactly then)."""
+        return self.filter(suggestion_kept__isnull=False)
+
+    def suggestion_counts_by_coder(self) -> list[tuple[str, int, int]]:
+        """(coder's username, suggestions shown, suggestions kept) per coder, in
+        one query: how strongly each coder anchors on the machine."""
+        return list(
+            self.suggested()
+            .order_by()
+            .values("assignment__coder__username")
+            .annotate(
+                shown=models.Count("pk"),
+                kept=models.Count("pk", filter=models.Q(suggestion_kept=True)),
+            )
+            .order_by("assignment__coder__username")
+            .values_list("assignment__coder__username", "shown", "kept")
+        )
+
     def median_seconds_by_coder(self) -> dict[int, float]:
         """{coder id: median seconds per annotation}, in one query.
 

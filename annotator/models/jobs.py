@@ -39,7 +39,7 @@ UNITS = {
     JobKind.AGREEMENT: "resamples",
     JobKind.CODINGS_IMPORT: "bytes",
     JobKind.CODEBOOK_MOVE: "steps",
-    JobKind.MACHINE_TRAIN: "dimensions",
+    JobKind.MACHINE_TRAIN: "steps",
     JobKind.MACHINE_PREDICT: "spans",
 }
 

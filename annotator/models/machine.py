@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from annotator.models.codebooks import Category, Codebook, Dimension
 from annotator.models.projects import Project
+from annotator.models.queue import WorkItem
 from corpus.models import Span
 
 User = settings.AUTH_USER_MODEL
@@ -78,6 +79,43 @@ class MachineCoder(models.Model):
         return f"machine coder {self.pk} of project {self.project_id} ({self.state})"
 
 
+class MachineLabelQuerySet(models.QuerySet["MachineLabel"]):
+    def suggestion_for(
+        self, *, project_id: int, span_id: int, work_item_id: int, codebook_id: int
+    ) -> MachineLabelQuerySet:
+        """The machine's codes of a claimed span that may be suggested to its coder,
+        as (dimension key, category key, categories, probability, machine coder)
+        rows: one query.
+
+        Only the project's current coder (ready, trained on the codebook in use)
+        and only a span outside the reliability sample: its work item must say
+        ``in_sample`` false (the sample is what agreement is measured on, so no
+        coder there may be anchored). A hidden check's claim is in the reference
+        pool, which has no machine codes: it gets no rows.
+        """
+        outside_sample = WorkItem.objects.filter(
+            pk=work_item_id, project_id=OuterRef("project_id"), in_sample=False
+        )
+        return (
+            self.filter(
+                Exists(outside_sample),
+                project_id=project_id,
+                span_id=span_id,
+                dimension__codebook_id=codebook_id,
+                machine_coder__state=MachineCoder.State.READY,
+                machine_coder__codebook_id=codebook_id,
+            )
+            .order_by("dimension__position", "dimension_id")
+            .values_list(
+                "dimension__key",
+                "category__key",
+                "categories",
+                "probability",
+                "machine_coder_id",
+            )
+        )
+
+
 class MachineLabel(models.Model):
     """The machine's code of one span on one dimension, with its probability.
 
@@ -104,6 +142,8 @@ class MachineLabel(models.Model):
         MachineCoder, on_delete=models.CASCADE, related_name="labels"
     )
     created_at = models.DateTimeField()
+
+    objects = MachineLabelQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -38,11 +38,13 @@ from annotator.services.machine_gold import (
     training_sets,
     uncoded_spans,
 )
+from annotator.services.machine_validation import sample_ratings, validate_dimension
 
 CLASSIFIER = "tfidf_linear"
 K_FOLDS = 5
 SEED = 0
 PREDICT_BATCH = 2000  # spans read, predicted and written at a time
+STEPS = 3  # a training's progress steps per dimension (train's comment)
 
 Progress = Callable[[int, int | None, str], None]
 
@@ -116,29 +118,6 @@ def _problems(sets: dict[str, TrainingSet], k: int) -> list[str]:
     return problems
 
 
-def _validate(data: TrainingSet, make, *, k: int, seed: int) -> dict:
-    """Out-of-fold validation of one dimension, folds grouped by document."""
-    from annotator.machine import validation
-
-    oof = validation.out_of_fold(
-        make, data.texts, data.labels, data.documents, k=k, seed=seed
-    )
-    dimension = data.dimension
-    categories = dimension.categories.all()
-    if dimension.level == dimension.Level.ORDINAL:
-        categories = categories.order_by("value", "position", "id")
-    result = validation.validate(
-        data.labels,
-        list(oof.predicted),
-        [c.key for c in categories],
-        "set" if dimension.multiple else dimension.level,
-        seed=seed,
-    )
-    result["n_train"] = len(data)
-    result["n_documents"] = len(set(data.documents))
-    return result
-
-
 def train(
     project: Project,
     *,
@@ -161,15 +140,24 @@ def train(
     if problems:
         raise MachineCoderError(" ".join(problems))
     trained = {key: data for key, data in sets.items() if len(data)}
-    total = 2 * len(trained)
+    sample = sample_ratings(project, trained)
+    # Three steps a dimension: out of fold (vs gold and vs the coders), the
+    # learning curve, the final fit.
+    total = STEPS * len(trained)
     fitted: dict[str, bytes] = {}
     report: dict[str, dict] = {}
     used_params: dict[str, dict] = {}
     for step, (key, data) in enumerate(trained.items()):
         make = _factory(data, name, params)
-        progress(2 * step, total, f"validating {key!r} out of fold")
-        report[key] = _validate(data, make, k=k, seed=seed)
-        progress(2 * step + 1, total, f"fitting {key!r} on all {len(data)} spans")
+        done = STEPS * step
+        progress(done, total, f"validating {key!r} out of fold")
+        report[key] = validate_dimension(
+            data, make, sample[key], k=k, seed=seed,
+            progress=lambda words, d=done, key=key: progress(
+                d + 1, total, f"{words} of {key!r}"
+            ),
+        )  # fmt: skip
+        progress(done + 2, total, f"fitting {key!r} on all {len(data)} spans")
         model = make()
         model.fit(data.texts, data.labels)
         used_params[key] = model.params()

@@ -37,6 +37,7 @@ from annotator.models.annotations import keys_by_dimension
 from annotator.services.closed import CLOSED, ProjectClosed
 from annotator.services.labels import Chosen, resolve_labels
 from annotator.services.text import typed_text
+from annotator.suggestions import Suggestion, kept
 from corpus.db import fast_path
 from corpus.models import Span
 
@@ -177,8 +178,14 @@ def submit_annotation(
     comment: str = "",
     token: str = "",
     now: datetime | None = None,
+    suggestion: Suggestion | None = None,
 ) -> Annotation:
     """Save (or revise) the coder's annotation of an assigned span, all or nothing.
+
+    `suggestion`: the machine suggestion the coding screen showed with the span
+    (annotator.suggestions, verified by the caller); a first submit records it and
+    whether the codes kept it, one statement more. A revision keeps what the
+    first submit recorded.
 
     Idempotent: a resent submit with the same token, or with unchanged content,
     returns the stored annotation and writes nothing. A changed submit of a finished
@@ -240,8 +247,19 @@ def submit_annotation(
         annotation, resolved, dict(zip(_ids(resolved), label_ids, strict=True))
     )
     assignment.status, assignment.finished_at = Status.COMPLETED, now
+    if suggestion is not None:
+        _record_suggestion(annotation, suggestion)
     annotation.created = True
     return annotation
+
+
+def _record_suggestion(annotation: Annotation, suggestion: Suggestion) -> None:
+    """Store what was suggested and whether the codes kept it (anchoring)."""
+    annotation.suggestion = suggestion.record()
+    annotation.suggestion_kept = kept(suggestion.labels, annotation.label_keys())
+    Annotation.objects.filter(pk=annotation.pk).update(
+        suggestion=annotation.suggestion, suggestion_kept=annotation.suggestion_kept
+    )
 
 
 def next_change(project_id: int) -> int:

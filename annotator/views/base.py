@@ -7,6 +7,7 @@ background intervals' panel: the agreement dashboard and the reliability report.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -24,6 +25,14 @@ from annotator.services.agreement_jobs import IntervalsStatus
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
+
+
+def heat(value: float, high: float) -> str:
+    """A heatmap cell's class (static/annotator/scales.css), ``value`` of ``high``:
+    the coders' confusion matrices and the machine coder's."""
+    if not high or not math.isfinite(value):
+        return "heat-none"
+    return f"heat-{round(min(max(value / high, 0.0), 1.0) * 20)}"
 
 
 def see_other(request: HtmxHttpRequest, url: str) -> HttpResponse:

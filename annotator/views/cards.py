@@ -92,6 +92,7 @@ class ButtonRow:
     errors: list[str]
     gold: GoldLabel | None = None  # the adjudication screen's current gold label
     n_ratings: int = 0  # coders' ratings of this dimension (adjudication)
+    suggested: str = ""  # the machine suggestion's marker (the coding screen)
 
     @property
     def disputed(self) -> bool:
@@ -110,8 +111,10 @@ def button_rows(
     chosen: Mapping[str, Collection[str]],
     errors: Mapping[str, list[str]],
     votes: Mapping[str, Counter] | None = None,
+    suggested: Mapping[str, str] | None = None,
 ) -> list[ButtonRow]:
-    """The card's rows of buttons, with what is chosen, errors and coders' votes."""
+    """The card's rows of buttons, with what is chosen, errors, coders' votes and
+    the machine suggestion's marker of each dimension."""
     return [
         ButtonRow(
             dimension=dimension,
@@ -125,6 +128,7 @@ def button_rows(
             ],
             errors=list(errors.get(dimension.key, [])),
             n_ratings=sum(votes[dimension.key].values()) if votes else 0,
+            suggested=(suggested or {}).get(dimension.key, ""),
         )
         for dimension, categories in groups
     ]

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import math
-
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from annotator import access
 from annotator.training.coders import coder_reports
-from annotator.views.base import HtmxHttpRequest, partial
+from annotator.views.base import HtmxHttpRequest, heat, partial
 
 REFUSAL = "Coders code blind: the coders pages are for reviewers and managers."
 # Rows of the text alternative under the chart: the newest answers.
 TABLE_ROWS = 50
-
-
-def heat(value: float, high: float) -> str:
-    """A heatmap cell's class (static/annotator/scales.css), ``value`` of ``high``."""
-    if not high or not math.isfinite(value):
-        return "heat-none"
-    return f"heat-{round(min(max(value / high, 0.0), 1.0) * 20)}"
 
 
 def _cells(matrices) -> list[dict]:

@@ -16,18 +16,13 @@ from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import DatabaseError
-from django.db.models import Count
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import format_html
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from annotator import access
-from annotator.finding import category_choices, list_filters, narrow_recent
-from annotator.finding_forms import filter_form
 from annotator.models import Annotation, Assignment, Project
 from annotator.progress import coder_progress
 from annotator.services import (
@@ -38,15 +33,12 @@ from annotator.services import (
     unskip_span,
 )
 from annotator.services.gate import NotCertified
-from annotator.services.queue import may_have_work
 from annotator.spans import span_in_context
+from annotator.suggestions import Suggestion, offered, verified
 from annotator.views import cards
-from annotator.views.base import HtmxHttpRequest, partial, query_without_page, see_other
+from annotator.views.base import HtmxHttpRequest, see_other
 
 TEMPLATE = "annotator/code.html"
-RECENT_TEMPLATE = "annotator/code_recent.html"
-RECENT_PER_PAGE = 25
-RECENT_SKIPS = 10  # the skips the recent page lists, each with "Undo skip"
 # Screen actions and their letter (in cards.py: the editor's preview shows them too).
 ACTIONS, CHORD_ONLY = cards.CODING_ACTIONS, cards.CODING_CHORD_ONLY
 TRUE_VALUES = {"1", "on", "true", "yes"}
@@ -100,6 +92,18 @@ class Card:
     notice: str = ""
     saved_url: str = ""
     unskip_url: str = ""  # after a skip: undo it
+    suggestion: Suggestion | None = None  # the machine's, shown with its marker
+
+
+def suggestion_markers(card: Card) -> dict[str, str]:
+    """{dimension key: marker} of the card's suggestion (none in a revision)."""
+    if card.suggestion is None or card.mode != "code":
+        return {}
+    names = {
+        dimension.key: {category.key: category.label for category in categories}
+        for dimension, categories in card.groups
+    }
+    return card.suggestion.markers(names)
 
 
 def render_card(
@@ -107,12 +111,15 @@ def render_card(
 ) -> HttpResponse:
     project, assignment = card.project, card.assignment
     shown = [dimension.key for dimension, _ in card.groups] + ["reason"]
+    markers = suggestion_markers(card)
     context = {
         "project": project,
         "progress": coder_progress(project, request.user, project.n_coders),
         "assignment": assignment,
         "reading": span_in_context(assignment.span_id) if assignment else None,
-        "groups": cards.button_rows(card.groups, card.draft.labels, card.errors),
+        "groups": cards.button_rows(
+            card.groups, card.draft.labels, card.errors, suggested=markers
+        ),
         "draft": card.draft,
         "general_errors": cards.general_errors(card.errors, shown),
         "skip_errors": card.errors.get("reason", []),
@@ -129,6 +136,9 @@ def render_card(
         "saved_url": card.saved_url,
         "unskip_url": card.unskip_url,
         "token": secrets.token_urlsafe(16),
+        "suggestion_token": (
+            card.suggestion.sign(assignment.pk) if markers and assignment else ""
+        ),
         "form_action": (
             reverse("project-code-revise", args=[project.pk, assignment.pk])
             if card.mode == "revise"
@@ -156,11 +166,18 @@ def next_card(
         assignment = None
     except ValidationError as error:  # membership removed since the page loaded
         raise PermissionDenied(" ".join(error.messages)) from error
-    if getattr(assignment, "recode", False) and draft is None:
+    suggestion = None
+    recode = getattr(assignment, "recode", False)
+    if recode and draft is None:
         # Handed back after a codebook change: the codes that kept their meaning
         # are filled in, the rest wait for the coder.
         draft = _draft_of(assignment)
         notice = f"{notice} {RECODE}".strip()
+    elif assignment is not None and not recode:
+        # The machine's codes, pre-selected unless the coder's own draft is kept.
+        suggestion = offered(project, assignment)
+        if suggestion is not None and draft is None:
+            draft = Draft(labels=dict(suggestion.labels))
     return Card(
         project=project,
         assignment=assignment,
@@ -171,6 +188,7 @@ def next_card(
         saved_url=(
             reverse("project-code-revise", args=[project.pk, saved.pk]) if saved else ""
         ),
+        suggestion=suggestion,
     )
 
 
@@ -219,7 +237,10 @@ def submit(
 ) -> tuple[Annotation | None, Card]:
     """Call submit_annotation with the posted draft; on failure, the card to show."""
     draft = draft_from_post(request.POST, groups)
-    card = Card(project, assignment, groups, draft=draft, mode=mode)
+    # What the card showed, as the server signed it (never the client's word).
+    shown = verified(request.POST.get("suggestion", ""), assignment.pk)
+    shown = shown if mode == "code" else None
+    card = Card(project, assignment, groups, draft=draft, mode=mode, suggestion=shown)
     try:
         annotation = submit_annotation(
             coder=request.user,
@@ -228,6 +249,7 @@ def submit(
             uncertain=draft.uncertain,
             comment=draft.comment,
             token=request.POST.get("token", "")[:64],
+            suggestion=shown,
         )
     except ValidationError as error:
         card.errors = cards.error_messages(error)
@@ -295,6 +317,7 @@ def skip(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
             groups,
             draft=draft_from_post(request.POST, groups),
             errors=cards.error_messages(error),
+            suggestion=verified(request.POST.get("suggestion", ""), assignment.pk),
         )
         return render_card(request, card)
     if not request.htmx:
@@ -364,53 +387,3 @@ def revise(
         ),
         headers={"HX-Push-Url": code_url},
     )
-
-
-@access.login_required
-@require_GET
-def recent(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
-    """The coder's own annotations, newest first, each reopenable for revision."""
-    project = access.coding_project(request.user, project_id)
-    form = filter_form(request.GET, category_choices(project))
-    annotations = (
-        Annotation.objects.own_work(project, request.user)
-        .select_related("assignment__span__document")
-        .defer(
-            "assignment__span__document__text",
-            "assignment__span__document__metadata",
-        )
-        .annotate(n_revisions=Count("revisions"))
-        .with_labels()
-        .order_by("-created_at", "-pk")
-    )
-    if form.is_bound:  # an invalid form lists nothing and says what is wrong
-        valid = form.is_valid()
-        filters = list_filters(project, form.cleaned_data) if valid else None
-        annotations = (
-            narrow_recent(annotations, filters) if valid else annotations.none()
-        )
-    page = Paginator(annotations, RECENT_PER_PAGE).get_page(request.GET.get("page"))
-    context = {
-        "project": project,
-        "page": page,
-        "filter_form": form,
-        "filters": query_without_page(request),
-    }
-    if not request.htmx:  # htmx only pages through the annotations
-        skips = Assignment.objects.recent_skips(project, request.user)
-        context["skips"] = skips[:RECENT_SKIPS]
-    return render(request, partial(request, RECENT_TEMPLATE, "recent-list"), context)
-
-
-@access.login_required
-@require_GET
-def waiting(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
-    """What the "All done" card polls: 204 while nothing new can be waiting, a
-    notice with a way back to coding once something may be; claims nothing (an
-    open tab must not hold leases). A plain GET goes to the coding screen."""
-    project = access.coding_project(request.user, project_id)
-    if not request.htmx:
-        return see_other(request, reverse("project-code", args=[project.pk]))
-    if not may_have_work(project, request.user):
-        return HttpResponse(status=204)  # htmx swaps nothing and polls on
-    return render(request, "annotator/code.html#new-work", {"project": project})

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from annotator import access, access_people
 from annotator.forms import DesignForm
+from annotator.machine_forms import options_context
 from annotator.services import change_design, preview_design
 from annotator.services.active_learning import periods, switch_active_learning
 from annotator.services.design import DesignEffect, design_problem, n_coders
@@ -51,6 +52,7 @@ def _render(
         "problem": design_problem(project.coders_per_span, coders),
         "history": project.design_changes.select_related("changed_by")[:HISTORY],
         "active_learning_periods": periods(project),
+        **options_context(project),  # the machine coder's options, a form apart
     }
     return render(
         request, partial(request, "annotator/project_design.html", part), context

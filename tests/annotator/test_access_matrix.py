@@ -226,8 +226,16 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         "POST",
         {**outside(401), "manager": 409, "staff": 409, "_": 403},
     ),
+    # The machine coder's page (issue 18): reviewers, managers and staff.
+    "project-machine": ("GET", readers()),
+    # Its buttons: Train goes to the job's page; Code the rest, with no trained
+    # coder yet, is the page again saying so (409).
+    "project-machine-train": ("POST", managers(303)),
+    "project-machine-predict": ("POST", managers(409)),
     # Coder training's settings: the gate, the test's bar, hidden checks.
     "project-training-settings": ("GET", managers()),
+    # The machine coder's options (suggestions on the coding screen; issue 18).
+    "project-machine-options": ("GET", managers()),
     # Reference items: reviewers, managers and staff; never coders (they see
     # reference codes only as practice feedback). The one click from gold answers
     # with a redirect back to the decisions (an empty post: its reason there).

@@ -148,7 +148,7 @@ def test_the_job_stores_the_intervals_the_request_would_compute(big, queue_only)
     )
     job = Job.objects.get(pk=status.job.pk)
     assert job.state == JobState.DONE and job.units == "resamples"
-    assert job.total_units == 6000 and job.done_units == 6000
+    assert job.total_units == 3000 and job.done_units == 3000
     report, status = agreement_jobs.report_with_intervals(project)
     assert status.current and not status.refreshing
     assert {d.intervals_from for d in report.dimensions} == {"current"}
@@ -353,7 +353,7 @@ def test_a_worker_computes_the_intervals_the_page_then_shows(client, big, worker
     wait_for(
         lambda: Job.objects.get(pk=job.pk).state == JobState.DONE, "the job", workers
     )
-    assert Job.objects.get(pk=job.pk).done_units == 6000
+    assert Job.objects.get(pk=job.pk).done_units == 3000
     polled = client.get(panel(project), **HTMX).content.decode()
     assert "reload the page" in polled
     html = client.get(page(project)).content.decode()

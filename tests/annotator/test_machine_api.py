@@ -86,6 +86,14 @@ def test_managers_train_and_code_the_rest_through_jobs(client, world):
     assert body["n_machine_labels"] == MachineLabel.objects.count()
     assert body["training"]["state"] == "done"
     assert body["training"]["id"] is None  # job ids are the managers'
+    # The model beside the coders and its learning curve, per dimension; the
+    # compared coders' ids resolve to the names the agreement dashboard shows.
+    for figures in body["coder"]["validation"].values():
+        assert {"vs_coders", "learning_curve"} <= set(figures)
+        assert figures["vs_coders"]["verdict_text"]
+        assert figures["learning_curve"]["points"][-1]["n_gold"] == figures["n_train"]
+    compared = body["coder"]["validation"]["topic"]["vs_coders"]["by_coder"]
+    assert {body["coder"]["coder_names"][user] for user in compared} == {"c1", "c2"}
 
 
 def test_predict_before_training_says_so(client, world):

@@ -2,7 +2,12 @@
 
 from django.core.management.base import BaseCommand
 
-from annotator.demo import DEMO_USERS, load_demo_project, load_simulated_project
+from annotator.demo import (
+    DEMO_USERS,
+    load_demo_project,
+    load_simulated_project,
+    queue_demo_machine_coder,
+)
 
 
 class Command(BaseCommand):
@@ -12,6 +17,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--url", default="http://127.0.0.1:8000/")
+        parser.add_argument(
+            "--machine-coder",
+            action="store_true",
+            help="Queue the training of the simulated project's machine coder "
+            "(a background job: `dev.py demo` starts the worker that runs it).",
+        )
 
     def handle(self, *args, **options) -> None:
         project, report = load_demo_project()
@@ -27,6 +38,16 @@ class Command(BaseCommand):
             f"(/projects/{simulated.pk}/coders/) shows sim-dana drifting on hidden "
             "checks."
         )
+        if options["machine_coder"]:
+            job = queue_demo_machine_coder(simulated)
+            self.stdout.write(
+                f"Its machine coder (/projects/{simulated.pk}/machine/): "
+                + (
+                    f"training as job {job.pk}, about half a minute."
+                    if job is not None
+                    else "already trained."
+                )
+            )
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Open {options['url']} and log in as:"))
         for user in DEMO_USERS:

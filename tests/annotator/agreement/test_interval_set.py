@@ -9,11 +9,18 @@ import pytest
 
 from annotator.agreement.coded import alpha_parts, bootstrap_from_parts, encode
 from annotator.agreement.interval_policy import METHOD, NAME, describe, made_by
-from annotator.agreement.interval_set import dimension_intervals
+from annotator.agreement.interval_set import (
+    KAPPA_POLICY_METHODS,
+    KAPPA_RESAMPLED,
+    dimension_intervals,
+    resamples_drawn,
+)
 from annotator.agreement.intervals_by_method import (
+    RESAMPLED,
     alpha_intervals,
     kappa_family_intervals,
 )
+from annotator.agreement.kappa_bootstrap import KappaTables
 from annotator.agreement_report.intervals import VERSION, interval_set, to_stored
 from tests.annotator.agreement.test_intervals_by_method import _ratings
 
@@ -75,13 +82,33 @@ def test_a_withheld_interval_has_nan_bounds_and_its_reason():
     assert all(math.isnan(x) for x in got.bounds()["krippendorff_alpha"])
 
 
-def test_progress_counts_both_resample_sets():
+def test_progress_counts_the_resamples_drawn():
     parts = alpha_parts(encode(*_ratings(40, seed=1)), "nominal")
     seen: list[int] = []
     dimension_intervals(
         parts, "identity", n_resamples=100, seed=0, progress=seen.append
     )
-    assert seen[-1] == 200 and 100 in seen
+    assert seen[-1] == resamples_drawn(100) and 100 in seen
+
+
+def test_the_kappa_bootstrap_is_drawn_only_when_the_policy_reads_it(monkeypatch):
+    # The policy's methods (log-jackknife, score) read no resample: the kappa
+    # family's 1,000 draws would be work for nothing, and are not made.
+    assert any(m in RESAMPLED for m in KAPPA_POLICY_METHODS) == KAPPA_RESAMPLED
+    assert resamples_drawn(100) == (200 if KAPPA_RESAMPLED else 100)
+    parts = alpha_parts(encode(*_ratings(60, seed=4)), "nominal")
+    every = kappa_family_intervals(parts.coded, n_resamples=200, seed=5)
+    draws = []
+    real_draw = KappaTables.draw
+    monkeypatch.setattr(
+        KappaTables, "draw", lambda self, *a: draws.append(a) or real_draw(self, *a)
+    )
+    got = dimension_intervals(parts, "identity", n_resamples=200, seed=5)
+    assert bool(draws) == KAPPA_RESAMPLED
+    for name, interval in got.intervals.items():
+        if name != "krippendorff_alpha":
+            family_name = "gwet" if name.startswith("gwet") else name
+            assert interval == every[family_name][METHOD[name]], name
 
 
 def test_the_stored_form_reads_back_to_the_same_set():

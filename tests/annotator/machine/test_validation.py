@@ -87,6 +87,26 @@ def test_no_item_is_predicted_by_a_model_that_saw_its_document():
         assert len(fold_ids) == 1
 
 
+def test_unseen_items_are_predicted_by_a_model_that_never_saw_their_group():
+    data = synthetic.corpus(120, seed=5)
+    texts = [f"{i} {t}" for i, t in enumerate(data.texts)]
+    group_of = dict(zip(texts, data.groups, strict=True))
+    # Unlabelled items of labelled documents, and of a document no item has.
+    unseen = [(f"extra {g}", g) for g in sorted(set(data.groups))[:4]]
+    unseen += [("extra new-a", "new-document"), ("extra new-b", "new-document")]
+    group_of.update({text: g for text, g in unseen})
+    Recorder.made = []
+    oof = out_of_fold(
+        Recorder, texts, data.labels, data.groups, k=4, seed=2, unseen=unseen
+    )
+    assert len(oof.unseen_predicted) == len(unseen)
+    asked = Counter(t for model in Recorder.made for t in model.asked)
+    assert all(asked[text] == 1 for text, _ in unseen)  # each predicted once
+    for model in Recorder.made:
+        trained_on = {group_of[t] for t in model.seen}
+        assert not trained_on & {group_of[t] for t in model.asked}
+
+
 def test_a_model_of_signal_texts_agrees_with_the_gold(signal):
     data, oof = signal
     assert oof.proba.shape == (800, len(data.topics)) and oof.classes == data.topics
