@@ -115,6 +115,11 @@ urlpatterns += [
         name="project-design-preview",
     ),
     path(
+        "projects/<int:project_id>/design/active-learning/",
+        design.project_active_learning,
+        name="project-active-learning",
+    ),
+    path(
         "projects/<int:project_id>/codebook/",
         codebook_versions.project_codebook,
         name="project-codebook",

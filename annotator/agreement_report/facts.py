@@ -19,6 +19,8 @@ from annotator.models import (
     Project,
     WorkItem,
 )
+from annotator.models.projects import switch_periods
+from annotator.services.active_learning import OPTION as ACTIVE_LEARNING
 
 from .records import DimensionReport, ProjectReport
 from .reliability import DEFAULT_PRIMARY, DesignChangeFact, DimensionFacts, ReportFacts
@@ -144,14 +146,14 @@ def dimension_facts(
     )
 
 
-def design_changes(project: Project) -> tuple[DesignChangeFact, ...]:
-    """The changes of k or the sample share, oldest first (codebook moves and
-    lease changes are not the sample's design)."""
+def design_changes(
+    changes: list[DesignChange],
+) -> tuple[DesignChangeFact, ...]:
+    """The changes of k or the sample share among ``changes`` (oldest first;
+    codebook moves, lease changes and switches are not the sample's design)."""
     return tuple(
         DesignChangeFact(c.changed_at, c.before, c.after, c.summary)
-        for c in DesignChange.objects.filter(project=project).order_by(
-            "changed_at", "id"
-        )
+        for c in changes
         if any(
             c.before.get(f) != c.after.get(f) for f in DESIGN_FIELDS if f in c.before
         )
@@ -183,6 +185,9 @@ def read_facts(
         .filter(n__gte=project.coders_per_span)
         .count()
     )
+    changes = list(
+        DesignChange.objects.filter(project=project).order_by("changed_at", "id")
+    )
     set_keys = [d.key for d in report.dimensions if d.level == "set"]
     spreads = ratings_per_unit(project, codebook, set_keys)
     return ReportFacts(
@@ -200,7 +205,7 @@ def read_facts(
         codebook_digest=content_digest(codebook),
         first_rating=times["first"],
         last_rating=times["last"],
-        design_changes=design_changes(project),
+        design_changes=design_changes(changes),
         dimensions=tuple(
             dimension_facts(
                 d, primary.get(d.key, DEFAULT_PRIMARY), spreads.get(d.key, NO_RATINGS)
@@ -209,6 +214,10 @@ def read_facts(
         ),
         n_resamples=report.n_resamples,
         seed=report.seed,
+        # From the same rows, so no query of its own.
+        active_learning=tuple(
+            switch_periods(((c.changed_at, c.after) for c in changes), ACTIVE_LEARNING)
+        ),
     )
 
 

@@ -12,12 +12,12 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
 
 from annotator.agreement.interval_policy import describe
 from annotator.agreement.small_samples import MIN_PAIRABLE_UNITS
 
 from .names import PROSE_NAMES
+from .prose import coefficient, count, day, names, percent, period, span_of_days
 from .references import COEFFICIENT_SOURCE, METHOD_SOURCE, reference_list
 from .reliability import DimensionFacts, ReportFacts
 
@@ -25,8 +25,6 @@ from .reliability import DimensionFacts, ReportFacts
 RELIABLE, TENTATIVE = 0.800, 0.667
 NAMES = PROSE_NAMES
 LEVELS = {"set": "multi-choice, MASI distance"}
-WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight")
-WORDS += ("nine", "ten")
 _INLINE_CITATION = re.compile(r" \([A-Z][^()]* \d{4}\)")
 
 
@@ -36,49 +34,6 @@ class Sentence:
 
     text: str
     cites: tuple[str, ...] = ()
-
-
-# --- numbers and dates, APA style ------------------------------------------
-
-
-def coefficient(x: float, places: int = 2) -> str:
-    """A value bounded by 1 without its leading zero (.81, −.05)."""
-    if not math.isfinite(x):
-        return "undefined"
-    text = f"{x:.{places}f}"
-    sign = "−" if text.startswith("-") else ""
-    return sign + text.lstrip("-").removeprefix("0")
-
-
-def count(n: int, *, start: bool = False) -> str:
-    """A count: a word for one to ten opening a sentence, else digits with
-    thousands separators."""
-    if start and 0 <= n <= 10:
-        return WORDS[n].capitalize()
-    return f"{n:,}"
-
-
-def percent(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.1f}%" if whole else "0.0%"
-
-
-def day(when: datetime) -> str:
-    return f"{when.day} {when:%B %Y}"
-
-
-def _span_of_days(first: datetime, last: datetime) -> str:
-    if first.date() == last.date():
-        return f"on {day(first)}"
-    if first.year == last.year:
-        return f"between {first.day} {first:%B} and {day(last)}"
-    return f"between {day(first)} and {day(last)}"
-
-
-def _names(items: list[str]) -> str:
-    """ "a", "a and b", "a, b, and c" (APA's serial comma)."""
-    if len(items) < 3:
-        return " and ".join(items)
-    return ", ".join(items[:-1]) + ", and " + items[-1]
 
 
 def method_words(method: str, n_resamples: int) -> str:
@@ -174,6 +129,19 @@ def design_change(f: ReportFacts) -> Sentence | None:
     return Sentence(f"During coding, {'; '.join(parts)}.")
 
 
+def active_learning(f: ReportFacts) -> Sentence | None:
+    """When the machine coder ordered the single-coded remainder (the project's
+    active learning option, from its DesignChange rows)."""
+    if not f.active_learning:
+        return None
+    when = names([period(start, end) for start, end in f.active_learning])
+    return Sentence(
+        f"{when[0].upper()}{when[1:]} the single-coded remainder was served "
+        "most-uncertain first by a machine coder (active learning); the "
+        "reliability sample kept its random draw."
+    )
+
+
 def incomplete(f: ReportFacts) -> Sentence | None:
     if f.n_sample == 0 or f.n_sample_complete >= f.n_sample:
         return None
@@ -213,7 +181,7 @@ def variable_coders(f: ReportFacts) -> Sentence | None:
 def codebook(f: ReportFacts) -> Sentence | None:
     when = ""
     if f.first_rating and f.last_rating:
-        when = f", {_span_of_days(f.first_rating, f.last_rating)}"
+        when = f", {span_of_days(f.first_rating, f.last_rating)}"
     return Sentence(
         f"Coding followed version {f.codebook_version} of the codebook "
         f"“{f.codebook_name}” (SHA-256 {f.codebook_digest[:12]}){when}."
@@ -305,7 +273,7 @@ def reading(f: ReportFacts) -> Sentence | None:
         (-math.inf, TENTATIVE, "below .667 (not reliable)"),
     )
     said = [
-        f"{words} for {_names(labels)}"
+        f"{words} for {names(labels)}"
         for low, high, words in bands
         if (labels := [d.label for d in judged if low <= d.value < high])
     ]
@@ -322,7 +290,7 @@ def small_sample(f: ReportFacts) -> Sentence | None:
     items = [f"{d.label} ({d.n_pairable_units:,})" for d in few]
     return Sentence(
         f"Fewer than {MIN_PAIRABLE_UNITS} {f.unit_noun} were coded more than once "
-        f"for {_names(items)}: such estimates are unstable, and their intervals "
+        f"for {names(items)}: such estimates are unstable, and their intervals "
         "are wide and may not cover the true value."
     )
 
@@ -335,7 +303,7 @@ def withheld(f: ReportFacts) -> Sentence | None:
     ]
     if not missing:
         return None
-    return Sentence(f"No interval is reported for {_names(missing)}.")
+    return Sentence(f"No interval is reported for {names(missing)}.")
 
 
 def against_plan(f: ReportFacts) -> Sentence | None:
@@ -364,7 +332,7 @@ def against_plan(f: ReportFacts) -> Sentence | None:
         ]
         texts.append(
             f"{p.krippendorff_text.removesuffix('.')} {cited}; of the "
-            f"{f.unit_noun} coded more than once, {_names(has)}."
+            f"{f.unit_noun} coded more than once, {names(has)}."
         )
     if not texts:
         return None
@@ -374,6 +342,7 @@ def against_plan(f: ReportFacts) -> Sentence | None:
 SENTENCES: tuple[Callable[[ReportFacts], Sentence | None], ...] = (
     design,
     design_change,
+    active_learning,
     incomplete,
     variable_coders,
     codebook,

@@ -89,6 +89,9 @@ class ReportFacts:
     n_resamples: int
     seed: int
     confidence: float = 0.95
+    # When the single-coded remainder was served most uncertain first (active
+    # learning): (from, to) pairs, oldest first, to None while it is on.
+    active_learning: tuple[tuple[datetime, datetime | None], ...] = ()
 
 
 @dataclass

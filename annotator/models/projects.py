@@ -135,9 +135,7 @@ class Project(models.Model):
         WARN = "warn", "warn: uncertified coders are reminded"
         REQUIRE = "require", "require: only certified coders may code"
 
-    certification_gate = models.CharField(
-        max_length=10, choices=Gate, default=Gate.OFF
-    )
+    certification_gate = models.CharField(max_length=10, choices=Gate, default=Gate.OFF)
     certification_min_alpha = models.FloatField(
         default=0.8,
         help_text="A test passes when the coder's α with the reference is at least "
@@ -276,12 +274,41 @@ class Membership(models.Model):
         return f"{self.user} ({self.role}) in {self.project}"
 
 
+def switch_periods(switches, option: str) -> list[tuple]:
+    """When an on/off ``option`` (e.g. "active_learning") was on, from
+    (changed_at, after) pairs of design changes, oldest first: (from, to)
+    pairs, ``to`` None while it is still on. Changes without the option are
+    passed over."""
+    periods: list[tuple] = []
+    for changed_at, after in switches:
+        if option not in after:
+            continue
+        if after[option] and (not periods or periods[-1][1] is not None):
+            periods.append((changed_at, None))
+        elif not after[option] and periods and periods[-1][1] is None:
+            periods[-1] = (periods[-1][0], changed_at)
+    return periods
+
+
+class DesignChangeQuerySet(models.QuerySet):
+    def periods_on(self, option: str) -> list[tuple]:
+        """switch_periods of these changes (one query)."""
+        switches = (
+            self.filter(after__has_key=option)
+            .order_by("changed_at", "id")
+            .values_list("changed_at", "after")
+        )
+        return switch_periods(switches, option)
+
+
 class DesignChange(models.Model):
     """One change of a project's design after creation, as it was applied.
 
     Written by services.design.change_design, and by services.codebook_move when
-    the project moves to a newer codebook version (before/after: the versions);
-    the design page and the admin show the history.
+    the project moves to a newer codebook version (before/after: the versions),
+    and by services.active_learning when a manager switches active learning
+    (before/after: {"active_learning": bool}); the design page and the admin
+    show the history.
     """
 
     project = models.ForeignKey(
@@ -299,6 +326,8 @@ class DesignChange(models.Model):
     # The project's change number taken when spans entered or left the reliability
     # sample: gold recomputes every span after it (see gold.refresh._changed_spans).
     change = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+
+    objects = DesignChangeQuerySet.as_manager()
 
     class Meta:
         ordering = ["-changed_at", "-id"]

@@ -63,8 +63,9 @@ class WorkItem(models.Model):
     taken = models.PositiveSmallIntegerField(default=0)
     in_sample = models.BooleanField(default=False)
     # The machine coder's uncertainty about the span at its last prediction
-    # (1 - the chosen code's probability, the highest over dimensions); null:
-    # not predicted. Active learning serves the single-coded remainder by it.
+    # (1 - the probability of its least sure decision over the dimensions:
+    # annotator/machine/uncertainty.py); null: not predicted. Active learning
+    # serves the single-coded remainder by it (services.queue_order).
     uncertainty = models.FloatField(null=True, blank=True, editable=False)
 
     objects = WorkItemQuerySet.as_manager()

@@ -29,6 +29,7 @@ from annotator.models import (
     MachineLabel,
     Project,
 )
+from annotator.services import machine_uncertainty
 from annotator.services.jobs import request_job
 from annotator.services.machine_gold import (
     TrainingSet,
@@ -243,10 +244,18 @@ def _set_probability(row, classes: list[str], chosen: set[str]) -> float:
 
 def _labels_of(
     coder: MachineCoder, model, dimension, categories: dict, batch, now
-) -> list[MachineLabel]:
-    """One batch's machine labels on one dimension."""
+) -> tuple[list[MachineLabel], object]:
+    """One batch's machine labels on one dimension, and the machine's
+    uncertainty about each span on it (annotator.machine.uncertainty)."""
+    from annotator.machine import uncertainty
+
     texts = [text for _, text in batch]
     proba = model.predict_proba(texts)
+    unsure = (
+        uncertainty.multi_choice(proba)
+        if dimension.multiple
+        else uncertainty.single_choice(proba)
+    )
     classes = list(model.classes)
     base = {
         "project_id": coder.project_id,
@@ -266,7 +275,7 @@ def _labels_of(
                     **base,
                 )
             )
-        return labels
+        return labels, unsure
     for (span_id, _), row in zip(batch, proba, strict=True):
         best = max(range(len(classes)), key=lambda i: row[i])
         p = float(row[best])
@@ -278,7 +287,7 @@ def _labels_of(
                 **base,
             )
         )
-    return labels
+    return labels, unsure
 
 
 def predict_rest(
@@ -289,7 +298,13 @@ def predict_rest(
     batch_size: int = PREDICT_BATCH,
 ) -> int:
     """Code every span no human coded with the current machine coder, replacing
-    the project's earlier machine codes; returns the number of spans coded."""
+    the project's earlier machine codes; returns the number of spans coded.
+
+    Also writes each coded span's uncertainty to its work item (active
+    learning serves the single-coded remainder by it) and clears it from spans
+    no longer coded, in the same transaction."""
+    from annotator.machine import uncertainty
+
     coder = usable_coder(project)
     classifiers = _classifiers()
     fitted = pickle.loads(bytes(coder.model))  # noqa: S301 - our own column
@@ -310,9 +325,9 @@ def predict_rest(
     with transaction.atomic():
         MachineLabel.objects.filter(project=project).delete()
         for batch in batches_of(spans, batch_size):
-            rows = []
+            rows, unsure = [], []
             for dimension in dimensions:
-                rows += _labels_of(
+                labels, on_dimension = _labels_of(
                     coder,
                     models[dimension.key],
                     dimension,
@@ -320,9 +335,17 @@ def predict_rest(
                     batch,
                     now,
                 )
+                rows += labels
+                unsure.append(on_dimension)
             MachineLabel.objects.bulk_create(rows)
+            most = uncertainty.of_spans(unsure, len(batch))
+            machine_uncertainty.write(
+                project.pk,
+                [(span, float(u)) for (span, _), u in zip(batch, most, strict=True)],
+            )
             done += len(batch)
             progress(done, total, f"{done:,} of {total:,} spans coded")
+        machine_uncertainty.clear_stale(project.pk)
     return done
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
@@ -27,11 +26,10 @@ from annotator.db import (
     from_row,
 )
 from annotator.models import Assignment, Project, WorkItem
-from annotator.services import queue_checks
+from annotator.services import queue_checks, queue_order
 from annotator.services import queue_sql as sql
 from annotator.services.closed import CLOSED, ProjectClosed
 from annotator.services.gate import NOT_CERTIFIED, NotCertified
-from annotator.services.queue_sql import DOCUMENT_SHIFT
 from corpus.db import fast_path
 
 Status = Assignment.Status
@@ -191,10 +189,11 @@ def lock_coder(
 
 def _lock_coder(
     project: Project, coder, now: datetime, *, lease_only: bool = False
-) -> tuple[bool, int, int | None, queue_checks.Checks]:
+) -> tuple[bool, int, int | None, queue_checks.Checks, bool]:
     """lock_coder, with the project's queue version, the version at which the
-    coder was last told "nothing left" and what hidden checks need. Refuses a
-    closed project, and an uncertified coder where the gate is ``require``."""
+    coder was last told "nothing left", what hidden checks need and whether
+    active learning is on. Refuses a closed project, and an uncertified coder
+    where the gate is ``require``."""
     extra = ""
     if lease_only and fast_path("claim-without-sync-commit"):
         # A claim is a lease, not data: committing it without waiting for the WAL
@@ -210,6 +209,7 @@ def _lock_coder(
     if locked is None:
         raise ValidationError("You are not a coder in this project.")
     lapsed, version, nothing_left_at, closed, gate, certified, *checks = locked[:9]
+    active_learning = bool(locked[9])
     if closed:
         raise ProjectClosed(CLOSED)
     if gate == "require" and not certified:
@@ -220,6 +220,7 @@ def _lock_coder(
         version,
         nothing_left_at,
         queue_checks.Checks(pool, rate, codebook),
+        active_learning,
     )
 
 
@@ -231,10 +232,9 @@ def claim_next_span(
     shown=True: the span is being served to the coder now, so its clock starts now,
     written with the claim itself instead of in a second transaction and commit.
 
-    Order of preference: the coder's live claim; a span another coder has started
-    (so agreement data appears early), next in the coder's current document first;
-    then an untouched span, again continuing the coder's document; then any started
-    span still needing coders, past the coder's place first. None means that no
+    Order of preference: the coder's live claim; a span to code again; then
+    services.queue_order's (started spans, untouched ones, the last resort; with
+    active learning, the remainder most uncertain first). None means that no
     span in the project needs this coder now. Candidate rows are
     locked with SKIP LOCKED, so concurrent coders and app processes never take the
     same place twice; on SQLite the IMMEDIATE transaction serialises claims instead.
@@ -270,7 +270,7 @@ def _take(pick: str, params: dict) -> tuple | None:
 def _claim(
     project: Project, coder, now: datetime, *, lease_only: bool, shown: bool
 ) -> Assignment | None:
-    lapsed, version, nothing_left_at, checks = _lock_coder(
+    lapsed, version, nothing_left_at, checks, active_learning = _lock_coder(
         project, coder, now, lease_only=lease_only
     )
     if lapsed and release_lapsed(project, now):
@@ -317,23 +317,7 @@ def _claim(
     )
     if taken := queue_checks.serve(_take, checks, project.pk, params):
         return _claimed(checks.pool, taken, project, coder, now, shown_at, expires_at)
-    started, fresh = sql.started_sql, partial(sql.candidate_sql, sql.FRESH)
-    # Every started span with room, however far from the window: the last resort,
-    # so "nothing left" is said only when no span needs this coder. It walks past
-    # the coder's own started spans, so it runs only when nothing else is left.
-    any_started = partial(sql.candidate_sql, sql.STARTED_ANYWHERE)
-    candidates = [started, fresh, any_started]
-    if document_id is not None:
-        end_of_document = ((position >> DOCUMENT_SHIFT) + 1) << DOCUMENT_SHIFT
-        params.update(document=document_id, position=position, end=end_of_document)
-        candidates = [
-            partial(sql.candidate_sql, f"{sql.STARTED_ANYWHERE} AND {sql.HERE}"),
-            started,
-            partial(sql.candidate_sql, f"{sql.FRESH} AND {sql.HERE}"),
-            fresh,
-            partial(sql.candidate_sql, sql.STARTED_AFTER_PLACE),
-            any_started,
-        ]
+    candidates = queue_order.candidates(params, document_id, position, active_learning)
     picks = [pick(for_update("w", skip_locked=True)) for pick in candidates]
     if fast_path("claim-in-one-statement"):
         picks = [sql.first_of(picks)]
@@ -349,7 +333,7 @@ def _claim(
         # would stay under-coded). So wait for those rows in turn: such claims commit
         # within milliseconds, and a row they filled no longer matches once the lock
         # is granted (PostgreSQL re-checks it), so the scan moves on to the next.
-        taken = _wait_for_room([any_started, fresh], params)
+        taken = _wait_for_room([queue_order.ANY_STARTED, queue_order.FRESH], params)
     if taken is None:
         if version is not None:
             # The version read before the search: a place given back during it

@@ -29,13 +29,14 @@ LAPSED = (
 # Also read: the project's queue version, the version at which this coder was
 # last told "nothing left" (see queue.claim_next_span), whether the project
 # is closed (services.lifecycle: a closed project takes no claims), the
-# certification gate and whether the coder passed it (services.gate), and what
-# hidden checks need (services.queue_checks): the rate, the codebook, the pool.
+# certification gate and whether the coder passed it (services.gate), what
+# hidden checks need (services.queue_checks): the rate, the codebook, the pool;
+# and whether active learning orders the remainder (services.queue_order).
 LOCK_CODER = (
     "SELECT {lapsed}, p.queue_version, m.nothing_left_at, p.closed_at IS NOT NULL,"
     " p.certification_gate, m.certified_at IS NOT NULL, p.check_rate, p.codebook_id,"
-    " (SELECT pool.id FROM annotator_project AS pool WHERE pool.pool_of_id = p.id)"
-    "{extra} FROM annotator_membership AS m"
+    " (SELECT pool.id FROM annotator_project AS pool WHERE pool.pool_of_id = p.id),"
+    " p.active_learning{extra} FROM annotator_membership AS m"
     " JOIN annotator_project AS p ON p.id = m.project_id"
     " WHERE m.project_id = %s AND m.user_id = %s AND m.role = %s{lock}"
 )
@@ -131,12 +132,22 @@ NOT_MET_AS_CHECK = (
 )
 
 
-def candidate_sql(condition: str, lock: str) -> str:
+# Active learning (services.queue_order): the reliability sample's untouched
+# spans; and the single-coded remainder's with an uncertainty, most uncertain
+# first, which repeats workitem_uncertain_idx's predicate and order word for word
+# (IS NOT NULL: PostgreSQL sorts NULLs first in a DESC index, SQLite last).
+SAMPLE_FRESH = f"{FRESH} AND w.in_sample"
+UNCERTAIN_REMAINDER = f"{FRESH} AND NOT w.in_sample AND w.uncertainty IS NOT NULL"
+READING_ORDER = "w.position"
+MOST_UNCERTAIN = "w.uncertainty DESC, w.position"
+
+
+def candidate_sql(condition: str, lock: str, order: str = READING_ORDER) -> str:
     return (
         "SELECT w.id, w.span_id FROM annotator_workitem AS w"
         f" WHERE w.project_id = %(project)s AND {condition}{NOT_MINE}"
         f"{NOT_MET_AS_CHECK}"
-        f" ORDER BY w.position LIMIT 1{lock}"
+        f" ORDER BY {order} LIMIT 1{lock}"
     )
 
 

@@ -1,4 +1,4 @@
-"""The design page: a manager changes k, the sample share, the lease and the coders."""
+"""The design page: k, the sample, the lease, the coders and active learning."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from annotator import access, access_people
 from annotator.forms import DesignForm
 from annotator.machine_forms import options_context
 from annotator.services import change_design, preview_design
+from annotator.services.active_learning import periods, switch_active_learning
 from annotator.services.design import DesignEffect, design_problem, n_coders
 from annotator.views.base import (
     HtmxHttpRequest,
@@ -50,6 +51,7 @@ def _render(
         "n_coders": coders,
         "problem": design_problem(project.coders_per_span, coders),
         "history": project.design_changes.select_related("changed_by")[:HISTORY],
+        "active_learning_periods": periods(project),
         **options_context(project),  # the machine coder's options, a form apart
     }
     return render(
@@ -96,3 +98,20 @@ def project_design_preview(request: HtmxHttpRequest, project_id: int) -> HttpRes
     return _render(
         request, project, form, effect, part="design-preview", previewing=True
     )
+
+
+@login_required
+@require_POST
+def project_active_learning(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    """Switch active learning on (``active_learning=on``) or off (anything else),
+    then back to the design page (303; a client redirect for htmx), which says
+    what changed or why nothing did."""
+    project = _project(request, project_id)
+    on = request.POST.get("active_learning") == "on"
+    try:
+        change = switch_active_learning(project, on, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, change.summary)
+    return see_other(request, reverse("project-design", args=[project.pk]))

@@ -150,6 +150,7 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
         managers(303),
         "project-refresh-gold",
         "project-archive",
+        "project-active-learning",
         "project-invitation-resend",
         "project-invitation-revoke",
         "project-member-deactivate",

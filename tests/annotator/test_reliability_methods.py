@@ -173,6 +173,15 @@ PAIRS = {
             ),
         ),
     ),
+    methods.active_learning: (
+        dataclasses.replace(BASE, active_learning=((SHARE_RAISED.changed_at, None),)),
+        dataclasses.replace(
+            BASE,
+            active_learning=(
+                (SHARE_RAISED.changed_at, datetime(2026, 3, 9, tzinfo=UTC)),
+            ),
+        ),
+    ),
     methods.incomplete: (BASE, dataclasses.replace(BASE, n_sample_complete=0)),
     methods.variable_coders: (BASE, with_stance(min_ratings_per_unit=3)),
     methods.codebook: (
@@ -213,7 +222,7 @@ def test_sentences_are_absent_where_their_facts_do_not_apply():
     text, _ = paragraph(plain)
     assert "During coding" not in text and "sampled paragraphs were coded" not in text
     assert "Each of the" not in text and "No interval" not in text
-    assert "Fewer than" not in text and present
+    assert "Fewer than" not in text and "active learning" not in text and present
 
 
 @pytest.mark.parametrize("facts", [BASE, WITHHELD, SMALL, with_stance(level="set")])
