@@ -93,6 +93,13 @@ class WorkItem(models.Model):
                 name="workitem_fresh_idx",
             ),
             models.Index(fields=["project", "document_id", "position"]),
+            # Active learning: the sample's fresh spans first (services/queue_order),
+            # one probe even when none is left.
+            models.Index(
+                fields=["project", "position"],
+                condition=Q(taken=0) & Q(in_sample=True),
+                name="workitem_sample_fresh_idx",
+            ),
             # Active learning: fresh single-coded spans, most uncertain first.
             models.Index(
                 fields=["project", "-uncertainty", "position"],

@@ -14,10 +14,9 @@ changes: untouched spans of the reliability sample come first, as before (the
 coder's document, then reading order), so the sample keeps its random draw and
 its order; then the single-coded remainder most uncertain first (the machine
 coder's last prediction, services.machine_uncertainty; ties in reading order);
-then the untouched spans without an uncertainty, in reading order. (The
-sample's step has no partial index yet: once the sample has no untouched span,
-it reads the project's untouched spans to find none. An index on (project,
-position) WHERE taken = 0 AND in_sample, in a migration, makes it a probe.)
+then the untouched spans without an uncertainty, in reading order. Each step
+is one probe of a partial index (workitem_sample_fresh_idx,
+workitem_uncertain_idx, workitem_fresh_idx).
 """
 
 from __future__ import annotations
