@@ -1,4 +1,4 @@
-"""Managers switch active learning on and off; each switch is a DesignChange.
+"""Active learning's switch and its words; each switch is a DesignChange.
 
 With it on, claims serve the single-coded remainder most uncertain first
 (services.queue_order, by the uncertainty services.machine_uncertainty writes
@@ -8,9 +8,6 @@ DesignChangeQuerySet.periods_on).
 """
 
 from __future__ import annotations
-
-from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from annotator.models import DesignChange, Project, WorkItem
 
@@ -32,27 +29,20 @@ def periods(project: Project) -> list[tuple]:
     return project.design_changes.periods_on(OPTION)
 
 
-@transaction.atomic
+def said(project: Project, on: bool) -> str:
+    """What the design history says of a switch (services.machine_options
+    writes it): on, with a warning while no span has an uncertainty; off."""
+    if not on:
+        return OFF
+    if WorkItem.objects.filter(project=project, uncertainty__isnull=False).exists():
+        return ON
+    return f"{ON} {NOT_PREDICTED}"
+
+
 def switch_active_learning(project: Project, on: bool, *, by=None) -> DesignChange:
-    """Turn active learning on or off and record the switch. ValidationError
-    when it is so already (nothing is written then)."""
-    project = Project.objects.select_for_update().get(pk=project.pk)
-    if project.active_learning == on:
-        state = "on" if on else "off"
-        raise ValidationError(f"Nothing to change: active learning is {state} already.")
-    Project.objects.filter(pk=project.pk).update(active_learning=on)
-    said = [ON if on else OFF]
-    if (
-        on
-        and not WorkItem.objects.filter(
-            project=project, uncertainty__isnull=False
-        ).exists()
-    ):
-        said.append(NOT_PREDICTED)
-    return DesignChange.objects.create(
-        project=project,
-        changed_by=by if by is not None and by.is_authenticated else None,
-        before={OPTION: not on},
-        after={OPTION: on},
-        summary=" ".join(said),
-    )
+    """Turn active learning on or off and record the switch (one write path
+    with the other machine coder options). ValidationError when it is so
+    already (nothing is written then)."""
+    from annotator.services.machine_options import change_machine_options
+
+    return change_machine_options(project, by=by, active_learning=on)

@@ -1,7 +1,8 @@
 """A project's machine coder options (issue 18), switched by a manager and recorded.
 
 Each switch is applied in one transaction and written as a DesignChange whose
-before/after hold the options switched ({"machine_suggestions": bool}), so the
+before/after hold the options switched ({"machine_suggestions": bool},
+{"active_learning": bool}), so the
 design page's history, the admin and any report can tell when an option was on.
 Turning suggestions on before a machine coder can make them is allowed: the
 summary and the page say when they will appear.
@@ -13,10 +14,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from annotator.models import DesignChange, MachineLabel, Project
+from annotator.services import active_learning
 from annotator.services.machine_coders import MachineCoderError, usable_coder
 
 # The options, by Project field name, and how a summary names them.
-OPTIONS = {"machine_suggestions": "Machine suggestions on the coding screen"}
+OPTIONS = {
+    "machine_suggestions": "Machine suggestions on the coding screen",
+    "active_learning": "Active learning",
+}
 
 
 def values(project: Project) -> dict[str, bool]:
@@ -40,6 +45,15 @@ def suggestions_waiting(project: Project) -> str:
             "once it has (Code the rest)."
         )
     return ""
+
+
+def _said(project: Project, name: str, on: bool) -> str:
+    """What the design history says of one switch, with what it waits for."""
+    if name == "active_learning":
+        return active_learning.said(project, on)
+    said = f"{OPTIONS[name]} turned {'on' if on else 'off'}."
+    waiting = suggestions_waiting(project) if on else ""
+    return f"{said} {waiting}" if waiting else said
 
 
 def _problems(changes: dict) -> dict[str, str]:
@@ -69,15 +83,17 @@ def change_machine_options(project: Project, *, by=None, **changes) -> DesignCha
     after = {**before, **changes}
     switched = [name for name in changes if before[name] != after[name]]
     if not switched:
+        if len(changes) == 1:
+            ((name, on),) = changes.items()
+            state = "on" if on else "off"
+            raise ValidationError(
+                f"Nothing to change: {OPTIONS[name].lower()} is {state} already."
+            )
         raise ValidationError("Nothing to change: the options are already so.")
     Project.objects.filter(pk=project.pk).update(**{n: after[n] for n in switched})
     for name in switched:
         setattr(project, name, after[name])
-    summary = "; ".join(
-        f"{OPTIONS[name]} turned {'on' if after[name] else 'off'}" for name in switched
-    )
-    waiting = suggestions_waiting(project) if after.get("machine_suggestions") else ""
-    summary = f"{summary}. {waiting}".strip() if waiting else f"{summary}."
+    summary = " ".join(_said(project, name, after[name]) for name in switched)
     return DesignChange.objects.create(
         project=project,
         changed_by=by,
