@@ -38,7 +38,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from annotator import access, exporting
+from annotator import access, access_machine, exporting
 from annotator.models import GoldMethod, Project
 from annotator.params import whole_number
 from annotator.serializers import AnnotationRowPageSerializer, GoldRowPageSerializer
@@ -358,6 +358,8 @@ class GoldFileView(ExportView):
         filters = parse_filters(project, request)
         raw = flag(request, "raw")  # exact text, no formula quoting
         machine = flag(request, "include_machine")
+        if machine:
+            access_machine.check_include_machine(request.user, project)
         headers = gold_freshness(project, request)
         if self.fmt == "csv":
             chunks = exporting.gold_csv(

@@ -81,10 +81,17 @@ def test_predicting_changes_no_human_figure_or_default_export(world):
     assert human_view(client, project) == before
 
 
+def as_manager(client, project):
+    boss = UserFactory(username="boss")
+    set_membership(project=project, user=boss, role=Membership.Role.MANAGER)
+    client.force_login(boss)
+
+
 def test_include_machine_adds_marked_rows_only_when_asked(world):
     project, codes, client = world
     machine_coders.train(project)
     n = machine_coders.predict_rest(project)
+    as_manager(client, project)  # only a manager may ask (next test)
     plain = list(csv.DictReader(io.StringIO(read(client, "api-gold-csv", project))))
     both = list(
         csv.DictReader(
@@ -108,6 +115,21 @@ def test_include_machine_adds_marked_rows_only_when_asked(world):
         row for row in rows if row["method"] == "machine" and row["dimension"] == "tags"
     ]
     assert all(isinstance(row["categories"], list) for row in tags)
+
+
+@pytest.mark.parametrize("name", ["api-gold-csv", "api-gold-jsonl"])
+def test_only_a_manager_may_mix_machine_codes_into_the_gold(world, name):
+    # Machine codes never enter the human gold unless a manager asks (issue 18).
+    project, _, client = world  # signed in as a reviewer
+    machine_coders.train(project)
+    machine_coders.predict_rest(project)
+    url = reverse(name, args=[project.pk])
+    refused = client.get(url, {"include_machine": "1"})
+    assert refused.status_code == 403
+    assert "only the project's managers" in refused.json()["detail"]
+    assert client.get(url).status_code == 200  # the human gold, as always
+    as_manager(client, project)
+    assert client.get(url, {"include_machine": "1"}).status_code == 200
 
 
 def test_the_paged_gold_refuses_include_machine(world):
