@@ -223,7 +223,8 @@ GOLD_FILE = GOLD_FILTERS + [
         "include_machine",
         bool,
         description="1: after the gold, the machine coder's codes of the spans no "
-        'human coded, each with method "machine" and its probability in posterior.',
+        'human coded, each with method "machine" and its probability in posterior '
+        "(managers and staff only: 403 for reviewers).",
     )
 ]
 GOLD_HEADERS = [
