@@ -190,12 +190,11 @@ def validate_dimension(
         make, data.texts, data.labels, data.documents, k=k, seed=seed, unseen=unseen
     )
     dimension = data.dimension
-    categories = dimension.categories.all()
-    if dimension.level == dimension.Level.ORDINAL:
-        categories = categories.order_by("value", "position", "id")
     level = "set" if dimension.multiple else dimension.level
+    # The engine's scale (sample_ratings read it: ratings.scales.category_scale),
+    # so vs gold, vs the coders and the curve share one category order.
     result = validation.validate(
-        data.labels, list(oof.predicted), [c.key for c in categories], level, seed=seed
+        data.labels, list(oof.predicted), sample.categories, level, seed=seed
     )
     result["n_train"] = len(data)
     result["n_documents"] = len(set(data.documents))
