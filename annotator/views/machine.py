@@ -116,10 +116,9 @@ def page_context(
     dimensions' figures, the machine codes stored, the last jobs; with the whole
     page (not the polled card), how coders took up the suggestions."""
     coder = (
-        MachineCoder.objects.filter(project=project, state=MachineCoder.State.READY)
-        .select_related("created_by", "codebook")
+        MachineCoder.objects.select_related("created_by", "codebook")
         .defer("model")
-        .first()
+        .current_of(project)
     )
     dimensions = []
     if coder is not None:
