@@ -83,3 +83,20 @@ def make_machine_project(
             )
     refresh_gold(project)
     return project, codes_by_text
+
+
+def with_readers(manager):
+    """A machine project with ``manager`` as its manager and a reviewer, and
+    (project, {"manager", "reviewer", "coder"}): the page's and the API's world."""
+    from annotator.models import Membership
+    from annotator.services import set_membership
+
+    project, _ = make_machine_project()
+    set_membership(project=project, user=manager, role=Membership.Role.MANAGER)
+    reviewer = UserFactory(username="rita")
+    set_membership(project=project, user=reviewer, role=Membership.Role.REVIEWER)
+    return project, {
+        "manager": manager,
+        "reviewer": reviewer,
+        "coder": project.memberships.get(user__username="c1").user,
+    }

@@ -15,8 +15,11 @@ from annotator.models import (
     Membership,
 )
 from annotator.services import set_membership
-from tests.annotator.machine_world import SMALL_MODELS, make_machine_project
-from tests.factories import UserFactory
+from tests.annotator.machine_world import (
+    SMALL_MODELS,
+    make_machine_project,
+    with_readers,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -28,15 +31,7 @@ def small_models(settings):
 
 @pytest.fixture
 def world(manager):
-    project, _ = make_machine_project()
-    set_membership(project=project, user=manager, role=Membership.Role.MANAGER)
-    reviewer = UserFactory(username="rita")
-    set_membership(project=project, user=reviewer, role=Membership.Role.REVIEWER)
-    return project, {
-        "manager": manager,
-        "reviewer": reviewer,
-        "coder": project.memberships.get(user__username="c1").user,
-    }
+    return with_readers(manager)
 
 
 def as_user(client, user):

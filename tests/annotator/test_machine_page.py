@@ -7,16 +7,19 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from annotator.models import Job, JobKind, JobState, MachineCoder, Membership
-from annotator.services import machine_coders, set_membership
-from tests.annotator.machine_world import SMALL_MODELS, make_machine_project
+from annotator.models import Job, JobKind, JobState, MachineCoder
+from annotator.services import machine_coders
+from tests.annotator.machine_world import (
+    SMALL_MODELS,
+    with_readers,
+)
 from tests.annotator.suggestion_world import machine_codes, suggesting
 from tests.annotator.test_suggestion_uptake import (
     CHANGED,
     KEPT,
     code_with_suggestions,
 )
-from tests.factories import UserFactory, make_codebook, make_project
+from tests.factories import make_codebook, make_project
 
 pytestmark = pytest.mark.django_db
 
@@ -31,15 +34,7 @@ def small_models(settings):
 
 @pytest.fixture
 def world(manager):
-    project, _ = make_machine_project()
-    set_membership(project=project, user=manager, role=Membership.Role.MANAGER)
-    reviewer = UserFactory(username="rita")
-    set_membership(project=project, user=reviewer, role=Membership.Role.REVIEWER)
-    return project, {
-        "manager": manager,
-        "reviewer": reviewer,
-        "coder": project.memberships.get(user__username="c1").user,
-    }
+    return with_readers(manager)
 
 
 @pytest.fixture
