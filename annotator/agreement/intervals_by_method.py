@@ -31,8 +31,10 @@ from .interval_methods import (
 )
 from .interval_methods_extra import (
     alpha_unit_disagreements,
+    alpha_variance_floor,
     disagreeing_units,
     kappa_disagreeing_units,
+    kappa_variance_floor,
     log_jackknife,
     log_jackknife_or_score,
 )
@@ -41,6 +43,7 @@ from .kappa_bootstrap import KAPPA_INTERVALS, kappa_tables
 ALPHA_METHODS = ("percentile", "bca", "score", "logjack", "logjack_score")
 KAPPA_METHODS = ("percentile", "bca", "score", "logjack", "logjack_score")
 RESAMPLED = frozenset({"percentile", "bca"})  # the methods that read resamples
+NOT_RESAMPLED = tuple(m for m in ALPHA_METHODS if m not in RESAMPLED)
 
 
 def alpha_intervals(
@@ -51,52 +54,66 @@ def alpha_intervals(
     seed: int | None = 0,
     confidence: float = 0.95,
     parts: AlphaParts | None = None,
+    methods: tuple[str, ...] = ALPHA_METHODS,
 ) -> dict[str, Interval]:
-    """Krippendorff's alpha's interval by each method (``ALPHA_METHODS``).
+    """Krippendorff's alpha's interval by each of ``methods`` (every one of
+    ``ALPHA_METHODS`` unless told).
 
-    The resamples are ``bootstrap_from_parts``'s for ``seed``; the jackknife
-    leaves out each of min(units, 200) groups of pairable units (assigned by
-    ``seed``); the score interval needs no resamples.
+    The resamples are ``bootstrap_from_parts``'s for ``seed``, drawn only when
+    percentile or BCa is among ``methods``; the jackknife leaves out each of
+    min(units, 200) groups of pairable units (assigned by ``seed``); the score
+    interval needs no resamples.
     """
     parts = parts if parts is not None else alpha_parts(coded, level)
-    boot = bootstrap_from_parts(
-        parts, n_resamples=n_resamples, seed=seed, minimums=(), confidence=confidence
-    )
-    return alpha_from_resamples(parts, boot.samples, seed=seed, confidence=confidence)
+    samples = None
+    if not RESAMPLED.isdisjoint(methods):
+        samples = bootstrap_from_parts(
+            parts,
+            n_resamples=n_resamples,
+            seed=seed,
+            minimums=(),
+            confidence=confidence,
+        ).samples
+    every = alpha_from_resamples(parts, samples, seed=seed, confidence=confidence)
+    return {m: every[m] for m in methods}
 
 
 def alpha_from_resamples(
     parts: AlphaParts,
-    samples: np.ndarray,
+    samples: np.ndarray | None,
     *,
     seed: int | None,
     confidence: float = 0.95,
 ) -> dict[str, Interval]:
     """Alpha's interval by each method from resamples already drawn
     (``bootstrap_from_parts(parts, seed=seed).samples``), so one bootstrap
-    serves every method."""
+    serves every method; without resamples (None), only the methods that
+    need none."""
+    wanted = ALPHA_METHODS if samples is not None else NOT_RESAMPLED
     out = {"score": score_alpha(parts, confidence)}
     if parts.n_units == 0:
         none = "no unit was coded by two or more coders"
         out.update(
             {
                 m: Interval(np.nan, np.nan, m, False, none)
-                for m in ALPHA_METHODS
+                for m in wanted
                 if m != "score"
             }
         )
-        return {m: out[m] for m in ALPHA_METHODS}
+        return {m: out[m] for m in wanted}
     tables = resample_tables(parts)
     types = tables.types
     estimate = float(tables.alphas(types.size[None, :].astype(float))[0])
     groups = jackknife_groups(len(types.of_unit), seed)
     jack = jackknife_values(tables.alphas, types.of_unit, types.size, groups)
-    out["percentile"] = percentile(samples, estimate, confidence)
-    out["bca"] = bca(samples, estimate, jack, confidence)
+    if samples is not None:
+        out["percentile"] = percentile(samples, estimate, confidence)
+        out["bca"] = bca(samples, estimate, jack, confidence)
     disagreeing = disagreeing_units(alpha_unit_disagreements(parts))
-    out["logjack"] = log_jackknife(estimate, jack, disagreeing, confidence)
+    floor = alpha_variance_floor(parts)
+    out["logjack"] = log_jackknife(estimate, jack, disagreeing, confidence, floor=floor)
     out["logjack_score"] = log_jackknife_or_score(out["logjack"], out["score"])
-    return {m: out[m] for m in ALPHA_METHODS}
+    return {m: out[m] for m in wanted}
 
 
 def kappa_family_intervals(
@@ -137,12 +154,15 @@ def kappa_family_intervals(
     jack = _jackknife_family(tables, groups)
     score = score_kappa(tables, confidence)
     disagreeing = kappa_disagreeing_units(tables)
+    floor = kappa_variance_floor(tables)
     out = {}
     for name in KAPPA_INTERVALS:
         estimate = float(estimates[name][0])
         every = {
             "score": score[name],
-            "logjack": log_jackknife(estimate, jack[name], disagreeing, confidence),
+            "logjack": log_jackknife(
+                estimate, jack[name], disagreeing, confidence, floor=floor
+            ),
         }
         every["logjack_score"] = log_jackknife_or_score(every["logjack"], score[name])
         if samples is not None:

@@ -1,4 +1,4 @@
-"""The log-jackknife interval and its withholding rule on few disagreements."""
+"""The log-jackknife interval, its variance floor and its withholding rule."""
 
 from __future__ import annotations
 
@@ -17,9 +17,13 @@ from annotator.agreement.coded import (
 from annotator.agreement.interval_methods_extra import (
     MIN_DISAGREEING_UNITS,
     alpha_unit_disagreements,
+    alpha_variance_floor,
+    chance_spread,
     disagreeing_units,
     kappa_disagreeing_units,
+    kappa_variance_floor,
     log_jackknife,
+    variance_floor,
     withheld_reason,
 )
 from annotator.agreement.intervals_by_method import (
@@ -39,12 +43,13 @@ def _two_coders(first, second, **kw):
     return encode(units, coders, values, **kw)
 
 
-def _hand_log_jackknife(estimate, leave_one_out):
-    """log(1 - estimate) -+ z * the ordinary jackknife SE, mapped back."""
+def _hand_log_jackknife(estimate, leave_one_out, floor=1.0):
+    """The jackknife's bias-corrected log(1 - estimate) -+ z * the ordinary
+    jackknife SE (its variance times ``floor``), mapped back."""
     phi = np.log(1.0 - np.asarray(leave_one_out))
     n = len(phi)
-    se = math.sqrt((n - 1) / n * float(np.sum((phi - phi.mean()) ** 2)))
-    centre = math.log(1.0 - estimate)
+    se = math.sqrt(floor * (n - 1) / n * float(np.sum((phi - phi.mean()) ** 2)))
+    centre = n * math.log(1.0 - estimate) - (n - 1) * phi.mean()
     return 1.0 - math.exp(centre + Z * se), 1.0 - math.exp(centre - Z * se)
 
 
@@ -84,6 +89,19 @@ def test_alpha_log_jackknife_equals_the_hand_computation():
     assert got.holds and got.method == "logjack" and got.reason == ""
     assert (got.low, got.high) == pytest.approx((low, high), rel=1e-6)
     assert got.low < estimate < got.high
+
+
+def test_the_centre_is_the_jackknife_bias_corrected_log_disagreement():
+    # Leaving a unit out raises log(1 - theta) on average (the log of a small
+    # disagreement sum runs low), so the corrected centre lies above it and
+    # the interval below the plain one.
+    jack = np.array([0.95, 0.9, 0.93, 0.92, 0.94, 0.91])
+    phi = np.log1p(-jack)
+    centre = 6 * math.log1p(-0.92) - 5 * phi.mean()
+    se = math.sqrt(5 / 6 * float(np.sum((phi - phi.mean()) ** 2)))
+    got = log_jackknife(0.92, jack, 5)
+    assert got.low == pytest.approx(1 - math.exp(centre + Z * se))
+    assert got.high == pytest.approx(1 - math.exp(centre - Z * se))
 
 
 def test_percent_agreement_log_jackknife_equals_the_hand_computation():
@@ -185,3 +203,80 @@ def test_logjack_score_is_the_log_jackknife_interval_when_that_holds():
     assert [(i.low, i.high, i.reason) for i in both] == [
         (both[1].low, both[1].high, "")
     ] * 2
+
+
+def test_chance_spread_is_one_plus_the_squared_cv_of_chance_disagreement_sizes():
+    # Sizes 1, 4, 9 met with weights .5, .3, .2 (a zero size or weight is no
+    # disagreement): mean 3.5, mean square 21.5.
+    size = np.array([1.0, 4.0, 9.0, 0.0, 16.0])
+    weight = np.array([0.5, 0.3, 0.2, 0.4, 0.0])
+    assert chance_spread(size, weight) == pytest.approx(21.5 / 3.5**2)
+    assert chance_spread(np.ones(6), np.arange(1.0, 7.0)) == 1.0
+    assert chance_spread(np.zeros(3), np.ones(3)) == 1.0
+
+
+def test_the_variance_floor_raises_only_where_the_sample_is_more_even_than_chance():
+    # Three equal disagreements: the sample's own spread is 1.
+    assert variance_floor(np.array([0.0, 1.0, 1.0, 1.0]), 2.0) == 2.0
+    # Sizes 1 and 4 over 2 units: own spread 2 * 17 / 25.
+    assert variance_floor(np.array([0.0, 1.0, 4.0]), 1.5) == pytest.approx(
+        1.5 / (2 * 17 / 25)
+    )
+    # As unequal as chance or more, or nothing seen: no change.
+    assert variance_floor(np.array([1.0, 9.0]), 1.2) == 1.0
+    assert variance_floor(np.zeros(4), 3.0) == 1.0
+    # Unit types: 3 units of size 1 and one of size 4 (own spread 4 * 19 / 49).
+    got = variance_floor(np.array([1.0, 4.0, 0.0]), 2.0, np.array([3, 1, 9]))
+    assert got == pytest.approx(2.0 / (4 * 19 / 49))
+
+
+# Five points; the sample's disagreements are all between neighbours (a small
+# reliability sample that happens to hold no distant one).
+NEAR_FIRST = [0, 1, 2, 3, 2, 1] + [0, 1, 2, 2, 2, 3, 4] * 4
+NEAR_SECOND = [1, 2, 3, 4, 1, 0] + [0, 1, 2, 2, 2, 3, 4] * 4
+SCALE = [0, 1, 2, 3, 4]
+
+
+def test_nominal_data_never_raise_the_jackknife_variance():
+    coded = _two_coders(NEAR_FIRST, NEAR_SECOND, level="nominal", categories=SCALE)
+    assert alpha_variance_floor(alpha_parts(coded, "nominal")) == 1.0
+    assert kappa_variance_floor(kappa_tables(coded, "identity")) == 1.0
+    three = encode(
+        np.repeat(np.arange(4), 3),
+        np.tile([0, 1, 2], 4),
+        [0, 0, 1, 1, 1, 1, 0, 1, 1, 2, 2, 2],
+    )
+    assert alpha_variance_floor(alpha_parts(three, "nominal")) == 1.0
+
+
+def test_near_disagreements_on_a_weighted_scale_widen_the_interval():
+    coded = _two_coders(NEAR_FIRST, NEAR_SECOND, level="ordinal", categories=SCALE)
+    parts = alpha_parts(coded, "ordinal")
+    floor = alpha_variance_floor(parts)
+    assert floor > 1.0
+    got = alpha_intervals(coded, "ordinal", n_resamples=20)["logjack"]
+    groups = len(NEAR_FIRST)
+    leave_one_out = [
+        alpha_from_parts(
+            alpha_parts(
+                _two_coders(
+                    NEAR_FIRST[:u] + NEAR_FIRST[u + 1 :],
+                    NEAR_SECOND[:u] + NEAR_SECOND[u + 1 :],
+                    level="ordinal",
+                    categories=SCALE,
+                ),
+                "ordinal",
+            )
+        ).value
+        for u in range(groups)
+    ]
+    estimate = alpha_from_parts(parts).value
+    assert (got.low, got.high) == pytest.approx(
+        _hand_log_jackknife(estimate, leave_one_out, floor), rel=1e-6
+    )
+    plain = _hand_log_jackknife(estimate, leave_one_out)
+    assert got.low < plain[0] and got.high > plain[1]
+    tables = kappa_tables(coded, "quadratic")
+    assert kappa_variance_floor(tables) > 1.0
+    family = kappa_family_intervals(coded, "quadratic", methods=("logjack",))
+    assert all(m["logjack"].holds for m in family.values())
