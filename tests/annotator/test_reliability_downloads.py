@@ -343,3 +343,16 @@ def test_a_caption_does_not_give_alpha_the_kappas_weights(project, reviewer):
     )
     default = text_of(reviewer.get(url(project, "md")))
     assert "other coefficients (quadratic weights)" in default
+
+
+def test_the_references_hang_as_apa_sets_them(project, reviewer):
+    # APA 7: an unnumbered, alphabetical list, each entry with a hanging
+    # indent (its first line at the margin, the others indented).
+    body = text_of(reviewer.get(url(project, "html")))
+    listed = re.search(r'<(\w+) class="references">(.*?)</\1>', body, re.S)
+    assert listed and listed.group(1) == "ul"
+    assert listed.group(2).count("<li>") == len(reliability_report(project).references)
+    rules = dict(re.findall(r"\n(\.references(?: li)?) \{([^}]*)\}", body))
+    assert "list-style: none" in rules[".references"]
+    indent = re.search(r"text-indent: -([\d.]+em)", rules[".references li"])
+    assert indent and f"padding-left: {indent.group(1)}" in rules[".references li"]
