@@ -4,10 +4,14 @@ Both draw ``print_tables``' records (the print HTML's), so the figures are the
 PDF's. Markdown: pipe tables with ``|`` (and the other inline markup) escaped.
 LaTeX: booktabs tables to ``\\input`` into a paper, with ``# $ % & _ { } ~ ^ \\``
 escaped and the Greek letters, dashes, relations (≥) and ``< > |`` written for
-pdfLaTeX.
+pdfLaTeX; each table a ``tabularx`` as wide as the text, its text columns
+wrapping, and the nine-column primary table set as two (coefficients; data),
+so nothing runs into the margin of a standard article.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from .print_tables import (
     Table,
@@ -99,8 +103,41 @@ def markdown(report: ReliabilityReport) -> str:
     return "\n".join(out)
 
 
+# The primary table's nine columns are wider than a page's text: LaTeX sets
+# them as two tables, each led by the dimension.
+_PRIMARY_PARTS = (
+    (("Dimension", "Coefficient", "Value", "95% CI", "Interval"), ""),
+    (
+        ("Dimension", "Level", "Units", "Coders", "Pairable values"),
+        "Data per dimension (behind the coefficient reported)",
+    ),
+)
+# A text column of a tabularx: it takes a share of the width left and wraps.
+_WRAPPING = r">{\raggedright\arraybackslash}X"
+TEX_PACKAGES = r"\usepackage{booktabs} and \usepackage{tabularx}"
+
+
+def columns(table: Table, heads: tuple[str, ...], caption: str = "") -> Table:
+    """``table`` with only the columns ``heads`` (in that order)."""
+    at = [table.columns.index(h) for h in heads]
+    return replace(
+        table,
+        caption=caption or table.caption,
+        columns=heads,
+        numeric=tuple(table.numeric[i] for i in at),
+        rows=tuple(tuple(row[i] for i in at) for row in table.rows),
+    )
+
+
+def _tex_tables(report: ReliabilityReport) -> list[Table]:
+    primary = primary_table(report)
+    return [columns(primary, heads, caption) for heads, caption in _PRIMARY_PARTS] + [
+        secondary_table(report, d) for d in report.dimensions
+    ]
+
+
 def _tex_table(table: Table) -> list[str]:
-    spec = "".join("r" if n else "l" for n in table.numeric)
+    spec = "".join("r" if n else _WRAPPING for n in table.numeric)
 
     def line(cells: tuple[str, ...]) -> str:
         return " & ".join(tex_escape(c) for c in cells) + r" \\"
@@ -113,27 +150,28 @@ def _tex_table(table: Table) -> list[str]:
         r"\centering",
         r"\small",
         rf"\caption{{{tex_escape(table.caption)}}}",
-        rf"\begin{{tabular}}{{{spec}}}",
+        rf"\begin{{tabularx}}{{\linewidth}}{{{spec}}}",
         r"\toprule",
         line(table.columns),
         r"\midrule",
         *body,
         r"\bottomrule",
-        r"\end{tabular}",
+        r"\end{tabularx}",
         r"\end{table}",
     ]
 
 
 def latex(report: ReliabilityReport) -> str:
-    """The report's tables (booktabs), methods paragraph and references as
-    LaTeX to ``\\input``; the preamble needs ``\\usepackage{booktabs}``."""
+    """The report's tables (booktabs in tabularx), methods paragraph and
+    references as LaTeX to ``\\input``; pdfLaTeX compiles it with
+    TEX_PACKAGES in the preamble (the file's header says so)."""
     out = [
         f"% {tex_escape(title(report))}",
         f"% {tex_escape(provenance(report))}",
-        r"% Needs \usepackage{booktabs} in the preamble.",
+        rf"% Needs {TEX_PACKAGES} in the preamble; compiles with pdfLaTeX.",
         "",
     ]
-    for table in _tables(report):
+    for table in _tex_tables(report):
         out += [*_tex_table(table), ""]
     out += [tex_escape(resampling(report)), "", r"\paragraph{Methods}"]
     out += [tex_escape(report.paragraph), ""]

@@ -108,7 +108,7 @@ def tables_md(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
 @access.login_required
 @require_GET
 def tables_tex(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
-    """The tables (booktabs), methods paragraph and references as LaTeX."""
+    """The tables (booktabs, tabularx), methods paragraph and references as LaTeX."""
     return _download(request, project_id, "tex")
 
 

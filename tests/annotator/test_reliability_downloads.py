@@ -11,6 +11,8 @@ import io
 import math
 import os
 import re
+import shutil
+import subprocess
 import zipfile
 
 import pytest
@@ -118,12 +120,16 @@ def test_latex_escapes_a_dimension_label(project, reviewer):
     assert r"50\%\_of \{x\}" in body
     assert "50%_of {x}" not in body
     assert r"\toprule" in body and r"\bottomrule" in body
-    # Every table row has as many cells as its head.
-    for block in re.findall(r"\\begin\{tabular\}\{(\w+)\}(.*?)\\end", body, re.S):
-        spec, rows = block
+    # Every table row has as many cells as its column spec has columns.
+    blocks = re.findall(
+        r"\\begin\{tabularx\}\{\\linewidth\}\{(.*?)\}\n(.*?)\\end", body, re.S
+    )
+    assert blocks
+    for spec, rows in blocks:
+        n = len(re.sub(r">\{[^}]*\}", "", spec))  # r and X, without >{...}
         for line in rows.splitlines():
             if line.endswith(r"\\"):
-                assert len(re.findall(r"(?<!\\)&", line)) == len(spec) - 1, line
+                assert len(re.findall(r"(?<!\\)&", line)) == n - 1, line
 
 
 def test_latex_escapes_its_ten_special_characters():
@@ -356,3 +362,42 @@ def test_the_references_hang_as_apa_sets_them(project, reviewer):
     assert "list-style: none" in rules[".references"]
     indent = re.search(r"text-indent: -([\d.]+em)", rules[".references li"])
     assert indent and f"padding-left: {indent.group(1)}" in rules[".references li"]
+
+
+needs_pdflatex = pytest.mark.skipif(
+    shutil.which("pdflatex") is None and not os.environ.get("CI"),
+    reason="compiling the LaTeX needs pdflatex (texlive-latex-recommended)",
+)
+
+
+def pdflatex(tables: str, tmp_path) -> str:
+    """The log of a standard article (10pt, A4, the default text width) that
+    ``\\input``s ``tables`` with the packages its header names, by pdflatex."""
+    header = [line for line in tables.splitlines() if line.startswith("% Needs ")]
+    packages = re.findall(r"\\usepackage\{[^}]*\}", " ".join(header))
+    (tmp_path / "tables.tex").write_text(tables, encoding="utf-8")
+    (tmp_path / "paper.tex").write_text(
+        "\\documentclass[a4paper]{article}\n"
+        + "\n".join(packages)
+        + "\n\\begin{document}\n\\input{tables}\n\\end{document}\n"
+    )
+    done = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+    )
+    log = (tmp_path / "paper.log").read_text(encoding="latin-1")
+    assert done.returncode == 0, log[-2000:]
+    return log
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("query", ["", "?primary=gwet_ac2"])
+def test_the_latex_compiles_with_pdflatex_inside_the_text_width(
+    project, reviewer, tmp_path, query
+):
+    tables = text_of(reviewer.get(url(project, "tex", query)))
+    log = pdflatex(tables, tmp_path)
+    assert "Overfull \\hbox" not in log, re.findall(r"Overfull \\hbox.*", log)
+    assert "Missing character" not in log
