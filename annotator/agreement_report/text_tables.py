@@ -165,12 +165,7 @@ def latex(report: ReliabilityReport) -> str:
     """The report's tables (booktabs in tabularx), methods paragraph and
     references as LaTeX to ``\\input``; pdfLaTeX compiles it with
     TEX_PACKAGES in the preamble (the file's header says so)."""
-    out = [
-        f"% {tex_escape(title(report))}",
-        f"% {tex_escape(provenance(report))}",
-        rf"% Needs {TEX_PACKAGES} in the preamble; compiles with pdfLaTeX.",
-        "",
-    ]
+    out = []
     for table in _tex_tables(report):
         out += [*_tex_table(table), ""]
     out += [tex_escape(resampling(report)), "", r"\paragraph{Methods}"]
@@ -179,4 +174,30 @@ def latex(report: ReliabilityReport) -> str:
         out.append(r"\paragraph{References}")
         out += [tex_escape(ref) + r" \par" for ref in report.references]
         out.append("")
-    return "\n".join(out)
+    body = "\n".join(out)
+    return "\n".join(
+        [
+            f"% {tex_escape(title(report))}",
+            f"% {tex_escape(provenance(report))}",
+            f"% {engine(body)}",
+            "",
+            body,
+        ]
+    )
+
+
+def engine(body: str) -> str:
+    """The header line naming the packages and the engine ``body`` needs: the
+    report's own words are ASCII here, but a label is set as written, and
+    pdfLaTeX's UTF-8 input has accented Latin letters, not other scripts."""
+    needs = f"Needs {TEX_PACKAGES} in the preamble"
+    beyond = sorted({c for c in body if ord(c) > 0x7F})
+    if not beyond:
+        return f"{needs}; compiles with pdfLaTeX."
+    if all(ord(c) <= 0x17F for c in beyond):  # Latin-1 and Latin Extended-A
+        return f"{needs}; compiles with pdfLaTeX (UTF-8 input, its default)."
+    return (
+        f"{needs}; labels hold characters pdfLaTeX cannot set "
+        f"({''.join(beyond[:8])}): compile with XeLaTeX or LuaLaTeX (fontspec, "
+        "a font with these characters)."
+    )

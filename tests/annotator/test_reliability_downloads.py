@@ -401,3 +401,19 @@ def test_the_latex_compiles_with_pdflatex_inside_the_text_width(
     log = pdflatex(tables, tmp_path)
     assert "Overfull \\hbox" not in log, re.findall(r"Overfull \\hbox.*", log)
     assert "Missing character" not in log
+
+
+@needs_pdflatex
+def test_a_latin_label_compiles_and_another_script_names_its_engine(
+    project, reviewer, tmp_path
+):
+    # The report's own words are ASCII; a label is set as written.
+    project.codebook.dimensions.filter(key="topic").update(label="Thème")
+    tables = text_of(reviewer.get(url(project, "tex")))
+    assert "compiles with pdfLaTeX (UTF-8 input" in tables.splitlines()[2]
+    log = pdflatex(tables, tmp_path)
+    assert "Missing character" not in log
+    project.codebook.dimensions.filter(key="topic").update(label="Тема")
+    header = text_of(reviewer.get(url(project, "tex"))).splitlines()[2]
+    assert header.startswith(r"% Needs \usepackage{booktabs}")
+    assert "compile with XeLaTeX or LuaLaTeX" in header and "Т" in header
