@@ -11,8 +11,6 @@ import io
 import math
 import os
 import re
-import shutil
-import subprocess
 import zipfile
 
 import pytest
@@ -110,45 +108,6 @@ def test_the_pdf_carries_every_figure_and_the_paragraph(project, reviewer):
     assert one_line(report.paragraph[:60]) in text
     for d in report.dimensions:
         assert d.label in text
-
-
-def test_latex_escapes_a_dimension_label(project, reviewer):
-    project.codebook.dimensions.filter(key="topic").update(label="50%_of {x}")
-    response = reviewer.get(url(project, "tex"))
-    assert response.status_code == 200
-    body = text_of(response)
-    assert r"50\%\_of \{x\}" in body
-    assert "50%_of {x}" not in body
-    assert r"\toprule" in body and r"\bottomrule" in body
-    # Every table row has as many cells as its column spec has columns.
-    blocks = re.findall(
-        r"\\begin\{tabularx\}\{\\linewidth\}\{(.*?)\}\n(.*?)\\end", body, re.S
-    )
-    assert blocks
-    for spec, rows in blocks:
-        n = len(re.sub(r">\{[^}]*\}", "", spec))  # r and X, without >{...}
-        for line in rows.splitlines():
-            if line.endswith(r"\\"):
-                assert len(re.findall(r"(?<!\\)&", line)) == n - 1, line
-
-
-def test_latex_escapes_its_ten_special_characters():
-    assert tex_escape("# $ % & _ { } ~ ^ \\") == (
-        r"\# \$ \% \& \_ \{ \} \textasciitilde{} \textasciicircum{} "
-        r"\textbackslash{}"
-    )
-    assert tex_escape("α ≥ .8") == r"$\alpha$ $\geq$ .8"
-
-
-def test_latex_writes_no_character_pdflatex_cannot_set(project, reviewer):
-    # pdfLaTeX stops at ≥ ("Unicode character not set up for use with
-    # LaTeX"), and in its default OT1 encoding < > | print as ¡ ¿ —.
-    assert tex_escape("≥ ≤ × ± < > |") == (
-        r"$\geq$ $\leq$ $\times$ $\pm$ \textless{} \textgreater{} \textbar{}"
-    )
-    body = text_of(reviewer.get(url(project, "tex")))
-    assert "≥" in reliability_report(project).paragraph
-    assert not re.findall(r"[^\x00-\x7f]", body.split("\n", 2)[2])
 
 
 def test_markdown_escapes_a_pipe_in_a_cell(project, reviewer):
@@ -362,58 +321,3 @@ def test_the_references_hang_as_apa_sets_them(project, reviewer):
     assert "list-style: none" in rules[".references"]
     indent = re.search(r"text-indent: -([\d.]+em)", rules[".references li"])
     assert indent and f"padding-left: {indent.group(1)}" in rules[".references li"]
-
-
-needs_pdflatex = pytest.mark.skipif(
-    shutil.which("pdflatex") is None and not os.environ.get("CI"),
-    reason="compiling the LaTeX needs pdflatex (texlive-latex-recommended)",
-)
-
-
-def pdflatex(tables: str, tmp_path) -> str:
-    """The log of a standard article (10pt, A4, the default text width) that
-    ``\\input``s ``tables`` with the packages its header names, by pdflatex."""
-    header = [line for line in tables.splitlines() if line.startswith("% Needs ")]
-    packages = re.findall(r"\\usepackage\{[^}]*\}", " ".join(header))
-    (tmp_path / "tables.tex").write_text(tables, encoding="utf-8")
-    (tmp_path / "paper.tex").write_text(
-        "\\documentclass[a4paper]{article}\n"
-        + "\n".join(packages)
-        + "\n\\begin{document}\n\\input{tables}\n\\end{document}\n"
-    )
-    done = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        timeout=120,
-    )
-    log = (tmp_path / "paper.log").read_text(encoding="latin-1")
-    assert done.returncode == 0, log[-2000:]
-    return log
-
-
-@needs_pdflatex
-@pytest.mark.parametrize("query", ["", "?primary=gwet_ac2"])
-def test_the_latex_compiles_with_pdflatex_inside_the_text_width(
-    project, reviewer, tmp_path, query
-):
-    tables = text_of(reviewer.get(url(project, "tex", query)))
-    log = pdflatex(tables, tmp_path)
-    assert "Overfull \\hbox" not in log, re.findall(r"Overfull \\hbox.*", log)
-    assert "Missing character" not in log
-
-
-@needs_pdflatex
-def test_a_latin_label_compiles_and_another_script_names_its_engine(
-    project, reviewer, tmp_path
-):
-    # The report's own words are ASCII; a label is set as written.
-    project.codebook.dimensions.filter(key="topic").update(label="Thème")
-    tables = text_of(reviewer.get(url(project, "tex")))
-    assert "compiles with pdfLaTeX (UTF-8 input" in tables.splitlines()[2]
-    log = pdflatex(tables, tmp_path)
-    assert "Missing character" not in log
-    project.codebook.dimensions.filter(key="topic").update(label="Тема")
-    header = text_of(reviewer.get(url(project, "tex"))).splitlines()[2]
-    assert header.startswith(r"% Needs \usepackage{booktabs}")
-    assert "compile with XeLaTeX or LuaLaTeX" in header and "Т" in header
