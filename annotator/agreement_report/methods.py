@@ -320,19 +320,21 @@ def against_plan(f: ReportFacts) -> Sentence | None:
     texts = []
     for q, members in by_q.items():
         p = plan(PLAN_MIN_ALPHA, PLAN_MIN_ALPHA, q)
+        # Units against units (the plan's units coded twice against the
+        # sample's units coded more than once), each with its pairable values,
+        # so neither count is read against the other kind.
         has = [
-            f"{d.label} has {d.n_pairable_units:,} ("
+            f"{d.label} has {d.n_pairable_units:,} {f.unit_noun} coded more than "
+            f"once ({d.n_pairable_values:,} pairable values), "
             + (
-                "enough"
+                f"at least the {p.recommended_units:,} asked for"
                 if d.n_pairable_units >= p.recommended_units
                 else f"fewer than the {p.recommended_units:,} asked for"
             )
-            + ")"
             for d in members
         ]
         texts.append(
-            f"{p.krippendorff_text.removesuffix('.')} {cited}; of the "
-            f"{f.unit_noun} coded more than once, {names(has)}."
+            f"{p.krippendorff_text.removesuffix('.')} {cited}; {'; '.join(has)}."
         )
     if not texts:
         return None

@@ -305,3 +305,16 @@ def test_an_undefined_alpha_is_said_in_words():
     # No unit coded twice read "Krippendorff's α = undefined".
     text, _ = paragraph(with_stance(value=math.nan, low=math.nan, high=math.nan))
     assert "Krippendorff's α is undefined" in text and "= undefined" not in text
+
+
+def test_the_sample_is_set_against_the_plan_units_against_units():
+    # The plan asks for pairable values and units coded twice; the sample is
+    # judged in units, and each count says which it is.
+    text = methods.against_plan(with_stance(n_pairable_units=40)).text
+    assert "asks for 117 pairable values (59 units coded twice)" in text
+    assert (
+        "stance has 40 paragraphs coded more than once (640 pairable values), "
+        "fewer than the 59 asked for" in text
+    )
+    assert "topic has 298 paragraphs coded more than once" in text
+    assert "at least the 82 asked for" in text
