@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from annotator.agreement.interval_policy import describe
 from annotator.agreement.small_samples import MIN_PAIRABLE_UNITS
 
+from .judging import interval_clause
 from .names import PROSE_NAMES
 from .prose import coefficient, count, day, names, percent, period, span_of_days
 from .references import COEFFICIENT_SOURCE, METHOD_SOURCE, reference_list
@@ -277,10 +278,20 @@ def reading(f: ReportFacts) -> Sentence | None:
         for low, high, words in bands
         if (labels := [d.label for d in judged if low <= d.value < high])
     ]
-    return Sentence(
-        f"Against Krippendorff's (2004, p. 241) thresholds, α is {'; '.join(said)}.",
-        ("krippendorff2004",),
-    )
+    text = f"Against Krippendorff's (2004, p. 241) thresholds, α is {'; '.join(said)}."
+    # The verdict above reads the estimate; Krippendorff judges by the
+    # interval's lower end, so say where each interval lies too.
+    clauses = [
+        f"for {d.label}, {clause}"
+        for d in judged
+        if (clause := interval_clause(d.value, d.low, d.high))
+    ]
+    if clauses:
+        text += (
+            " Judged, as Krippendorff advises, by the lower end of the interval: "
+            f"{'; '.join(clauses)}."
+        )
+    return Sentence(text, ("krippendorff2004",))
 
 
 def small_sample(f: ReportFacts) -> Sentence | None:

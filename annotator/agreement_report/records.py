@@ -85,7 +85,9 @@ def reading(
         verdict = "between .667 and .800: good enough for tentative conclusions only"
     else:
         verdict = "below .667: not reliable, revise the codebook or retrain coders"
-    return f"α = {value:.3f}{interval} is {verdict}."
+    from .judging import ends  # judging reads this module's thresholds
+
+    return f"α = {value:.3f}{interval} is {verdict}{ends(value, low, high)}."
 
 
 def band(value: float) -> str:

@@ -318,3 +318,40 @@ def test_the_sample_is_set_against_the_plan_units_against_units():
     )
     assert "topic has 298 paragraphs coded more than once" in text
     assert "at least the 82 asked for" in text
+
+
+def test_reading_says_what_the_interval_says_beside_the_estimate():
+    # Krippendorff judges by the interval's lower end: .81 with an interval
+    # down to .77 is not "reliable" on its own say.
+    text = methods.reading(BASE).text
+    assert (
+        "for stance, α = .81, but its 95% CI reaches down to .77 "
+        "(between .667 and .800)" in text
+    )
+    near = methods.reading(with_stance(value=0.78, low=0.70, high=0.83)).text
+    assert (
+        "α = .78, and its 95% CI's lower end, .70, is between .667 and .800 too, "
+        "though it reaches up to .83 (at or above .800)" in near
+    )
+    above = methods.reading(with_stance(value=0.9, low=0.7996, high=0.95)).text
+    assert "reaches down to .7996 (between .667 and .800)" in above
+    safe = methods.reading(with_stance(value=0.9, low=0.85, high=0.95)).text
+    assert "its 95% CI's lower end, .85, is at or above .800 too" in safe
+    none = methods.reading(
+        dataclasses.replace(BASE, dimensions=(WITHHELD.dimensions[0],))
+    ).text
+    assert "Judged" not in none and "at or above .800" in none
+
+
+def test_the_dashboards_reading_says_an_interval_end_in_another_band():
+    from annotator.agreement_report.records import reading
+
+    # The dashboard's verdict line reads the estimate; an end of the interval
+    # in another band is said beside it.
+    said = reading(0.81, 0.77, 0.85)
+    assert said.startswith("α = 0.810 (95% interval 0.770 to 0.850) is reliable")
+    assert "but its interval reaches down to 0.770 (between .667 and .800)" in said
+    up = reading(0.78, 0.70, 0.83)
+    assert "its interval reaches up to 0.830 (at or above .800)" in up
+    assert "down to" not in up
+    assert "reaches" not in reading(0.9, 0.85, 0.95) + reading(0.9)
