@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import pytest
@@ -11,6 +12,7 @@ from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils.html import escape
 
+from annotator.agreement_report.print_tables import figure, interval
 from annotator.agreement_report.reliability import reliability_report
 from annotator.models import Membership
 from tests.factories import UserFactory, logged_in, make_coded_project, member
@@ -45,6 +47,11 @@ def three(x: float) -> str:
     return floatformat(x, 3)
 
 
+def apa(x: float | None) -> str:
+    """A figure as the report page and its downloads print it (print_tables)."""
+    return figure(math.nan if x is None else x)
+
+
 def test_figures_equal_the_dashboards_and_the_apis(client, big):
     project, reviewer = big
     client = logged_in(client, reviewer)
@@ -62,23 +69,23 @@ def test_figures_equal_the_dashboards_and_the_apis(client, big):
             if name == "krippendorff_alpha":  # the headline, below
                 continue
             cells = row(page, d["key"], name)
-            assert f'<td class="num">{value}</td>' in cells, (d["key"], name)
+            assert f'<td class="num">{apa(c["value"])}</td>' in cells, (d["key"], name)
             if c["interval_holds"]:
                 held += 1
-                shown = f"{three(c['ci_low'])} – {three(c['ci_high'])}"
-                assert shown in cells and shown in dashboard
+                assert f"{three(c['ci_low'])} – {three(c['ci_high'])}" in dashboard
+                assert interval(c["ci_low"], c["ci_high"]) in cells
             else:
                 assert "data-withheld" in cells
         alpha = d["alpha"]
         headline = page.split(f'id="card-{d["key"]}"', 1)[1].split("</header>")[0]
-        assert f'data-primary="krippendorff_alpha">{three(alpha["value"])}<' in headline
+        assert f'data-primary="krippendorff_alpha">{apa(alpha["value"])}<' in headline
         if alpha["interval_holds"]:
-            assert f"[{three(alpha['ci_low'])}, {three(alpha['ci_high'])}]" in headline
+            assert f"[{apa(alpha['ci_low'])}, {apa(alpha['ci_high'])}]" in headline
         assert f"<strong data-units>{d['n_units']}</strong>" in headline
         assert f"<strong data-pairable>{d['n_pairable']}</strong>" in headline
         assert f"<strong data-coders>{d['n_coders']}</strong>" in headline
         for category in d["per_category"]:
-            value = "–" if category["value"] is None else three(category["value"])
+            value = apa(category["value"])
             assert f'data-category="{category["key"]}"><td>' in page
             assert f"{value}</td>" in page
     assert held, "the factory project should have intervals that hold"
@@ -220,3 +227,39 @@ def test_a_unit_noun_may_have_letters_beyond_a_to_z(client, small):
             logged_in(client, user).get(page_url(small, f"?unit={bad}")).status_code
             == 400
         )
+
+
+def test_the_page_writes_figures_as_the_downloads_do(client, big):
+    # APA: no leading zero on a coefficient bounded by 1, three decimals, a
+    # true minus; the page read "0.630" where every download reads ".630".
+    from annotator.agreement_report.print_tables import (
+        category_table,
+        secondary_table,
+    )
+
+    project, reviewer = big
+    page = logged_in(client, reviewer).get(page_url(project)).content.decode()
+    report = reliability_report(project)
+    for d in report.dimensions:
+        headline = page.split(f'id="card-{d.key}"', 1)[1].split("</header>")[0]
+        alpha = d.estimate.value
+        assert f'data-primary="krippendorff_alpha">{figure(alpha)}<' in headline
+        if d.interval_holds("krippendorff_alpha"):
+            low, high = d.intervals["krippendorff_alpha"]
+            assert f"[{figure(low)}, {figure(high)}]" in headline
+        table = secondary_table(report, d)
+        for name, cells in zip(
+            [k for k in d.coefficients if k != "krippendorff_alpha"],
+            table.rows,
+            strict=True,
+        ):
+            shown = row(page, d.key, name)
+            assert f'<td class="num">{cells[1]}</td>' in shown, (d.key, name)
+            if "–" in cells[2] and cells[2] != "–":  # an interval, as the file has it
+                assert cells[2] in shown
+        for (_, _, r), cells in zip(
+            d.per_category, category_table(d).rows, strict=True
+        ):
+            assert cells[1] == figure(r.value)
+            assert f'<td class="num">{cells[1]}</td>' in page
+    assert interval(0.5, 0.75) == ".500–.750"
