@@ -97,7 +97,8 @@ def project_reliability(request: HtmxHttpRequest, project_id: int) -> HttpRespon
     Reviewers, managers and staff (coders code blind: 403). ``?primary=``,
     ``?primary.<key>=``, ``?unit=`` and ``?version=`` choose the headline
     coefficient, the unit's name and the codebook version; a bad one is a 400
-    naming the parameter.
+    naming the parameter, a version the codebook never had a 404 saying so
+    (the page with its form; to an htmx card request, the words alone).
     """
     project = access.project_for(
         request.user, project_id, access.Can.REVIEW, refusal=REFUSAL
@@ -105,10 +106,16 @@ def project_reliability(request: HtmxHttpRequest, project_id: int) -> HttpRespon
     try:
         codebook, primary, unit_noun = reliability_request(project, request.GET)
     except ReportRequestError as error:
-        if error.status != 400:
-            return HttpResponse(error.message, status=error.status)
+        if error.status != 400 and request.htmx:  # a card's swap: the words only
+            return HttpResponse(
+                error.message,
+                status=error.status,
+                content_type="text/plain; charset=utf-8",
+            )
+        # The page with its form and the message: a bad option (400) or a
+        # codebook version never had (404) is read, then asked again.
         context = {"project": project, "error": error.message}
-        return render(request, TEMPLATE, context, status=400)
+        return render(request, TEMPLATE, context, status=error.status)
     key = request.GET.get("dimension")
     if request.htmx and key and key not in primary:
         return HttpResponse(f"No dimension {key!r} in this codebook.", status=404)

@@ -3,7 +3,8 @@
 Reviewers, managers and staff (coders code blind: 403). The query parameters
 are the report page's: ``?version=N``, ``?primary=NAME`` (and
 ``?primary.<key>=NAME``), ``?unit=paragraphs``; a bad one answers 400 naming
-it. While a background job computes the intervals every download answers 409,
+it, a codebook version never had 404 ("No version 99 of this project's
+codebook."). While a background job computes the intervals every download answers 409,
 so no file carries an interval from older data; without Pango the PDF answers
 503 with the apt line and the other formats still work. The files are
 ``agreement_report.print_formats``' (the ``reliability_report`` command's too).

@@ -263,3 +263,26 @@ def test_the_page_writes_figures_as_the_downloads_do(client, big):
             assert cells[1] == figure(r.value)
             assert f'<td class="num">{cells[1]}</td>' in page
     assert interval(0.5, 0.75) == ".500–.750"
+
+
+def test_a_version_the_codebook_never_had_is_404_saying_so(client, big):
+    project, reviewer = big
+    client = logged_in(client, reviewer)
+    said = "No version 99 of this project's codebook."
+    response = client.get(page_url(project, "?version=99"))
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "<h1>Reliability report" in html  # the page, with its form
+    assert f'<p class="error" role="alert">{escape(said)}</p>' in html
+    assert "data-downloads" not in html
+    partial = client.get(
+        page_url(project, "?version=99&dimension=topic"), HTTP_HX_REQUEST="true"
+    )
+    assert partial.status_code == 404 and partial.content.decode() == said
+    for name in ("html", "pdf", "md", "tex", "bundle"):
+        response = client.get(
+            reverse(f"project-reliability-{name}", args=[project.pk]) + "?version=99"
+        )
+        assert response.status_code == 404, name
+        assert response.content.decode() == said, name
+        assert response["Content-Type"] == "text/plain; charset=utf-8", name
