@@ -107,7 +107,6 @@ def setup_django(url: str) -> None:
     django.setup()
 
 
-
 GOLD_TABLES = (
     "annotator_goldlabel",
     "annotator_goldlabelcategory",
@@ -135,6 +134,7 @@ def vacuum_gold(url: str) -> str:
             [list(GOLD_TABLES)],
         ).fetchone()[0]
     return f"gold tables vacuumed: {size}"
+
 
 # --- figures -------------------------------------------------------------------------
 

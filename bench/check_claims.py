@@ -79,9 +79,7 @@ def build(spans: int, checks: int, rate: int, coders: int):
         .order_by("-position")
         .values_list("span_id", flat=True)[:checks]
     )
-    WorkItem.objects.filter(project=project, span_id__in=last).update(
-        taken=F("target")
-    )
+    WorkItem.objects.filter(project=project, span_id__in=last).update(taken=F("target"))
     for span_id in last:
         place_check(
             ReferenceItem.objects.create(

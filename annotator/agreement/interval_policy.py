@@ -3,12 +3,14 @@
 ``METHOD`` is fixed in code, not chosen at run time, so the dashboard, the API,
 the CLI and every download print the same interval for one figure. The entries
 follow the coverage bench (``bench/coverage.py``; figures and reasoning in
-bench/RESULTS.md, "Coverage with a log-jackknife interval"): ``logjack_score``,
-a normal interval on log(1 - theta) with a jackknife standard error over units,
-and the score interval where fewer than 2 units disagree (there the jackknife
-has nothing to spread). It had the fewest designs outside 93-97 % of every
-method tried, for every coefficient; it does not hold that band everywhere (the
-bench says where). A change to an entry belongs with a bench run that shows why.
+bench/RESULTS.md, "Coverage with a log-jackknife interval" and "... bias-corrected
+..."): ``logjack_score``, a normal interval on log(1 - theta) around the
+jackknife's bias-corrected estimate with a jackknife standard error over units
+(raised to a chance-size floor on weighted scales), and the score interval
+where fewer than 2 units disagree (there the jackknife has nothing to spread).
+It has the fewest designs outside 93-97 % of every method tried, for every
+coefficient (the bench says which remain, and where no interval could do
+better). A change to an entry belongs with a bench run that shows why.
 """
 
 from __future__ import annotations
@@ -57,8 +59,10 @@ def describe(method: str, n_resamples: int) -> str:
         )
     if method == "logjack":
         return (
-            "normal on the log(1 − coefficient) scale with a jackknife standard "
-            "error over units (Efron & Tibshirani 1993)"
+            "normal on the log(1 − coefficient) scale around the jackknife's "
+            "bias-corrected estimate, with a jackknife standard error over units "
+            "(Efron & Tibshirani 1993), raised where a weighted scale's "
+            "disagreements are more alike in size than chance's"
         )
     if method == "percentile":
         return f"percentile bootstrap, {n_resamples:,} resamples of units"

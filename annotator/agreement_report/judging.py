@@ -12,8 +12,11 @@ from __future__ import annotations
 import math
 
 from .prose import coefficient
-from .records import RELIABLE, TENTATIVE
 
+# Krippendorff (2004, p. 241): rely on variables with alpha >= .800; consider
+# .667 <= alpha < .800 only for tentative conclusions.
+RELIABLE = 0.800
+TENTATIVE = 0.667
 THRESHOLDS = (RELIABLE, TENTATIVE)
 BANDS = {
     2: "at or above .800",

@@ -37,11 +37,8 @@ from .intervals import (
     alpha_result,
     interval_set,
 )
-
-# Krippendorff (2004, p. 241): rely on variables with alpha >= .800; consider
-# .667 <= alpha < .800 only for tentative conclusions.
-RELIABLE = 0.800
-TENTATIVE = 0.667
+from .judging import RELIABLE, TENTATIVE, ends
+from .judging import band as threshold_band
 
 
 def caution(n_units: int) -> str:
@@ -85,8 +82,6 @@ def reading(
         verdict = "between .667 and .800: good enough for tentative conclusions only"
     else:
         verdict = "below .667: not reliable, revise the codebook or retrain coders"
-    from .judging import ends  # judging reads this module's thresholds
-
     return f"α = {value:.3f}{interval} is {verdict}{ends(value, low, high)}."
 
 
@@ -94,9 +89,7 @@ def band(value: float) -> str:
     """Colour band of an alpha: good, tentative, poor or none (undefined)."""
     if not math.isfinite(value):
         return "none"
-    if value >= RELIABLE:
-        return "good"
-    return "tentative" if value >= TENTATIVE else "poor"
+    return ("poor", "tentative", "good")[threshold_band(value)]
 
 
 @dataclass(frozen=True)
